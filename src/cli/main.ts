@@ -1,0 +1,126 @@
+/**
+ * The command line: argument parsing, Ctrl-C, and the one `catch` that maps
+ * errors to exit codes. Commands are imported lazily, so `--help` is instant.
+ */
+import yargs from 'yargs';
+import { ScenarioError } from '../scenario/load.js';
+import { ExitCode, UsageError } from './exit-codes.js';
+import type { Io } from './commands/run.js';
+
+export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo()): Promise<number> {
+  const interrupt = installInterruptHandler(io.stderr);
+  const fullIo: Io = { ...io, interrupt: interrupt.signal };
+  let exitCode: number = ExitCode.OK;
+  try {
+    await yargs(argv)
+      .scriptName('tokenmeter')
+      .usage('$0 <command> [options]\n\nBenchmark streaming LLM inference over OpenAI-compatible APIs, counting every token of every chunk.')
+      .command(
+        'run <scenario>',
+        'Run a scenario: stream completions, measure TTFT/TPOT/ITL/tokens/s, write CSV/JSON results.',
+        (y) =>
+          y
+            .positional('scenario', { type: 'string', demandOption: true, describe: 'Scenario file (YAML or JSON)' })
+            .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
+            .example('$0 run scenarios/quickstart.yaml', 'Run the quickstart on the built-in simulator')
+            .example('$0 run scenarios/sambanova.yaml --out results/llama-70b', 'Run against SambaNova Cloud into a chosen directory'),
+        async (args) => {
+          const { runCommand } = await import('./commands/run.js');
+          exitCode = await runCommand({ scenario: args.scenario, ...(args.out ? { out: args.out } : {}), argv }, fullIo);
+        },
+      )
+      .command(
+        'validate <scenarios..>',
+        'Check scenario files and report every problem, without sending anything.',
+        (y) =>
+          y
+            .positional('scenarios', { type: 'string', array: true, demandOption: true, describe: 'Scenario files' })
+            .example('$0 validate scenarios/*.yaml', 'Check every example scenario'),
+        async (args) => {
+          const { validateCommand } = await import('./commands/validate.js');
+          exitCode = await validateCommand(args.scenarios as string[], fullIo);
+        },
+      )
+      .command(
+        'sim',
+        'Run the built-in OpenAI-compatible simulator as a standalone server.',
+        (y) =>
+          y
+            .option('port', { type: 'number', default: 8000, describe: 'Port to listen on (0 picks a free one)' })
+            .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
+            .option('scenario', { type: 'string', describe: "Take per-model settings from this scenario's target.simulator" })
+            .option('api-key', { type: 'string', describe: 'Require this bearer token (to test auth errors)' })
+            .example('$0 sim --port 8000', 'Serve http://127.0.0.1:8000/v1/chat/completions')
+            .example('$0 sim --scenario scenarios/quickstart.yaml', "Serve with the quickstart's model profiles"),
+        async (args) => {
+          const { simCommand } = await import('./commands/sim.js');
+          exitCode = await simCommand(
+            {
+              port: args.port,
+              host: args.host,
+              ...(args.scenario ? { scenario: args.scenario } : {}),
+              ...(args.apiKey ? { apiKey: args.apiKey } : {}),
+            },
+            fullIo,
+          );
+        },
+      )
+      .demandCommand(1, 'Name a command: run, validate or sim (see --help).')
+      .strict()
+      .help()
+      .version(false)
+      .fail((message, error) => {
+        if (error) throw error;
+        throw new UsageError(message);
+      })
+      .parseAsync();
+  } catch (error) {
+    exitCode = reportError(error, io.stderr);
+  } finally {
+    interrupt.dispose();
+  }
+  return exitCode;
+}
+
+/** The one place errors become exit codes. Config problems print without a stack trace. */
+function reportError(error: unknown, stderr: NodeJS.WritableStream): number {
+  if (error instanceof ScenarioError) {
+    stderr.write(`${error.problems.join('\n')}\n`);
+    return ExitCode.CONFIG_ERROR;
+  }
+  if (error instanceof UsageError) {
+    stderr.write(`tokenmeter: ${error.message}\n`);
+    return ExitCode.CONFIG_ERROR;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  stderr.write(`tokenmeter: ${message}\n`);
+  if (process.env.TOKENMETER_DEBUG && error instanceof Error) stderr.write(`${error.stack}\n`);
+  return ExitCode.RUN_FAILED;
+}
+
+/** First Ctrl-C: stop sending and write what was gathered. Second: quit at once. */
+function installInterruptHandler(stderr: NodeJS.WritableStream) {
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    stderr.write('\nstopping: writing what was gathered (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+function defaultIo(): Omit<Io, 'interrupt'> {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}

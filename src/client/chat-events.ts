@@ -1,0 +1,64 @@
+/**
+ * Turns the SSE events of a streamed `chat/completions` response into timed
+ * output chunks, the usage block and the end-of-stream marker. Knows the
+ * wire format; knows nothing about tokens or metrics.
+ */
+import type { OutputChunk, Usage } from '../types.js';
+import type { SseEvent } from './sse.js';
+
+interface ChatDelta {
+  content?: string | null;
+  reasoning_content?: string | null;
+  reasoning?: string | null;
+}
+
+interface ChatChunk {
+  choices?: { index?: number; delta?: ChatDelta; text?: string }[];
+  usage?: Usage | null;
+  error?: unknown;
+}
+
+export class ChatEventReader {
+  readonly chunks: OutputChunk[] = [];
+  usage: Usage | undefined;
+  /** Arrival of `[DONE]`, ms. */
+  doneAt: number | undefined;
+  /** Set when the server sent an error event, or an event tokenmeter could not parse. */
+  failure: { kind: 'stream_error' | 'bad_response'; message: string } | undefined;
+
+  readonly onEvent = (event: SseEvent, at: number): void => {
+    if (event.data === '[DONE]') {
+      this.doneAt = at;
+      return;
+    }
+    let parsed: ChatChunk;
+    try {
+      parsed = JSON.parse(event.data) as ChatChunk;
+    } catch {
+      this.failure ??= { kind: 'bad_response', message: `unparseable SSE data: ${event.data.slice(0, 120)}` };
+      return;
+    }
+    if (event.event === 'error' || (parsed.error !== undefined && parsed.error !== null)) {
+      this.failure ??= { kind: 'stream_error', message: `error event mid-stream: ${describe(parsed.error ?? parsed)}` };
+      return;
+    }
+    const choices = parsed.choices;
+    if (choices !== undefined) {
+      for (const choice of choices) {
+        const delta = choice.delta;
+        // Reasoning text is output too: its tokens were generated and streamed.
+        const text = delta
+          ? (delta.reasoning_content ?? delta.reasoning ?? '') + (delta.content ?? '')
+          : (choice.text ?? '');
+        if (text.length > 0) this.chunks.push({ at, text, choice: choice.index ?? 0 });
+      }
+    }
+    if (parsed.usage) this.usage = parsed.usage;
+  };
+}
+
+function describe(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message);
+  return JSON.stringify(error).slice(0, 200);
+}

@@ -1,0 +1,63 @@
+/**
+ * One factory for request errors: every failure becomes a `RequestError`
+ * value with a class, never an exception that escapes the run.
+ */
+import type { ErrorClass, RequestError } from '../types.js';
+
+/** Characters of an error body kept in the record. */
+const BODY_EXCERPT_CHARS = 300;
+
+/** The error class of an HTTP status outside 2xx. */
+export function classOfStatus(status: number): ErrorClass {
+  if (status === 429) return 'rate_limited';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404) return 'not_found';
+  if (status >= 500) return 'server_error';
+  return 'bad_request';
+}
+
+/** Removes every occurrence of the given secrets from a text. */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let scrubbed = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) scrubbed = scrubbed.split(secret).join('[redacted]');
+  }
+  return scrubbed;
+}
+
+export interface RequestErrorInput {
+  class: ErrorClass;
+  message: string;
+  status?: number | undefined;
+  body?: string | undefined;
+}
+
+/** Builds a RequestError with its message and body excerpt shortened and scrubbed. */
+export function requestError(input: RequestErrorInput, secrets: readonly string[]): RequestError {
+  const error: RequestError = {
+    class: input.class,
+    message: scrubSecrets(input.message, secrets).slice(0, BODY_EXCERPT_CHARS),
+  };
+  if (input.status !== undefined) error.status = input.status;
+  if (input.body !== undefined && input.body.length > 0) {
+    error.bodyExcerpt = scrubSecrets(input.body.slice(0, BODY_EXCERPT_CHARS * 2), secrets).slice(0, BODY_EXCERPT_CHARS);
+  }
+  return error;
+}
+
+/** Why a request was aborted by tokenmeter itself. */
+export class AbortReason extends Error {
+  constructor(
+    readonly errorClass: 'timeout' | 'interrupted',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AbortReason';
+  }
+}
+
+/** The error class of a socket-level failure (refused, reset, DNS, TLS, …). */
+export function describeNetworkError(error: Error): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${code}: ${error.message}` : error.message;
+}

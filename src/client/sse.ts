@@ -1,0 +1,155 @@
+/**
+ * Server-sent events decoding in two small stages, each testable alone:
+ * bytes → lines (`LineSplitter`) and lines → events (`SseEventAssembler`),
+ * composed by `SseDecoder`. Follows the WHATWG "event stream interpretation"
+ * rules, the same staging as openai-node's LineDecoder/SSEDecoder.
+ *
+ * Lines are split on bytes and decoded only once whole, so a multi-byte UTF-8
+ * character split across two reads is never mangled: CR and LF never occur
+ * inside a multi-byte sequence.
+ */
+
+/** One dispatched event. */
+export interface SseEvent {
+  /** The `event:` field, when the server named the event. */
+  event?: string;
+  /** The `data:` lines joined with "\n". */
+  data: string;
+  id?: string;
+}
+
+const LF = 10;
+const CR = 13;
+
+/** Splits a byte stream into lines on LF, CR or CRLF, across reads. */
+export class LineSplitter {
+  private pending: Buffer | undefined;
+  /** The previous read ended with CR: a LF at the start of the next one belongs to it. */
+  private swallowLeadingLf = false;
+
+  /** Feeds one read; calls `onLine` for every line it completes. */
+  push(bytes: Buffer, onLine: (line: string) => void): void {
+    let start = 0;
+    if (this.swallowLeadingLf && bytes.length > 0) {
+      if (bytes[0] === LF) start = 1;
+      this.swallowLeadingLf = false;
+    }
+    let nextLf = bytes.indexOf(LF, start);
+    let nextCr = bytes.indexOf(CR, start);
+    while (nextLf !== -1 || nextCr !== -1) {
+      let end: number;
+      let next: number;
+      if (nextCr === -1 || (nextLf !== -1 && nextLf < nextCr)) {
+        end = nextLf;
+        next = nextLf + 1;
+      } else {
+        end = nextCr;
+        if (nextCr + 1 < bytes.length) next = bytes[nextCr + 1] === LF ? nextCr + 2 : nextCr + 1;
+        else {
+          next = nextCr + 1;
+          this.swallowLeadingLf = true;
+        }
+      }
+      const lineBytes =
+        this.pending === undefined ? bytes.subarray(start, end) : Buffer.concat([this.pending, bytes.subarray(start, end)]);
+      this.pending = undefined;
+      onLine(lineBytes.toString('utf8'));
+      start = next;
+      if (nextLf !== -1 && nextLf < start) nextLf = bytes.indexOf(LF, start);
+      if (nextCr !== -1 && nextCr < start) nextCr = bytes.indexOf(CR, start);
+    }
+    if (start < bytes.length) {
+      const rest = bytes.subarray(start);
+      this.pending = this.pending === undefined ? rest : Buffer.concat([this.pending, rest]);
+    }
+  }
+
+  /** The unterminated last line, if the stream ended without a line break. */
+  flush(): string | undefined {
+    const rest = this.pending;
+    this.pending = undefined;
+    return rest === undefined ? undefined : rest.toString('utf8');
+  }
+}
+
+/** Turns lines into events: `data:` lines accumulate until a blank line dispatches them. */
+export class SseEventAssembler {
+  private dataLines: string[] = [];
+  private eventName: string | undefined;
+  private lastId: string | undefined;
+  private firstLine = true;
+
+  constructor(private readonly onEvent: (event: SseEvent) => void) {}
+
+  line(raw: string): void {
+    let line = raw;
+    if (this.firstLine) {
+      this.firstLine = false;
+      if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+    }
+    if (line.length === 0) {
+      this.dispatch();
+      return;
+    }
+    // Fast path: nearly every line of an LLM stream is "data: {...}".
+    if (line.startsWith('data: ')) {
+      this.dataLines.push(line.slice(6));
+      return;
+    }
+    if (line.charCodeAt(0) === 58 /* ':' */) return; // a comment or keep-alive
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') this.dataLines.push(value);
+    else if (field === 'event') this.eventName = value;
+    else if (field === 'id') this.lastId = value;
+    // "retry" and unknown fields are ignored, as the spec says.
+  }
+
+  /** Dispatches the event being built, if it has data. */
+  dispatch(): void {
+    if (this.dataLines.length > 0) {
+      const data = this.dataLines.length === 1 ? this.dataLines[0]! : this.dataLines.join('\n');
+      const event: SseEvent = { data };
+      if (this.eventName !== undefined) event.event = this.eventName;
+      if (this.lastId !== undefined) event.id = this.lastId;
+      this.onEvent(event);
+    }
+    this.dataLines = [];
+    this.eventName = undefined;
+  }
+}
+
+/**
+ * Bytes in, events out, each event stamped with the arrival time of the read
+ * that completed it.
+ */
+export class SseDecoder {
+  private readonly lines = new LineSplitter();
+  private readonly events: SseEventAssembler;
+  private at = 0;
+  private readonly onLine = (line: string): void => this.events.line(line);
+
+  constructor(onEvent: (event: SseEvent, at: number) => void) {
+    this.events = new SseEventAssembler((event) => onEvent(event, this.at));
+  }
+
+  /** Feeds one read that arrived at `at` (performance.now(), ms). */
+  push(bytes: Buffer, at: number): void {
+    this.at = at;
+    this.lines.push(bytes, this.onLine);
+  }
+
+  /**
+   * The stream closed at `at`. Strictly, an event without its blank line is
+   * discarded; a benchmark is lenient, so a last `data: [DONE]` without the
+   * trailing blank line still counts.
+   */
+  end(at: number): void {
+    this.at = at;
+    const rest = this.lines.flush();
+    if (rest !== undefined) this.events.line(rest);
+    this.events.dispatch();
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * A `fetch` for the SDK clients, built on node:http(s) with keep-alive agents.
+ *
+ * The SDK builds every request (URL, headers, auth, JSON body) and calls this
+ * function; it writes the request, stamps `t0` just before the write, notes
+ * whether a new connection had to be opened and how long that took, and hands
+ * the raw `IncomingMessage` to tokenmeter's own reader through a `RequestProbe`.
+ * The SDK gets a bodyless `Response` for a 2xx (it only needs the status) and a
+ * buffered one otherwise (it reads error bodies to build its APIError).
+ *
+ * Why not undici's fetch: its web-stream body adds a promise per read and
+ * several allocations, which under load shows up as late timestamps.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+
+/** Error bodies are kept up to this size; more is not useful for a report. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** What one request leaves behind for the reader. Passed to the SDK as a fetch option. */
+export interface RequestProbe {
+  /** performance.now() just before the request was written, ms. */
+  t0?: number;
+  /** Time spent opening a new connection, ms; unset on a reused connection. */
+  connectMs?: number;
+  /** The response, once its headers arrived. */
+  response?: http.IncomingMessage;
+  /** The error body of a non-2xx response. */
+  errorBody?: string;
+  /** The socket-level error, if the request failed before a response. */
+  networkError?: Error;
+}
+
+/** The key under which a probe travels through the SDK's `fetchOptions`. */
+export const PROBE_OPTION = 'tokenmeterProbe';
+
+export interface TimedFetchOptions {
+  /** Open a new connection for every request (to measure cold starts). */
+  newConnectionPerRequest?: boolean;
+}
+
+export interface TimedFetch {
+  fetch: typeof globalThis.fetch;
+  /** Closes idle keep-alive sockets. */
+  close(): void;
+}
+
+export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
+  const keepAlive = !options.newConnectionPerRequest;
+  const agents = {
+    'http:': new http.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }),
+    'https:': new https.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }),
+  };
+
+  const timedFetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const probe: RequestProbe = (init as Record<string, unknown>)[PROBE_OPTION] as RequestProbe | undefined ?? {};
+    const transport = url.protocol === 'https:' ? https : http;
+    const agent = agents[url.protocol as 'http:' | 'https:'];
+    if (agent === undefined) return Promise.reject(new TypeError(`unsupported protocol ${url.protocol}`));
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+    const body = init.body;
+    if (body !== undefined && body !== null && typeof body !== 'string') {
+      return Promise.reject(new TypeError('tokenmeter sends JSON string bodies only'));
+    }
+    if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
+
+    return new Promise<Response>((resolve, reject) => {
+      const request = transport.request(url, { method: init.method ?? 'GET', headers, agent });
+      const signal = init.signal;
+      const onAbort = (): void => {
+        request.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      request.on('socket', (socket) => {
+        // A socket still connecting is new; a reused keep-alive socket is not.
+        if (!socket.connecting) return;
+        const openedAt = performance.now();
+        socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+          probe.connectMs = performance.now() - openedAt;
+        });
+      });
+      request.on('error', (error) => {
+        probe.networkError ??= error;
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      });
+      request.on('response', (response) => {
+        signal?.removeEventListener('abort', onAbort);
+        const status = response.statusCode ?? 0;
+        const responseHeaders = toHeaders(response.headers);
+        if (status >= 200 && status < 300) {
+          probe.response = response;
+          resolve(new Response(null, { status, headers: responseHeaders }));
+          return;
+        }
+        readErrorBody(response).then((text) => {
+          probe.errorBody = text;
+          resolve(new Response(text, { status, headers: responseHeaders }));
+        }, reject);
+      });
+      probe.t0 = performance.now();
+      request.end(body ?? undefined);
+    });
+  };
+
+  return {
+    fetch: timedFetch as typeof globalThis.fetch,
+    close() {
+      agents['http:'].destroy();
+      agents['https:'].destroy();
+    },
+  };
+}
+
+function toHeaders(raw: http.IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  return headers;
+}
+
+function readErrorBody(response: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    response.on('data', (part: Buffer) => {
+      if (size < MAX_ERROR_BODY_BYTES) parts.push(part);
+      size += part.length;
+    });
+    response.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    response.on('error', reject);
+  });
+}

@@ -1,0 +1,128 @@
+/**
+ * Runs every cell of a scenario (each model × concurrency level) and turns
+ * what came back into request records and cell summaries.
+ *
+ * Token counting happens when a cell's load has finished, so the tokenizer
+ * never competes with the socket reads of other streams for the event loop.
+ */
+import { setMaxListeners } from 'node:events';
+import { ChatClient } from '../client/chat-client.js';
+import { CellAccumulator, type CellSummary } from '../metrics/cell-summary.js';
+import { toRequestRecord } from '../metrics/request-record.js';
+import { FALLBACK_TOKENIZER, loadTokenizer, tokenizerForModelName } from '../metrics/tokenizers.js';
+import type { CellKey, ModelSpec, RequestRecord, Scenario } from '../types.js';
+import { closedLoop, type FinishedRequest } from './closed-loop.js';
+
+export interface Progress extends CellKey {
+  /** 1-based position of the cell, and the number of cells. */
+  cell: number;
+  cells: number;
+  done: number;
+  total: number;
+  /** Completion tokens reported by the server (or chunks, without usage) of the request that just ended. */
+  tokens: number;
+}
+
+export interface RunOptions {
+  /** The URL to send to; replaces `builtin` with the simulator's address. */
+  baseURL: string;
+  /** Aborting it stops the run: nothing new is sent, requests in flight end as `interrupted`. */
+  interrupt?: AbortSignal;
+  /** Every request, warm-up included, once its tokens are counted. */
+  onRecord?: (record: RequestRecord) => void | Promise<void>;
+  onProgress?: (progress: Progress) => void;
+  /** Called once per cell with its summary. */
+  onCell?: (summary: CellSummary) => void | Promise<void>;
+}
+
+export interface RunResult {
+  cells: CellSummary[];
+  /** False when the run was interrupted. */
+  completed: boolean;
+  warnings: string[];
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  const client = new ChatClient({
+    baseURL: options.baseURL,
+    ...(scenario.target.apiKey !== undefined ? { apiKey: scenario.target.apiKey } : {}),
+    headers: scenario.target.headers,
+    newConnectionPerRequest: scenario.target.newConnectionPerRequest,
+  });
+  // Every request in flight listens for the interrupt.
+  if (options.interrupt) setMaxListeners(0, options.interrupt);
+  const cells: CellSummary[] = [];
+  const warnings: string[] = [];
+  const cellCount = scenario.models.length * scenario.load.concurrency.length;
+  try {
+    for (const model of scenario.models) {
+      const { tokenizer, fallback } = await tokenizerFor(model, warnings);
+      for (const concurrency of scenario.load.concurrency) {
+        if (options.interrupt?.aborted) break;
+        const key: CellKey = { model: model.name, concurrency };
+        const warmup = scenario.load.warmup ?? concurrency;
+        const total = warmup + scenario.load.requests;
+        const finished: FinishedRequest[] = [];
+        const loop = closedLoop(
+          { concurrency, warmup, requests: scenario.load.requests, prompts: scenario.prompts, idPrefix: `c${cells.length + 1}` },
+          (request) =>
+            client.send({
+              id: request.id,
+              model: model.name,
+              messages: request.messages,
+              params: { ...scenario.params, ...model.params },
+              ts: request.ts,
+              timeoutMs: scenario.target.timeoutMs,
+              idleTimeoutMs: scenario.target.idleTimeoutMs,
+              ...(options.interrupt ? { interrupt: options.interrupt } : {}),
+            }),
+          options.interrupt,
+        );
+        for await (const request of loop) {
+          finished.push(request);
+          const usageTokens = request.exchange.usage?.completion_tokens;
+          options.onProgress?.({
+            ...key,
+            cell: cells.length + 1,
+            cells: cellCount,
+            done: finished.length,
+            total,
+            tokens: typeof usageTokens === 'number' ? usageTokens : request.exchange.chunks.length,
+          });
+        }
+
+        // The cell's load is over: now count tokens and aggregate.
+        const accumulator = new CellAccumulator(key);
+        for (const request of finished) {
+          const record = toRequestRecord(request.exchange, {
+            model: model.name,
+            concurrency,
+            warmup: request.warmup,
+            prompt: request.prompt,
+            messages: request.messages,
+            tokenizer,
+            fallback,
+          });
+          accumulator.add(record, request.exchange);
+          await options.onRecord?.(record);
+        }
+        const summary = accumulator.summary();
+        cells.push(summary);
+        await options.onCell?.(summary);
+      }
+    }
+  } finally {
+    client.close();
+  }
+  return { cells, completed: !options.interrupt?.aborted, warnings };
+}
+
+async function tokenizerFor(model: ModelSpec, warnings: string[]) {
+  const name = model.tokenizer ?? tokenizerForModelName(model.name);
+  if (name !== undefined) return { tokenizer: await loadTokenizer(name), fallback: false };
+  warnings.push(
+    `no tokenizer known for model "${model.name}": counting with the fallback ${FALLBACK_TOKENIZER} tokenizer ` +
+      `(reconciled with the server's usage where it reports it); set models[].tokenizer to choose one`,
+  );
+  return { tokenizer: await loadTokenizer(FALLBACK_TOKENIZER), fallback: true };
+}

@@ -1,0 +1,126 @@
+/**
+ * The accumulator: request records in, one cell's summary out
+ * (METRICS.md, "Per run"). Warm-up requests are excluded from everything.
+ */
+import type { Histogram } from 'hdr-histogram-js';
+import type { CellKey, ErrorClass, RequestRecord, TokenSource } from '../types.js';
+import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
+
+export interface CellSummary extends CellKey {
+  /** Measured requests (warm-up excluded), including failed and interrupted ones. */
+  requests: number;
+  ok: number;
+  /** Failed requests, interrupted ones excluded. */
+  errors: number;
+  /** Requests cut short by Ctrl-C. */
+  interrupted: number;
+  errorsByClass: Partial<Record<ErrorClass, number>>;
+  /** errors / (requests - interrupted); 0 when nothing completed. */
+  errorRate: number;
+  /** First measured t0 to last measured end, s. */
+  windowS: number;
+  /** Sum of output tokens of successful requests / window, tokens/s. */
+  outputTokensPerS: number;
+  /** Successful requests / window, requests/s. */
+  requestsPerS: number;
+  stats: Partial<Record<MetricName, Stats>>;
+  histograms: Record<MetricName, Histogram>;
+  tokenSources: Partial<Record<TokenSource, number>>;
+  tokenizer: string;
+  /** Share of successful requests whose usage total differed from the tokenizer's. */
+  usageMismatchRate: number;
+  /** Mean (server − tokenizer) over the mismatched requests, tokens. */
+  usageMismatchMean: number;
+}
+
+/** Raw timestamps of a measured request, for the throughput window (performance.now(), ms). */
+export interface WindowEdges {
+  t0: number;
+  tEnd: number;
+}
+
+export class CellAccumulator {
+  private readonly histograms = Object.fromEntries(METRIC_NAMES.map((name) => [name, createHistogram()])) as Record<
+    MetricName,
+    Histogram
+  >;
+  private requests = 0;
+  private ok = 0;
+  private interrupted = 0;
+  private outputTokens = 0;
+  private windowStart = Infinity;
+  private windowEnd = -Infinity;
+  private readonly errorsByClass: Partial<Record<ErrorClass, number>> = {};
+  private readonly tokenSources: Partial<Record<TokenSource, number>> = {};
+  private mismatches = 0;
+  private mismatchSum = 0;
+  private tokenizer = '';
+
+  constructor(private readonly key: CellKey) {}
+
+  add(record: RequestRecord, edges: WindowEdges): void {
+    if (record.warmup) return;
+    this.requests++;
+    this.windowStart = Math.min(this.windowStart, edges.t0);
+    this.windowEnd = Math.max(this.windowEnd, edges.tEnd);
+    this.tokenizer = record.tokenizer;
+    if (record.outcome === 'error') {
+      if (record.error?.class === 'interrupted') this.interrupted++;
+      else {
+        const errorClass = record.error?.class ?? 'bad_response';
+        this.errorsByClass[errorClass] = (this.errorsByClass[errorClass] ?? 0) + 1;
+      }
+      return;
+    }
+    this.ok++;
+    this.tokenSources[record.tokenSource] = (this.tokenSources[record.tokenSource] ?? 0) + 1;
+    if (record.usageMismatch !== undefined) {
+      this.mismatches++;
+      this.mismatchSum += record.usageMismatch;
+    }
+    const m = record.metrics;
+    this.outputTokens += m.outputTokens;
+    const h = this.histograms;
+    if (m.ttftMs !== undefined) recordValue(h.ttft, 'ttft', m.ttftMs);
+    if (m.tpotMs !== undefined) recordValue(h.tpot, 'tpot', m.tpotMs);
+    if (m.ttfbMs !== undefined) recordValue(h.ttfb, 'ttfb', m.ttfbMs);
+    recordValue(h.e2e, 'e2e', m.e2eMs);
+    for (const sample of m.itl) recordValue(h.itl, 'itl', sample.gapPerTokenMs, sample.tokens);
+    for (const gap of m.chunkGapsMs) recordValue(h.chunk_gap, 'chunk_gap', gap);
+    for (const tokens of m.tokensPerChunk) recordValue(h.tokens_per_chunk, 'tokens_per_chunk', tokens);
+    if (m.outputTokensPerS !== undefined) recordValue(h.output_tokens_per_s, 'output_tokens_per_s', m.outputTokensPerS);
+    if (m.decodeTokensPerS !== undefined) recordValue(h.decode_tokens_per_s, 'decode_tokens_per_s', m.decodeTokensPerS);
+    if (m.inputTokens !== undefined) recordValue(h.input_tokens, 'input_tokens', m.inputTokens);
+    recordValue(h.output_tokens, 'output_tokens', m.outputTokens);
+    if (record.connectMs !== undefined) recordValue(h.connect, 'connect', record.connectMs);
+  }
+
+  summary(): CellSummary {
+    const windowS = this.requests > 0 ? Math.max(0, this.windowEnd - this.windowStart) / 1000 : 0;
+    const errors = this.requests - this.ok - this.interrupted;
+    const completed = this.requests - this.interrupted;
+    const stats: Partial<Record<MetricName, Stats>> = {};
+    for (const name of METRIC_NAMES) {
+      const s = statsOf(this.histograms[name], name);
+      if (s) stats[name] = s;
+    }
+    return {
+      ...this.key,
+      requests: this.requests,
+      ok: this.ok,
+      errors,
+      interrupted: this.interrupted,
+      errorsByClass: { ...this.errorsByClass },
+      errorRate: completed > 0 ? errors / completed : 0,
+      windowS,
+      outputTokensPerS: windowS > 0 ? this.outputTokens / windowS : 0,
+      requestsPerS: windowS > 0 ? this.ok / windowS : 0,
+      stats,
+      histograms: this.histograms,
+      tokenSources: { ...this.tokenSources },
+      tokenizer: this.tokenizer,
+      usageMismatchRate: this.ok > 0 ? this.mismatches / this.ok : 0,
+      usageMismatchMean: this.mismatches > 0 ? this.mismatchSum / this.mismatches : 0,
+    };
+  }
+}

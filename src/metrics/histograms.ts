@@ -1,0 +1,131 @@
+/**
+ * The one histogram factory (STYLE.md): HdrHistogram, 3 significant digits,
+ * integer values in a fixed base unit per metric (microseconds for times).
+ * Histograms leave a process only in HdrHistogram's compressed base64 form,
+ * so runs and shards merge exactly.
+ */
+import hdr from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+
+/** Every distribution tokenmeter keeps per cell. */
+export const METRIC_NAMES = [
+  'ttft',
+  'tpot',
+  'itl',
+  'e2e',
+  'ttfb',
+  'chunk_gap',
+  'tokens_per_chunk',
+  'output_tokens_per_s',
+  'decode_tokens_per_s',
+  'input_tokens',
+  'output_tokens',
+  'connect',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+export interface MetricUnit {
+  /** Unit of the values reported (ms, tokens, tokens/s). */
+  unit: string;
+  /** Recorded integer = reported value × scale (ms → µs is 1000). */
+  scale: number;
+}
+
+const TIME: MetricUnit = { unit: 'ms', scale: 1000 };
+const COUNT: MetricUnit = { unit: 'tokens', scale: 1 };
+const RATE: MetricUnit = { unit: 'tokens/s', scale: 1000 };
+
+export const METRIC_UNITS: Record<MetricName, MetricUnit> = {
+  ttft: TIME,
+  tpot: TIME,
+  itl: TIME,
+  e2e: TIME,
+  ttfb: TIME,
+  chunk_gap: TIME,
+  connect: TIME,
+  tokens_per_chunk: COUNT,
+  input_tokens: COUNT,
+  output_tokens: COUNT,
+  output_tokens_per_s: RATE,
+  decode_tokens_per_s: RATE,
+};
+
+export function createHistogram(): Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000, // one hour in µs; auto-resizes beyond
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+    useWebAssembly: false,
+  });
+}
+
+/** Records a value given in the metric's reported unit. */
+export function recordValue(histogram: Histogram, metric: MetricName, value: number, count = 1): void {
+  const scaled = Math.max(0, Math.round(value * METRIC_UNITS[metric].scale));
+  if (count === 1) histogram.recordValue(scaled);
+  else histogram.recordValueWithCount(scaled, count);
+}
+
+export const encodeHistogram = (histogram: Histogram): string => hdr.encodeIntoCompressedBase64(histogram);
+export const decodeHistogram = (encoded: string): Histogram => hdr.decodeFromCompressedBase64(encoded, 32, false);
+
+/** The percentiles every summary reports (METRICS.md). */
+export interface Stats {
+  count: number;
+  min: number;
+  mean: number;
+  stdev: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export function statsOf(histogram: Histogram, metric: MetricName): Stats | undefined {
+  if (histogram.totalCount === 0) return undefined;
+  const scale = METRIC_UNITS[metric].scale;
+  const at = (percentile: number): number => histogram.getValueAtPercentile(percentile) / scale;
+  return {
+    count: histogram.totalCount,
+    min: at(0),
+    mean: histogram.mean / scale,
+    stdev: histogram.stdDeviation / scale,
+    p50: at(50),
+    p90: at(90),
+    p95: at(95),
+    p99: at(99),
+    p999: at(99.9),
+    max: histogram.maxValue / scale,
+  };
+}
+
+/** One row of HdrHistogram's percentile distribution, in the metric's unit. */
+export interface PercentileRow {
+  value: number;
+  percentile: number;
+  totalCount: number;
+  /** 1 / (1 - percentile); Infinity at the last row. */
+  inversePercentile: number;
+}
+
+/** HdrHistogram's own percentile distribution (5 ticks per half distance), parsed from its CSV form. */
+export function percentileDistribution(histogram: Histogram, metric: MetricName): PercentileRow[] {
+  if (histogram.totalCount === 0) return [];
+  const csv = histogram.outputPercentileDistribution(5, METRIC_UNITS[metric].scale, true as false);
+  return csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const [value, percentile, totalCount, inverse] = line.split(',');
+      return {
+        value: Number(value),
+        percentile: Number(percentile),
+        totalCount: Number(totalCount),
+        inversePercentile: inverse === 'Infinity' ? Infinity : Number(inverse),
+      };
+    });
+}

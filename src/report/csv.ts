@@ -1,0 +1,91 @@
+/** CSV renderers: pure functions of the cell summaries. */
+import { stringify } from 'csv-stringify/sync';
+import type { CellSummary } from '../metrics/cell-summary.js';
+import { METRIC_NAMES, METRIC_UNITS, percentileDistribution, type MetricName, type Stats } from '../metrics/histograms.js';
+
+const SUMMARY_METRICS: readonly MetricName[] = ['ttft', 'tpot', 'itl', 'e2e'];
+const SUMMARY_STATS: readonly (keyof Stats)[] = ['p50', 'p90', 'p95', 'p99', 'mean', 'max'];
+
+/** Numbers in CSV: enough digits for µs resolution, no float noise. */
+export function csvNumber(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '';
+  return String(Math.round(value * 1000) / 1000);
+}
+
+/** summary.csv: one row per cell. */
+export function renderSummaryCsv(cells: readonly CellSummary[]): string {
+  const header = [
+    'model',
+    'concurrency',
+    'requests',
+    'ok',
+    'errors',
+    'output_tokens_per_s',
+    'requests_per_s',
+    ...SUMMARY_METRICS.flatMap((metric) => SUMMARY_STATS.map((stat) => `${metric}_${stat}_ms`)),
+    'interrupted',
+    'error_rate',
+    'window_s',
+    'tokens_per_chunk_mean',
+    'tokens_per_chunk_max',
+    'ttfb_p50_ms',
+    'tokenizer',
+    'token_sources',
+    'usage_mismatch_rate',
+    'errors_by_class',
+  ];
+  const rows = cells.map((cell) => [
+    cell.model,
+    cell.concurrency,
+    cell.requests,
+    cell.ok,
+    cell.errors,
+    csvNumber(cell.outputTokensPerS),
+    csvNumber(cell.requestsPerS),
+    ...SUMMARY_METRICS.flatMap((metric) => SUMMARY_STATS.map((stat) => csvNumber(cell.stats[metric]?.[stat]))),
+    cell.interrupted,
+    csvNumber(cell.errorRate),
+    csvNumber(cell.windowS),
+    csvNumber(cell.stats.tokens_per_chunk?.mean),
+    csvNumber(cell.stats.tokens_per_chunk?.max),
+    csvNumber(cell.stats.ttfb?.p50),
+    cell.tokenizer,
+    formatCounts(cell.tokenSources),
+    csvNumber(cell.usageMismatchRate),
+    formatCounts(cell.errorsByClass),
+  ]);
+  return stringify([header, ...rows]);
+}
+
+/** histograms.csv: HdrHistogram's percentile distribution of every metric of every cell. */
+export function renderHistogramsCsv(cells: readonly CellSummary[]): string {
+  const rows: (string | number)[][] = [
+    ['model', 'concurrency', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile'],
+  ];
+  for (const cell of cells) {
+    for (const metric of METRIC_NAMES) {
+      for (const row of percentileDistribution(cell.histograms[metric], metric)) {
+        rows.push([
+          cell.model,
+          cell.concurrency,
+          metric,
+          METRIC_UNITS[metric].unit,
+          csvNumber(row.value),
+          String(row.percentile),
+          row.totalCount,
+          Number.isFinite(row.inversePercentile) ? csvNumber(row.inversePercentile) : 'Infinity',
+        ]);
+      }
+    }
+  }
+  return stringify(rows);
+}
+
+/** "a=1;b=2", stable order. */
+function formatCounts(counts: Record<string, number | undefined>): string {
+  return Object.entries(counts)
+    .filter(([, n]) => n)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `${name}=${n}`)
+    .join(';');
+}

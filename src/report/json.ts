@@ -1,0 +1,103 @@
+/** JSON renderers: requests.jsonl lines, histograms.json, run.json. Pure. */
+import type { CellSummary } from '../metrics/cell-summary.js';
+import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
+import type { RequestRecord, Scenario } from '../types.js';
+
+const round3 = (value: number | undefined): number | null => (value === undefined ? null : Math.round(value * 1000) / 1000);
+
+/** One line of requests.jsonl: the file's contract, in snake_case. */
+export function renderRequestLine(record: RequestRecord): string {
+  const m = record.metrics;
+  return JSON.stringify({
+    id: record.id,
+    model: record.model,
+    concurrency: record.concurrency,
+    warmup: record.warmup,
+    prompt: record.prompt,
+    outcome: record.outcome,
+    error: record.error ?? null,
+    status: record.status ?? null,
+    connect_ms: round3(record.connectMs),
+    schedule_lag_ms: round3(m.scheduleLagMs),
+    ttfb_ms: round3(m.ttfbMs),
+    ttft_ms: round3(m.ttftMs),
+    tpot_ms: round3(m.tpotMs),
+    e2e_ms: round3(m.e2eMs),
+    output_tokens: m.outputTokens,
+    input_tokens: m.inputTokens ?? null,
+    output_tokens_per_s: round3(m.outputTokensPerS),
+    decode_tokens_per_s: round3(m.decodeTokensPerS),
+    tokens_per_chunk: m.tokensPerChunk,
+    chunk_times_ms: m.chunkTimesMs.map((t) => round3(t)),
+    token_source: record.tokenSource,
+    tokenizer: record.tokenizer,
+    usage_mismatch: record.usageMismatch ?? null,
+    usage: record.usage ?? null,
+  }) + '\n';
+}
+
+/** histograms.json: every histogram of every cell, HdrHistogram compressed base64 (lossless, mergeable). */
+export function renderHistogramsJson(cells: readonly CellSummary[]): string {
+  return JSON.stringify(
+    {
+      format: 'hdrhistogram-compressed-base64',
+      significant_digits: 3,
+      cells: cells.map((cell) => ({
+        model: cell.model,
+        concurrency: cell.concurrency,
+        histograms: Object.fromEntries(
+          METRIC_NAMES.map((metric) => [
+            metric,
+            {
+              unit: METRIC_UNITS[metric].unit,
+              // Recorded integer = value in `unit` × scale (µs for ms metrics).
+              scale: METRIC_UNITS[metric].scale,
+              count: cell.histograms[metric].totalCount,
+              encoded: encodeHistogram(cell.histograms[metric]),
+            },
+          ]),
+        ),
+      })),
+    },
+    null,
+    2,
+  ) + '\n';
+}
+
+export interface RunInfo {
+  scenario: Scenario;
+  tokenmeterVersion: string;
+  startedAt: Date;
+  endedAt: Date;
+  completed: boolean;
+  /** The URL requests went to (the simulator's address for builtin). */
+  baseURL: string;
+  warnings: string[];
+  argv: string[];
+}
+
+/** run.json: what ran, with what, when, and whether it finished. Secrets redacted. */
+export function renderRunJson(info: RunInfo): string {
+  const { scenario } = info;
+  const target = {
+    ...scenario.target,
+    apiKey: scenario.target.apiKey === undefined ? undefined : '[redacted]',
+    headers: Object.fromEntries(Object.keys(scenario.target.headers).map((name) => [name, '[redacted]'])),
+  };
+  return JSON.stringify(
+    {
+      tokenmeter: info.tokenmeterVersion,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      started_at: info.startedAt.toISOString(),
+      ended_at: info.endedAt.toISOString(),
+      completed: info.completed,
+      base_url: info.baseURL,
+      warnings: info.warnings,
+      argv: info.argv,
+      scenario: { ...scenario, target },
+    },
+    null,
+    2,
+  ) + '\n';
+}

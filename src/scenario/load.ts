@@ -1,0 +1,110 @@
+/**
+ * Scenario loading: read → parse (YAML or JSON) → interpolate ${VAR} →
+ * validate → normalize. Every problem is collected and reported at once,
+ * each with the file and its path (`scenarios/x.yaml: load.concurrency[1]: …`).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { $ZodIssue } from 'zod/v4/core';
+import type { Scenario } from '../types.js';
+import { interpolateEnv } from './interpolate.js';
+import { normalizeScenario } from './normalize.js';
+import { scenarioSchema } from './schema.js';
+
+/** A scenario file that cannot be used; `problems` are complete lines ready to print. */
+export class ScenarioError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(problems.join('\n'));
+    this.name = 'ScenarioError';
+  }
+}
+
+/** `load.concurrency[1]`, `target.apiKey`, or `(top level)`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const key of path) {
+    if (typeof key === 'number') text += `[${key}]`;
+    else text += text === '' ? String(key) : `.${String(key)}`;
+  }
+  return text === '' ? '(top level)' : text;
+}
+
+export async function loadScenario(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ScenarioError(file, [`${file}: cannot read the file (${code ?? (error as Error).message})`]);
+  }
+  return parseScenario(text, file, env);
+}
+
+/** Parses scenario text (YAML, of which JSON is a subset). */
+export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Scenario {
+  const document = parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ScenarioError(
+      file,
+      document.errors.map((error) => {
+        const position = error.linePos?.[0];
+        const where = position ? `:${position.line}:${position.col}` : '';
+        return `${file}${where}: ${error.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const raw: unknown = document.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ScenarioError(file, [`${file}: (top level): must be a mapping with name, target, models, load and prompts`]);
+  }
+
+  const { value, missing } = interpolateEnv(raw, env);
+  const builtin = (value as { target?: { baseURL?: unknown } }).target?.baseURL === 'builtin';
+  // With the built-in simulator an API key is optional: an unset variable there is no problem.
+  const missingProblems = missing.filter((m) => !(builtin && formatPath(m.path) === 'target.apiKey'));
+  const missingPaths = new Set(missing.map((m) => formatPath(m.path)));
+
+  const problems = missingProblems.map(
+    (m) => `${file}: ${formatPath(m.path)}: environment variable ${m.variable} is not set`,
+  );
+  const parsed = scenarioSchema.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of flattenIssues(parsed.error.issues)) {
+      const path = formatPath(issue.path);
+      if (missingPaths.has(path)) continue; // already reported as a missing variable
+      problems.push(`${file}: ${path}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);
+  return normalizeScenario(parsed.data, file);
+}
+
+/**
+ * Unions report "no branch matched" with the branches' own issues inside;
+ * when every branch failed deep inside, show those instead of the summary.
+ */
+function flattenIssues(issues: readonly $ZodIssue[], prefix: PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
+  const flat: { path: PropertyKey[]; message: string }[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && 'errors' in issue && issue.errors.length > 0) {
+      // Prefer the branch that got furthest (a deeper path): it is what the user meant.
+      const deepest = issue.errors
+        .map((branch) => flattenIssues(branch, path))
+        .filter((branch) => branch.some((i) => i.path.length > path.length));
+      if (deepest.length === 1) {
+        flat.push(...deepest[0]!);
+        continue;
+      }
+    }
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) flat.push({ path: [...path, key], message: 'unknown key' });
+      continue;
+    }
+    flat.push({ path, message: issue.message });
+  }
+  return flat;
+}

@@ -1,0 +1,372 @@
+/**
+ * The built-in OpenAI-compatible simulator: a real HTTP server on 127.0.0.1
+ * that streams `chat/completions` with known timing and known token counts.
+ *
+ * Timing model, per model: up to `capacity` streams decode at once; a request
+ * beyond that waits in a FIFO queue (so a concurrency sweep shows a knee in
+ * TTFT). Once admitted, a stream sends a role-only chunk at once, its first
+ * token chunk `ttftMs` later, and each following chunk when its last token is
+ * due at `tokensPerSecond`. So TPOT is exactly 1000 / tokensPerSecond ms.
+ *
+ * It keeps the ground truth (write time, tokens and text of every chunk) for
+ * tests. It shares no code with the client (METRICS.md): a decoding bug
+ * cannot hide in both.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { SimConfig, SimModelProfile } from '../types.js';
+import { profileFor } from './profile.js';
+import { draw, seededRandom, type Random } from './random.js';
+import { SIM_WORDS } from './words.js';
+
+/** One chunk the simulator wrote. */
+export interface SimChunkTruth {
+  /** performance.now() just before the write, ms. */
+  at: number;
+  tokens: number;
+  text: string;
+}
+
+/** What the simulator did for one request. */
+export interface SimRequestTruth {
+  /** The `x-tokenmeter-request-id` header, when sent. */
+  requestId?: string;
+  model: string;
+  stream: boolean;
+  /** performance.now() when the request body had arrived, ms. */
+  receivedAt: number;
+  /** When a decode slot was free for it, ms. */
+  admittedAt?: number;
+  /** Token-carrying chunks, in order. */
+  chunks: SimChunkTruth[];
+  /** Tokens streamed. */
+  completionTokens: number;
+  /** `usage.completion_tokens` as reported. */
+  usageCompletionTokens: number;
+  /** Whether the whole response was written. */
+  finished: boolean;
+}
+
+export interface SimulatorOptions {
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** When set, requests must carry `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Keep a SimRequestTruth per request (tests); off by default to bound memory. */
+  keepTruth?: boolean;
+}
+
+export interface RunningSimulator {
+  /** Base URL for an OpenAI client, ending in /v1. */
+  baseURL: string;
+  port: number;
+  /** Requests in arrival order (empty unless keepTruth). */
+  truth: SimRequestTruth[];
+  close(): Promise<void>;
+}
+
+/** Admits at most `capacity` streams at once; the rest wait their turn. */
+class DecodeSlots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly capacity: number) {}
+
+  acquire(start: () => void): () => void {
+    let cancelled = false;
+    const run = (): void => {
+      if (cancelled) return this.release();
+      start();
+    };
+    if (this.active < this.capacity) {
+      this.active++;
+      run();
+    } else {
+      this.waiting.push(() => {
+        this.active++;
+        run();
+      });
+    }
+    return () => {
+      cancelled = true;
+    };
+  }
+
+  release(): void {
+    this.active--;
+    const next = this.waiting.shift();
+    if (next) next();
+  }
+}
+
+interface ChatBody {
+  model?: unknown;
+  messages?: unknown;
+  stream?: unknown;
+  stream_options?: { include_usage?: unknown } | null;
+  max_tokens?: unknown;
+  max_completion_tokens?: unknown;
+}
+
+export async function startSimulator(config: SimConfig, options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const truth: SimRequestTruth[] = [];
+  const slotsByModel = new Map<string, DecodeSlots>();
+  let requestCount = 0;
+
+  const slotsFor = (model: string, profile: SimModelProfile): DecodeSlots => {
+    let slots = slotsByModel.get(model);
+    if (!slots) slotsByModel.set(model, (slots = new DecodeSlots(profile.capacity)));
+    return slots;
+  };
+
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
+    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      return sendError(res, 401, 'invalid_api_key', 'Incorrect API key provided.');
+    }
+    if (req.method === 'GET' && path === '/v1/models') {
+      const names = Object.keys(config.models);
+      return sendJson(res, 200, {
+        object: 'list',
+        data: names.map((id) => ({ id, object: 'model', created: 0, owned_by: 'tokenmeter-sim' })),
+      });
+    }
+    if (req.method === 'POST' && path === '/v1/chat/completions') {
+      readJson(req).then(
+        (body) => {
+          const receivedAt = performance.now();
+          if (body === undefined || typeof body.model !== 'string' || !Array.isArray(body.messages)) {
+            return sendError(res, 400, 'invalid_request_error', 'model (string) and messages (array) are required');
+          }
+          const requestNumber = requestCount++;
+          const profile = profileFor(config, body.model);
+          const record: SimRequestTruth = {
+            model: body.model,
+            stream: body.stream === true,
+            receivedAt,
+            chunks: [],
+            completionTokens: 0,
+            usageCompletionTokens: 0,
+            finished: false,
+          };
+          const requestId = req.headers['x-tokenmeter-request-id'];
+          if (typeof requestId === 'string') record.requestId = requestId;
+          if (options.keepTruth) truth.push(record);
+          const random = seededRandom((config.seed * 1_000_003 + requestNumber) >>> 0);
+          const plan = planCompletion(body, profile, random);
+          serveCompletion(req, res, body, profile, plan, record, slotsFor(body.model, profile), requestNumber);
+        },
+        () => sendError(res, 400, 'invalid_request_error', 'the body is not valid JSON'),
+      );
+      return;
+    }
+    sendError(res, 404, 'not_found', `no route ${req.method} ${path}`);
+  });
+  server.keepAliveTimeout = 60_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    baseURL: `http://${host}:${address.port}/v1`,
+    port: address.port,
+    truth,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+interface CompletionPlan {
+  /** Tokens of each token-carrying chunk. */
+  chunkTokens: number[];
+  /** Text of each chunk: `chunkTokens[i]` words with leading spaces. */
+  chunkTexts: string[];
+  finishReason: 'stop' | 'length';
+  promptTokens: number;
+}
+
+function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random): CompletionPlan {
+  const maxTokens = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens);
+  const wanted = Math.max(1, draw(profile.outputTokens, random));
+  const total = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens);
+  const chunkTokens: number[] = [];
+  const chunkTexts: string[] = [];
+  for (let sent = 0; sent < total; ) {
+    const tokens = Math.min(Math.max(1, draw(profile.tokensPerChunk, random)), total - sent);
+    let text = '';
+    for (let i = 0; i < tokens; i++) text += ' ' + SIM_WORDS[Math.floor(random() * SIM_WORDS.length)];
+    chunkTokens.push(tokens);
+    chunkTexts.push(text);
+    sent += tokens;
+  }
+  return {
+    chunkTokens,
+    chunkTexts,
+    finishReason: maxTokens !== undefined && wanted > maxTokens ? 'length' : 'stop',
+    promptTokens: estimatePromptTokens(body.messages as unknown[]),
+  };
+}
+
+/** An approximation (words plus a per-message template overhead): the simulator has no tokenizer. */
+function estimatePromptTokens(messages: unknown[]): number {
+  let tokens = 0;
+  for (const message of messages) {
+    const content = (message as { content?: unknown })?.content;
+    const text = typeof content === 'string' ? content : JSON.stringify(content ?? '');
+    tokens += 4 + (text.match(/\S+/g)?.length ?? 0);
+  }
+  return tokens;
+}
+
+function serveCompletion(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: ChatBody,
+  profile: SimModelProfile,
+  plan: CompletionPlan,
+  record: SimRequestTruth,
+  slots: DecodeSlots,
+  requestNumber: number,
+): void {
+  const id = `chatcmpl-sim-${requestNumber}`;
+  const created = Math.floor(Date.now() / 1000);
+  const includeUsage = body.stream_options?.include_usage === true;
+  const msPerToken = 1000 / profile.tokensPerSecond;
+  const firstTokens = plan.chunkTokens[0]!;
+  let timer: NodeJS.Timeout | undefined;
+  let admitted = false;
+  let done = false;
+
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    if (timer) clearTimeout(timer);
+    if (admitted) slots.release();
+  };
+  res.on('close', () => {
+    if (!record.finished) cancel();
+    finish();
+  });
+
+  const usage = (firstAt: number, endAt: number): Record<string, unknown> => {
+    const completionTokens = plan.chunkTokens.reduce((sum, k) => sum + k, 0);
+    const reported = completionTokens + profile.usageExtraTokens;
+    record.completionTokens = completionTokens;
+    record.usageCompletionTokens = reported;
+    const totalSeconds = (endAt - record.receivedAt) / 1000;
+    const afterFirstSeconds = (endAt - firstAt) / 1000;
+    // SambaNova-style server timings ride in the usage block.
+    return {
+      prompt_tokens: plan.promptTokens,
+      completion_tokens: reported,
+      total_tokens: plan.promptTokens + reported,
+      time_to_first_token: (firstAt - record.receivedAt) / 1000,
+      total_latency: totalSeconds,
+      completion_tokens_after_first_per_sec: afterFirstSeconds > 0 ? (reported - firstTokens) / afterFirstSeconds : 0,
+      completion_tokens_per_sec: totalSeconds > 0 ? reported / totalSeconds : 0,
+      total_tokens_per_sec: totalSeconds > 0 ? (plan.promptTokens + reported) / totalSeconds : 0,
+      is_last_response: true,
+    };
+  };
+
+  const cancel = slots.acquire(() => {
+    admitted = true;
+    const admittedAt = performance.now();
+    record.admittedAt = admittedAt;
+    const firstAt = admittedAt + profile.ttftMs;
+    // Chunk i is due when its last token is: the first at TTFT, then one token per msPerToken.
+    const dueAt: number[] = [];
+    let tokensAfterFirst = 0;
+    for (let i = 0; i < plan.chunkTokens.length; i++) {
+      if (i > 0) tokensAfterFirst += plan.chunkTokens[i]!;
+      dueAt.push(firstAt + tokensAfterFirst * msPerToken);
+    }
+
+    if (record.stream) {
+      const prefix = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(record.model)},"choices":[{"index":0,"delta":`;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.write(`${prefix}{"role":"assistant","content":""},"finish_reason":null}]}\n\n`);
+      let next = 0;
+      const writeDue = (): void => {
+        timer = undefined;
+        const now = performance.now();
+        // Several chunks may be due at once when the timer fired late: send each in its own event.
+        while (next < dueAt.length && dueAt[next]! <= now + 0.5) {
+          const text = plan.chunkTexts[next]!;
+          const at = performance.now();
+          res.write(`${prefix}{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`);
+          record.chunks.push({ at, tokens: plan.chunkTokens[next]!, text });
+          next++;
+        }
+        if (next < dueAt.length) {
+          timer = setTimeout(writeDue, Math.max(0, dueAt[next]! - performance.now()));
+          return;
+        }
+        const endAt = performance.now();
+        let tail = `${prefix}{},"finish_reason":"${plan.finishReason}"}]}\n\n`;
+        if (includeUsage) {
+          tail += `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(record.model)},"choices":[],"usage":${JSON.stringify(usage(dueAt[0]!, endAt))}}\n\n`;
+        }
+        tail += 'data: [DONE]\n\n';
+        record.finished = true;
+        res.end(tail);
+        finish();
+      };
+      timer = setTimeout(writeDue, Math.max(0, dueAt[0]! - performance.now()));
+    } else {
+      const lastDue = dueAt[dueAt.length - 1]!;
+      timer = setTimeout(() => {
+        const text = plan.chunkTexts.join('');
+        record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens.reduce((s, k) => s + k, 0), text });
+        record.finished = true;
+        sendJson(res, 200, {
+          id,
+          object: 'chat.completion',
+          created,
+          model: record.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: plan.finishReason }],
+          usage: usage(dueAt[0]!, performance.now()),
+        });
+        finish();
+      }, Math.max(0, lastDue - performance.now()));
+    }
+  });
+  req.on('error', () => undefined);
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+function readJson(req: http.IncomingMessage): Promise<ChatBody | undefined> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on('data', (part: Buffer) => parts.push(part));
+    req.on('end', () => {
+      try {
+        const parsed: unknown = JSON.parse(Buffer.concat(parts).toString('utf8'));
+        resolve(parsed && typeof parsed === 'object' ? (parsed as ChatBody) : undefined);
+      } catch (error) {
+        reject(error);
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, status: number, type: string, message: string): void {
+  sendJson(res, status, { error: { message, type, code: status } });
+}

@@ -1,0 +1,222 @@
+/**
+ * The shared data model of tokenmeter. No logic lives here.
+ *
+ * Times inside a request are milliseconds on one monotonic clock
+ * (`performance.now()`), and relative to `t0` (the instant just before the
+ * HTTP request was written) wherever a field name ends in `Ms`.
+ */
+
+/** One chat message, as OpenAI's chat API takes it. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'developer' | 'tool';
+  content: string;
+}
+
+/** A prompt is always a list of messages once the scenario is normalized. */
+export interface Prompt {
+  messages: ChatMessage[];
+}
+
+/** Names of the built-in tokenizers. */
+export type TokenizerName = 'llama3' | 'o200k' | 'cl100k';
+
+/** Knobs of the built-in simulator for one model. */
+export interface SimModelProfile {
+  /** Time from request to first token when the server is idle, ms. */
+  ttftMs: number;
+  /** Decode speed of one stream while the server is within capacity, tokens/s. */
+  tokensPerSecond: number;
+  /** Tokens per SSE chunk: a fixed count, or an inclusive [min, max] range drawn per chunk. */
+  tokensPerChunk: number | [number, number];
+  /** Output length in tokens (capped by the request's max_tokens): fixed or an inclusive range. */
+  outputTokens: number | [number, number];
+  /** Streams decoded at full speed at once; requests beyond it wait in a queue. */
+  capacity: number;
+  /** Extra tokens the final usage block reports beyond what was streamed (a stop token). */
+  usageExtraTokens: number;
+}
+
+/** The simulator's configuration as a scenario (or `tokenmeter sim`) gives it. */
+export interface SimConfig {
+  /** Seed of every random draw the simulator makes. */
+  seed: number;
+  /** Profile for models not listed in `models`. */
+  defaults: SimModelProfile;
+  /** Per-model profiles, by model name. */
+  models: Record<string, SimModelProfile>;
+}
+
+/** Where and how requests are sent. */
+export interface Target {
+  /** `builtin` for the in-process simulator, else the API's base URL (…/v1). */
+  baseURL: string;
+  /** API key sent as a bearer token; never written to any output. */
+  apiKey?: string;
+  /** Extra HTTP headers sent with every request. */
+  headers: Record<string, string>;
+  /** Give up on a request after this long in total, ms. */
+  timeoutMs: number;
+  /** Give up on a request when no byte arrived for this long, ms. */
+  idleTimeoutMs: number;
+  /** Open a new connection for every request (cold starts), instead of keep-alive. */
+  newConnectionPerRequest: boolean;
+  /** The built-in simulator's settings (only used with `baseURL: builtin`). */
+  simulator: SimConfig;
+}
+
+export interface ModelSpec {
+  /** The model name sent in the request. */
+  name: string;
+  /** Tokenizer used to count output tokens; `undefined` means "infer from the name". */
+  tokenizer?: TokenizerName;
+  /** Request parameters for this model, merged over the scenario's `params`. */
+  params: Record<string, unknown>;
+}
+
+export interface LoadSpec {
+  /** Closed-loop concurrency levels; one cell per model and level. */
+  concurrency: number[];
+  /** Measured requests per cell. */
+  requests: number;
+  /** Warm-up requests per cell, sent first and excluded; `undefined` means one per concurrency slot. */
+  warmup?: number;
+}
+
+/** A scenario after loading, interpolation, validation and normalization. */
+export interface Scenario {
+  name: string;
+  description?: string;
+  /** The file it came from, for messages. */
+  file: string;
+  target: Target;
+  models: ModelSpec[];
+  load: LoadSpec;
+  prompts: Prompt[];
+  /** Request body parameters passed through as written (max_tokens, temperature, top_k, …). */
+  params: Record<string, unknown>;
+}
+
+/** The error classes a failed request can have. */
+export type ErrorClass =
+  | 'rate_limited' // 429
+  | 'auth' // 401, 403
+  | 'not_found' // 404
+  | 'bad_request' // other 4xx
+  | 'server_error' // 5xx
+  | 'connection' // refused, reset, DNS, TLS
+  | 'timeout' // idle or total timeout
+  | 'truncated' // the stream ended without its final event
+  | 'stream_error' // the server sent an error event mid-stream
+  | 'bad_response' // a body tokenmeter could not parse
+  | 'interrupted'; // the run was stopped (Ctrl-C) while the request was in flight
+
+export interface RequestError {
+  class: ErrorClass;
+  /** Short human-readable message, secrets scrubbed. */
+  message: string;
+  /** HTTP status, when a response arrived. */
+  status?: number;
+  /** The first few hundred characters of the error body, secrets scrubbed. */
+  bodyExcerpt?: string;
+}
+
+/** One SSE data event that carried output, as the reader saw it. */
+export interface OutputChunk {
+  /** Arrival time (performance.now()) of the read that completed the event, ms. */
+  at: number;
+  /** Output text of the chunk (content plus any reasoning text). */
+  text: string;
+  /** Choice index (0 unless `n > 1`). */
+  choice: number;
+}
+
+/** The server's usage block, as sent. */
+export type Usage = Record<string, unknown> & {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+};
+
+/**
+ * What the client observed for one request: raw timestamps, nothing derived.
+ * Absolute times are performance.now() values, ms.
+ */
+export interface Exchange {
+  /** Unique id of the request in this run (also sent as `x-tokenmeter-request-id`). */
+  id: string;
+  /** When the scheduler meant to send it. */
+  ts: number;
+  /** Just before the HTTP request was written. */
+  t0: number;
+  /** First byte of the response body, if any arrived. */
+  tb?: number;
+  /** End of stream: the final event, or the close of the connection. */
+  tEnd: number;
+  /** Time spent opening a new connection (TCP + TLS), ms; undefined on a reused connection. */
+  connectMs?: number;
+  /** HTTP status, when a response arrived. */
+  status?: number;
+  chunks: OutputChunk[];
+  usage?: Usage;
+  error?: RequestError;
+}
+
+/** How the per-chunk token counts of a request were obtained (METRICS.md, "Counting the tokens of a chunk"). */
+export type TokenSource =
+  | 'tokenizer' // tokenizer offsets over the whole output; agreed with usage or no usage
+  | 'tokenizer+usage' // tokenizer offsets, reconciled to the server's usage total (a mismatch)
+  | 'fallback' // no tokenizer known for the model: the fallback tokenizer, no usage
+  | 'fallback+usage' // fallback tokenizer reconciled to usage
+  | 'none'; // nothing to count (a failed request with no output)
+
+/** Per-request metrics derived from an Exchange (METRICS.md, "Per request"). */
+export interface RequestMetrics {
+  /** t0 - ts, ms. */
+  scheduleLagMs: number;
+  ttfbMs?: number;
+  ttftMs?: number;
+  e2eMs: number;
+  /** Undefined when no token arrived after the first token-carrying chunk. */
+  tpotMs?: number;
+  /** Per-token ITL samples: g_i / k_i, repeated k_i times (as value and count pairs), ms. */
+  itl: { gapPerTokenMs: number; tokens: number }[];
+  /** Raw gaps between token-carrying chunks, ms. */
+  chunkGapsMs: number[];
+  /** Tokens of each chunk that carried tokens, in order. */
+  tokensPerChunk: number[];
+  /** Arrival time of each chunk that carried tokens, relative to t0, ms. */
+  chunkTimesMs: number[];
+  outputTokens: number;
+  inputTokens?: number;
+  /** N / e2e, tokens/s. */
+  outputTokensPerS?: number;
+  /** (N - k_f) / (t_l - t_f), tokens/s. */
+  decodeTokensPerS?: number;
+}
+
+/** One request as written to requests.jsonl. */
+export interface RequestRecord {
+  id: string;
+  model: string;
+  concurrency: number;
+  warmup: boolean;
+  /** Index of the prompt used. */
+  prompt: number;
+  outcome: 'ok' | 'error';
+  error?: RequestError;
+  status?: number;
+  connectMs?: number;
+  metrics: RequestMetrics;
+  tokenSource: TokenSource;
+  /** Tokenizer used to count output tokens. */
+  tokenizer: string;
+  /** Server total minus tokenizer total, when they differed. */
+  usageMismatch?: number;
+  usage?: Usage;
+}
+
+/** Identity of one cell: one model at one load level. */
+export interface CellKey {
+  model: string;
+  concurrency: number;
+}
