@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ChatEventReader } from '../../src/client/chat-events.ts';
+import { LineSplitter, SseDecoder, type SseEvent } from '../../src/client/sse.ts';
+
+/** Feeds reads (strings or raw bytes) and returns the events with the index of the read that completed each. */
+function decode(reads: (string | Buffer)[]): { event: SseEvent; at: number }[] {
+  const events: { event: SseEvent; at: number }[] = [];
+  const decoder = new SseDecoder((event, at) => events.push({ event, at }));
+  reads.forEach((read, i) => decoder.push(typeof read === 'string' ? Buffer.from(read) : read, i));
+  decoder.end(reads.length);
+  return events;
+}
+
+describe('SSE decoding', () => {
+  test('an event split across reads is dispatched once, stamped with the read that completed it', () => {
+    const events = decode(['da', 'ta: {"a"', ':1}\n', '\n']);
+    assert.deepEqual(events, [{ event: { data: '{"a":1}' }, at: 3 }]);
+  });
+
+  test('several events in one read each get that read’s time', () => {
+    const events = decode(['data: one\n\ndata: two\n\ndata: three\n\n']);
+    assert.deepEqual(
+      events.map((e) => [e.event.data, e.at]),
+      [
+        ['one', 0],
+        ['two', 0],
+        ['three', 0],
+      ],
+    );
+  });
+
+  test('a multi-byte UTF-8 character split across reads arrives whole', () => {
+    const bytes = Buffer.from('data: {"content":"naïve 🙂 日本"}\n\n');
+    const emoji = bytes.indexOf(Buffer.from('🙂'));
+    const han = bytes.indexOf(Buffer.from('日'));
+    const reads = [bytes.subarray(0, emoji + 2), bytes.subarray(emoji + 2, han + 1), bytes.subarray(han + 1)];
+    const events = decode(reads);
+    assert.equal(events.length, 1);
+    assert.equal(JSON.parse(events[0]!.event.data).content, 'naïve 🙂 日本');
+    assert.equal(events[0]!.at, 2);
+  });
+
+  test('CRLF, lone CR and CR at the end of one read with LF at the start of the next', () => {
+    const events = decode(['data: a\r\n\r\n', 'data: b\r\rdata: c\r', '\n\r\n']);
+    assert.deepEqual(
+      events.map((e) => e.event.data),
+      ['a', 'b', 'c'],
+    );
+  });
+
+  test('comments and keep-alives are ignored; event, id and multi-line data are kept', () => {
+    const events = decode([': keep-alive\n\n', ':\n', 'event: message\nid: 7\ndata: line1\ndata:line2\n\n']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      [{ event: 'message', id: '7', data: 'line1\nline2' }],
+    );
+  });
+
+  test('a last event without its blank line still counts at close', () => {
+    const events = decode(['data: x\n\n', 'data: [DONE]']);
+    assert.deepEqual(
+      events.map((e) => [e.event.data, e.at]),
+      [
+        ['x', 0],
+        ['[DONE]', 2],
+      ],
+    );
+  });
+
+  test('a byte-order mark before the first line is dropped', () => {
+    assert.deepEqual(decode(['\ufeffdata: x\n\n']).map((e) => e.event.data), ['x']);
+  });
+
+  test('LineSplitter keeps an unterminated line for flush', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter();
+    splitter.push(Buffer.from('a\nb'), (line) => lines.push(line));
+    splitter.push(Buffer.from('c'), (line) => lines.push(line));
+    assert.deepEqual(lines, ['a']);
+    assert.equal(splitter.flush(), 'bc');
+  });
+});
+
+describe('chat completion events', () => {
+  const chunk = (delta: object, extra: object = {}) =>
+    `data: ${JSON.stringify({ choices: [{ index: 0, delta }], ...extra })}\n\n`;
+
+  function read(reads: string[]): ChatEventReader {
+    const reader = new ChatEventReader();
+    const decoder = new SseDecoder(reader.onEvent);
+    reads.forEach((r, i) => decoder.push(Buffer.from(r), i * 10));
+    decoder.end(reads.length * 10);
+    return reader;
+  }
+
+  test('content, reasoning, usage and [DONE] are picked out with their arrival times', () => {
+    const reader = read([
+      chunk({ role: 'assistant', content: '' }),
+      chunk({ reasoning_content: 'think' }),
+      chunk({ content: ' hello' }),
+      `data: ${JSON.stringify({ choices: [], usage: { completion_tokens: 3 } })}\n\ndata: [DONE]\n\n`,
+    ]);
+    assert.deepEqual(reader.chunks, [
+      { at: 10, text: 'think', choice: 0 },
+      { at: 20, text: ' hello', choice: 0 },
+    ]);
+    assert.deepEqual(reader.usage, { completion_tokens: 3 });
+    assert.equal(reader.doneAt, 30);
+    assert.equal(reader.failure, undefined);
+  });
+
+  test('an error event mid-stream is a stream_error with the server’s message', () => {
+    const reader = read([chunk({ content: ' a' }), `data: ${JSON.stringify({ error: { message: 'model overloaded' } })}\n\n`]);
+    assert.deepEqual(reader.failure, { kind: 'stream_error', message: 'error event mid-stream: model overloaded' });
+    assert.equal(reader.chunks.length, 1);
+    assert.equal(reader.doneAt, undefined);
+  });
+
+  test('a named error event is a stream_error too', () => {
+    const reader = read(['event: error\ndata: {"message":"boom"}\n\n']);
+    assert.equal(reader.failure?.kind, 'stream_error');
+  });
+
+  test('unparseable data is a bad_response', () => {
+    const reader = read(['data: {not json\n\n']);
+    assert.equal(reader.failure?.kind, 'bad_response');
+  });
+});
