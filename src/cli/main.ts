@@ -12,7 +12,8 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
   const fullIo: Io = { ...io, interrupt: interrupt.signal };
   let exitCode: number = ExitCode.OK;
   try {
-    await yargs(argv)
+    let helpOrVersion = '';
+    await yargs()
       .scriptName('tokenmeter')
       .usage('$0 <command> [options]\n\nBenchmark streaming LLM inference over OpenAI-compatible APIs, counting every token of every chunk.')
       .command(
@@ -69,11 +70,16 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
       .strict()
       .help()
       .version(false)
+      .exitProcess(false)
       .fail((message, error) => {
         if (error) throw error;
         throw new UsageError(message);
       })
-      .parseAsync();
+      // With a callback yargs hands --help text back instead of printing it and exiting.
+      .parseAsync(argv, {}, (_error, _args, output) => {
+        helpOrVersion = output;
+      });
+    if (helpOrVersion) io.stdout.write(`${helpOrVersion}\n`);
   } catch (error) {
     exitCode = reportError(error, io.stderr);
   } finally {

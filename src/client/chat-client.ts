@@ -5,14 +5,13 @@
  * measured, not hidden by a retry) and hands back the raw response; the body
  * is read here, each read stamped with performance.now() before any parsing.
  */
-import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import OpenAI, { APIError } from 'openai';
-import type { ChatMessage, Exchange } from '../types.js';
+import type { ChatMessage, Exchange, RequestError } from '../types.js';
 import { ChatEventReader } from './chat-events.js';
 import { AbortReason, classOfStatus, describeNetworkError, requestError } from './errors.js';
 import { SseDecoder } from './sse.js';
-import { createTimedFetch, PROBE_OPTION, type RequestProbe, type TimedFetch } from './timed-fetch.js';
+import { createTimedFetch, PROBE_OPTION, type BodySink, type RequestProbe, type TimedFetch } from './timed-fetch.js';
 
 export interface ChatClientOptions {
   baseURL: string;
@@ -40,6 +39,43 @@ export interface ChatRequest {
 /** Header that carries the request id, so a server log (or the simulator) can match it. */
 export const REQUEST_ID_HEADER = 'x-tokenmeter-request-id';
 
+interface BodyClosed {
+  ended: boolean;
+  error: Error | undefined;
+}
+
+/**
+ * The hot path: each read of the body is stamped by the transport on arrival
+ * and decoded at once into timed chunks on the Exchange.
+ */
+class StreamBody implements BodySink {
+  readonly events = new ChatEventReader();
+  private readonly decoder = new SseDecoder(this.events.onEvent);
+  readonly closed: Promise<BodyClosed>;
+  private resolveClosed!: (closed: BodyClosed) => void;
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly idleTimer: NodeJS.Timeout,
+  ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  data(bytes: Buffer, at: number): void {
+    this.exchange.tb ??= at;
+    this.idleTimer.refresh();
+    this.decoder.push(bytes, at);
+  }
+
+  close(at: number, ended: boolean, error: Error | undefined): void {
+    if (ended) this.decoder.end(at);
+    this.exchange.chunks = this.events.chunks;
+    if (this.events.usage !== undefined) this.exchange.usage = this.events.usage;
+    this.exchange.tEnd = this.events.doneAt ?? at;
+    this.resolveClosed({ ended, error });
+  }
+}
+
 export class ChatClient {
   private readonly sdk: OpenAI;
   private readonly transport: TimedFetch;
@@ -62,7 +98,6 @@ export class ChatClient {
   }
 
   async send(request: ChatRequest): Promise<Exchange> {
-    const probe: RequestProbe = {};
     const exchange: Exchange = { id: request.id, ts: request.ts, t0: request.ts, tEnd: request.ts, chunks: [] };
     const controller = new AbortController();
     const abort = (reason: AbortReason): void => {
@@ -80,6 +115,12 @@ export class ChatClient {
     if (request.interrupt?.aborted) onInterrupt();
     request.interrupt?.addEventListener('abort', onInterrupt, { once: true });
 
+    const body = new StreamBody(exchange, idleTimer);
+    const probe: RequestProbe = { sink: body };
+    const onAbort = (): void => {
+      probe.response?.destroy(controller.signal.reason as Error);
+    };
+    controller.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const { stream_options: streamOptions, ...params } = request.params;
       await this.sdk.chat.completions
@@ -98,79 +139,44 @@ export class ChatClient {
           },
         )
         .asResponse();
-      exchange.t0 = probe.t0 ?? exchange.t0;
-      if (probe.connectMs !== undefined) exchange.connectMs = probe.connectMs;
       exchange.status = 200;
-      idleTimer.refresh();
-      await this.readBody(probe.response!, exchange, controller.signal, idleTimer);
+      const closed = await body.closed;
+      const outcome = this.streamOutcome(closed, body.events, controller.signal);
+      if (outcome) exchange.error = outcome;
     } catch (error) {
-      exchange.t0 = probe.t0 ?? exchange.t0;
-      if (probe.connectMs !== undefined) exchange.connectMs = probe.connectMs;
+      probe.response?.destroy();
       exchange.tEnd = performance.now();
       exchange.error = this.classify(error, probe, controller.signal);
       if (error instanceof APIError && error.status !== undefined) exchange.status = error.status;
     } finally {
       clearTimeout(totalTimer);
       clearTimeout(idleTimer);
+      controller.signal.removeEventListener('abort', onAbort);
       request.interrupt?.removeEventListener('abort', onInterrupt);
+      exchange.t0 = probe.t0 ?? exchange.t0;
+      if (probe.connectMs !== undefined) exchange.connectMs = probe.connectMs;
+      if (exchange.error === undefined) delete exchange.error;
     }
     return exchange;
   }
 
-  /** Reads the SSE body: the hot path. Resolves when the response has closed. */
-  private readBody(
-    response: IncomingMessage,
-    exchange: Exchange,
-    signal: AbortSignal,
-    idleTimer: NodeJS.Timeout,
-  ): Promise<void> {
-    const events = new ChatEventReader();
-    const decoder = new SseDecoder(events.onEvent);
-    return new Promise((resolve) => {
-      let ended = false;
-      let socketError: Error | undefined;
-      const onAbort = (): void => {
-        response.destroy(signal.reason as Error);
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-
-      response.on('data', (bytes: Buffer) => {
-        const at = performance.now();
-        exchange.tb ??= at;
-        idleTimer.refresh();
-        decoder.push(bytes, at);
-      });
-      response.on('end', () => {
-        ended = true;
-        decoder.end(performance.now());
-      });
-      response.on('error', (error) => {
-        socketError ??= error;
-      });
-      response.on('close', () => {
-        signal.removeEventListener('abort', onAbort);
-        const closedAt = performance.now();
-        exchange.chunks = events.chunks;
-        if (events.usage !== undefined) exchange.usage = events.usage;
-        exchange.tEnd = events.doneAt ?? closedAt;
-        if (signal.aborted) {
-          const reason = signal.reason as AbortReason;
-          exchange.error = requestError({ class: reason.errorClass, message: reason.message, status: 200 }, this.secrets);
-        } else if (events.failure) {
-          exchange.error = requestError({ class: events.failure.kind, message: events.failure.message, status: 200 }, this.secrets);
-        } else if (socketError !== undefined || !ended) {
-          const message = socketError ? describeNetworkError(socketError) : 'connection closed mid-stream';
-          exchange.error = requestError({ class: 'connection', message, status: 200 }, this.secrets);
-        } else if (events.doneAt === undefined) {
-          exchange.error = requestError(
-            { class: 'truncated', message: 'the stream ended without its final [DONE] event', status: 200 },
-            this.secrets,
-          );
-        }
-        resolve();
-      });
-    });
+  /** How a 2xx stream ended: undefined when it ended with its final event. */
+  private streamOutcome(closed: BodyClosed, events: ChatEventReader, signal: AbortSignal): RequestError | undefined {
+    if (signal.aborted) {
+      const reason = signal.reason as AbortReason;
+      return requestError({ class: reason.errorClass, message: reason.message, status: 200 }, this.secrets);
+    }
+    if (events.failure) {
+      return requestError({ class: events.failure.kind, message: events.failure.message, status: 200 }, this.secrets);
+    }
+    if (closed.error !== undefined || !closed.ended) {
+      const message = closed.error ? describeNetworkError(closed.error) : 'connection closed mid-stream';
+      return requestError({ class: 'connection', message, status: 200 }, this.secrets);
+    }
+    if (events.doneAt === undefined) {
+      return requestError({ class: 'truncated', message: 'the stream ended without its final [DONE] event', status: 200 }, this.secrets);
+    }
+    return undefined;
   }
 
   private classify(error: unknown, probe: RequestProbe, signal: AbortSignal) {

@@ -1,8 +1,8 @@
 /**
  * Closed-loop load: `concurrency` requests in flight, each slot sending the
- * next request as soon as its previous one ended (p-limit). Warm-up requests
- * go first and all end before the first measured request is sent, so measured
- * requests run on warm connections (METRICS.md, "Connections").
+ * next request as soon as its previous one ended (p-limit). The warm-up
+ * requests go first, at least one per slot by default, so every measured
+ * request runs on a warm connection (METRICS.md, "Connections").
  *
  * Yields each finished exchange; aggregates nothing.
  */
@@ -46,30 +46,25 @@ export async function* closedLoop(
   let done = false;
   let failure: unknown;
   const limit = pLimit(plan.concurrency);
-  let sequence = 0;
 
-  const phase = async (count: number, warmup: boolean): Promise<void> => {
-    const tasks: Promise<void>[] = [];
-    for (let i = 0; i < count; i++) {
-      const n = sequence++;
-      tasks.push(
-        limit(async () => {
-          if (interrupt?.aborted) return; // never sent, so never recorded
-          const prompt = n % plan.prompts.length;
-          const messages = plan.prompts[prompt]!.messages;
-          const exchange = await send({ id: `${plan.idPrefix}-${n}`, messages, ts: performance.now() });
-          finished.push({ exchange, warmup, prompt, messages });
-          wake?.();
-        }),
-      );
-    }
-    await Promise.all(tasks);
-  };
-
-  const driver = (async () => {
-    await phase(plan.warmup, true);
-    if (!interrupt?.aborted) await phase(plan.requests, false);
-  })().then(
+  // One continuous loop: the first `warmup` requests sent are the warm-up. Each slot goes on
+  // to measured requests as soon as its warm-up ends, so measurement starts in steady state,
+  // never with every slot firing at once (a burst no real client load has).
+  const tasks: Promise<void>[] = [];
+  for (let n = 0; n < plan.warmup + plan.requests; n++) {
+    const warmup = n < plan.warmup;
+    tasks.push(
+      limit(async () => {
+        if (interrupt?.aborted) return; // never sent, so never recorded
+        const prompt = n % plan.prompts.length;
+        const messages = plan.prompts[prompt]!.messages;
+        const exchange = await send({ id: `${plan.idPrefix}-${n}`, messages, ts: performance.now() });
+        finished.push({ exchange, warmup, prompt, messages });
+        wake?.();
+      }),
+    );
+  }
+  const driver = Promise.all(tasks).then(
     () => undefined,
     (error: unknown) => (failure = error),
   );

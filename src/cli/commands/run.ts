@@ -8,7 +8,7 @@ import { renderSummaryTable } from '../../report/console.js';
 import { renderHistogramsCsv, renderSummaryCsv } from '../../report/csv.js';
 import { renderHistogramsJson, renderRequestLine, renderRunJson } from '../../report/json.js';
 import { loadScenario } from '../../scenario/load.js';
-import { startSimulator, type RunningSimulator } from '../../sim/server.js';
+import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
 import { ExitCode } from '../exit-codes.js';
 import { AtomicLineWriter, createOutputDir, writeFileAtomic } from '../files.js';
 import { ProgressLine } from '../progress.js';
@@ -35,10 +35,11 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const startedAt = new Date();
   const outDir = await createOutputDir(args.out, scenario.name, startedAt, args.resultsRoot);
 
-  let simulator: RunningSimulator | undefined;
+  let simulator: ThreadedSimulator | undefined;
   let baseURL = scenario.target.baseURL;
   if (baseURL === 'builtin') {
-    simulator = await startSimulator(scenario.target.simulator);
+    // On its own thread, so its work never delays the client's timestamps.
+    simulator = await startSimulatorThread(scenario.target.simulator);
     baseURL = simulator.baseURL;
   }
   io.stderr.write(`tokenmeter ${TOKENMETER_VERSION}: ${scenario.name} → ${baseURL}; writing ${outDir}\n`);

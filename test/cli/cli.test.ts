@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { main } from '../../src/cli/main.ts';
+import { createOutputDir, utcStamp } from '../../src/cli/files.ts';
+import { scenarioJsonSchema } from '../../src/scenario/json-schema.ts';
+import { loadScenario } from '../../src/scenario/load.ts';
+import { captureIo, REPO_ROOT, withTempDir } from '../helpers.ts';
+
+const BIN = path.join(REPO_ROOT, 'bin', 'tokenmeter.js');
+
+/** Runs the real executable; resolves with its exit code and output. */
+function runBin(args: string[], options: { cwd?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      options.onStderr?.(stderr, child);
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const FAST_SIM = `  simulator:
+    defaults: {ttftMs: 5, tokensPerSecond: 2000, tokensPerChunk: [2, 4], outputTokens: [20, 30], capacity: 64}
+`;
+
+describe('the command line', () => {
+  for (const command of ['run', 'validate', 'sim']) {
+    test(`${command} --help says what it does, with an example`, async () => {
+      const io = captureIo();
+      await main([command, '--help'], io);
+      assert.match(io.out(), new RegExp(`tokenmeter ${command}`));
+      assert.match(io.out(), /Examples:/);
+    });
+  }
+
+  test('an unknown command is a usage error, exit 2', async () => {
+    const io = captureIo();
+    assert.equal(await main(['frobnicate'], io), 2);
+  });
+
+  test('every example scenario loads', async () => {
+    const dir = path.join(REPO_ROOT, 'scenarios');
+    const files = (await readdir(dir)).filter((f) => /\.(ya?ml|json)$/.test(f));
+    assert.ok(files.includes('quickstart.yaml') && files.includes('sambanova.yaml'));
+    for (const file of files) {
+      const scenario = await loadScenario(path.join(dir, file), { SAMBANOVA_API_KEY: 'k', SAMBANOVA_BASE_URL: 'https://api.sambanova.ai/v1' });
+      assert.ok(scenario.models.length > 0, file);
+    }
+  });
+
+  test('the committed JSON Schema is the one the zod schema generates (run `npm run schema`)', async () => {
+    const committed = await readFile(path.join(REPO_ROOT, 'schema', 'scenario.schema.json'), 'utf8');
+    assert.equal(committed, scenarioJsonSchema());
+  });
+
+  test('a run never overwrites an earlier one', () =>
+    withTempDir(async (dir) => {
+      const when = new Date('2026-11-26T10:00:00Z');
+      assert.equal(utcStamp(when), '20261126T100000Z');
+      const first = await createOutputDir(undefined, 'x', when, dir);
+      const second = await createOutputDir(undefined, 'x', when, dir);
+      assert.equal(path.basename(first), '20261126T100000Z-x');
+      assert.equal(path.basename(second), '20261126T100000Z-x-2');
+      await writeFile(path.join(first, 'summary.csv'), 'old');
+      await assert.rejects(createOutputDir(first, 'x', when, dir), /not empty/);
+    }));
+
+  test('run on the built-in simulator writes every file and prints the table; the key stays secret', () =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, 's.yaml');
+      await writeFile(
+        file,
+        `name: tiny\ntarget:\n  baseURL: builtin\n  apiKey: \${TM_SECRET}\n${FAST_SIM}models: [Meta-Llama-3.3-70B-Instruct]\nload: {concurrency: [1, 4], requests: 8}\nprompts: [hi]\n`,
+      );
+      const io = captureIo({ TM_SECRET: 'sk-very-secret-value' });
+      const out = path.join(dir, 'out');
+      assert.equal(await main(['run', file, '--out', out], io), 0, io.err());
+      assert.deepEqual((await readdir(out)).sort(), ['histograms.csv', 'histograms.json', 'requests.jsonl', 'run.json', 'summary.csv']);
+      const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
+      assert.equal(run.completed, true);
+      assert.equal(run.scenario.target.apiKey, '[redacted]');
+      assert.equal(run.node, process.version);
+      for (const name of await readdir(out)) {
+        assert.ok(!(await readFile(path.join(out, name), 'utf8')).includes('sk-very-secret-value'), name);
+      }
+      assert.match(io.out(), /Meta-Llama-3.3-70B-Instruct\s+1\s+8\/8/);
+      assert.match(io.out(), /Meta-Llama-3.3-70B-Instruct\s+4\s+8\/8/);
+      const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8')).trim().split('\n');
+      assert.equal(lines.length, 1 + 8 + 4 + 8, 'warm-up defaults to one request per slot');
+    }));
+
+  test('the default output directory is results/<UTC time>-<name>/', () =>
+    withTempDir(async (dir) => {
+      await mkdir(path.join(dir, 'scenarios'));
+      await writeFile(
+        path.join(dir, 'scenarios', 's.yaml'),
+        `name: named\ntarget:\n  baseURL: builtin\n${FAST_SIM}models: [m]\nload: {concurrency: 1, requests: 2, warmup: 0}\nprompts: [hi]\n`,
+      );
+      const result = await runBin(['run', 'scenarios/s.yaml'], { cwd: dir });
+      assert.equal(result.code, 0, result.stderr);
+      const [runDir] = await readdir(path.join(dir, 'results'));
+      assert.match(runDir!, /^\d{8}T\d{6}Z-named$/);
+      assert.match(result.stderr, /no tokenizer known for model "m"/);
+    }));
+
+  test('a bad scenario exits 2 from the real executable, without a stack trace', () =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, 'bad.yaml');
+      await writeFile(file, 'name: x\nload: {concurrency: [1, 0], requests: 1}\n');
+      const result = await runBin(['run', file]);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /load\.concurrency\[1\]: must be a positive integer/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    }));
+
+  test('Ctrl-C stops the run, writes what was gathered, marks it incomplete, exits 130', () =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, 'long.yaml');
+      await writeFile(
+        file,
+        `name: long\ntarget:\n  baseURL: builtin\n  simulator:\n    defaults: {ttftMs: 20, tokensPerSecond: 100, tokensPerChunk: 2, outputTokens: 40, capacity: 64}\n` +
+          `models: [Meta-Llama-3.3-70B-Instruct]\nload: {concurrency: 4, requests: 1000, warmup: 0}\nprompts: [hi]\n`,
+      );
+      const out = path.join(dir, 'out');
+      let signalled = false;
+      const result = await runBin(['run', file, '--out', out], {
+        onStderr: (text, child) => {
+          if (!signalled && text.includes('writing')) {
+            signalled = true;
+            // Let a few requests finish first.
+            setTimeout(() => child.kill('SIGINT'), 1500);
+          }
+        },
+      });
+      assert.equal(result.code, 130, result.stderr);
+      const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
+      assert.equal(run.completed, false);
+      const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const ok = lines.filter((l) => l.outcome === 'ok').length;
+      const interrupted = lines.filter((l) => l.error?.class === 'interrupted').length;
+      assert.ok(ok >= 4, `some requests completed (${ok})`);
+      assert.ok(interrupted >= 1 && interrupted <= 4, `requests in flight were recorded as interrupted (${interrupted})`);
+      assert.ok(lines.length < 1000);
+      assert.match(result.stdout, /TTFT p50/);
+    }));
+});

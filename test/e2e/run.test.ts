@@ -1,0 +1,201 @@
+/**
+ * End to end: the simulator in-process on port 0, `tokenmeter run` against it,
+ * and the files checked against the simulator's ground truth.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { main } from '../../src/cli/main.ts';
+import { decodeHistogram } from '../../src/metrics/histograms.ts';
+import { DEFAULT_SIM_PROFILE } from '../../src/sim/profile.ts';
+import { startSimulator, type SimRequestTruth } from '../../src/sim/server.ts';
+import { startSimulatorThread } from '../../src/sim/threaded.ts';
+import type { SimConfig } from '../../src/types.ts';
+import { captureIo, withTempDir } from '../helpers.ts';
+
+const LLAMA = 'Meta-Llama-3.3-70B-Instruct';
+const GPT_OSS = 'gpt-oss-120b';
+
+interface Line {
+  id: string;
+  model: string;
+  concurrency: number;
+  warmup: boolean;
+  outcome: string;
+  ttft_ms: number;
+  tpot_ms: number | null;
+  output_tokens: number;
+  tokens_per_chunk: number[];
+  chunk_times_ms: number[];
+  token_source: string;
+  usage_mismatch: number | null;
+  connect_ms: number | null;
+}
+
+async function runAgainst(simulator: { baseURL: string }, dir: string, scenarioBody: string) {
+  const file = path.join(dir, 'scenario.yaml');
+  await writeFile(file, `name: e2e\ntarget: {baseURL: "${simulator.baseURL}"}\n${scenarioBody}`);
+  const out = path.join(dir, 'out');
+  const io = captureIo();
+  const code = await main(['run', file, '--out', out], io);
+  const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Line);
+  return { code, io, out, lines };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+describe('end to end against the simulator', () => {
+  test('at concurrency 64: per-chunk tokens equal the truth, TTFT matches, every request once', () =>
+    withTempDir(async (dir) => {
+      const config: SimConfig = {
+        seed: 3,
+        defaults: DEFAULT_SIM_PROFILE,
+        models: {
+          // Moderate pacing: the simulator shares this process's event loop, so an overloaded loop would show as client latency.
+          [LLAMA]: { ttftMs: 100, tokensPerSecond: 200, tokensPerChunk: [1, 5], outputTokens: [120, 200], capacity: 64, usageExtraTokens: 0 },
+          [GPT_OSS]: { ttftMs: 50, tokensPerSecond: 250, tokensPerChunk: 3, outputTokens: 60, capacity: 64, usageExtraTokens: 0 },
+        },
+      };
+      // On its own thread, as `baseURL: builtin` runs it: the client's loop is the client's alone.
+      const simulator = await startSimulatorThread(config, { keepTruth: true });
+      try {
+        const { code, io, out, lines } = await runAgainst(
+          simulator,
+          dir,
+          `models: [${LLAMA}, ${GPT_OSS}]\nload: {concurrency: 64, requests: 128}\nprompts: ["Tell me a story", "Why is the sky blue?"]\nparams: {max_tokens: 300}\n`,
+        );
+        assert.equal(code, 0, io.err());
+
+        const truth = await simulator.truth();
+        // Every request the simulator saw is in requests.jsonl exactly once, and nothing else is.
+        const ids = lines.map((line) => line.id);
+        assert.equal(new Set(ids).size, ids.length, 'no duplicates');
+        assert.deepEqual(new Set(ids), new Set(truth.map((t) => t.requestId)));
+        assert.equal(lines.length, 2 * (64 + 128), 'warm-up (one per slot) plus measured, per model');
+        assert.equal(lines.filter((l) => !l.warmup).length, 256);
+
+        const truthById = new Map<string, SimRequestTruth>(truth.map((t) => [t.requestId!, t]));
+        for (const line of lines) {
+          const truth = truthById.get(line.id)!;
+          assert.equal(line.outcome, 'ok');
+          assert.equal(truth.model, line.model);
+          assert.deepEqual(line.tokens_per_chunk, truth.chunks.map((c) => c.tokens), `chunk tokens of ${line.id}`);
+          assert.equal(line.output_tokens, truth.completionTokens);
+          assert.equal(line.token_source, 'tokenizer');
+        }
+        assert.ok(
+          lines.some((l) => l.tokens_per_chunk.some((k) => k > 1)),
+          'the multi-token effect is there to be counted',
+        );
+
+        // Client TTFT (t_f - t0) against the simulator's own (first token write - request arrival).
+        const measured = lines.filter((l) => !l.warmup && l.model === LLAMA);
+        const clientTtft = median(measured.map((l) => l.ttft_ms));
+        const serverTtft = median(measured.map((l) => truthById.get(l.id)!.chunks[0]!.at - truthById.get(l.id)!.receivedAt));
+        assert.ok(Math.abs(clientTtft - serverTtft) < 2, `median TTFT client ${clientTtft} vs simulator ${serverTtft}`);
+        // And the simulator's pacing is what TPOT measures: 1000 / 200 = 5 ms per token.
+        const tpot = median(measured.filter((l) => l.tpot_ms !== null).map((l) => l.tpot_ms!));
+        assert.ok(Math.abs(tpot - 5) < 0.5, `median TPOT ${tpot}`);
+        // Warm-up opened the connections; measured requests reuse them.
+        assert.ok(measured.every((l) => l.connect_ms === null), 'measured requests run on warm connections');
+
+        // summary.csv: one row per cell with the counts and columns the issue names.
+        const rows = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+        assert.deepEqual(
+          rows.map((r) => [r.model, r.concurrency, r.requests, r.ok, r.errors]),
+          [
+            [LLAMA, '64', '128', '128', '0'],
+            [GPT_OSS, '64', '128', '128', '0'],
+          ],
+        );
+        const gpt = rows[1]!;
+        // gpt-oss: 60 tokens in chunks of 3: first chunk at TTFT, then 57 tokens at 4 ms each.
+        assert.ok(Math.abs(Number(gpt.tpot_p50_ms) - 4) < 0.4, `gpt tpot p50 ${gpt.tpot_p50_ms}`);
+        assert.equal(gpt.tokens_per_chunk_mean, '3');
+        for (const column of ['output_tokens_per_s', 'requests_per_s', 'ttft_p50_ms', 'ttft_p99_ms', 'itl_p95_ms', 'e2e_max_ms']) {
+          assert.ok(Number(gpt[column]) > 0, `${column} = ${gpt[column]}`);
+        }
+
+        // histograms.json decodes to the same counts; histograms.csv has every metric.
+        const histograms = JSON.parse(await readFile(path.join(out, 'histograms.json'), 'utf8'));
+        const ttft = decodeHistogram(histograms.cells[0].histograms.ttft.encoded);
+        assert.equal(ttft.totalCount, 128);
+        const itlCount = decodeHistogram(histograms.cells[1].histograms.itl.encoded).totalCount;
+        assert.equal(itlCount, 128 * 57, 'one ITL sample per token after the first chunk');
+        const csv = parseCsv(await readFile(path.join(out, 'histograms.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+        assert.deepEqual(Object.keys(csv[0]!), ['model', 'concurrency', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile']);
+        assert.ok(new Set(csv.map((r) => r.metric)).has('tokens_per_chunk'));
+
+        const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
+        assert.equal(run.completed, true);
+        assert.match(io.out(), /TTFT p50/);
+      } finally {
+        await simulator.close();
+      }
+    }));
+
+  test('a server whose usage counts a stop token: the server total wins, the mismatch is reported', () =>
+    withTempDir(async (dir) => {
+      const profile = { ttftMs: 5, tokensPerSecond: 2000, tokensPerChunk: 2, outputTokens: 10, capacity: 8, usageExtraTokens: 1 };
+      const simulator = await startSimulator({ seed: 1, defaults: profile, models: {} }, { keepTruth: true });
+      try {
+        const { code, out, lines } = await runAgainst(simulator, dir, `models: [${LLAMA}]\nload: {concurrency: 2, requests: 4}\nprompts: [hi]\n`);
+        assert.equal(code, 0);
+        for (const line of lines) {
+          assert.equal(line.output_tokens, 11);
+          assert.deepEqual(line.tokens_per_chunk, [2, 2, 2, 2, 3], 'the difference goes to the last chunk');
+          assert.equal(line.token_source, 'tokenizer+usage');
+          assert.equal(line.usage_mismatch, 1);
+        }
+        const [row] = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+        assert.equal(row!.usage_mismatch_rate, '1');
+        assert.equal(row!.token_sources, 'tokenizer+usage=4');
+      } finally {
+        await simulator.close();
+      }
+    }));
+
+  test('failed requests are recorded and counted by class; the run goes on', () =>
+    withTempDir(async (dir) => {
+      const simulator = await startSimulator(
+        { seed: 1, defaults: { ...DEFAULT_SIM_PROFILE, ttftMs: 1, tokensPerSecond: 5000, outputTokens: 8 }, models: {} },
+        { apiKey: 'right-key', keepTruth: true },
+      );
+      try {
+        const file = path.join(dir, 's.yaml');
+        await writeFile(
+          file,
+          `name: wrongkey\ntarget: {baseURL: "${simulator.baseURL}", apiKey: "\${TM_KEY}"}\nmodels: [m]\nload: {concurrency: 2, requests: 3}\nprompts: [hi]\n`,
+        );
+        const io = captureIo({ TM_KEY: 'wrong-key-123456' });
+        const out = path.join(dir, 'out');
+        const code = await main(['run', file, '--out', out], io);
+        assert.equal(code, 1, 'no request succeeded');
+        const text = await readFile(path.join(out, 'requests.jsonl'), 'utf8');
+        const lines = text.trim().split('\n').map((l) => JSON.parse(l));
+        assert.equal(lines.length, 5);
+        assert.ok(lines.every((l) => l.outcome === 'error' && l.error.class === 'auth' && l.status === 401));
+        const [row] = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+        assert.equal(row!.errors, '3');
+        assert.equal(row!.errors_by_class, 'auth=3');
+        assert.match(io.out(), /errors in m @ 2: auth 3/);
+        assert.match(io.err(), /no tokenizer known for model "m"/);
+        // The key is nowhere in the output.
+        for (const name of ['requests.jsonl', 'run.json', 'summary.csv']) {
+          assert.ok(!(await readFile(path.join(out, name), 'utf8')).includes('wrong-key-123456'), name);
+        }
+        assert.ok(!io.out().includes('wrong-key-123456') && !io.err().includes('wrong-key-123456'));
+      } finally {
+        await simulator.close();
+      }
+    }));
+});
