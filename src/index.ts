@@ -1,0 +1,29 @@
+/** tokenmeter's public API: re-exports only. */
+export type * from './types.js';
+export { loadScenario, parseScenario, ScenarioError } from './scenario/load.js';
+export { scenarioSchema } from './scenario/schema.js';
+export { ChatClient, REQUEST_ID_HEADER, type ChatClientOptions, type ChatRequest } from './client/chat-client.js';
+export { SseDecoder, LineSplitter, SseEventAssembler, type SseEvent } from './client/sse.js';
+export { runScenario, type RunOptions, type RunResult, type Progress } from './load/run-scenario.js';
+export { closedLoop } from './load/closed-loop.js';
+export { requestMetrics, type RequestTimeline, type TimedTokens } from './metrics/timing.js';
+export { tokensPerChunk, reconcileWithUsage } from './metrics/attribution.js';
+export { loadTokenizer, tokenizerForModelName, type Tokenizer } from './metrics/tokenizers.js';
+export { toRequestRecord } from './metrics/request-record.js';
+export { CellAccumulator, type CellSummary } from './metrics/cell-summary.js';
+export {
+  createHistogram,
+  encodeHistogram,
+  decodeHistogram,
+  statsOf,
+  METRIC_NAMES,
+  METRIC_UNITS,
+  type MetricName,
+  type Stats,
+} from './metrics/histograms.js';
+export { renderSummaryCsv, renderHistogramsCsv } from './report/csv.js';
+export { renderRequestLine, renderHistogramsJson, renderRunJson } from './report/json.js';
+export { renderSummaryTable } from './report/console.js';
+export { startSimulator, type RunningSimulator, type SimRequestTruth, type SimulatorOptions } from './sim/server.js';
+export { startSimulatorThread, type ThreadedSimulator } from './sim/threaded.js';
+export { DEFAULT_SIM_PROFILE } from './sim/profile.js';
