@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { startSimulator } from '../../src/sim/server.ts';
+import type { SimModelProfile } from '../../src/types.ts';
+import { REPO_ROOT } from '../helpers.ts';
+
+const PROFILE: SimModelProfile = { ttftMs: 30, tokensPerSecond: 500, tokensPerChunk: 3, outputTokens: 12, capacity: 1, usageExtraTokens: 0 };
+
+async function post(baseURL: string, body: object, headers: Record<string, string> = {}) {
+  return fetch(`${baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+describe('the simulator', () => {
+  test('lists its models', async () => {
+    const sim = await startSimulator({ seed: 1, defaults: PROFILE, models: { a: PROFILE, b: PROFILE } });
+    try {
+      const body = await (await fetch(`${sim.baseURL}/models`)).json();
+      assert.deepEqual(body.data.map((m: { id: string }) => m.id), ['a', 'b']);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('streams role, token chunks, finish, usage with SambaNova timings, and [DONE]', async () => {
+    const sim = await startSimulator({ seed: 1, defaults: PROFILE, models: {} }, { keepTruth: true });
+    try {
+      const response = await post(sim.baseURL, { model: 'm', messages: [{ role: 'user', content: 'one two three' }], stream: true, stream_options: { include_usage: true } });
+      const events = (await response.text()).split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+      assert.equal(events.at(-1), '[DONE]');
+      const parsed = events.slice(0, -1).map((e) => JSON.parse(e));
+      assert.deepEqual(parsed[0].choices[0].delta, { role: 'assistant', content: '' });
+      const contents = parsed.filter((p) => p.choices[0]?.delta?.content).map((p) => p.choices[0].delta.content);
+      assert.equal(contents.length, 4, '12 tokens in chunks of 3');
+      assert.ok(contents.every((c: string) => c.split(' ').length === 4 && c.startsWith(' ')), 'three words each');
+      assert.equal(parsed.at(-2).choices[0].finish_reason, 'stop');
+      const usage = parsed.at(-1).usage;
+      assert.equal(usage.completion_tokens, 12);
+      assert.equal(usage.prompt_tokens, 7);
+      assert.ok(usage.time_to_first_token >= 0.029 && usage.time_to_first_token < 0.2, `ttft ${usage.time_to_first_token}`);
+      assert.ok(usage.total_latency >= usage.time_to_first_token);
+      assert.equal(usage.is_last_response, true);
+      const [truth] = sim.truth;
+      assert.deepEqual(truth!.chunks.map((c) => c.tokens), [3, 3, 3, 3]);
+      assert.deepEqual(truth!.chunks.map((c) => c.text), contents);
+      // Chunk i is due when its last token is: 3 tokens at 2 ms after the first chunk.
+      const gaps = truth!.chunks.slice(1).map((c, i) => c.at - truth!.chunks[i]!.at);
+      assert.ok(gaps.every((g) => g >= 5), `gaps ${gaps}`);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('max_tokens caps the output and the finish reason says length', async () => {
+    const sim = await startSimulator({ seed: 1, defaults: PROFILE, models: {} });
+    try {
+      const response = await post(sim.baseURL, { model: 'm', messages: [{ role: 'user', content: 'x' }], max_tokens: 5 });
+      const body = await response.json();
+      assert.equal(body.object, 'chat.completion');
+      assert.equal(body.choices[0].finish_reason, 'length');
+      assert.equal(body.usage.completion_tokens, 5);
+      assert.equal(body.choices[0].message.content.trim().split(' ').length, 5);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('beyond its capacity a request waits for a free slot', async () => {
+    const sim = await startSimulator({ seed: 1, defaults: PROFILE, models: {} }, { keepTruth: true });
+    try {
+      await Promise.all([1, 2].map(() => post(sim.baseURL, { model: 'm', messages: [], stream: true }).then((r) => r.text())));
+      const [first, second] = sim.truth;
+      assert.ok(second!.admittedAt! >= first!.chunks.at(-1)!.at, 'the second starts when the first is done');
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('with an API key set, a wrong key gets 401; bad bodies get 400; unknown routes 404', async () => {
+    const sim = await startSimulator({ seed: 1, defaults: PROFILE, models: {} }, { apiKey: 'k' });
+    try {
+      assert.equal((await post(sim.baseURL, { model: 'm', messages: [] }, { authorization: 'Bearer nope' })).status, 401);
+      assert.equal((await post(sim.baseURL, { messages: [] }, { authorization: 'Bearer k' })).status, 400);
+      assert.equal((await fetch(`${sim.baseURL}/nothing`, { headers: { authorization: 'Bearer k' } })).status, 404);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('`tokenmeter sim` serves until Ctrl-C', async () => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'tokenmeter.js'), 'sim', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const baseURL = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          const match = /listening on (\S+)/.exec(out);
+          if (match) resolve(match[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      const response = await post(baseURL, { model: 'x', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+      assert.equal((await response.json()).usage.completion_tokens, 4);
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGINT');
+      assert.equal(await exited, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
