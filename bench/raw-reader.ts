@@ -50,8 +50,11 @@ export function createRawReader(options: RawReaderOptions): StreamClient {
         if (settled) return;
         settled = true;
         inFlight.delete(request);
-        if (ok && events === options.expectedEvents) completed++;
-        else failures++;
+        const at = performance.now();
+        if (at >= window.start && at <= window.end) {
+          if (ok && events === options.expectedEvents) completed++;
+          else failures++;
+        }
         resolve();
       };
       const request = http.request(url, { method: 'POST', headers, agent });
@@ -90,7 +93,7 @@ export function createRawReader(options: RawReaderOptions): StreamClient {
     },
     endRun: () => ({ eventsInWindow, completed, failures }),
     abortAll() {
-      for (const request of inFlight) request.destroy(new Error('bench drain timeout'));
+      for (const request of inFlight) request.destroy(new Error('aborted by the bench after its window'));
     },
     close: () => agent.destroy(),
   };
