@@ -64,11 +64,20 @@ class StreamBody implements BodySink {
   data(bytes: Buffer, at: number): void {
     this.exchange.tb ??= at;
     this.idleTimer.refresh();
-    this.decoder.push(bytes, at);
+    try {
+      this.decoder.push(bytes, at);
+    } catch (error) {
+      // Never let a server's bytes throw out of a socket callback: it would end the whole run.
+      this.events.failure ??= { kind: 'bad_response', message: `undecodable stream: ${(error as Error).message}` };
+    }
   }
 
   close(at: number, ended: boolean, error: Error | undefined): void {
-    if (ended) this.decoder.end(at);
+    try {
+      if (ended) this.decoder.end(at);
+    } catch (decodeError) {
+      this.events.failure ??= { kind: 'bad_response', message: `undecodable stream: ${(decodeError as Error).message}` };
+    }
     this.exchange.chunks = this.events.chunks;
     if (this.events.usage !== undefined) this.exchange.usage = this.events.usage;
     this.exchange.tEnd = this.events.doneAt ?? at;

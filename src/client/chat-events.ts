@@ -38,24 +38,32 @@ export class ChatEventReader {
       this.failure ??= { kind: 'bad_response', message: `unparseable SSE data: ${event.data.slice(0, 120)}` };
       return;
     }
+    // Valid JSON is not yet a chunk: a server's bytes never get to throw on the hot path.
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      this.failure ??= { kind: 'bad_response', message: `SSE data is not a JSON object: ${event.data.slice(0, 120)}` };
+      return;
+    }
     if (event.event === 'error' || (parsed.error !== undefined && parsed.error !== null)) {
       this.failure ??= { kind: 'stream_error', message: `error event mid-stream: ${describe(parsed.error ?? parsed)}` };
       return;
     }
     const choices = parsed.choices;
-    if (choices !== undefined) {
+    if (Array.isArray(choices)) {
       for (const choice of choices) {
+        if (choice === null || typeof choice !== 'object') continue;
         const delta = choice.delta;
         // Reasoning text is output too: its tokens were generated and streamed.
         const text = delta
-          ? (delta.reasoning_content ?? delta.reasoning ?? '') + (delta.content ?? '')
-          : (choice.text ?? '');
-        if (text.length > 0) this.chunks.push({ at, text, choice: choice.index ?? 0 });
+          ? textOf(delta.reasoning_content) + textOf(delta.reasoning) + textOf(delta.content)
+          : textOf(choice.text);
+        if (text.length > 0) this.chunks.push({ at, text, choice: typeof choice.index === 'number' ? choice.index : 0 });
       }
     }
-    if (parsed.usage) this.usage = parsed.usage;
+    if (parsed.usage && typeof parsed.usage === 'object') this.usage = parsed.usage;
   };
 }
+
+const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 function describe(error: unknown): string {
   if (typeof error === 'string') return error;

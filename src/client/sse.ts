@@ -109,15 +109,17 @@ export class SseEventAssembler {
 
   /** Dispatches the event being built, if it has data. */
   dispatch(): void {
-    if (this.dataLines.length > 0) {
-      const data = this.dataLines.length === 1 ? this.dataLines[0]! : this.dataLines.join('\n');
-      const event: SseEvent = { data };
-      if (this.eventName !== undefined) event.event = this.eventName;
+    const lines = this.dataLines;
+    const name = this.eventName;
+    // Reset first, so an event is never dispatched twice, even if onEvent throws.
+    this.dataLines = [];
+    this.eventName = undefined;
+    if (lines.length > 0) {
+      const event: SseEvent = { data: lines.length === 1 ? lines[0]! : lines.join('\n') };
+      if (name !== undefined) event.event = name;
       if (this.lastId !== undefined) event.id = this.lastId;
       this.onEvent(event);
     }
-    this.dataLines = [];
-    this.eventName = undefined;
   }
 }
 

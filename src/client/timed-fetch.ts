@@ -81,13 +81,13 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
     }
     if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
 
+    const signal = init.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Response>((resolve, reject) => {
       const request = transport.request(url, { method: init.method ?? 'GET', headers, agent });
-      const signal = init.signal;
       const onAbort = (): void => {
         request.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
       };
-      if (signal?.aborted) return reject(signal.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
 
       request.once('socket', (socket) => {

@@ -164,6 +164,15 @@ describe('a failed request is a record with its class, status and body excerpt',
     assert.match(exchange.error!.message, /overloaded/);
   });
 
+  test('a chunk that is JSON but not an object → bad_response, and the request still ends', async () => {
+    handlers.nullChunk = (_req, res) => {
+      sse(res);
+      res.end('data: null\n\ndata: [DONE]\n\n');
+    };
+    const exchange = await send('nullChunk', { timeoutMs: 2000 });
+    assert.equal(exchange.error?.class, 'bad_response');
+  });
+
   test('no data for longer than the idle timeout → timeout (idle)', async () => {
     handlers.stall = (_req, res) => {
       sse(res);

@@ -122,6 +122,26 @@ describe('chat completion events', () => {
     assert.equal(reader.failure?.kind, 'stream_error');
   });
 
+  for (const data of ['null', '42', '"text"', '[1]', '{"choices":{}}', '{"choices":[null, 7]}', '{"choices":[{"delta":{"content":5}}]}']) {
+    test(`valid JSON that is not a chunk (${data}) never throws`, () => {
+      const reader = read([`data: ${data}\n\n`, 'data: [DONE]\n\n']);
+      assert.deepEqual(reader.chunks, []);
+      assert.equal(reader.doneAt, 10);
+      if (['null', '42', '"text"', '[1]'].includes(data)) assert.equal(reader.failure?.kind, 'bad_response');
+    });
+  }
+
+  test('an event whose handler throws is not dispatched again at the end of the stream', () => {
+    let calls = 0;
+    const decoder = new SseDecoder(() => {
+      calls++;
+      throw new Error('handler failed');
+    });
+    assert.throws(() => decoder.push(Buffer.from('data: x\n\n'), 0));
+    decoder.end(1);
+    assert.equal(calls, 1);
+  });
+
   test('unparseable data is a bad_response', () => {
     const reader = read(['data: {not json\n\n']);
     assert.equal(reader.failure?.kind, 'bad_response');
