@@ -39,6 +39,36 @@ export interface ChatRequest {
 /** Header that carries the request id, so a server log (or the simulator) can match it. */
 export const REQUEST_ID_HEADER = 'x-tokenmeter-request-id';
 
+/**
+ * An idle timeout that costs one assignment per read: the timer re-arms
+ * itself for the time left instead of being reset on every read.
+ */
+class IdleWatch {
+  private lastActivity = performance.now();
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onIdle: () => void,
+  ) {
+    this.timer = setTimeout(this.check, timeoutMs);
+  }
+
+  touch(at: number): void {
+    this.lastActivity = at;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private readonly check = (): void => {
+    const quietMs = performance.now() - this.lastActivity;
+    if (quietMs >= this.timeoutMs) this.onIdle();
+    else this.timer = setTimeout(this.check, this.timeoutMs - quietMs);
+  };
+}
+
 interface BodyClosed {
   ended: boolean;
   error: Error | undefined;
@@ -56,14 +86,14 @@ class StreamBody implements BodySink {
 
   constructor(
     private readonly exchange: Exchange,
-    private readonly idleTimer: NodeJS.Timeout,
+    private readonly idle: IdleWatch,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
   data(bytes: Buffer, at: number): void {
     this.exchange.tb ??= at;
-    this.idleTimer.refresh();
+    this.idle.touch(at);
     try {
       this.decoder.push(bytes, at);
     } catch (error) {
@@ -116,15 +146,14 @@ export class ChatClient {
       () => abort(new AbortReason('timeout', `total timeout: no complete response within ${request.timeoutMs} ms`)),
       request.timeoutMs,
     );
-    const idleTimer = setTimeout(
-      () => abort(new AbortReason('timeout', `idle timeout: no data for ${request.idleTimeoutMs} ms`)),
-      request.idleTimeoutMs,
+    const idle = new IdleWatch(request.idleTimeoutMs, () =>
+      abort(new AbortReason('timeout', `idle timeout: no data for ${request.idleTimeoutMs} ms`)),
     );
     const onInterrupt = (): void => abort(new AbortReason('interrupted', 'the run was interrupted'));
     if (request.interrupt?.aborted) onInterrupt();
     request.interrupt?.addEventListener('abort', onInterrupt, { once: true });
 
-    const body = new StreamBody(exchange, idleTimer);
+    const body = new StreamBody(exchange, idle);
     const probe: RequestProbe = { sink: body };
     const onAbort = (): void => {
       probe.response?.destroy(controller.signal.reason as Error);
@@ -159,7 +188,7 @@ export class ChatClient {
       if (error instanceof APIError && error.status !== undefined) exchange.status = error.status;
     } finally {
       clearTimeout(totalTimer);
-      clearTimeout(idleTimer);
+      idle.stop();
       controller.signal.removeEventListener('abort', onAbort);
       request.interrupt?.removeEventListener('abort', onInterrupt);
       exchange.t0 = probe.t0 ?? exchange.t0;

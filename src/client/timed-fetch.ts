@@ -60,6 +60,11 @@ export interface TimedFetch {
   close(): void;
 }
 
+interface Target {
+  secure: boolean;
+  options: http.RequestOptions;
+}
+
 export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
   const keepAlive = !options.newConnectionPerRequest;
   const agents = {
@@ -67,14 +72,37 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
     'https:': new https.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }),
   };
 
+  // A run sends to one or two URLs: parse each once, not per request.
+  const targets = new Map<string, Target>();
+  const targetOf = (href: string): Target => {
+    let target = targets.get(href);
+    if (!target) {
+      const url = new URL(href);
+      const secure = url.protocol === 'https:';
+      if (!secure && url.protocol !== 'http:') throw new TypeError(`unsupported protocol ${url.protocol}`);
+      target = {
+        secure,
+        options: { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search },
+      };
+      targets.set(href, target);
+    }
+    return target;
+  };
+
   const timedFetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
-    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    let target: Target;
+    try {
+      target = targetOf(href);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const probe: RequestProbe = (init as Record<string, unknown>)[PROBE_OPTION] as RequestProbe | undefined ?? {};
-    const transport = url.protocol === 'https:' ? https : http;
-    const agent = agents[url.protocol as 'http:' | 'https:'];
-    if (agent === undefined) return Promise.reject(new TypeError(`unsupported protocol ${url.protocol}`));
+    const transport = target.secure ? https : http;
+    const agent = target.secure ? agents['https:'] : agents['http:'];
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+    const initHeaders = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+    initHeaders.forEach((value, name) => (headers[name] = value));
     const body = init.body;
     if (body !== undefined && body !== null && typeof body !== 'string') {
       return Promise.reject(new TypeError('tokenmeter sends JSON string bodies only'));
@@ -84,7 +112,7 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
     const signal = init.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Response>((resolve, reject) => {
-      const request = transport.request(url, { method: init.method ?? 'GET', headers, agent });
+      const request = transport.request({ ...target.options, method: init.method ?? 'GET', headers, agent });
       const onAbort = (): void => {
         request.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
       };
@@ -94,7 +122,7 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
         // A socket still connecting is new; a reused keep-alive socket is not.
         if (socket.connecting) {
           const openedAt = performance.now();
-          socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+          socket.once(target.secure ? 'secureConnect' : 'connect', () => {
             probe.connectMs = performance.now() - openedAt;
           });
         }

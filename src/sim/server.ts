@@ -155,7 +155,7 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
           if (options.keepTruth) truth.push(record);
           const random = seededRandom((config.seed * 1_000_003 + requestNumber) >>> 0);
           const plan = planCompletion(body, profile, random);
-          serveCompletion(req, res, body, profile, plan, record, slotsFor(body.model, profile), requestNumber);
+          serveCompletion(req, res, body, profile, plan, record, slotsFor(body.model, profile), requestNumber, options.keepTruth === true);
         },
         () => sendError(res, 400, 'invalid_request_error', 'the body is not valid JSON'),
       );
@@ -234,6 +234,7 @@ function serveCompletion(
   record: SimRequestTruth,
   slots: DecodeSlots,
   requestNumber: number,
+  keepTruth: boolean,
 ): void {
   const id = `chatcmpl-sim-${requestNumber}`;
   const created = Math.floor(Date.now() / 1000);
@@ -300,9 +301,8 @@ function serveCompletion(
         // Several chunks may be due at once when the timer fired late: send each in its own event.
         while (next < dueAt.length && dueAt[next]! <= now + 0.5) {
           const text = plan.chunkTexts[next]!;
-          const at = performance.now();
+          if (keepTruth) record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens[next]!, text });
           res.write(`${prefix}{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`);
-          record.chunks.push({ at, tokens: plan.chunkTokens[next]!, text });
           next++;
         }
         if (next < dueAt.length) {

@@ -72,6 +72,41 @@ describe('SSE decoding', () => {
     assert.deepEqual(decode(['\ufeffdata: x\n\n']).map((e) => e.event.data), ['x']);
   });
 
+  test('the same events however the bytes are cut into reads', () => {
+    const stream = Buffer.from(
+      [
+        'data: {"a":"naïve 🙂"}\n\n',
+        ': keep-alive\n\n',
+        'data: plain\n\n',
+        'event: note\ndata: one\ndata: two\n\n',
+        'data: crlf\r\n\r\n',
+        'data: 日本語\n\n',
+        'id: 9\ndata: with id\n\n',
+        'data: lone cr\r\r',
+        'data: [DONE]\n\n',
+      ].join(''),
+    );
+    const whole = decode([stream]).map((e) => e.event);
+    assert.equal(whole.length, 8);
+    const bytewise = decode([...stream].map((byte) => Buffer.from([byte]))).map((e) => e.event);
+    assert.deepEqual(bytewise, whole);
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let trial = 0; trial < 200; trial++) {
+      const reads: Buffer[] = [];
+      for (let at = 0; at < stream.length; ) {
+        const size = 1 + Math.floor(random() * 40);
+        reads.push(stream.subarray(at, at + size));
+        at += size;
+      }
+      assert.deepEqual(
+        decode(reads).map((e) => e.event),
+        whole,
+        `cut at ${reads.map((r) => r.length).join(',')}`,
+      );
+    }
+  });
+
   test('LineSplitter keeps an unterminated line for flush', () => {
     const lines: string[] = [];
     const splitter = new LineSplitter();
