@@ -11,7 +11,7 @@ import type { ChatMessage, Exchange, RequestError } from '../types.js';
 import { ChatEventReader } from './chat-events.js';
 import { AbortReason, classOfStatus, describeNetworkError, requestError } from './errors.js';
 import { SseDecoder } from './sse.js';
-import { createTimedFetch, PROBE_OPTION, type BodySink, type RequestProbe, type TimedFetch } from './timed-fetch.js';
+import { abortRequest, createTimedFetch, PROBE_OPTION, type BodySink, type RequestProbe, type TimedFetch } from './timed-fetch.js';
 
 export interface ChatClientOptions {
   baseURL: string;
@@ -69,6 +69,29 @@ class IdleWatch {
   };
 }
 
+const INTERRUPTED = new AbortReason('interrupted', 'the run was interrupted');
+
+/** One listener per interrupt signal, however many requests are in flight. */
+class InterruptWatch {
+  private readonly callbacks = new WeakMap<AbortSignal, Set<() => void>>();
+
+  /** Calls `onInterrupt` when `signal` aborts (now, if it has); returns the undo. */
+  watch(signal: AbortSignal, onInterrupt: () => void): () => void {
+    if (signal.aborted) {
+      onInterrupt();
+      return () => undefined;
+    }
+    let callbacks = this.callbacks.get(signal);
+    if (!callbacks) {
+      const set = new Set<() => void>();
+      this.callbacks.set(signal, (callbacks = set));
+      signal.addEventListener('abort', () => [...set].forEach((callback) => callback()), { once: true });
+    }
+    callbacks.add(onInterrupt);
+    return () => callbacks.delete(onInterrupt);
+  }
+}
+
 interface BodyClosed {
   ended: boolean;
   error: Error | undefined;
@@ -119,6 +142,7 @@ export class ChatClient {
   private readonly sdk: OpenAI;
   private readonly transport: TimedFetch;
   private readonly secrets: string[];
+  private readonly interrupts = new InterruptWatch();
 
   constructor(options: ChatClientOptions) {
     this.transport = createTimedFetch({ newConnectionPerRequest: options.newConnectionPerRequest ?? false });
@@ -138,10 +162,8 @@ export class ChatClient {
 
   async send(request: ChatRequest): Promise<Exchange> {
     const exchange: Exchange = { id: request.id, ts: request.ts, t0: request.ts, tEnd: request.ts, chunks: [] };
-    const controller = new AbortController();
-    const abort = (reason: AbortReason): void => {
-      if (!controller.signal.aborted) controller.abort(reason);
-    };
+    const probe: RequestProbe = {};
+    const abort = (reason: AbortReason): void => abortRequest(probe, reason);
     const totalTimer = setTimeout(
       () => abort(new AbortReason('timeout', `total timeout: no complete response within ${request.timeoutMs} ms`)),
       request.timeoutMs,
@@ -149,16 +171,9 @@ export class ChatClient {
     const idle = new IdleWatch(request.idleTimeoutMs, () =>
       abort(new AbortReason('timeout', `idle timeout: no data for ${request.idleTimeoutMs} ms`)),
     );
-    const onInterrupt = (): void => abort(new AbortReason('interrupted', 'the run was interrupted'));
-    if (request.interrupt?.aborted) onInterrupt();
-    request.interrupt?.addEventListener('abort', onInterrupt, { once: true });
-
+    const unwatch = request.interrupt ? this.interrupts.watch(request.interrupt, () => abort(INTERRUPTED)) : undefined;
     const body = new StreamBody(exchange, idle);
-    const probe: RequestProbe = { sink: body };
-    const onAbort = (): void => {
-      probe.response?.destroy(controller.signal.reason as Error);
-    };
-    controller.signal.addEventListener('abort', onAbort, { once: true });
+    probe.sink = body;
     try {
       const { stream_options: streamOptions, ...params } = request.params;
       await this.sdk.chat.completions
@@ -171,7 +186,6 @@ export class ChatClient {
             stream_options: { ...(streamOptions as object | undefined), include_usage: true },
           } as OpenAI.ChatCompletionCreateParamsStreaming,
           {
-            signal: controller.signal,
             headers: { [REQUEST_ID_HEADER]: request.id },
             fetchOptions: { [PROBE_OPTION]: probe } as NonNullable<OpenAI.RequestOptions['fetchOptions']>,
           },
@@ -179,30 +193,27 @@ export class ChatClient {
         .asResponse();
       exchange.status = 200;
       const closed = await body.closed;
-      const outcome = this.streamOutcome(closed, body.events, controller.signal);
+      const outcome = this.streamOutcome(closed, body.events, probe.abortReason);
       if (outcome) exchange.error = outcome;
     } catch (error) {
       probe.response?.destroy();
       exchange.tEnd = performance.now();
-      exchange.error = this.classify(error, probe, controller.signal);
+      exchange.error = this.classify(error, probe);
       if (error instanceof APIError && error.status !== undefined) exchange.status = error.status;
     } finally {
       clearTimeout(totalTimer);
       idle.stop();
-      controller.signal.removeEventListener('abort', onAbort);
-      request.interrupt?.removeEventListener('abort', onInterrupt);
+      unwatch?.();
       exchange.t0 = probe.t0 ?? exchange.t0;
       if (probe.connectMs !== undefined) exchange.connectMs = probe.connectMs;
-      if (exchange.error === undefined) delete exchange.error;
     }
     return exchange;
   }
 
   /** How a 2xx stream ended: undefined when it ended with its final event. */
-  private streamOutcome(closed: BodyClosed, events: ChatEventReader, signal: AbortSignal): RequestError | undefined {
-    if (signal.aborted) {
-      const reason = signal.reason as AbortReason;
-      return requestError({ class: reason.errorClass, message: reason.message, status: 200 }, this.secrets);
+  private streamOutcome(closed: BodyClosed, events: ChatEventReader, aborted: Error | undefined): RequestError | undefined {
+    if (aborted instanceof AbortReason) {
+      return requestError({ class: aborted.errorClass, message: aborted.message, status: 200 }, this.secrets);
     }
     if (events.failure) {
       return requestError({ class: events.failure.kind, message: events.failure.message, status: 200 }, this.secrets);
@@ -217,9 +228,9 @@ export class ChatClient {
     return undefined;
   }
 
-  private classify(error: unknown, probe: RequestProbe, signal: AbortSignal) {
-    if (signal.aborted && signal.reason instanceof AbortReason) {
-      return requestError({ class: signal.reason.errorClass, message: signal.reason.message }, this.secrets);
+  private classify(error: unknown, probe: RequestProbe) {
+    if (probe.abortReason instanceof AbortReason) {
+      return requestError({ class: probe.abortReason.errorClass, message: probe.abortReason.message }, this.secrets);
     }
     if (error instanceof APIError && error.status !== undefined) {
       return requestError(

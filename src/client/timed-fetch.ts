@@ -44,6 +44,25 @@ export interface RequestProbe {
   errorBody?: string;
   /** The socket-level error, if the request failed before a response. */
   networkError?: Error;
+  /**
+   * Why tokenmeter gave up on the request (a timeout, Ctrl-C). Set by `abort`;
+   * a fetch that starts after it was set fails at once.
+   */
+  abortReason?: Error;
+  /** Ends the request (or its response) now; installed by the fetch. */
+  abort?: (reason: Error) => void;
+}
+
+/**
+ * Aborts through the probe rather than an AbortSignal: the SDK already makes
+ * a controller per request, and another one with its listeners is measurable
+ * per-request cost. The SDK's own signal only serves its timeout, which
+ * tokenmeter sets beyond its own.
+ */
+export function abortRequest(probe: RequestProbe, reason: Error): void {
+  if (probe.abortReason) return;
+  probe.abortReason = reason;
+  probe.abort?.(reason);
 }
 
 /** The key under which a probe travels through the SDK's `fetchOptions`. */
@@ -109,14 +128,10 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
     }
     if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
 
-    const signal = init.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (probe.abortReason) return Promise.reject(probe.abortReason);
     return new Promise<Response>((resolve, reject) => {
       const request = transport.request({ ...target.options, method: init.method ?? 'GET', headers, agent });
-      const onAbort = (): void => {
-        request.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      probe.abort = (reason) => (probe.response ?? request).destroy(reason);
 
       request.once('socket', (socket) => {
         // A socket still connecting is new; a reused keep-alive socket is not.
@@ -134,12 +149,10 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
         request.end(body ?? undefined);
       });
       request.on('error', (error) => {
-        probe.networkError ??= error;
-        signal?.removeEventListener('abort', onAbort);
+        if (!probe.abortReason) probe.networkError ??= error;
         reject(error);
       });
       request.on('response', (response) => {
-        signal?.removeEventListener('abort', onAbort);
         const status = response.statusCode ?? 0;
         const responseHeaders = toHeaders(response.headers);
         if (status >= 200 && status < 300) {

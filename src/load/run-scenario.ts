@@ -5,7 +5,6 @@
  * Token counting happens when a cell's load has finished, so the tokenizer
  * never competes with the socket reads of other streams for the event loop.
  */
-import { setMaxListeners } from 'node:events';
 import { ChatClient } from '../client/chat-client.js';
 import { CellAccumulator, type CellSummary } from '../metrics/cell-summary.js';
 import { toRequestRecord } from '../metrics/request-record.js';
@@ -49,8 +48,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     headers: scenario.target.headers,
     newConnectionPerRequest: scenario.target.newConnectionPerRequest,
   });
-  // Every request in flight listens for the interrupt.
-  if (options.interrupt) setMaxListeners(0, options.interrupt);
   const cells: CellSummary[] = [];
   const warnings: string[] = [];
   const cellCount = scenario.models.length * scenario.load.concurrency.length;
