@@ -106,6 +106,14 @@ export async function runHotPath(): Promise<HotPathResult[]> {
 
   const tokenizer = await loadTokenizer('llama3');
   const chunkTexts = await attributionInput();
+  const eventPayloads = writes.flatMap((write) =>
+    write
+      .split('\n\n')
+      .filter((event) => event.startsWith('data: '))
+      .map((event) => event.slice(6)),
+  );
+  if (eventPayloads.length !== eventsOf(SSE_TOKENS)) throw new Error(`${eventPayloads.length} payloads, expected ${eventsOf(SSE_TOKENS)}`);
+
 
   // ITL-like values in ms (a spread of gaps from 2 to ~60 ms), precomputed so the task measures recording only.
   const histogram = createHistogram();
@@ -135,6 +143,17 @@ export async function runHotPath(): Promise<HotPathResult[]> {
       unitsPerOp: eventsOf(SSE_TOKENS),
       unit: 'events',
       fn: () => decodeResponse(splitReads),
+    },
+    {
+      // The floor for any client that reads the tokens (the raw reader below does not): JSON.parse of each event.
+      name: `JSON.parse alone of the same ${SSE_TOKENS}-token response's events`,
+      unitsPerOp: eventsOf(SSE_TOKENS),
+      unit: 'events',
+      fn: () => {
+        let parsed = 0;
+        for (const payload of eventPayloads) if (payload !== '[DONE]') parsed += JSON.parse(payload) === null ? 0 : 1;
+        return parsed;
+      },
     },
     {
       name: `tokensPerChunk, llama3, ${ATTRIBUTION_TOKENS} tokens in ${ATTRIBUTION_CHUNKS} chunks`,
