@@ -148,7 +148,8 @@ export class ChatClient {
     this.transport = createTimedFetch({ newConnectionPerRequest: options.newConnectionPerRequest ?? false });
     // Servers without auth (vLLM, llama.cpp) ignore the header; the SDK insists on a key.
     const apiKey = options.apiKey ?? 'none';
-    this.secrets = options.apiKey ? [options.apiKey] : [];
+    // Header values may be credentials too (a custom auth header): scrub them from messages as well.
+    this.secrets = [options.apiKey, ...Object.values(options.headers ?? {})].filter((value): value is string => !!value && value.length >= 8);
     this.sdk = new OpenAI({
       baseURL: options.baseURL,
       apiKey,

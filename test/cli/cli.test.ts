@@ -55,6 +55,14 @@ describe('the command line', () => {
     }
   });
 
+  test('validate checks every file it is given and exits 2 if any is bad', async () => {
+    const io = captureIo({});
+    const code = await main(['validate', path.join(REPO_ROOT, 'scenarios', 'sambanova.yaml'), path.join(REPO_ROOT, 'scenarios', 'quickstart.yaml')], io);
+    assert.equal(code, 2);
+    assert.match(io.err(), /sambanova\.yaml: target\.apiKey: environment variable SAMBANOVA_API_KEY is not set/);
+    assert.match(io.out(), /quickstart\.yaml: ok \(1 model\(s\), 3 cell\(s\), 2 prompt\(s\)\)/);
+  });
+
   test('the committed JSON Schema is the one the zod schema generates (run `npm run schema`)', async () => {
     const committed = await readFile(path.join(REPO_ROOT, 'schema', 'scenario.schema.json'), 'utf8');
     assert.equal(committed, scenarioJsonSchema());

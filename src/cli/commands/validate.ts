@@ -1,13 +1,21 @@
 /** `tokenmeter validate SCENARIO...`: check scenario files without sending anything. */
-import { loadScenario } from '../../scenario/load.js';
+import { loadScenario, ScenarioError } from '../../scenario/load.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Io } from './run.js';
 
 export async function validateCommand(files: string[], io: Io): Promise<number> {
+  let exitCode: number = ExitCode.OK;
+  // Every file is checked, so one bad file does not hide the problems of the next.
   for (const file of files) {
-    const scenario = await loadScenario(file, io.env);
-    const cells = scenario.models.length * scenario.load.concurrency.length;
-    io.stdout.write(`${file}: ok (${scenario.models.length} model(s), ${cells} cell(s), ${scenario.prompts.length} prompt(s))\n`);
+    try {
+      const scenario = await loadScenario(file, io.env);
+      const cells = scenario.models.length * scenario.load.concurrency.length;
+      io.stdout.write(`${file}: ok (${scenario.models.length} model(s), ${cells} cell(s), ${scenario.prompts.length} prompt(s))\n`);
+    } catch (error) {
+      if (!(error instanceof ScenarioError)) throw error;
+      io.stderr.write(`${error.problems.join('\n')}\n`);
+      exitCode = ExitCode.CONFIG_ERROR;
+    }
   }
-  return ExitCode.OK;
+  return exitCode;
 }
