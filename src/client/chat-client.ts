@@ -69,6 +69,15 @@ class IdleWatch {
   };
 }
 
+/** Bytes of the body kept to show what a server sent instead of an event stream. */
+const HEAD_BYTES = 300;
+
+/**
+ * After [DONE] the request is complete; a server that then keeps the response
+ * open gets this long to close it before tokenmeter does.
+ */
+const AFTER_DONE_MS = 1000;
+
 const INTERRUPTED = new AbortReason('interrupted', 'the run was interrupted');
 
 /** One listener per interrupt signal, however many requests are in flight. */
@@ -103,6 +112,10 @@ interface BodyClosed {
  */
 class StreamBody implements BodySink {
   readonly events = new ChatEventReader();
+  /** The start of the body, to show when it is not an event stream. */
+  head = '';
+  /** Called once, when [DONE] has arrived. */
+  onDone: (() => void) | undefined;
   private readonly decoder = new SseDecoder(this.events.onEvent);
   readonly closed: Promise<BodyClosed>;
   private resolveClosed!: (closed: BodyClosed) => void;
@@ -115,13 +128,21 @@ class StreamBody implements BodySink {
   }
 
   data(bytes: Buffer, at: number): void {
-    this.exchange.tb ??= at;
+    if (this.exchange.tb === undefined) {
+      this.exchange.tb = at;
+      this.head = bytes.toString('utf8', 0, Math.min(bytes.length, HEAD_BYTES));
+    }
     this.idle.touch(at);
     try {
       this.decoder.push(bytes, at);
     } catch (error) {
       // Never let a server's bytes throw out of a socket callback: it would end the whole run.
       this.events.failure ??= { kind: 'bad_response', message: `undecodable stream: ${(error as Error).message}` };
+    }
+    if (this.events.doneAt !== undefined && this.onDone) {
+      const onDone = this.onDone;
+      this.onDone = undefined;
+      onDone();
     }
   }
 
@@ -148,8 +169,9 @@ export class ChatClient {
     this.transport = createTimedFetch({ newConnectionPerRequest: options.newConnectionPerRequest ?? false });
     // Servers without auth (vLLM, llama.cpp) ignore the header; the SDK insists on a key.
     const apiKey = options.apiKey ?? 'none';
-    // Header values may be credentials too (a custom auth header): scrub them from messages as well.
-    this.secrets = [options.apiKey, ...Object.values(options.headers ?? {})].filter((value): value is string => !!value && value.length >= 8);
+    // Header values may be credentials too (a custom auth header): scrub the longer ones as well.
+    const headerValues = Object.values(options.headers ?? {}).filter((value) => value.length >= 8);
+    this.secrets = options.apiKey ? [options.apiKey, ...headerValues] : headerValues;
     this.sdk = new OpenAI({
       baseURL: options.baseURL,
       apiKey,
@@ -175,6 +197,11 @@ export class ChatClient {
     const unwatch = request.interrupt ? this.interrupts.watch(request.interrupt, () => abort(INTERRUPTED)) : undefined;
     const body = new StreamBody(exchange, idle);
     probe.sink = body;
+    let afterDone: NodeJS.Timeout | undefined;
+    body.onDone = () => {
+      idle.stop();
+      afterDone = setTimeout(() => probe.response?.destroy(), AFTER_DONE_MS);
+    };
     try {
       const { stream_options: streamOptions, ...params } = request.params;
       await this.sdk.chat.completions
@@ -194,7 +221,7 @@ export class ChatClient {
         .asResponse();
       exchange.status = 200;
       const closed = await body.closed;
-      const outcome = this.streamOutcome(closed, body.events, probe.abortReason);
+      const outcome = this.streamOutcome(closed, body, probe);
       if (outcome) exchange.error = outcome;
     } catch (error) {
       probe.response?.destroy();
@@ -203,6 +230,7 @@ export class ChatClient {
       if (error instanceof APIError && error.status !== undefined) exchange.status = error.status;
     } finally {
       clearTimeout(totalTimer);
+      clearTimeout(afterDone);
       idle.stop();
       unwatch?.();
       exchange.t0 = probe.t0 ?? exchange.t0;
@@ -212,21 +240,29 @@ export class ChatClient {
   }
 
   /** How a 2xx stream ended: undefined when it ended with its final event. */
-  private streamOutcome(closed: BodyClosed, events: ChatEventReader, aborted: Error | undefined): RequestError | undefined {
-    if (aborted instanceof AbortReason) {
-      return requestError({ class: aborted.errorClass, message: aborted.message, status: 200 }, this.secrets);
-    }
+  private streamOutcome(closed: BodyClosed, body: StreamBody, probe: RequestProbe): RequestError | undefined {
+    const events = body.events;
     if (events.failure) {
       return requestError({ class: events.failure.kind, message: events.failure.message, status: 200 }, this.secrets);
+    }
+    // [DONE] is the final event: whatever happens to the connection after it, the response is whole.
+    if (events.doneAt !== undefined) return undefined;
+    const aborted = probe.abortReason;
+    if (aborted instanceof AbortReason) {
+      return requestError({ class: aborted.errorClass, message: aborted.message, status: 200 }, this.secrets);
     }
     if (closed.error !== undefined || !closed.ended) {
       const message = closed.error ? describeNetworkError(closed.error) : 'connection closed mid-stream';
       return requestError({ class: 'connection', message, status: 200 }, this.secrets);
     }
-    if (events.doneAt === undefined) {
-      return requestError({ class: 'truncated', message: 'the stream ended without its final [DONE] event', status: 200 }, this.secrets);
+    if (events.events === 0) {
+      const contentType = probe.response?.headers['content-type'] ?? 'none';
+      return requestError(
+        { class: 'bad_response', message: `the response is not an event stream (content-type: ${contentType})`, status: 200, body: body.head },
+        this.secrets,
+      );
     }
-    return undefined;
+    return requestError({ class: 'truncated', message: 'the stream ended without its final [DONE] event', status: 200 }, this.secrets);
   }
 
   private classify(error: unknown, probe: RequestProbe) {

@@ -7,9 +7,11 @@ import type { OutputChunk, Usage } from '../types.js';
 import type { SseEvent } from './sse.js';
 
 interface ChatDelta {
-  content?: string | null;
-  reasoning_content?: string | null;
-  reasoning?: string | null;
+  content?: unknown;
+  reasoning_content?: unknown;
+  reasoning?: unknown;
+  refusal?: unknown;
+  tool_calls?: unknown;
 }
 
 interface ChatChunk {
@@ -26,7 +28,11 @@ export class ChatEventReader {
   /** Set when the server sent an error event, or an event tokenmeter could not parse. */
   failure: { kind: 'stream_error' | 'bad_response'; message: string } | undefined;
 
+  /** SSE events seen, of any kind. */
+  events = 0;
+
   readonly onEvent = (event: SseEvent, at: number): void => {
+    this.events++;
     if (event.data === '[DONE]') {
       this.doneAt = at;
       return;
@@ -53,9 +59,7 @@ export class ChatEventReader {
         if (choice === null || typeof choice !== 'object') continue;
         const delta = choice.delta;
         // Reasoning text is output too: its tokens were generated and streamed.
-        const text = delta
-          ? textOf(delta.reasoning_content) + textOf(delta.reasoning) + textOf(delta.content)
-          : textOf(choice.text);
+        const text = delta && typeof delta === 'object' ? deltaText(delta) : textOf(choice.text);
         if (text.length > 0) this.chunks.push({ at, text, choice: typeof choice.index === 'number' ? choice.index : 0 });
       }
     }
@@ -64,6 +68,20 @@ export class ChatEventReader {
 }
 
 const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/**
+ * Every generated text of a delta: reasoning (servers name it reasoning_content
+ * or reasoning, and some proxies fill both with the same text: count it once),
+ * the answer, a refusal, and tool-call arguments.
+ */
+function deltaText(delta: ChatDelta): string {
+  let text = textOf(delta.reasoning_content) || textOf(delta.reasoning);
+  text += textOf(delta.content) + textOf(delta.refusal);
+  if (Array.isArray(delta.tool_calls)) {
+    for (const call of delta.tool_calls) text += textOf((call as { function?: { arguments?: unknown } } | null)?.function?.arguments);
+  }
+  return text;
+}
 
 function describe(error: unknown): string {
   if (typeof error === 'string') return error;

@@ -20,7 +20,7 @@ export function classOfStatus(status: number): ErrorClass {
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let scrubbed = text;
   for (const secret of secrets) {
-    if (secret.length >= 4) scrubbed = scrubbed.split(secret).join('[redacted]');
+    if (secret.length > 0) scrubbed = scrubbed.split(secret).join('[redacted]');
   }
   return scrubbed;
 }
@@ -56,7 +56,7 @@ export class AbortReason extends Error {
   }
 }
 
-/** The error class of a socket-level failure (refused, reset, DNS, TLS, …). */
+/** A message for a socket-level failure (refused, reset, DNS, TLS, …), with its code. */
 export function describeNetworkError(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code;
   return code ? `${code}: ${error.message}` : error.message;

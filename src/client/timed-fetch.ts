@@ -135,17 +135,19 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
 
       request.once('socket', (socket) => {
         // A socket still connecting is new; a reused keep-alive socket is not.
+        // Written only now that a socket is assigned, so t0 is the write itself: stamping it at
+        // end() would count the time other requests' SDK work holds the event loop (measured:
+        // ~20 ms when 64 requests start at once) as server time. On a new connection the bytes
+        // go out once it is open: t0 is then, and connectMs says how long opening took.
         if (socket.connecting) {
           const openedAt = performance.now();
           socket.once(target.secure ? 'secureConnect' : 'connect', () => {
-            probe.connectMs = performance.now() - openedAt;
+            probe.t0 = performance.now();
+            probe.connectMs = probe.t0 - openedAt;
           });
+        } else {
+          probe.t0 = performance.now();
         }
-        // Written only now that a socket is assigned, so t0 is the write itself: stamping it at
-        // end() would count the time other requests' SDK work holds the event loop (measured:
-        // ~20 ms when 64 requests start at once) as server time. On a new connection the request
-        // waits for the connect, which connectMs reports.
-        probe.t0 = performance.now();
         request.end(body ?? undefined);
       });
       request.on('error', (error) => {

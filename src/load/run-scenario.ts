@@ -7,7 +7,7 @@
  */
 import { ChatClient } from '../client/chat-client.js';
 import { CellAccumulator, type CellSummary } from '../metrics/cell-summary.js';
-import { toRequestRecord } from '../metrics/request-record.js';
+import { toRequestRecord, uncountedRecord } from '../metrics/request-record.js';
 import { FALLBACK_TOKENIZER, loadTokenizer, tokenizerForModelName } from '../metrics/tokenizers.js';
 import type { CellKey, ModelSpec, RequestRecord, Scenario } from '../types.js';
 import { closedLoop, type FinishedRequest } from './closed-loop.js';
@@ -91,7 +91,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         // The cell's load is over: now count tokens and aggregate.
         const accumulator = new CellAccumulator(key);
         for (const request of finished) {
-          const record = toRequestRecord(request.exchange, {
+          const context = {
             model: model.name,
             concurrency,
             warmup: request.warmup,
@@ -99,7 +99,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
             messages: request.messages,
             tokenizer,
             fallback,
-          });
+          };
+          let record: RequestRecord;
+          try {
+            record = toRequestRecord(request.exchange, context);
+          } catch (error) {
+            // One response tokenmeter cannot count must not cost the run its other results.
+            record = uncountedRecord(request.exchange, context, error as Error);
+          }
           accumulator.add(record, request.exchange);
           await options.onRecord?.(record);
         }

@@ -4,7 +4,7 @@
  */
 import type { ChatMessage, Exchange, RequestRecord, TokenSource } from '../types.js';
 import { reconcileWithUsage, tokensPerChunk } from './attribution.js';
-import { requestMetrics, type TimedTokens } from './timing.js';
+import { groupByChoice, requestMetrics, type TimedTokens } from './timing.js';
 import type { Tokenizer } from './tokenizers.js';
 
 export interface RecordContext {
@@ -20,17 +20,18 @@ export interface RecordContext {
 
 export function toRequestRecord(exchange: Exchange, context: RecordContext): RequestRecord {
   const chunks = countChunkTokens(exchange, context.tokenizer);
-  const usageTotal = numberOrUndefined(exchange.usage?.completion_tokens);
+  const usageTotal = tokenCount(exchange.usage?.completion_tokens);
   const reconciled = reconcileWithUsage(
     chunks.map((chunk) => chunk.tokens),
     usageTotal,
   );
   const timed: TimedTokens[] = chunks.map((chunk, i) => ({ ...chunk, tokens: reconciled.counts[i]! }));
   const inputTokens =
-    numberOrUndefined(exchange.usage?.prompt_tokens) ??
+    tokenCount(exchange.usage?.prompt_tokens) ??
     context.tokenizer.encode(context.messages.map((message) => message.content).join('\n')).length;
 
-  const timeline = { ts: exchange.ts, t0: exchange.t0, tEnd: exchange.tEnd, chunks: timed, inputTokens };
+  const untimedTokens = timed.length === 0 && reconciled.mismatch !== undefined && reconciled.mismatch > 0 ? reconciled.mismatch : 0;
+  const timeline = { ts: exchange.ts, t0: exchange.t0, tEnd: exchange.tEnd, chunks: timed, inputTokens, untimedTokens };
   const metrics = requestMetrics(exchange.tb === undefined ? timeline : { ...timeline, tb: exchange.tb });
 
   const record: RequestRecord = {
@@ -55,20 +56,40 @@ export function toRequestRecord(exchange: Exchange, context: RecordContext): Req
 /** Token counts per output chunk, each choice tokenized as its own text. */
 function countChunkTokens(exchange: Exchange, tokenizer: Tokenizer): TimedTokens[] {
   const timed: TimedTokens[] = exchange.chunks.map((chunk) => ({ at: chunk.at, tokens: 0, choice: chunk.choice }));
-  const indicesByChoice = new Map<number, number[]>();
-  exchange.chunks.forEach((chunk, i) => {
-    let indices = indicesByChoice.get(chunk.choice);
-    if (!indices) indicesByChoice.set(chunk.choice, (indices = []));
-    indices.push(i);
-  });
-  for (const indices of indicesByChoice.values()) {
+  const indexed = exchange.chunks.map((chunk, index) => ({ choice: chunk.choice, text: chunk.text, index }));
+  for (const chunks of groupByChoice(indexed).values()) {
     const counts = tokensPerChunk(
-      indices.map((i) => exchange.chunks[i]!.text),
+      chunks.map((chunk) => chunk.text),
       tokenizer,
     );
-    indices.forEach((chunkIndex, j) => (timed[chunkIndex]!.tokens = counts[j]!));
+    chunks.forEach((chunk, j) => (timed[chunk.index]!.tokens = counts[j]!));
   }
   return timed;
+}
+
+/**
+ * The record of a request whose tokens could not be counted (a tokenizer
+ * failure): an error record with its timestamps, so nothing is lost and no
+ * metric is computed from a guess.
+ */
+export function uncountedRecord(exchange: Exchange, context: RecordContext, failure: Error): RequestRecord {
+  const timeline = { ts: exchange.ts, t0: exchange.t0, tEnd: exchange.tEnd, chunks: [] };
+  const record: RequestRecord = {
+    id: exchange.id,
+    model: context.model,
+    concurrency: context.concurrency,
+    warmup: context.warmup,
+    prompt: context.prompt,
+    outcome: 'error',
+    error: { class: 'bad_response', message: `tokenmeter could not count the tokens of this response: ${failure.message}`.slice(0, 300) },
+    metrics: requestMetrics(exchange.tb === undefined ? timeline : { ...timeline, tb: exchange.tb }),
+    tokenSource: 'none',
+    tokenizer: context.tokenizer.name,
+  };
+  if (exchange.status !== undefined) record.status = exchange.status;
+  if (exchange.connectMs !== undefined) record.connectMs = exchange.connectMs;
+  if (exchange.usage !== undefined) record.usage = exchange.usage;
+  return record;
 }
 
 function tokenSource(anything: boolean, fallback: boolean, mismatch: number | undefined): TokenSource {
@@ -77,6 +98,7 @@ function tokenSource(anything: boolean, fallback: boolean, mismatch: number | un
   return mismatch === undefined ? base : `${base}+usage`;
 }
 
-function numberOrUndefined(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+/** A token count as a server should report it; anything else is ignored, never trusted. */
+function tokenCount(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
 }

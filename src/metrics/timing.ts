@@ -21,12 +21,17 @@ export interface RequestTimeline {
   /** All output chunks in arrival order, with their token counts. */
   chunks: readonly TimedTokens[];
   inputTokens?: number;
+  /**
+   * Tokens the server's usage reports that no chunk carried (a reply of tool
+   * calls or a refusal only): in N and output tokens/s, never in TTFT or TPOT.
+   */
+  untimedTokens?: number;
 }
 
 export function requestMetrics(timeline: RequestTimeline): RequestMetrics {
   const { ts, t0, tb, tEnd } = timeline;
   const tokenChunks = timeline.chunks.filter((chunk) => chunk.tokens >= 1);
-  const outputTokens = tokenChunks.reduce((sum, chunk) => sum + chunk.tokens, 0);
+  const outputTokens = tokenChunks.reduce((sum, chunk) => sum + chunk.tokens, 0) + (timeline.untimedTokens ?? 0);
   const e2eMs = tEnd - t0;
 
   const metrics: RequestMetrics = {
@@ -40,15 +45,15 @@ export function requestMetrics(timeline: RequestTimeline): RequestMetrics {
   };
   if (tb !== undefined) metrics.ttfbMs = tb - t0;
   if (timeline.inputTokens !== undefined) metrics.inputTokens = timeline.inputTokens;
+  if (e2eMs > 0 && outputTokens > 0) metrics.outputTokensPerS = (outputTokens * 1000) / e2eMs;
   if (tokenChunks.length === 0) return metrics;
 
-  metrics.ttftMs = Math.min(...firstPerChoice(tokenChunks).map((chunk) => chunk.at)) - t0;
-  if (e2eMs > 0) metrics.outputTokensPerS = (outputTokens * 1000) / e2eMs;
+  metrics.ttftMs = Math.min(...[...groupByChoice(tokenChunks).values()].map((chunks) => chunks[0]!.at)) - t0;
 
   // Each choice is its own token stream (METRICS.md): decode time and tokens add up across choices.
   let decodeMs = 0;
   let decodeTokens = 0;
-  for (const chunks of byChoice(tokenChunks).values()) {
+  for (const chunks of groupByChoice(tokenChunks).values()) {
     const first = chunks[0]!;
     const last = chunks[chunks.length - 1]!;
     decodeMs += last.at - first.at;
@@ -67,16 +72,13 @@ export function requestMetrics(timeline: RequestTimeline): RequestMetrics {
   return metrics;
 }
 
-function byChoice(chunks: readonly TimedTokens[]): Map<number, TimedTokens[]> {
-  const choices = new Map<number, TimedTokens[]>();
-  for (const chunk of chunks) {
-    let list = choices.get(chunk.choice);
-    if (!list) choices.set(chunk.choice, (list = []));
-    list.push(chunk);
+/** Items grouped by their choice index, in order: each choice is its own token stream. */
+export function groupByChoice<T extends { choice: number }>(items: readonly T[]): Map<number, T[]> {
+  const choices = new Map<number, T[]>();
+  for (const item of items) {
+    let list = choices.get(item.choice);
+    if (!list) choices.set(item.choice, (list = []));
+    list.push(item);
   }
   return choices;
-}
-
-function firstPerChoice(chunks: readonly TimedTokens[]): TimedTokens[] {
-  return [...byChoice(chunks).values()].map((list) => list[0]!);
 }

@@ -55,12 +55,17 @@ interface GptCore {
 async function loadGpt(name: 'o200k' | 'cl100k'): Promise<Tokenizer> {
   const module =
     name === 'o200k' ? await import('gpt-tokenizer/encoding/o200k_base') : await import('gpt-tokenizer/encoding/cl100k_base');
-  const api = module.default as unknown as { bytePairEncodingCoreProcessor: GptCore; encode(text: string): number[] };
+  const api = module.default as unknown as {
+    bytePairEncodingCoreProcessor: GptCore;
+    encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[];
+  };
+  // Model output is text: "<|endoftext|>" in it is ordinary characters, never a reason to throw.
+  const asText = { disallowedSpecial: new Set<string>() };
   // gpt-tokenizer keeps per-token bytes in its core processor; a test holds that the lengths add up.
   const core = api.bytePairEncodingCoreProcessor;
   return {
     name,
-    encode: (text) => api.encode(text),
+    encode: (text) => api.encode(text, asText),
     tokenByteLengths: (ids) =>
       ids.map((id) => {
         let length = 0;

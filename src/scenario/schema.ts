@@ -16,10 +16,10 @@ export const durationSchema = z
   })
   .describe('A duration: "500ms", "30s", "5m", "1h", or a number of seconds.');
 
-const rangeOrNumber = (what: string) =>
+const countOrRange = (what: string) =>
   z
-    .union([positiveNumber, z.tuple([positiveInteger, positiveInteger])], {
-      error: `must be a positive number or a [min, max] pair of positive integers (${what})`,
+    .union([positiveInteger, z.tuple([positiveInteger, positiveInteger])], {
+      error: `must be a positive integer or a [min, max] pair of positive integers (${what})`,
     })
     .refine((value) => typeof value === 'number' || value[0] <= value[1], 'min must not exceed max');
 
@@ -27,8 +27,8 @@ export const simProfileSchema = z
   .strictObject({
     ttftMs: z.number().min(0, 'must be >= 0').optional().describe('Time to first token on an idle server, ms.'),
     tokensPerSecond: positiveNumber.optional().describe('Decode speed of one stream, tokens/s.'),
-    tokensPerChunk: rangeOrNumber('tokens per SSE chunk').optional().describe('Tokens per chunk: n or [min, max].'),
-    outputTokens: rangeOrNumber('output tokens').optional().describe('Output length in tokens: n or [min, max].'),
+    tokensPerChunk: countOrRange('tokens per SSE chunk').optional().describe('Tokens per chunk: n or [min, max].'),
+    outputTokens: countOrRange('output tokens').optional().describe('Output length in tokens: n or [min, max].'),
     capacity: positiveInteger.optional().describe('Streams decoded at full speed at once; more wait in a queue.'),
     usageExtraTokens: nonNegativeInteger.optional().describe('Tokens usage reports beyond those streamed (a stop token).'),
   })

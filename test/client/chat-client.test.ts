@@ -173,6 +173,29 @@ describe('a failed request is a record with its class, status and body excerpt',
     assert.equal(exchange.error?.class, 'bad_response');
   });
 
+  test('[DONE] completes the request even if the server keeps the response open', async () => {
+    handlers.openAfterDone = (_req, res) => {
+      sse(res);
+      res.write(`${chunk(' done')}data: [DONE]\n\n`);
+    };
+    const started = performance.now();
+    const exchange = await send('openAfterDone', { idleTimeoutMs: 10_000 });
+    assert.equal(exchange.error, undefined);
+    assert.ok(performance.now() - started < 5000, 'not held until the idle timeout');
+    assert.ok(exchange.tEnd - exchange.chunks[0]!.at < 50, 'the end is [DONE], not the close');
+  });
+
+  test('a 2xx that is not an event stream → bad_response with what the server sent', async () => {
+    handlers.json = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ choices: [{ message: { content: 'not streamed' } }] }));
+    };
+    const exchange = await send('json');
+    assert.equal(exchange.error?.class, 'bad_response');
+    assert.match(exchange.error!.message, /not an event stream \(content-type: application\/json\)/);
+    assert.match(exchange.error!.bodyExcerpt!, /not streamed/);
+  });
+
   test('no data for longer than the idle timeout → timeout (idle)', async () => {
     handlers.stall = (_req, res) => {
       sse(res);

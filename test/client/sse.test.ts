@@ -145,6 +145,18 @@ describe('chat completion events', () => {
     assert.equal(reader.failure, undefined);
   });
 
+  test('tool-call arguments and refusals are output; reasoning sent under both names counts once', () => {
+    const reader = read([
+      chunk({ reasoning_content: 'think', reasoning: 'think' }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+      chunk({ refusal: 'no' }),
+    ]);
+    assert.deepEqual(
+      reader.chunks.map((c) => c.text),
+      ['think', '{"city":', 'no'],
+    );
+  });
+
   test('an error event mid-stream is a stream_error with the server’s message', () => {
     const reader = read([chunk({ content: ' a' }), `data: ${JSON.stringify({ error: { message: 'model overloaded' } })}\n\n`]);
     assert.deepEqual(reader.failure, { kind: 'stream_error', message: 'error event mid-stream: model overloaded' });

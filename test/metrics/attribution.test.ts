@@ -45,6 +45,14 @@ describe('token attribution by tokenizer offsets', () => {
     assert.deepEqual(tokensPerChunk([' the cat', ' sat', ' on the', ' mat'], tokenizer), [2, 1, 2, 1]);
   });
 
+  for (const name of TOKENIZER_NAMES) {
+    test(`${name}: special-token text in the output is counted as text, never thrown on`, async () => {
+      const tokenizer = await loadTokenizer(name);
+      const counts = tokensPerChunk([' hello <|endoftext|>', ' <|begin_of_text|> world'], tokenizer);
+      assert.ok(counts[0]! > 1 && counts[1]! > 1, `counts ${counts}`);
+    });
+  }
+
   test('no chunks, no tokens', async () => {
     assert.deepEqual(tokensPerChunk([], await loadTokenizer('cl100k')), []);
   });
