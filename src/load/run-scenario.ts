@@ -42,22 +42,25 @@ export interface RunResult {
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  const cells: CellSummary[] = [];
+  const warnings: string[] = [];
+  const cellCount = scenario.models.length * scenario.load.concurrency.length;
+  // Load every tokenizer before the first request: none loads between cells, or after Ctrl-C.
+  const tokenizers = await Promise.all(scenario.models.map((model) => tokenizerFor(model, warnings)));
   const client = new ChatClient({
     baseURL: options.baseURL,
     ...(scenario.target.apiKey !== undefined ? { apiKey: scenario.target.apiKey } : {}),
     headers: scenario.target.headers,
     newConnectionPerRequest: scenario.target.newConnectionPerRequest,
   });
-  const cells: CellSummary[] = [];
-  const warnings: string[] = [];
-  const cellCount = scenario.models.length * scenario.load.concurrency.length;
   try {
-    for (const model of scenario.models) {
-      const { tokenizer, fallback } = await tokenizerFor(model, warnings);
+    for (const [modelIndex, model] of scenario.models.entries()) {
+      const { tokenizer, fallback } = tokenizers[modelIndex]!;
       for (const concurrency of scenario.load.concurrency) {
         if (options.interrupt?.aborted) break;
         const key: CellKey = { model: model.name, concurrency };
-        const warmup = scenario.load.warmup ?? concurrency;
+        // At least one warm-up request per slot (METRICS.md): no measured request opens a connection.
+        const warmup = Math.max(scenario.load.warmup ?? 0, concurrency);
         const total = warmup + scenario.load.requests;
         const finished: FinishedRequest[] = [];
         const loop = closedLoop(

@@ -61,15 +61,18 @@ export class CellAccumulator {
   add(record: RequestRecord, edges: WindowEdges): void {
     if (record.warmup) return;
     this.requests++;
+    this.tokenizer = record.tokenizer;
+    if (record.error?.class === 'interrupted') {
+      // Cut short by Ctrl-C: neither a server failure nor part of the throughput window.
+      this.interrupted++;
+      return;
+    }
     this.windowStart = Math.min(this.windowStart, edges.t0);
     this.windowEnd = Math.max(this.windowEnd, edges.tEnd);
-    this.tokenizer = record.tokenizer;
+    recordValue(this.histograms.schedule_lag, 'schedule_lag', record.metrics.scheduleLagMs);
     if (record.outcome === 'error') {
-      if (record.error?.class === 'interrupted') this.interrupted++;
-      else {
-        const errorClass = record.error?.class ?? 'bad_response';
-        this.errorsByClass[errorClass] = (this.errorsByClass[errorClass] ?? 0) + 1;
-      }
+      const errorClass = record.error?.class ?? 'bad_response';
+      this.errorsByClass[errorClass] = (this.errorsByClass[errorClass] ?? 0) + 1;
       return;
     }
     this.ok++;
@@ -96,7 +99,7 @@ export class CellAccumulator {
   }
 
   summary(): CellSummary {
-    const windowS = this.requests > 0 ? Math.max(0, this.windowEnd - this.windowStart) / 1000 : 0;
+    const windowS = this.windowEnd > this.windowStart ? (this.windowEnd - this.windowStart) / 1000 : 0;
     const errors = this.requests - this.ok - this.interrupted;
     const completed = this.requests - this.interrupted;
     const stats: Partial<Record<MetricName, Stats>> = {};

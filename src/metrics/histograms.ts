@@ -21,6 +21,7 @@ export const METRIC_NAMES = [
   'input_tokens',
   'output_tokens',
   'connect',
+  'schedule_lag',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
@@ -43,6 +44,7 @@ export const METRIC_UNITS: Record<MetricName, MetricUnit> = {
   ttfb: TIME,
   chunk_gap: TIME,
   connect: TIME,
+  schedule_lag: TIME,
   tokens_per_chunk: COUNT,
   input_tokens: COUNT,
   output_tokens: COUNT,

@@ -5,6 +5,8 @@ import { METRIC_NAMES, METRIC_UNITS, percentileDistribution, type MetricName, ty
 
 const SUMMARY_METRICS: readonly MetricName[] = ['ttft', 'tpot', 'itl', 'e2e'];
 const SUMMARY_STATS: readonly (keyof Stats)[] = ['p50', 'p90', 'p95', 'p99', 'mean', 'max'];
+/** The rest of METRICS.md's percentiles, after the columns the issue fixed. */
+const EXTRA_STATS: readonly (keyof Stats)[] = ['p999', 'min', 'stdev'];
 
 /** Numbers in CSV: enough digits for µs resolution, no float noise. */
 export function csvNumber(value: number | undefined): string {
@@ -32,7 +34,10 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
     'tokenizer',
     'token_sources',
     'usage_mismatch_rate',
+    'usage_mismatch_mean',
     'errors_by_class',
+    ...SUMMARY_METRICS.flatMap((metric) => EXTRA_STATS.map((stat) => `${metric}_${stat}_ms`)),
+    'schedule_lag_p99_ms',
   ];
   const rows = cells.map((cell) => [
     cell.model,
@@ -52,7 +57,10 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
     cell.tokenizer,
     formatCounts(cell.tokenSources),
     csvNumber(cell.usageMismatchRate),
+    csvNumber(cell.usageMismatchMean),
     formatCounts(cell.errorsByClass),
+    ...SUMMARY_METRICS.flatMap((metric) => EXTRA_STATS.map((stat) => csvNumber(cell.stats[metric]?.[stat]))),
+    csvNumber(cell.stats.schedule_lag?.p99),
   ]);
   return stringify([header, ...rows]);
 }

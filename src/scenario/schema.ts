@@ -97,7 +97,7 @@ export const scenarioSchema = z
         })
         .describe('Closed-loop concurrency levels; one cell per model and level.'),
       requests: positiveInteger.describe('Measured requests per cell.'),
-      warmup: nonNegativeInteger.optional().describe('Warm-up requests per cell (default: one per concurrency slot).'),
+      warmup: nonNegativeInteger.optional().describe('Warm-up requests per cell; at least (and by default) one per concurrency slot.'),
     }),
     prompts: z
       .array(

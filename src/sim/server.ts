@@ -34,7 +34,7 @@ export interface SimRequestTruth {
   requestId?: string;
   model: string;
   stream: boolean;
-  /** performance.now() when the request body had arrived, ms. */
+  /** performance.now() when the request's headers had arrived, ms. */
   receivedAt: number;
   /** When a decode slot was free for it, ms. */
   admittedAt?: number;
@@ -121,6 +121,7 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
   };
 
   const server = http.createServer((req, res) => {
+    const arrivedAt = performance.now();
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       return sendError(res, 401, 'invalid_api_key', 'Incorrect API key provided.');
@@ -135,7 +136,7 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
     if (req.method === 'POST' && path === '/v1/chat/completions') {
       readJson(req).then(
         (body) => {
-          const receivedAt = performance.now();
+          const receivedAt = arrivedAt;
           if (body === undefined || typeof body.model !== 'string' || !Array.isArray(body.messages)) {
             return sendError(res, 400, 'invalid_request_error', 'model (string) and messages (array) are required');
           }

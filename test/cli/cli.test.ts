@@ -7,6 +7,7 @@ import { main } from '../../src/cli/main.ts';
 import { createOutputDir, utcStamp } from '../../src/cli/files.ts';
 import { scenarioJsonSchema } from '../../src/scenario/json-schema.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
+import { startSimulator } from '../../src/sim/server.ts';
 import { captureIo, REPO_ROOT, withTempDir } from '../helpers.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'tokenmeter.js');
@@ -130,32 +131,40 @@ describe('the command line', () => {
 
   test('Ctrl-C stops the run, writes what was gathered, marks it incomplete, exits 130', () =>
     withTempDir(async (dir) => {
-      const file = path.join(dir, 'long.yaml');
-      await writeFile(
-        file,
-        `name: long\ntarget:\n  baseURL: builtin\n  simulator:\n    defaults: {ttftMs: 20, tokensPerSecond: 100, tokensPerChunk: 2, outputTokens: 40, capacity: 64}\n` +
-          `models: [Meta-Llama-3.3-70B-Instruct]\nload: {concurrency: 4, requests: 1000, warmup: 0}\nprompts: [hi]\n`,
+      // An external simulator, so the test can tell when requests have finished instead of guessing a delay.
+      const sim = await startSimulator(
+        { seed: 1, defaults: { ttftMs: 20, tokensPerSecond: 200, tokensPerChunk: 2, outputTokens: 40, capacity: 64, usageExtraTokens: 0 }, models: {} },
+        { keepTruth: true },
       );
-      const out = path.join(dir, 'out');
-      let signalled = false;
-      const result = await runBin(['run', file, '--out', out], {
-        onStderr: (text, child) => {
-          if (!signalled && text.includes('writing')) {
-            signalled = true;
-            // Let a few requests finish first.
-            setTimeout(() => child.kill('SIGINT'), 1500);
-          }
-        },
-      });
-      assert.equal(result.code, 130, result.stderr);
-      const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
-      assert.equal(run.completed, false);
-      const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-      const ok = lines.filter((l) => l.outcome === 'ok').length;
-      const interrupted = lines.filter((l) => l.error?.class === 'interrupted').length;
-      assert.ok(ok >= 4, `some requests completed (${ok})`);
-      assert.ok(interrupted >= 1 && interrupted <= 4, `requests in flight were recorded as interrupted (${interrupted})`);
-      assert.ok(lines.length < 1000);
-      assert.match(result.stdout, /TTFT p50/);
+      try {
+        const file = path.join(dir, 'long.yaml');
+        await writeFile(
+          file,
+          `name: long\ntarget: {baseURL: "${sim.baseURL}"}\nmodels: [Meta-Llama-3.3-70B-Instruct]\nload: {concurrency: 4, requests: 1000}\nprompts: [hi]\n`,
+        );
+        const out = path.join(dir, 'out');
+        const child = spawn(process.execPath, [BIN, 'run', file, '--out', out], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+        const finished = () => sim.truth.filter((t) => t.finished).length;
+        while (finished() < 12 && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+        child.kill('SIGINT');
+        assert.equal(await exited, 130, stderr);
+        const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
+        assert.equal(run.completed, false);
+        const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+        const ok = lines.filter((l) => l.outcome === 'ok').length;
+        const interrupted = lines.filter((l) => l.error?.class === 'interrupted').length;
+        assert.ok(ok >= 12, `the requests that completed are there (${ok})`);
+        assert.ok(interrupted >= 1 && interrupted <= 4, `requests in flight were recorded as interrupted (${interrupted})`);
+        const recorded = new Set(lines.map((l) => l.id));
+        assert.ok(sim.truth.every((t) => recorded.has(t.requestId)), 'every request the server saw is recorded');
+        assert.match(stdout, /TTFT p50/);
+      } finally {
+        await sim.close();
+      }
     }));
 });
