@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: the hot-path micro-benchmarks, then the end-to-end stream
  * runs against the simulator in a child process. Prints a report and writes
- * the same markdown to bench/results.md. Numbers, not pass/fail: the aims
+ * the same markdown to results/bench-<UTC time>.md (git-ignored; bench/results.md is
+ * the copy the README quotes, updated by hand). Numbers, not pass/fail: the aims
  * (≥ 0.8× the raw reader's events/s, event-loop delay p99 < 2 ms at 1,000
  * streams) are printed beside what was measured.
  */
 import { execFileSync } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { runHotPath, type HotPathResult } from './hot-path.js';
 import { BURST_PHASE, PACED_PHASES, runStreams, simConfigFor, startSimChild, type StreamRun } from './streams.js';
@@ -188,10 +189,12 @@ async function main(): Promise<void> {
   ].join('\n');
 
   console.log(`\n${report}`);
-  const path = new URL('./results.md', import.meta.url).pathname;
+  const resultsDir = new URL('../results/', import.meta.url).pathname;
+  mkdirSync(resultsDir, { recursive: true });
+  const path = `${resultsDir}bench-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.md`;
   writeFileSync(`${path}.tmp`, report);
   renameSync(`${path}.tmp`, path);
-  console.log(`Written to bench/results.md in ${fmt((Date.now() - startedAt) / 1000, 1)} s.`);
+  console.log(`Written to ${path} in ${fmt((Date.now() - startedAt) / 1000, 1)} s.`);
 }
 
 main().catch((error: unknown) => {

@@ -36,6 +36,21 @@ export interface SimModelProfile {
   usageExtraTokens: number;
 }
 
+/**
+ * The simulator's default profile, in the range of a fast hosted 70B
+ * deployment: ~150 ms TTFT, 200 tokens/s per stream, several tokens per chunk
+ * as SambaNova sends them. (Data, not logic: scenario defaults and the
+ * simulator both read it.)
+ */
+export const DEFAULT_SIM_PROFILE: SimModelProfile = {
+  ttftMs: 150,
+  tokensPerSecond: 200,
+  tokensPerChunk: [1, 4],
+  outputTokens: [64, 128],
+  capacity: 16,
+  usageExtraTokens: 0,
+};
+
 /** The simulator's configuration as a scenario (or `tokenmeter sim`) gives it. */
 export interface SimConfig {
   /** Seed of every random draw the simulator makes. */

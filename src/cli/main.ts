@@ -2,6 +2,7 @@
  * The command line: argument parsing, Ctrl-C, and the one `catch` that maps
  * errors to exit codes. Commands are imported lazily, so `--help` is instant.
  */
+import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { ScenarioError } from '../scenario/load.js';
 import { ExitCode, UsageError } from './exit-codes.js';
@@ -66,6 +67,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
           );
         },
       )
+      .example('$0 run scenarios/quickstart.yaml', 'Benchmark the built-in simulator with the quickstart scenario')
       .demandCommand(1, 'Name a command: run, validate or sim (see --help).')
       .strict()
       .help()
@@ -127,6 +129,6 @@ function defaultIo(): Omit<Io, 'interrupt'> {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -74,6 +74,10 @@ export interface RunInfo {
   baseURL: string;
   warnings: string[];
   argv: string[];
+  /** `process.version`. */
+  nodeVersion: string;
+  /** `${process.platform}-${process.arch}`. */
+  platform: string;
 }
 
 /** run.json: what ran, with what, when, and whether it finished. Secrets redacted. */
@@ -87,8 +91,8 @@ export function renderRunJson(info: RunInfo): string {
   return JSON.stringify(
     {
       tokenmeter: info.tokenmeterVersion,
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
+      node: info.nodeVersion,
+      platform: info.platform,
       started_at: info.startedAt.toISOString(),
       ended_at: info.endedAt.toISOString(),
       completed: info.completed,

@@ -1,6 +1,5 @@
 /** Validated raw scenario → the Scenario the rest of tokenmeter uses: defaults filled, shapes unified. */
-import { DEFAULT_SIM_PROFILE } from '../sim/profile.js';
-import type { Prompt, Scenario, SimConfig, SimModelProfile } from '../types.js';
+import { DEFAULT_SIM_PROFILE, type Prompt, type Scenario, type SimConfig, type SimModelProfile } from '../types.js';
 import type { RawScenario, RawSimProfile } from './schema.js';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;

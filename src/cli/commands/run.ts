@@ -75,6 +75,8 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       baseURL,
       warnings: result.warnings,
       argv: args.argv ?? [],
+      nodeVersion: process.version,
+      platform: `${process.platform}-${process.arch}`,
     }),
   );
 
