@@ -54,7 +54,7 @@ const median = (values: number[]) => {
 };
 
 describe('end to end against the simulator', () => {
-  test('at concurrency 64: per-chunk tokens equal the truth, TTFT matches, every request once', () =>
+  test('at concurrency 64: per-chunk tokens equal the truth, TTFT matches, every request once', (t) =>
     withTempDir(async (dir) => {
       const config: SimConfig = {
         seed: 3,
@@ -103,6 +103,7 @@ describe('end to end against the simulator', () => {
           const t = truthById.get(l.id)!;
           return l.ttft_ms - (t.chunks[0]!.at - t.receivedAt);
         });
+        t.diagnostic(`median TTFT client - simulator: ${median(ttftDifferences).toFixed(3)} ms`);
         assert.ok(Math.abs(median(ttftDifferences)) < 2, `median TTFT difference client - simulator ${median(ttftDifferences)} ms`);
         // Every chunk's arrival, relative to the first, against its write: the client's clock tracks the server's.
         const drifts = measured.flatMap((l) => {
@@ -110,6 +111,7 @@ describe('end to end against the simulator', () => {
           return l.chunk_times_ms.map((ms, i) => ms - l.chunk_times_ms[0]! - (writes[i]! - writes[0]!));
         });
         assert.equal(drifts.length, measured.reduce((n, l) => n + l.tokens_per_chunk.length, 0));
+        t.diagnostic(`median chunk timing drift: ${median(drifts).toFixed(3)} ms`);
         assert.ok(Math.abs(median(drifts)) < 1, `median chunk timing drift ${median(drifts)} ms`);
         // And the simulator's pacing is what TPOT measures: 1000 / 200 = 5 ms per token.
         const tpot = median(measured.filter((l) => l.tpot_ms !== null).map((l) => l.tpot_ms!));
