@@ -11,9 +11,18 @@ const positiveNumber = z.number({ error: 'must be a positive number' }).positive
 
 /** "250ms", "30s", "5m", or a number of seconds. */
 export const durationSchema = z
-  .union([positiveNumber, z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'must be a duration such as "500ms", "30s" or "5m"')], {
-    error: 'must be a duration such as "500ms", "30s" or "5m", or a number of seconds',
-  })
+  .union(
+    [
+      positiveNumber,
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'must be a duration such as "500ms", "30s" or "5m"')
+        .refine((text) => Number.parseFloat(text) > 0, 'must be longer than zero'),
+    ],
+    {
+      error: 'must be a duration such as "500ms", "30s" or "5m", or a number of seconds',
+    },
+  )
   .describe('A duration: "500ms", "30s", "5m", "1h", or a number of seconds.');
 
 const countOrRange = (what: string) =>
@@ -92,9 +101,16 @@ export const scenarioSchema = z
       .min(1, 'must list at least one model'),
     load: z.strictObject({
       concurrency: z
-        .union([positiveInteger, z.array(positiveInteger).min(1, 'must list at least one level')], {
-          error: 'must be a positive integer or a list of them',
-        })
+        .union(
+          [
+            positiveInteger,
+            z
+              .array(positiveInteger)
+              .min(1, 'must list at least one level')
+              .refine((levels) => new Set(levels).size === levels.length, 'must not list a level twice'),
+          ],
+          { error: 'must be a positive integer or a list of them' },
+        )
         .describe('Closed-loop concurrency levels; one cell per model and level.'),
       requests: positiveInteger.describe('Measured requests per cell.'),
       warmup: nonNegativeInteger.optional().describe('Warm-up requests per cell; at least (and by default) one per concurrency slot.'),

@@ -51,6 +51,21 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[] }[
     expected: ['FILE: target.timeout: must be a duration'],
   },
   {
+    name: 'a zero duration',
+    text: VALID.replace('baseURL: builtin', 'baseURL: builtin, idleTimeout: "0ms"'),
+    expected: ['FILE: target.idleTimeout: must be longer than zero'],
+  },
+  {
+    name: 'a concurrency level listed twice',
+    text: VALID.replace('[1, 2]', '[2, 2]'),
+    expected: ['FILE: load.concurrency: must not list a level twice'],
+  },
+  {
+    name: 'a fractional simulator token count',
+    text: VALID.replace('baseURL: builtin', 'baseURL: builtin, simulator: {defaults: {tokensPerChunk: 2.5}}'),
+    expected: ['FILE: target.simulator.defaults.tokensPerChunk: must be a positive integer or a [min, max] pair'],
+  },
+  {
     name: 'a prompt message with a bad role',
     text: VALID.replace('["hi"]', '[{messages: [{role: robot, content: hi}]}]'),
     expected: ['FILE: prompts[0].messages[0].role: must be one of system, user'],
