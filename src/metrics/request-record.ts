@@ -4,7 +4,7 @@
  */
 import type { ChatMessage, Exchange, RequestRecord, TokenSource } from '../types.js';
 import { reconcileWithUsage, tokensPerChunk } from './attribution.js';
-import { groupByChoice, requestMetrics, type TimedTokens } from './timing.js';
+import { groupByChoice, requestMetrics, type RequestTimeline, type TimedTokens } from './timing.js';
 import type { Tokenizer } from './tokenizers.js';
 
 export interface RecordContext {
@@ -31,9 +31,20 @@ export function toRequestRecord(exchange: Exchange, context: RecordContext): Req
     context.tokenizer.encode(context.messages.map((message) => message.content).join('\n')).length;
 
   const untimedTokens = timed.length === 0 && reconciled.mismatch !== undefined && reconciled.mismatch > 0 ? reconciled.mismatch : 0;
-  const timeline = { ts: exchange.ts, t0: exchange.t0, tEnd: exchange.tEnd, chunks: timed, inputTokens, untimedTokens };
-  const metrics = requestMetrics(exchange.tb === undefined ? timeline : { ...timeline, tb: exchange.tb });
+  const record = recordOf(exchange, context, { chunks: timed, inputTokens, untimedTokens });
+  record.tokenSource = tokenSource(timed.length > 0 || usageTotal !== undefined, context.fallback, reconciled.mismatch);
+  if (reconciled.mismatch !== undefined) record.usageMismatch = reconciled.mismatch;
+  return record;
+}
 
+/** The record of an exchange, given its counted chunks: everything but the token source. */
+function recordOf(
+  exchange: Exchange,
+  context: RecordContext,
+  counted: Pick<RequestTimeline, 'chunks' | 'inputTokens' | 'untimedTokens'>,
+): RequestRecord {
+  const timeline: RequestTimeline = { ts: exchange.ts, t0: exchange.t0, tEnd: exchange.tEnd, ...counted };
+  if (exchange.tb !== undefined) timeline.tb = exchange.tb;
   const record: RequestRecord = {
     id: exchange.id,
     model: context.model,
@@ -41,14 +52,13 @@ export function toRequestRecord(exchange: Exchange, context: RecordContext): Req
     warmup: context.warmup,
     prompt: context.prompt,
     outcome: exchange.error ? 'error' : 'ok',
-    metrics,
-    tokenSource: tokenSource(timed.length > 0 || usageTotal !== undefined, context.fallback, reconciled.mismatch),
+    metrics: requestMetrics(timeline),
+    tokenSource: 'none',
     tokenizer: context.tokenizer.name,
   };
   if (exchange.error) record.error = exchange.error;
   if (exchange.status !== undefined) record.status = exchange.status;
   if (exchange.connectMs !== undefined) record.connectMs = exchange.connectMs;
-  if (reconciled.mismatch !== undefined) record.usageMismatch = reconciled.mismatch;
   if (exchange.usage !== undefined) record.usage = exchange.usage;
   return record;
 }
@@ -73,22 +83,12 @@ function countChunkTokens(exchange: Exchange, tokenizer: Tokenizer): TimedTokens
  * metric is computed from a guess.
  */
 export function uncountedRecord(exchange: Exchange, context: RecordContext, failure: Error): RequestRecord {
-  const timeline = { ts: exchange.ts, t0: exchange.t0, tEnd: exchange.tEnd, chunks: [] };
-  const record: RequestRecord = {
-    id: exchange.id,
-    model: context.model,
-    concurrency: context.concurrency,
-    warmup: context.warmup,
-    prompt: context.prompt,
-    outcome: 'error',
-    error: { class: 'bad_response', message: `tokenmeter could not count the tokens of this response: ${failure.message}`.slice(0, 300) },
-    metrics: requestMetrics(exchange.tb === undefined ? timeline : { ...timeline, tb: exchange.tb }),
-    tokenSource: 'none',
-    tokenizer: context.tokenizer.name,
+  const record = recordOf(exchange, context, { chunks: [] });
+  record.outcome = 'error';
+  record.error = {
+    class: 'bad_response',
+    message: `tokenmeter could not count the tokens of this response: ${failure.message}`.slice(0, 300),
   };
-  if (exchange.status !== undefined) record.status = exchange.status;
-  if (exchange.connectMs !== undefined) record.connectMs = exchange.connectMs;
-  if (exchange.usage !== undefined) record.usage = exchange.usage;
   return record;
 }
 
