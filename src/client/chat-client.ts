@@ -255,7 +255,7 @@ export class ChatClient {
       const message = closed.error ? describeNetworkError(closed.error) : 'connection closed mid-stream';
       return requestError({ class: 'connection', message, status: 200 }, this.secrets);
     }
-    if (events.events === 0) {
+    if (events.eventCount === 0) {
       const contentType = probe.response?.headers['content-type'] ?? 'none';
       return requestError(
         { class: 'bad_response', message: `the response is not an event stream (content-type: ${contentType})`, status: 200, body: body.head },

@@ -29,10 +29,10 @@ export class ChatEventReader {
   failure: { kind: 'stream_error' | 'bad_response'; message: string } | undefined;
 
   /** SSE events seen, of any kind. */
-  events = 0;
+  eventCount = 0;
 
   readonly onEvent = (event: SseEvent, at: number): void => {
-    this.events++;
+    this.eventCount++;
     if (event.data === '[DONE]') {
       this.doneAt = at;
       return;
