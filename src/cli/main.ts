@@ -111,7 +111,7 @@ function installInterruptHandler(stderr: NodeJS.WritableStream) {
   const controller = new AbortController();
   const onSignal = (): void => {
     if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
-    stderr.write('\nstopping: nothing new is sent; what was gathered is written (Ctrl-C again to quit at once)\n');
+    stderr.write('\nstopping (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
   process.on('SIGINT', onSignal);
