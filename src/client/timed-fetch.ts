@@ -156,22 +156,23 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
       });
       request.on('response', (response) => {
         const status = response.statusCode ?? 0;
-        const responseHeaders = toHeaders(response.headers);
         if (status >= 200 && status < 300) {
           probe.response = response;
           const sink = probe.sink;
           let ended = false;
           let bodyError: Error | undefined;
+          // Attached before anything else: the parser pushes body bytes that came with the
+          // headers right after this handler returns, and they are emitted (and stamped) then.
           response.on('data', (bytes: Buffer) => sink?.data(bytes, performance.now()));
           response.on('end', () => (ended = true));
           response.on('error', (error) => (bodyError ??= error));
           response.on('close', () => sink?.close(performance.now(), ended, bodyError));
-          resolve(new Response(null, { status, headers: responseHeaders }));
+          resolve(new Response(null, { status, headers: toHeaders(response.headers) }));
           return;
         }
         readErrorBody(response).then((text) => {
           probe.errorBody = text;
-          resolve(new Response(text, { status, headers: responseHeaders }));
+          resolve(new Response(text, { status, headers: toHeaders(response.headers) }));
         }, reject);
       });
     });
