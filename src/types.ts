@@ -34,6 +34,11 @@ export interface SimModelProfile {
   capacity: number;
   /** Extra tokens the final usage block reports beyond what was streamed (a stop token). */
   usageExtraTokens: number;
+  /**
+   * Words per server token (default 1). At 2, the server's tokens are no public
+   * tokenizer's: only logprobs or continuous usage can count them exactly.
+   */
+  wordsPerToken?: number;
 }
 
 /**
@@ -143,6 +148,10 @@ export interface OutputChunk {
   text: string;
   /** Choice index (0 unless `n > 1`). */
   choice: number;
+  /** Tokens the server itself says the chunk holds: its `logprobs.content` entries. */
+  logprobTokens?: number;
+  /** `usage.completion_tokens` carried by this chunk (continuous usage), cumulative. */
+  cumulativeTokens?: number;
 }
 
 /** The server's usage block, as sent. */
@@ -178,6 +187,10 @@ export interface Exchange {
 
 /** How the per-chunk token counts of a request were obtained (METRICS.md, "Counting the tokens of a chunk"). */
 export type TokenSource =
+  | 'logprobs' // the server's logprobs.content entries per chunk: exact
+  | 'logprobs+usage' // logprobs, reconciled to a final usage total that differed
+  | 'continuous_usage' // per-chunk deltas of the server's running completion_tokens: exact
+  | 'continuous_usage+usage' // continuous usage, reconciled to a final usage total that differed
   | 'tokenizer' // tokenizer offsets over the whole output; agreed with usage or no usage
   | 'tokenizer+usage' // tokenizer offsets, reconciled to the server's usage total (a mismatch)
   | 'fallback' // no tokenizer known for the model: the fallback tokenizer, no usage

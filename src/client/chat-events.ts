@@ -15,7 +15,7 @@ interface ChatDelta {
 }
 
 interface ChatChunk {
-  choices?: { index?: number; delta?: ChatDelta; text?: string }[];
+  choices?: { index?: number; delta?: ChatDelta; text?: string; logprobs?: { content?: unknown } | null }[];
   usage?: Usage | null;
   error?: unknown;
 }
@@ -53,6 +53,7 @@ export class ChatEventReader {
       this.failure ??= { kind: 'stream_error', message: `error event mid-stream: ${describe(parsed.error ?? parsed)}` };
       return;
     }
+    const usage = parsed.usage && typeof parsed.usage === 'object' ? parsed.usage : undefined;
     const choices = parsed.choices;
     if (Array.isArray(choices)) {
       for (const choice of choices) {
@@ -60,10 +61,16 @@ export class ChatEventReader {
         const delta = choice.delta;
         // Reasoning text is output too: its tokens were generated and streamed.
         const text = delta && typeof delta === 'object' ? deltaText(delta) : textOf(choice.text);
-        if (text.length > 0) this.chunks.push({ at, text, choice: typeof choice.index === 'number' ? choice.index : 0 });
+        if (text.length === 0) continue;
+        const chunk: OutputChunk = { at, text, choice: typeof choice.index === 'number' ? choice.index : 0 };
+        const logprobs = choice.logprobs?.content;
+        if (Array.isArray(logprobs)) chunk.logprobTokens = logprobs.length;
+        // Continuous usage (vLLM): a running completion_tokens on every chunk.
+        if (usage && typeof usage.completion_tokens === 'number') chunk.cumulativeTokens = usage.completion_tokens;
+        this.chunks.push(chunk);
       }
     }
-    if (parsed.usage && typeof parsed.usage === 'object') this.usage = parsed.usage;
+    if (usage) this.usage = usage;
   };
 }
 

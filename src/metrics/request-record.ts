@@ -19,7 +19,9 @@ export interface RecordContext {
 }
 
 export function toRequestRecord(exchange: Exchange, context: RecordContext): RequestRecord {
-  const chunks = countChunkTokens(exchange, context.tokenizer);
+  // METRICS.md's order of trust: the server's own per-chunk counts, else the tokenizer.
+  const server = serverCounts(exchange);
+  const chunks = server?.chunks ?? countChunkTokens(exchange, context.tokenizer);
   const usageTotal = tokenCount(exchange.usage?.completion_tokens);
   const reconciled = reconcileWithUsage(
     chunks.map((chunk) => chunk.tokens),
@@ -32,7 +34,11 @@ export function toRequestRecord(exchange: Exchange, context: RecordContext): Req
 
   const untimedTokens = timed.length === 0 && reconciled.mismatch !== undefined && reconciled.mismatch > 0 ? reconciled.mismatch : 0;
   const record = recordOf(exchange, context, { chunks: timed, inputTokens, untimedTokens });
-  record.tokenSource = tokenSource(timed.length > 0 || usageTotal !== undefined, context.fallback, reconciled.mismatch);
+  record.tokenSource = server
+    ? reconciled.mismatch === undefined
+      ? server.source
+      : `${server.source}+usage`
+    : tokenSource(timed.length > 0 || usageTotal !== undefined, context.fallback, reconciled.mismatch);
   if (reconciled.mismatch !== undefined) record.usageMismatch = reconciled.mismatch;
   return record;
 }
@@ -61,6 +67,30 @@ function recordOf(
   if (exchange.connectMs !== undefined) record.connectMs = exchange.connectMs;
   if (exchange.usage !== undefined) record.usage = exchange.usage;
   return record;
+}
+
+/**
+ * Per-chunk counts the server itself gave, when every chunk has them:
+ * `logprobs.content` entries (one per token), or the deltas of a running
+ * `usage.completion_tokens` (continuous usage: one total per response, so
+ * only with a single choice).
+ */
+function serverCounts(exchange: Exchange): { chunks: TimedTokens[]; source: 'logprobs' | 'continuous_usage' } | undefined {
+  const chunks = exchange.chunks;
+  if (chunks.length === 0) return undefined;
+  if (chunks.every((chunk) => chunk.logprobTokens !== undefined)) {
+    return { chunks: chunks.map((c) => ({ at: c.at, tokens: c.logprobTokens!, choice: c.choice })), source: 'logprobs' };
+  }
+  if (chunks.every((chunk) => chunk.cumulativeTokens !== undefined && chunk.choice === chunks[0]!.choice)) {
+    let previous = 0;
+    const timed = chunks.map((c) => {
+      const tokens = Math.max(0, c.cumulativeTokens! - previous);
+      previous = Math.max(previous, c.cumulativeTokens!);
+      return { at: c.at, tokens, choice: c.choice };
+    });
+    return { chunks: timed, source: 'continuous_usage' };
+  }
+  return undefined;
 }
 
 /** Token counts per output chunk, each choice tokenized as its own text. */

@@ -40,6 +40,9 @@ export const simProfileSchema = z
     outputTokens: countOrRange('output tokens').optional().describe('Output length in tokens: n or [min, max].'),
     capacity: positiveInteger.optional().describe('Streams decoded at full speed at once; more wait in a queue.'),
     usageExtraTokens: nonNegativeInteger.optional().describe('Tokens usage reports beyond those streamed (a stop token).'),
+    wordsPerToken: positiveInteger
+      .optional()
+      .describe('Words per server token (default 1); at 2 no public tokenizer counts its tokens: only logprobs or continuous usage can.'),
   })
   .describe('Built-in simulator profile for a model.');
 

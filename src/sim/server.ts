@@ -104,7 +104,8 @@ interface ChatBody {
   model?: unknown;
   messages?: unknown;
   stream?: unknown;
-  stream_options?: { include_usage?: unknown } | null;
+  stream_options?: { include_usage?: unknown; continuous_usage_stats?: unknown } | null;
+  logprobs?: unknown;
   max_tokens?: unknown;
   max_completion_tokens?: unknown;
 }
@@ -187,7 +188,9 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
 interface CompletionPlan {
   /** Tokens of each token-carrying chunk. */
   chunkTokens: number[];
-  /** Text of each chunk: `chunkTokens[i]` words with leading spaces. */
+  /** Text of each token of each chunk: `wordsPerToken` words with leading spaces. */
+  tokenTexts: string[][];
+  /** Text of each chunk: its tokens' texts joined. */
   chunkTexts: string[];
   finishReason: 'stop' | 'length';
   promptTokens: number;
@@ -197,19 +200,25 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
   const maxTokens = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens);
   const wanted = Math.max(1, draw(profile.outputTokens, random));
   const total = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens);
+  const wordsPerToken = profile.wordsPerToken ?? 1;
   const chunkTokens: number[] = [];
-  const chunkTexts: string[] = [];
+  const tokenTexts: string[][] = [];
   for (let sent = 0; sent < total; ) {
     const tokens = Math.min(Math.max(1, draw(profile.tokensPerChunk, random)), total - sent);
-    let text = '';
-    for (let i = 0; i < tokens; i++) text += ' ' + SIM_WORDS[Math.floor(random() * SIM_WORDS.length)];
+    const texts: string[] = [];
+    for (let i = 0; i < tokens; i++) {
+      let text = '';
+      for (let w = 0; w < wordsPerToken; w++) text += ' ' + SIM_WORDS[Math.floor(random() * SIM_WORDS.length)];
+      texts.push(text);
+    }
     chunkTokens.push(tokens);
-    chunkTexts.push(text);
+    tokenTexts.push(texts);
     sent += tokens;
   }
   return {
     chunkTokens,
-    chunkTexts,
+    tokenTexts,
+    chunkTexts: tokenTexts.map((texts) => texts.join('')),
     finishReason: maxTokens !== undefined && wanted > maxTokens ? 'length' : 'stop',
     promptTokens: estimatePromptTokens(body.messages as unknown[]),
   };
@@ -296,14 +305,26 @@ function serveCompletion(
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       res.write(`${prefix}{"role":"assistant","content":""},"finish_reason":null}]}\n\n`);
       let next = 0;
+      let sentTokens = 0;
+      const wantLogprobs = body.logprobs === true;
+      const continuousUsage = body.stream_options?.continuous_usage_stats === true;
       const writeDue = (): void => {
         timer = undefined;
         const now = performance.now();
         // Several chunks may be due at once when the timer fired late: send each in its own event.
         while (next < dueAt.length && dueAt[next]! <= now + 0.5) {
           const text = plan.chunkTexts[next]!;
+          sentTokens += plan.chunkTokens[next]!;
+          let extra = '';
+          if (wantLogprobs) {
+            const entries = plan.tokenTexts[next]!.map((token) => ({ token, logprob: -0.5, bytes: null, top_logprobs: [] }));
+            extra += `,"logprobs":{"content":${JSON.stringify(entries)}}`;
+          }
+          const usageNow = continuousUsage
+            ? `,"usage":{"prompt_tokens":${plan.promptTokens},"completion_tokens":${sentTokens},"total_tokens":${plan.promptTokens + sentTokens}}`
+            : '';
           if (keepTruth) record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens[next]!, text });
-          res.write(`${prefix}{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`);
+          res.write(`${prefix}{"content":${JSON.stringify(text)}},"finish_reason":null${extra}}]${usageNow}}\n\n`);
           next++;
         }
         if (next < dueAt.length) {

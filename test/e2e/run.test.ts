@@ -200,6 +200,43 @@ describe('end to end against the simulator', () => {
       }
     }));
 
+  describe('a server whose tokens are no public tokenizer’s (two words each)', () => {
+    const profile = { ttftMs: 5, tokensPerSecond: 2000, tokensPerChunk: [1, 4] as [number, number], outputTokens: [10, 30] as [number, number], capacity: 8, usageExtraTokens: 0, wordsPerToken: 2 };
+    const cases: { name: string; params: string; source: string; exactChunks: boolean }[] = [
+      { name: 'logprobs count it exactly, chunk by chunk', params: '{logprobs: true}', source: 'logprobs', exactChunks: true },
+      {
+        name: 'continuous usage counts it exactly, chunk by chunk',
+        params: '{stream_options: {continuous_usage_stats: true}}',
+        source: 'continuous_usage',
+        exactChunks: true,
+      },
+      { name: 'the tokenizer path reports the mismatch and uses the server’s total', params: '{}', source: 'tokenizer+usage', exactChunks: false },
+    ];
+    for (const c of cases) {
+      test(c.name, () =>
+        withTempDir(async (dir) => {
+          const simulator = await startSimulator({ seed: 9, defaults: profile, models: {} }, { keepTruth: true });
+          try {
+            const { code, out, lines } = await runAgainst(simulator, dir, `models: [${LLAMA}]\nload: {concurrency: 4, requests: 8}\nprompts: [hi]\nparams: ${c.params}\n`);
+            assert.equal(code, 0);
+            const truthById = new Map(simulator.truth.map((t) => [t.requestId!, t]));
+            for (const line of lines) {
+              const truth = truthById.get(line.id)!;
+              assert.equal(line.token_source, c.source, line.id);
+              assert.equal(line.output_tokens, truth.completionTokens, 'N is the server’s count');
+              if (c.exactChunks) assert.deepEqual(line.tokens_per_chunk, truth.chunks.map((k) => k.tokens));
+              else assert.equal(line.usage_mismatch, -truth.completionTokens, 'the tokenizer saw twice the tokens');
+            }
+            const [row] = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+            assert.equal(row!.usage_mismatch_rate, c.exactChunks ? '0' : '1');
+          } finally {
+            await simulator.close();
+          }
+        }),
+      );
+    }
+  });
+
   test('failed requests are recorded and counted by class; the run goes on', () =>
     withTempDir(async (dir) => {
       const simulator = await startSimulator(
