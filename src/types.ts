@@ -240,6 +240,9 @@ export interface RequestRecord {
   tokenizer: string;
   /** Server total minus tokenizer total, when they differed. */
   usageMismatch?: number;
+  /** The server's own TTFT and E2E (SambaNova's usage.time_to_first_token, total_latency), ms. */
+  serverTtftMs?: number;
+  serverE2eMs?: number;
   usage?: Usage;
 }
 

@@ -31,6 +31,15 @@ export interface CellSummary extends CellKey {
   usageMismatchRate: number;
   /** Mean (server − tokenizer) over the mismatched requests, tokens. */
   usageMismatchMean: number;
+  /** Where the server reported its own timings (METRICS.md, "Server-reported timings"), ms. */
+  serverTimings?: {
+    requests: number;
+    serverTtftP50Ms?: number;
+    /** Median of client TTFT − server TTFT per request: network and queueing outside the server. */
+    ttftMinusServerP50Ms?: number;
+    serverE2eP50Ms?: number;
+    e2eMinusServerP50Ms?: number;
+  };
 }
 
 /** Raw timestamps of a measured request, for the throughput window (performance.now(), ms). */
@@ -55,6 +64,10 @@ export class CellAccumulator {
   private mismatches = 0;
   private mismatchSum = 0;
   private tokenizer = '';
+  private readonly serverTtft: number[] = [];
+  private readonly ttftMinusServer: number[] = [];
+  private readonly serverE2e: number[] = [];
+  private readonly e2eMinusServer: number[] = [];
 
   constructor(private readonly key: CellKey) {}
 
@@ -96,6 +109,15 @@ export class CellAccumulator {
     if (m.inputTokens !== undefined) recordValue(h.input_tokens, 'input_tokens', m.inputTokens);
     recordValue(h.output_tokens, 'output_tokens', m.outputTokens);
     if (record.connectMs !== undefined) recordValue(h.connect, 'connect', record.connectMs);
+    // Differences can be negative (the server may count time the client cannot see), so plain lists, not HDR.
+    if (record.serverTtftMs !== undefined && m.ttftMs !== undefined) {
+      this.serverTtft.push(record.serverTtftMs);
+      this.ttftMinusServer.push(m.ttftMs - record.serverTtftMs);
+    }
+    if (record.serverE2eMs !== undefined) {
+      this.serverE2e.push(record.serverE2eMs);
+      this.e2eMinusServer.push(m.e2eMs - record.serverE2eMs);
+    }
   }
 
   summary(): CellSummary {
@@ -124,6 +146,29 @@ export class CellAccumulator {
       tokenizer: this.tokenizer,
       usageMismatchRate: this.ok > 0 ? this.mismatches / this.ok : 0,
       usageMismatchMean: this.mismatches > 0 ? this.mismatchSum / this.mismatches : 0,
+      ...this.serverTimingsSummary(),
     };
   }
+
+  private serverTimingsSummary(): Pick<CellSummary, 'serverTimings'> {
+    const requests = Math.max(this.serverTtft.length, this.serverE2e.length);
+    if (requests === 0) return {};
+    const timings: NonNullable<CellSummary['serverTimings']> = { requests };
+    const put = (key: Exclude<keyof typeof timings, 'requests'>, values: number[]) => {
+      const value = median(values);
+      if (value !== undefined) timings[key] = value;
+    };
+    put('serverTtftP50Ms', this.serverTtft);
+    put('ttftMinusServerP50Ms', this.ttftMinusServer);
+    put('serverE2eP50Ms', this.serverE2e);
+    put('e2eMinusServerP50Ms', this.e2eMinusServer);
+    return { serverTimings: timings };
+  }
+}
+
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

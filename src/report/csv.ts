@@ -38,6 +38,10 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
     'errors_by_class',
     ...SUMMARY_METRICS.flatMap((metric) => EXTRA_STATS.map((stat) => `${metric}_${stat}_ms`)),
     'schedule_lag_p99_ms',
+    'server_ttft_p50_ms',
+    'ttft_minus_server_p50_ms',
+    'server_e2e_p50_ms',
+    'e2e_minus_server_p50_ms',
   ];
   const rows = cells.map((cell) => [
     cell.model,
@@ -61,6 +65,10 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
     formatCounts(cell.errorsByClass),
     ...SUMMARY_METRICS.flatMap((metric) => EXTRA_STATS.map((stat) => csvNumber(cell.stats[metric]?.[stat]))),
     csvNumber(cell.stats.schedule_lag?.p99),
+    csvNumber(cell.serverTimings?.serverTtftP50Ms),
+    csvNumber(cell.serverTimings?.ttftMinusServerP50Ms),
+    csvNumber(cell.serverTimings?.serverE2eP50Ms),
+    csvNumber(cell.serverTimings?.e2eMinusServerP50Ms),
   ]);
   return stringify([header, ...rows]);
 }

@@ -32,6 +32,8 @@ export function renderRequestLine(record: RequestRecord): string {
     token_source: record.tokenSource,
     tokenizer: record.tokenizer,
     usage_mismatch: record.usageMismatch ?? null,
+    server_ttft_ms: round3(record.serverTtftMs),
+    server_e2e_ms: round3(record.serverE2eMs),
     usage: record.usage ?? null,
   }) + '\n';
 }

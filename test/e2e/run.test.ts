@@ -125,6 +125,10 @@ describe('end to end against the simulator', () => {
         // gpt-oss: 60 tokens in chunks of 3: first chunk at TTFT, then 57 tokens at 4 ms each.
         assert.ok(Math.abs(Number(gpt.tpot_p50_ms) - 4) < 0.4, `gpt tpot p50 ${gpt.tpot_p50_ms}`);
         assert.equal(gpt.tokens_per_chunk_mean, '3');
+        // The server's own timings (SambaNova-style usage) beside the client's, and their difference.
+        assert.ok(Math.abs(Number(gpt.server_ttft_p50_ms) - 50) < 5, `server TTFT p50 ${gpt.server_ttft_p50_ms}`);
+        assert.ok(Number(gpt.ttft_minus_server_p50_ms) > -1 && Number(gpt.ttft_minus_server_p50_ms) < 10, `client - server TTFT ${gpt.ttft_minus_server_p50_ms}`);
+        assert.ok(Number(gpt.e2e_minus_server_p50_ms) > -1 && Number(gpt.e2e_minus_server_p50_ms) < 10, `client - server E2E ${gpt.e2e_minus_server_p50_ms}`);
         for (const column of ['output_tokens_per_s', 'requests_per_s', 'ttft_p50_ms', 'ttft_p99_ms', 'itl_p95_ms', 'e2e_max_ms']) {
           assert.ok(Number(gpt[column]) > 0, `${column} = ${gpt[column]}`);
         }
