@@ -34,6 +34,8 @@ export interface SimModelProfile {
   capacity: number;
   /** Extra tokens the final usage block reports beyond what was streamed (a stop token). */
   usageExtraTokens: number;
+  /** Reasoning tokens streamed (as delta.reasoning_content) before the answer: fixed or a range (default 0). */
+  reasoningTokens?: number | [number, number];
   /**
    * Words per server token (default 1). At 2, the server's tokens are no public
    * tokenizer's: only logprobs or continuous usage can count them exactly.
@@ -148,6 +150,8 @@ export interface OutputChunk {
   text: string;
   /** Choice index (0 unless `n > 1`). */
   choice: number;
+  /** True when the text is reasoning, not answer (delta.reasoning_content or delta.reasoning). */
+  reasoning?: boolean;
   /** Tokens the server itself says the chunk holds: its `logprobs.content` entries. */
   logprobTokens?: number;
   /** `usage.completion_tokens` carried by this chunk (continuous usage), cumulative. */
@@ -203,6 +207,8 @@ export interface RequestMetrics {
   scheduleLagMs: number;
   ttfbMs?: number;
   ttftMs?: number;
+  /** Time to first output: the first answer token, after any reasoning, ms. */
+  ttfoMs?: number;
   e2eMs: number;
   /** Undefined when no token arrived after the first token-carrying chunk. */
   tpotMs?: number;
@@ -215,6 +221,8 @@ export interface RequestMetrics {
   /** Arrival time of each chunk that carried tokens, relative to t0, ms. */
   chunkTimesMs: number[];
   outputTokens: number;
+  /** Of outputTokens, those of reasoning text. */
+  reasoningTokens: number;
   inputTokens?: number;
   /** N / e2e, tokens/s. */
   outputTokensPerS?: number;

@@ -59,15 +59,18 @@ export class ChatEventReader {
       for (const choice of choices) {
         if (choice === null || typeof choice !== 'object') continue;
         const delta = choice.delta;
-        // Reasoning text is output too: its tokens were generated and streamed.
-        const text = delta && typeof delta === 'object' ? deltaText(delta) : textOf(choice.text);
-        if (text.length === 0) continue;
-        const chunk: OutputChunk = { at, text, choice: typeof choice.index === 'number' ? choice.index : 0 };
+        const index = typeof choice.index === 'number' ? choice.index : 0;
+        // Reasoning text is output too (its tokens were generated and streamed), kept apart for TTFO.
+        const reasoning = delta && typeof delta === 'object' ? reasoningText(delta) : '';
+        const text = delta && typeof delta === 'object' ? answerText(delta) : textOf(choice.text);
+        if (reasoning.length > 0) this.chunks.push({ at, text: reasoning, choice: index, reasoning: true });
+        if (text.length === 0 && reasoning.length === 0) continue;
+        const chunk: OutputChunk = text.length > 0 ? { at, text, choice: index } : this.chunks[this.chunks.length - 1]!;
+        if (text.length > 0) this.chunks.push(chunk);
         const logprobs = choice.logprobs?.content;
         if (Array.isArray(logprobs)) chunk.logprobTokens = logprobs.length;
         // Continuous usage (vLLM): a running completion_tokens on every chunk.
         if (usage && typeof usage.completion_tokens === 'number') chunk.cumulativeTokens = usage.completion_tokens;
-        this.chunks.push(chunk);
       }
     }
     if (usage) this.usage = usage;
@@ -76,14 +79,14 @@ export class ChatEventReader {
 
 const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
 
-/**
- * Every generated text of a delta: reasoning (servers name it reasoning_content
- * or reasoning, and some proxies fill both with the same text: count it once),
- * the answer, a refusal, and tool-call arguments.
- */
-function deltaText(delta: ChatDelta): string {
-  let text = textOf(delta.reasoning_content) || textOf(delta.reasoning);
-  text += textOf(delta.content) + textOf(delta.refusal);
+/** Reasoning text of a delta: servers name it reasoning_content or reasoning; some proxies fill both with the same text, so it counts once. */
+function reasoningText(delta: ChatDelta): string {
+  return textOf(delta.reasoning_content) || textOf(delta.reasoning);
+}
+
+/** The rest of a delta's generated text: the answer, a refusal, tool-call arguments. */
+function answerText(delta: ChatDelta): string {
+  let text = textOf(delta.content) + textOf(delta.refusal);
   if (Array.isArray(delta.tool_calls)) {
     for (const call of delta.tool_calls) text += textOf((call as { function?: { arguments?: unknown } } | null)?.function?.arguments);
   }

@@ -98,6 +98,8 @@ export class CellAccumulator {
     this.outputTokens += m.outputTokens;
     const h = this.histograms;
     if (m.ttftMs !== undefined) recordValue(h.ttft, 'ttft', m.ttftMs);
+    if (m.ttfoMs !== undefined) recordValue(h.ttfo, 'ttfo', m.ttfoMs);
+    recordValue(h.reasoning_tokens, 'reasoning_tokens', m.reasoningTokens);
     if (m.tpotMs !== undefined) recordValue(h.tpot, 'tpot', m.tpotMs);
     if (m.ttfbMs !== undefined) recordValue(h.ttfb, 'ttfb', m.ttfbMs);
     recordValue(h.e2e, 'e2e', m.e2eMs);

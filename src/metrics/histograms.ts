@@ -10,6 +10,7 @@ import type { Histogram } from 'hdr-histogram-js';
 /** Every distribution tokenmeter keeps per cell. */
 export const METRIC_NAMES = [
   'ttft',
+  'ttfo',
   'tpot',
   'itl',
   'e2e',
@@ -20,6 +21,7 @@ export const METRIC_NAMES = [
   'decode_tokens_per_s',
   'input_tokens',
   'output_tokens',
+  'reasoning_tokens',
   'connect',
   'schedule_lag',
 ] as const;
@@ -38,6 +40,7 @@ const RATE: MetricUnit = { unit: 'tokens/s', scale: 1000 };
 
 export const METRIC_UNITS: Record<MetricName, MetricUnit> = {
   ttft: TIME,
+  ttfo: TIME,
   tpot: TIME,
   itl: TIME,
   e2e: TIME,
@@ -48,6 +51,7 @@ export const METRIC_UNITS: Record<MetricName, MetricUnit> = {
   tokens_per_chunk: COUNT,
   input_tokens: COUNT,
   output_tokens: COUNT,
+  reasoning_tokens: COUNT,
   output_tokens_per_s: RATE,
   decode_tokens_per_s: RATE,
 };

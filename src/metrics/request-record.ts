@@ -2,7 +2,7 @@
  * Exchange (raw timestamps) → RequestRecord (counted tokens, derived metrics).
  * Runs after the request ended: this is where the tokenizer works.
  */
-import type { ChatMessage, Exchange, RequestRecord, TokenSource } from '../types.js';
+import type { ChatMessage, Exchange, OutputChunk, RequestRecord, TokenSource } from '../types.js';
 import { reconcileWithUsage, tokensPerChunk } from './attribution.js';
 import { groupByChoice, requestMetrics, type RequestTimeline, type TimedTokens } from './timing.js';
 import type { Tokenizer } from './tokenizers.js';
@@ -87,23 +87,29 @@ function serverCounts(exchange: Exchange): { chunks: TimedTokens[]; source: 'log
   const chunks = exchange.chunks;
   if (chunks.length === 0) return undefined;
   if (chunks.every((chunk) => chunk.logprobTokens !== undefined)) {
-    return { chunks: chunks.map((c) => ({ at: c.at, tokens: c.logprobTokens!, choice: c.choice })), source: 'logprobs' };
+    return { chunks: chunks.map((c) => timedTokens(c, c.logprobTokens!)), source: 'logprobs' };
   }
   if (chunks.every((chunk) => chunk.cumulativeTokens !== undefined && chunk.choice === chunks[0]!.choice)) {
     let previous = 0;
     const timed = chunks.map((c) => {
       const tokens = Math.max(0, c.cumulativeTokens! - previous);
       previous = Math.max(previous, c.cumulativeTokens!);
-      return { at: c.at, tokens, choice: c.choice };
+      return timedTokens(c, tokens);
     });
     return { chunks: timed, source: 'continuous_usage' };
   }
   return undefined;
 }
 
+function timedTokens(chunk: OutputChunk, tokens: number): TimedTokens {
+  const timed: TimedTokens = { at: chunk.at, tokens, choice: chunk.choice };
+  if (chunk.reasoning) timed.reasoning = true;
+  return timed;
+}
+
 /** Token counts per output chunk, each choice tokenized as its own text. */
 function countChunkTokens(exchange: Exchange, tokenizer: Tokenizer): TimedTokens[] {
-  const timed: TimedTokens[] = exchange.chunks.map((chunk) => ({ at: chunk.at, tokens: 0, choice: chunk.choice }));
+  const timed: TimedTokens[] = exchange.chunks.map((chunk) => timedTokens(chunk, 0));
   const indexed = exchange.chunks.map((chunk, index) => ({ choice: chunk.choice, text: chunk.text, index }));
   for (const chunks of groupByChoice(indexed).values()) {
     const counts = tokensPerChunk(

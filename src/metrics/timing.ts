@@ -11,6 +11,8 @@ export interface TimedTokens {
   at: number;
   tokens: number;
   choice: number;
+  /** Reasoning, not answer: counts for TTFT, not for TTFO. */
+  reasoning?: boolean;
 }
 
 export interface RequestTimeline {
@@ -42,6 +44,7 @@ export function requestMetrics(timeline: RequestTimeline): RequestMetrics {
     tokensPerChunk: tokenChunks.map((chunk) => chunk.tokens),
     chunkTimesMs: tokenChunks.map((chunk) => chunk.at - t0),
     outputTokens,
+    reasoningTokens: tokenChunks.reduce((sum, chunk) => sum + (chunk.reasoning ? chunk.tokens : 0), 0),
   };
   if (tb !== undefined) metrics.ttfbMs = tb - t0;
   if (timeline.inputTokens !== undefined) metrics.inputTokens = timeline.inputTokens;
@@ -49,6 +52,8 @@ export function requestMetrics(timeline: RequestTimeline): RequestMetrics {
   if (tokenChunks.length === 0) return metrics;
 
   metrics.ttftMs = Math.min(...[...groupByChoice(tokenChunks).values()].map((chunks) => chunks[0]!.at)) - t0;
+  const firstAnswer = tokenChunks.find((chunk) => !chunk.reasoning);
+  if (firstAnswer) metrics.ttfoMs = firstAnswer.at - t0;
 
   // Each choice is its own token stream (METRICS.md): decode time and tokens add up across choices.
   let decodeMs = 0;

@@ -40,6 +40,12 @@ export const simProfileSchema = z
     outputTokens: countOrRange('output tokens').optional().describe('Output length in tokens: n or [min, max].'),
     capacity: positiveInteger.optional().describe('Streams decoded at full speed at once; more wait in a queue.'),
     usageExtraTokens: nonNegativeInteger.optional().describe('Tokens usage reports beyond those streamed (a stop token).'),
+    reasoningTokens: z
+      .union([nonNegativeInteger, z.tuple([nonNegativeInteger, nonNegativeInteger])], {
+        error: 'must be a non-negative integer or a [min, max] pair of them',
+      })
+      .optional()
+      .describe('Reasoning tokens streamed as delta.reasoning_content before the answer (default 0).'),
     wordsPerToken: positiveInteger
       .optional()
       .describe('Words per server token (default 1); at 2 no public tokenizer counts its tokens: only logprobs or continuous usage can.'),

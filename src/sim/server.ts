@@ -26,6 +26,8 @@ export interface SimChunkTruth {
   at: number;
   tokens: number;
   text: string;
+  /** Sent as delta.reasoning_content. */
+  reasoning: boolean;
 }
 
 /** What the simulator did for one request. */
@@ -192,6 +194,8 @@ interface CompletionPlan {
   tokenTexts: string[][];
   /** Text of each chunk: its tokens' texts joined. */
   chunkTexts: string[];
+  /** Whether each chunk is reasoning (sent as delta.reasoning_content) rather than answer. */
+  chunkReasoning: boolean[];
   finishReason: 'stop' | 'length';
   promptTokens: number;
 }
@@ -201,10 +205,16 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
   const wanted = Math.max(1, draw(profile.outputTokens, random));
   const total = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens);
   const wordsPerToken = profile.wordsPerToken ?? 1;
+  const reasoningTotal = Math.min(draw(profile.reasoningTokens ?? 0, random), total - 1);
   const chunkTokens: number[] = [];
   const tokenTexts: string[][] = [];
+  const chunkReasoning: boolean[] = [];
   for (let sent = 0; sent < total; ) {
-    const tokens = Math.min(Math.max(1, draw(profile.tokensPerChunk, random)), total - sent);
+    const reasoning = sent < reasoningTotal;
+    // A chunk is all reasoning or all answer, so the truth of each is exact.
+    const limit = reasoning ? reasoningTotal - sent : total - sent;
+    const tokens = Math.min(Math.max(1, draw(profile.tokensPerChunk, random)), limit);
+    chunkReasoning.push(reasoning);
     const texts: string[] = [];
     for (let i = 0; i < tokens; i++) {
       let text = '';
@@ -219,6 +229,7 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
     chunkTokens,
     tokenTexts,
     chunkTexts: tokenTexts.map((texts) => texts.join('')),
+    chunkReasoning,
     finishReason: maxTokens !== undefined && wanted > maxTokens ? 'length' : 'stop',
     promptTokens: estimatePromptTokens(body.messages as unknown[]),
   };
@@ -323,8 +334,9 @@ function serveCompletion(
           const usageNow = continuousUsage
             ? `,"usage":{"prompt_tokens":${plan.promptTokens},"completion_tokens":${sentTokens},"total_tokens":${plan.promptTokens + sentTokens}}`
             : '';
-          if (keepTruth) record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens[next]!, text });
-          res.write(`${prefix}{"content":${JSON.stringify(text)}},"finish_reason":null${extra}}]${usageNow}}\n\n`);
+          const field = plan.chunkReasoning[next] ? 'reasoning_content' : 'content';
+          if (keepTruth) record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens[next]!, text, reasoning: plan.chunkReasoning[next]! });
+          res.write(`${prefix}{"${field}":${JSON.stringify(text)}},"finish_reason":null${extra}}]${usageNow}}\n\n`);
           next++;
         }
         if (next < dueAt.length) {
@@ -345,15 +357,22 @@ function serveCompletion(
     } else {
       const lastDue = dueAt[dueAt.length - 1]!;
       timer = setTimeout(() => {
-        const text = plan.chunkTexts.join('');
-        record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens.reduce((s, k) => s + k, 0), text });
+        const text = plan.chunkTexts.filter((_, i) => !plan.chunkReasoning[i]).join('');
+        const reasoning = plan.chunkTexts.filter((_, i) => plan.chunkReasoning[i]).join('');
+        record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens.reduce((s, k) => s + k, 0), text: reasoning + text, reasoning: false });
         record.finished = true;
         sendJson(res, 200, {
           id,
           object: 'chat.completion',
           created,
           model: record.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: plan.finishReason }],
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: text, ...(reasoning ? { reasoning_content: reasoning } : {}) },
+              finish_reason: plan.finishReason,
+            },
+          ],
           usage: usage(dueAt[0]!, performance.now()),
         });
         finish();

@@ -137,7 +137,7 @@ describe('chat completion events', () => {
       `data: ${JSON.stringify({ choices: [], usage: { completion_tokens: 3 } })}\n\ndata: [DONE]\n\n`,
     ]);
     assert.deepEqual(reader.chunks, [
-      { at: 10, text: 'think', choice: 0 },
+      { at: 10, text: 'think', choice: 0, reasoning: true },
       { at: 20, text: ' hello', choice: 0 },
     ]);
     assert.deepEqual(reader.usage, { completion_tokens: 3 });

@@ -241,6 +241,30 @@ describe('end to end against the simulator', () => {
     }
   });
 
+  test('a reasoning stream: TTFT < TTFO, reasoning tokens counted apart', () =>
+    withTempDir(async (dir) => {
+      const profile = { ttftMs: 10, tokensPerSecond: 1000, tokensPerChunk: [1, 3] as [number, number], outputTokens: 40, capacity: 8, usageExtraTokens: 0, reasoningTokens: [10, 20] as [number, number] };
+      const simulator = await startSimulator({ seed: 4, defaults: profile, models: {} }, { keepTruth: true });
+      try {
+        const { code, out, lines } = await runAgainst(simulator, dir, `models: [${GPT_OSS}]\nload: {concurrency: 2, requests: 6}\nprompts: [hi]\n`);
+        assert.equal(code, 0);
+        const truthById = new Map(simulator.truth.map((t) => [t.requestId!, t]));
+        for (const line of lines as (Line & { ttfo_ms: number; reasoning_tokens: number })[]) {
+          const truth = truthById.get(line.id)!;
+          const reasoning = truth.chunks.filter((c) => c.reasoning).reduce((n, c) => n + c.tokens, 0);
+          assert.ok(reasoning >= 10 && reasoning <= 20);
+          assert.equal(line.reasoning_tokens, reasoning);
+          assert.deepEqual(line.tokens_per_chunk, truth.chunks.map((c) => c.tokens));
+          assert.ok(line.ttft_ms < line.ttfo_ms, `${line.ttft_ms} < ${line.ttfo_ms}`);
+        }
+        const [row] = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+        assert.ok(Number(row!.ttfo_p50_ms) > Number(row!.ttft_p50_ms));
+        assert.ok(Number(row!.reasoning_tokens_mean) >= 10);
+      } finally {
+        await simulator.close();
+      }
+    }));
+
   test('failed requests are recorded and counted by class; the run goes on', () =>
     withTempDir(async (dir) => {
       const simulator = await startSimulator(

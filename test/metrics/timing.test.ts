@@ -107,6 +107,24 @@ describe('request metrics from hand-made timelines', () => {
     });
   }
 
+  test('reasoning first: TTFT is the first token of any kind, TTFO the first answer token', () => {
+    const m = requestMetrics({
+      ts: 0,
+      t0: 0,
+      tEnd: 200,
+      chunks: [
+        { at: 40, tokens: 3, choice: 0, reasoning: true },
+        { at: 60, tokens: 2, choice: 0, reasoning: true },
+        { at: 90, tokens: 4, choice: 0 },
+      ],
+    });
+    near(m.ttftMs, 40, 'ttft');
+    near(m.ttfoMs, 90, 'ttfo');
+    assert.equal(m.reasoningTokens, 5);
+    assert.equal(m.outputTokens, 9);
+    near(m.tpotMs, 50 / 6, 'tpot spans reasoning and answer');
+  });
+
   test('TTFB, chunk times and output tokens/s come from the raw timestamps', () => {
     const m = requestMetrics({ ts: 100, t0: 100, tb: 105, tEnd: 300, chunks: chunks([150, 4], [200, 6]) });
     near(m.ttfbMs, 5, 'ttfb');
