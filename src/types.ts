@@ -220,6 +220,10 @@ export interface RequestMetrics {
   tokensPerChunk: number[];
   /** Arrival time of each chunk that carried tokens, relative to t0, ms. */
   chunkTimesMs: number[];
+  /** Choice of each chunk that carried tokens (all 0 unless n > 1). */
+  chunkChoices: number[];
+  /** With n > 1: each choice's own token stream (METRICS.md). */
+  perChoice?: { choice: number; outputTokens: number; ttftMs: number; tpotMs?: number }[];
   outputTokens: number;
   /** Of outputTokens, those of reasoning text. */
   reasoningTokens: number;

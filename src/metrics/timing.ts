@@ -43,6 +43,7 @@ export function requestMetrics(timeline: RequestTimeline): RequestMetrics {
     chunkGapsMs: [],
     tokensPerChunk: tokenChunks.map((chunk) => chunk.tokens),
     chunkTimesMs: tokenChunks.map((chunk) => chunk.at - t0),
+    chunkChoices: tokenChunks.map((chunk) => chunk.choice),
     outputTokens,
     reasoningTokens: tokenChunks.reduce((sum, chunk) => sum + (chunk.reasoning ? chunk.tokens : 0), 0),
   };
@@ -58,10 +59,18 @@ export function requestMetrics(timeline: RequestTimeline): RequestMetrics {
   // Each choice is its own token stream (METRICS.md): decode time and tokens add up across choices.
   let decodeMs = 0;
   let decodeTokens = 0;
-  for (const chunks of groupByChoice(tokenChunks).values()) {
+  const choices = groupByChoice(tokenChunks);
+  if (choices.size > 1) metrics.perChoice = [];
+  for (const [choice, chunks] of choices) {
     const first = chunks[0]!;
     const last = chunks[chunks.length - 1]!;
     decodeMs += last.at - first.at;
+    if (metrics.perChoice) {
+      const tokens = chunks.reduce((sum, chunk) => sum + chunk.tokens, 0);
+      const stream: NonNullable<RequestMetrics['perChoice']>[number] = { choice, outputTokens: tokens, ttftMs: first.at - t0 };
+      if (tokens > first.tokens) stream.tpotMs = (last.at - first.at) / (tokens - first.tokens);
+      metrics.perChoice.push(stream);
+    }
     for (let i = 1; i < chunks.length; i++) {
       const chunk = chunks[i]!;
       const gapMs = chunk.at - chunks[i - 1]!.at;

@@ -31,6 +31,12 @@ export function renderRequestLine(record: RequestRecord): string {
     decode_tokens_per_s: round3(m.decodeTokensPerS),
     tokens_per_chunk: m.tokensPerChunk,
     chunk_times_ms: m.chunkTimesMs.map((t) => round3(t)),
+    ...(m.perChoice
+      ? {
+          chunk_choices: m.chunkChoices,
+          choices: m.perChoice.map((c) => ({ choice: c.choice, output_tokens: c.outputTokens, ttft_ms: round3(c.ttftMs), tpot_ms: round3(c.tpotMs) })),
+        }
+      : {}),
     token_source: record.tokenSource,
     tokenizer: record.tokenizer,
     usage_mismatch: record.usageMismatch ?? null,

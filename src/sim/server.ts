@@ -28,6 +28,8 @@ export interface SimChunkTruth {
   text: string;
   /** Sent as delta.reasoning_content. */
   reasoning: boolean;
+  /** Choice index (n > 1). */
+  choice: number;
 }
 
 /** What the simulator did for one request. */
@@ -110,6 +112,7 @@ interface ChatBody {
   logprobs?: unknown;
   max_tokens?: unknown;
   max_completion_tokens?: unknown;
+  n?: unknown;
 }
 
 export async function startSimulator(config: SimConfig, options: SimulatorOptions = {}): Promise<RunningSimulator> {
@@ -158,8 +161,10 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
           if (typeof requestId === 'string') record.requestId = requestId;
           if (options.keepTruth) truth.push(record);
           const random = seededRandom((config.seed * 1_000_003 + requestNumber) >>> 0);
-          const plan = planCompletion(body, profile, random);
-          serveCompletion(req, res, body, profile, plan, record, slotsFor(body.model, profile), requestNumber, options.keepTruth === true);
+          const choices = positiveInteger(body.n) ?? 1;
+          if (choices > 8) return sendError(res, 400, 'invalid_request_error', 'n must be between 1 and 8');
+          const plans = Array.from({ length: choices }, () => planCompletion(body, profile, random));
+          serveCompletion(req, res, body, profile, plans, record, slotsFor(body.model, profile), requestNumber, options.keepTruth === true);
         },
         () => sendError(res, 400, 'invalid_request_error', 'the body is not valid JSON'),
       );
@@ -251,7 +256,7 @@ function serveCompletion(
   res: http.ServerResponse,
   body: ChatBody,
   profile: SimModelProfile,
-  plan: CompletionPlan,
+  plans: CompletionPlan[],
   record: SimRequestTruth,
   slots: DecodeSlots,
   requestNumber: number,
@@ -261,7 +266,8 @@ function serveCompletion(
   const created = Math.floor(Date.now() / 1000);
   const includeUsage = body.stream_options?.include_usage === true;
   const msPerToken = 1000 / profile.tokensPerSecond;
-  const firstTokens = plan.chunkTokens[0]!;
+  const promptTokens = plans[0]!.promptTokens;
+  const firstTokens = plans.reduce((sum, plan) => sum + plan.chunkTokens[0]!, 0);
   let timer: NodeJS.Timeout | undefined;
   let admitted = false;
   let done = false;
@@ -278,7 +284,7 @@ function serveCompletion(
   });
 
   const usage = (firstAt: number, endAt: number): Record<string, unknown> => {
-    const completionTokens = plan.chunkTokens.reduce((sum, k) => sum + k, 0);
+    const completionTokens = plans.reduce((sum, plan) => sum + plan.chunkTokens.reduce((s, k) => s + k, 0), 0);
     const reported = completionTokens + profile.usageExtraTokens;
     record.completionTokens = completionTokens;
     record.usageCompletionTokens = reported;
@@ -286,14 +292,14 @@ function serveCompletion(
     const afterFirstSeconds = (endAt - firstAt) / 1000;
     // SambaNova-style server timings ride in the usage block.
     return {
-      prompt_tokens: plan.promptTokens,
+      prompt_tokens: promptTokens,
       completion_tokens: reported,
-      total_tokens: plan.promptTokens + reported,
+      total_tokens: promptTokens + reported,
       time_to_first_token: (firstAt - record.receivedAt) / 1000,
       total_latency: totalSeconds,
       completion_tokens_after_first_per_sec: afterFirstSeconds > 0 ? (reported - firstTokens) / afterFirstSeconds : 0,
       completion_tokens_per_sec: totalSeconds > 0 ? reported / totalSeconds : 0,
-      total_tokens_per_sec: totalSeconds > 0 ? (plan.promptTokens + reported) / totalSeconds : 0,
+      total_tokens_per_sec: totalSeconds > 0 ? (promptTokens + reported) / totalSeconds : 0,
       is_last_response: true,
     };
   };
@@ -303,18 +309,22 @@ function serveCompletion(
     const admittedAt = performance.now();
     record.admittedAt = admittedAt;
     const firstAt = admittedAt + profile.ttftMs;
-    // Chunk i is due when its last token is: the first at TTFT, then one token per msPerToken.
-    const dueAt: number[] = [];
-    let tokensAfterFirst = 0;
-    for (let i = 0; i < plan.chunkTokens.length; i++) {
-      if (i > 0) tokensAfterFirst += plan.chunkTokens[i]!;
-      dueAt.push(firstAt + tokensAfterFirst * msPerToken);
-    }
+    // Every choice decodes in parallel. Chunk i of a choice is due when its last token is:
+    // the first at TTFT, then one token per msPerToken.
+    const schedule: { due: number; choice: number; chunk: number }[] = [];
+    plans.forEach((plan, choice) => {
+      let tokensAfterFirst = 0;
+      plan.chunkTokens.forEach((tokens, chunk) => {
+        if (chunk > 0) tokensAfterFirst += tokens;
+        schedule.push({ due: firstAt + tokensAfterFirst * msPerToken, choice, chunk });
+      });
+    });
+    schedule.sort((a, b) => a.due - b.due || a.choice - b.choice);
 
     if (record.stream) {
-      const prefix = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(record.model)},"choices":[{"index":0,"delta":`;
+      const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(record.model)},"choices":[{"index":`;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      res.write(`${prefix}{"role":"assistant","content":""},"finish_reason":null}]}\n\n`);
+      res.write(plans.map((_, choice) => `${head}${choice},"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n`).join(''));
       let next = 0;
       let sentTokens = 0;
       const wantLogprobs = body.logprobs === true;
@@ -323,58 +333,57 @@ function serveCompletion(
         timer = undefined;
         const now = performance.now();
         // Several chunks may be due at once when the timer fired late: send each in its own event.
-        while (next < dueAt.length && dueAt[next]! <= now + 0.5) {
-          const text = plan.chunkTexts[next]!;
-          sentTokens += plan.chunkTokens[next]!;
+        while (next < schedule.length && schedule[next]!.due <= now + 0.5) {
+          const { choice, chunk } = schedule[next]!;
+          const plan = plans[choice]!;
+          const text = plan.chunkTexts[chunk]!;
+          sentTokens += plan.chunkTokens[chunk]!;
           let extra = '';
           if (wantLogprobs) {
-            const entries = plan.tokenTexts[next]!.map((token) => ({ token, logprob: -0.5, bytes: null, top_logprobs: [] }));
+            const entries = plan.tokenTexts[chunk]!.map((token) => ({ token, logprob: -0.5, bytes: null, top_logprobs: [] }));
             extra += `,"logprobs":{"content":${JSON.stringify(entries)}}`;
           }
           const usageNow = continuousUsage
-            ? `,"usage":{"prompt_tokens":${plan.promptTokens},"completion_tokens":${sentTokens},"total_tokens":${plan.promptTokens + sentTokens}}`
+            ? `,"usage":{"prompt_tokens":${promptTokens},"completion_tokens":${sentTokens},"total_tokens":${promptTokens + sentTokens}}`
             : '';
-          const field = plan.chunkReasoning[next] ? 'reasoning_content' : 'content';
-          if (keepTruth) record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens[next]!, text, reasoning: plan.chunkReasoning[next]! });
-          res.write(`${prefix}{"${field}":${JSON.stringify(text)}},"finish_reason":null${extra}}]${usageNow}}\n\n`);
+          const field = plan.chunkReasoning[chunk] ? 'reasoning_content' : 'content';
+          if (keepTruth) {
+            record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens[chunk]!, text, reasoning: plan.chunkReasoning[chunk]!, choice });
+          }
+          res.write(`${head}${choice},"delta":{"${field}":${JSON.stringify(text)}},"finish_reason":null${extra}}]${usageNow}}\n\n`);
           next++;
         }
-        if (next < dueAt.length) {
-          timer = setTimeout(writeDue, Math.max(0, dueAt[next]! - performance.now()));
+        if (next < schedule.length) {
+          timer = setTimeout(writeDue, Math.max(0, schedule[next]!.due - performance.now()));
           return;
         }
         const endAt = performance.now();
-        let tail = `${prefix}{},"finish_reason":"${plan.finishReason}"}]}\n\n`;
+        let tail = plans.map((plan, choice) => `${head}${choice},"delta":{},"finish_reason":"${plan.finishReason}"}]}\n\n`).join('');
         if (includeUsage) {
-          tail += `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(record.model)},"choices":[],"usage":${JSON.stringify(usage(dueAt[0]!, endAt))}}\n\n`;
+          tail += `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(record.model)},"choices":[],"usage":${JSON.stringify(usage(firstAt, endAt))}}\n\n`;
         }
         tail += 'data: [DONE]\n\n';
         record.finished = true;
         res.end(tail);
         finish();
       };
-      timer = setTimeout(writeDue, Math.max(0, dueAt[0]! - performance.now()));
+      timer = setTimeout(writeDue, Math.max(0, schedule[0]!.due - performance.now()));
     } else {
-      const lastDue = dueAt[dueAt.length - 1]!;
+      const lastDue = schedule[schedule.length - 1]!.due;
       timer = setTimeout(() => {
-        const text = plan.chunkTexts.filter((_, i) => !plan.chunkReasoning[i]).join('');
-        const reasoning = plan.chunkTexts.filter((_, i) => plan.chunkReasoning[i]).join('');
-        record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens.reduce((s, k) => s + k, 0), text: reasoning + text, reasoning: false });
-        record.finished = true;
-        sendJson(res, 200, {
-          id,
-          object: 'chat.completion',
-          created,
-          model: record.model,
-          choices: [
-            {
-              index: 0,
-              message: { role: 'assistant', content: text, ...(reasoning ? { reasoning_content: reasoning } : {}) },
-              finish_reason: plan.finishReason,
-            },
-          ],
-          usage: usage(dueAt[0]!, performance.now()),
+        const choices = plans.map((plan, choice) => {
+          const text = plan.chunkTexts.filter((_, i) => !plan.chunkReasoning[i]).join('');
+          const reasoning = plan.chunkTexts.filter((_, i) => plan.chunkReasoning[i]).join('');
+          const tokens = plan.chunkTokens.reduce((s, k) => s + k, 0);
+          record.chunks.push({ at: performance.now(), tokens, text: reasoning + text, reasoning: false, choice });
+          return {
+            index: choice,
+            message: { role: 'assistant', content: text, ...(reasoning ? { reasoning_content: reasoning } : {}) },
+            finish_reason: plan.finishReason,
+          };
         });
+        record.finished = true;
+        sendJson(res, 200, { id, object: 'chat.completion', created, model: record.model, choices, usage: usage(firstAt, performance.now()) });
         finish();
       }, Math.max(0, lastDue - performance.now()));
     }

@@ -241,6 +241,31 @@ describe('end to end against the simulator', () => {
     }
   });
 
+  test('n = 3: three token streams, each counted and timed on its own', () =>
+    withTempDir(async (dir) => {
+      const profile = { ttftMs: 10, tokensPerSecond: 500, tokensPerChunk: [1, 3] as [number, number], outputTokens: [20, 40] as [number, number], capacity: 8, usageExtraTokens: 0 };
+      const simulator = await startSimulator({ seed: 6, defaults: profile, models: {} }, { keepTruth: true });
+      try {
+        const { code, lines } = await runAgainst(simulator, dir, `models: [${LLAMA}]\nload: {concurrency: 2, requests: 4}\nprompts: [hi]\nparams: {n: 3}\n`);
+        assert.equal(code, 0);
+        const truthById = new Map(simulator.truth.map((t) => [t.requestId!, t]));
+        for (const line of lines as (Line & { chunk_choices: number[]; choices: { choice: number; output_tokens: number; tpot_ms: number }[] })[]) {
+          const truth = truthById.get(line.id)!;
+          assert.deepEqual(line.tokens_per_chunk, truth.chunks.map((c) => c.tokens));
+          assert.deepEqual(line.chunk_choices, truth.chunks.map((c) => c.choice));
+          assert.equal(line.output_tokens, truth.completionTokens, 'N sums the choices');
+          assert.deepEqual(
+            line.choices.map((c) => c.output_tokens),
+            [0, 1, 2].map((choice) => truth.chunks.filter((c) => c.choice === choice).reduce((n, c) => n + c.tokens, 0)),
+          );
+          for (const choice of line.choices) assert.ok(Math.abs(choice.tpot_ms - 2) < 1, `choice ${choice.choice} TPOT ${choice.tpot_ms}`);
+          assert.ok(Math.abs(line.tpot_ms! - 2) < 1, `request TPOT ${line.tpot_ms}`);
+        }
+      } finally {
+        await simulator.close();
+      }
+    }));
+
   test('a reasoning stream: TTFT < TTFO, reasoning tokens counted apart', () =>
     withTempDir(async (dir) => {
       const profile = { ttftMs: 10, tokensPerSecond: 1000, tokensPerChunk: [1, 3] as [number, number], outputTokens: 40, capacity: 8, usageExtraTokens: 0, reasoningTokens: [10, 20] as [number, number] };
