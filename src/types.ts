@@ -187,6 +187,8 @@ export interface Exchange {
   chunks: OutputChunk[];
   usage?: Usage;
   error?: RequestError;
+  /** False for a non-streaming request: its text arrived all at once, so it has no TTFT or TPOT. */
+  streamed?: boolean;
 }
 
 /** How the per-chunk token counts of a request were obtained (METRICS.md, "Counting the tokens of a chunk"). */
@@ -195,6 +197,7 @@ export type TokenSource =
   | 'logprobs+usage' // logprobs, reconciled to a final usage total that differed
   | 'continuous_usage' // per-chunk deltas of the server's running completion_tokens: exact
   | 'continuous_usage+usage' // continuous usage, reconciled to a final usage total that differed
+  | 'usage' // a non-streaming response: the server's usage total, no chunks
   | 'tokenizer' // tokenizer offsets over the whole output; agreed with usage or no usage
   | 'tokenizer+usage' // tokenizer offsets, reconciled to the server's usage total (a mismatch)
   | 'fallback' // no tokenizer known for the model: the fallback tokenizer, no usage

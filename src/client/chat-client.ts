@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import OpenAI, { APIError } from 'openai';
-import type { ChatMessage, Exchange, RequestError } from '../types.js';
+import type { ChatMessage, Exchange, RequestError, Usage } from '../types.js';
 import { ChatEventReader } from './chat-events.js';
 import { AbortReason, classOfStatus, describeNetworkError, requestError } from './errors.js';
 import { SseDecoder } from './sse.js';
@@ -159,6 +159,64 @@ class StreamBody implements BodySink {
   }
 }
 
+/**
+ * A non-streaming response: the whole JSON body, read when it has all arrived.
+ * Its text gets no per-chunk times (there are none), only the end.
+ */
+class WholeBody implements BodySink {
+  private readonly parts: Buffer[] = [];
+  private readonly closed: Promise<BodyClosed>;
+  private resolveClosed!: (closed: BodyClosed) => void;
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly idle: IdleWatch,
+  ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  data(bytes: Buffer, at: number): void {
+    this.exchange.tb ??= at;
+    this.idle.touch(at);
+    this.parts.push(bytes);
+  }
+
+  close(at: number, ended: boolean, error: Error | undefined): void {
+    this.exchange.tEnd = at;
+    this.resolveClosed({ ended, error });
+  }
+
+  /** Fills the exchange from the body; returns what went wrong, if anything. */
+  async outcome(probe: RequestProbe): Promise<{ class: RequestError['class']; message: string; body?: string } | undefined> {
+    const closed = await this.closed;
+    if (probe.abortReason instanceof AbortReason) return { class: probe.abortReason.errorClass, message: probe.abortReason.message };
+    if (closed.error !== undefined || !closed.ended) {
+      return { class: 'connection', message: closed.error ? describeNetworkError(closed.error) : 'connection closed mid-body' };
+    }
+    const text = Buffer.concat(this.parts).toString('utf8');
+    let parsed: { choices?: { index?: number; message?: Record<string, unknown> }[]; usage?: Usage };
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return { class: 'bad_response', message: 'the body is not JSON', body: text };
+    }
+    if (!parsed || typeof parsed !== 'object' || !Array.isArray(parsed.choices)) {
+      return { class: 'bad_response', message: 'the body has no choices', body: text };
+    }
+    for (const choice of parsed.choices) {
+      const message = choice?.message;
+      if (!message || typeof message !== 'object') continue;
+      const index = typeof choice.index === 'number' ? choice.index : 0;
+      const reasoning = typeof message.reasoning_content === 'string' ? message.reasoning_content : typeof message.reasoning === 'string' ? message.reasoning : '';
+      const answer = typeof message.content === 'string' ? message.content : '';
+      if (reasoning) this.exchange.chunks.push({ at: this.exchange.tEnd, text: reasoning, choice: index, reasoning: true });
+      if (answer) this.exchange.chunks.push({ at: this.exchange.tEnd, text: answer, choice: index });
+    }
+    if (parsed.usage && typeof parsed.usage === 'object') this.exchange.usage = parsed.usage;
+    return undefined;
+  }
+}
+
 export class ChatClient {
   private readonly sdk: OpenAI;
   private readonly transport: TimedFetch;
@@ -202,8 +260,24 @@ export class ChatClient {
       idle.stop();
       afterDone = setTimeout(() => probe.response?.destroy(), AFTER_DONE_MS);
     };
+    if (request.params.stream === false) {
+      exchange.streamed = false;
+      probe.sink = new WholeBody(exchange, idle);
+    }
     try {
       const { stream_options: streamOptions, ...params } = request.params;
+      if (exchange.streamed === false) {
+        await this.sdk.chat.completions
+          .create({ ...params, model: request.model, messages: request.messages, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming, {
+            headers: { [REQUEST_ID_HEADER]: request.id },
+            fetchOptions: { [PROBE_OPTION]: probe } as NonNullable<OpenAI.RequestOptions['fetchOptions']>,
+          })
+          .asResponse();
+        exchange.status = 200;
+        const outcome = await (probe.sink as WholeBody).outcome(probe);
+        if (outcome) exchange.error = requestError({ ...outcome, status: 200 }, this.secrets);
+        return exchange;
+      }
       await this.sdk.chat.completions
         .create(
           {

@@ -19,6 +19,7 @@ export interface RecordContext {
 }
 
 export function toRequestRecord(exchange: Exchange, context: RecordContext): RequestRecord {
+  if (exchange.streamed === false) return nonStreamingRecord(exchange, context);
   // METRICS.md's order of trust: the server's own per-chunk counts, else the tokenizer.
   const server = serverCounts(exchange);
   const chunks = server?.chunks ?? countChunkTokens(exchange, context.tokenizer);
@@ -28,9 +29,7 @@ export function toRequestRecord(exchange: Exchange, context: RecordContext): Req
     usageTotal,
   );
   const timed: TimedTokens[] = chunks.map((chunk, i) => ({ ...chunk, tokens: reconciled.counts[i]! }));
-  const inputTokens =
-    tokenCount(exchange.usage?.prompt_tokens) ??
-    context.tokenizer.encode(context.messages.map((message) => message.content).join('\n')).length;
+  const inputTokens = inputTokensOf(exchange, context);
 
   const untimedTokens = timed.length === 0 && reconciled.mismatch !== undefined && reconciled.mismatch > 0 ? reconciled.mismatch : 0;
   const record = recordOf(exchange, context, { chunks: timed, inputTokens, untimedTokens });
@@ -41,6 +40,29 @@ export function toRequestRecord(exchange: Exchange, context: RecordContext): Req
     : tokenSource(timed.length > 0 || usageTotal !== undefined, context.fallback, reconciled.mismatch);
   if (reconciled.mismatch !== undefined) record.usageMismatch = reconciled.mismatch;
   return record;
+}
+
+/**
+ * A non-streaming response: E2E and tokens/s only. Its text arrived at once,
+ * so TTFT and TPOT do not exist (undefined, never zero). N is the server's
+ * usage total, else the tokenizer's count.
+ */
+function nonStreamingRecord(exchange: Exchange, context: RecordContext): RequestRecord {
+  const counted = countChunkTokens(exchange, context.tokenizer);
+  const tokenizerTotal = counted.reduce((sum, chunk) => sum + chunk.tokens, 0);
+  const usageTotal = tokenCount(exchange.usage?.completion_tokens);
+  const record = recordOf(exchange, context, { chunks: [], inputTokens: inputTokensOf(exchange, context), untimedTokens: usageTotal ?? tokenizerTotal });
+  record.metrics.reasoningTokens = counted.reduce((sum, chunk) => sum + (chunk.reasoning ? chunk.tokens : 0), 0);
+  record.tokenSource = usageTotal !== undefined ? 'usage' : counted.length === 0 ? 'none' : context.fallback ? 'fallback' : 'tokenizer';
+  if (usageTotal !== undefined && usageTotal !== tokenizerTotal) record.usageMismatch = usageTotal - tokenizerTotal;
+  return record;
+}
+
+function inputTokensOf(exchange: Exchange, context: RecordContext): number {
+  return (
+    tokenCount(exchange.usage?.prompt_tokens) ??
+    context.tokenizer.encode(context.messages.map((message) => message.content).join('\n')).length
+  );
 }
 
 /** The record of an exchange, given its counted chunks: everything but the token source. */

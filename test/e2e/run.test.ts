@@ -266,6 +266,33 @@ describe('end to end against the simulator', () => {
       }
     }));
 
+  test('stream: false reports E2E and tokens/s, and no TTFT or TPOT (not applicable, never zero)', () =>
+    withTempDir(async (dir) => {
+      const profile = { ttftMs: 10, tokensPerSecond: 1000, tokensPerChunk: 2, outputTokens: [20, 30] as [number, number], capacity: 8, usageExtraTokens: 0 };
+      const simulator = await startSimulator({ seed: 2, defaults: profile, models: {} }, { keepTruth: true });
+      try {
+        const { code, out, lines } = await runAgainst(simulator, dir, `models: [${LLAMA}]\nload: {concurrency: 2, requests: 4}\nprompts: [hi]\nparams: {stream: false}\n`);
+        assert.equal(code, 0);
+        const truthById = new Map(simulator.truth.map((t) => [t.requestId!, t]));
+        for (const line of lines as (Line & { e2e_ms: number; output_tokens_per_s: number })[]) {
+          assert.equal(simulator.truth.find((t) => t.requestId === line.id)!.stream, false);
+          assert.equal(line.outcome, 'ok');
+          assert.equal(line.ttft_ms, null);
+          assert.equal(line.tpot_ms, null);
+          assert.equal(line.output_tokens, truthById.get(line.id)!.completionTokens);
+          assert.equal(line.token_source, 'usage');
+          assert.ok(line.e2e_ms > 10 && line.output_tokens_per_s > 0);
+        }
+        const [row] = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+        assert.equal(row!.ttft_p50_ms, '');
+        assert.equal(row!.tpot_p50_ms, '');
+        assert.ok(Number(row!.e2e_p50_ms) > 10);
+        assert.ok(Number(row!.output_tokens_per_s) > 0);
+      } finally {
+        await simulator.close();
+      }
+    }));
+
   test('a reasoning stream: TTFT < TTFO, reasoning tokens counted apart', () =>
     withTempDir(async (dir) => {
       const profile = { ttftMs: 10, tokensPerSecond: 1000, tokensPerChunk: [1, 3] as [number, number], outputTokens: 40, capacity: 8, usageExtraTokens: 0, reasoningTokens: [10, 20] as [number, number] };
