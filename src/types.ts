@@ -68,8 +68,13 @@ export interface SimConfig {
   models: Record<string, SimModelProfile>;
 }
 
+/** The APIs tokenmeter speaks. Each only turns a raw stream into timed token events; the metrics are shared. */
+export type ApiName = 'chat' | 'completions' | 'responses';
+
 /** Where and how requests are sent. */
 export interface Target {
+  /** Which API to call: chat/completions (default), completions, or responses. */
+  api: ApiName;
   /** `builtin` for the in-process simulator, else the API's base URL (…/v1). */
   baseURL: string;
   /** API key sent as a bearer token; never written to any output. */

@@ -7,14 +7,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import OpenAI, { APIError } from 'openai';
-import type { ChatMessage, Exchange, RequestError, Usage } from '../types.js';
-import { ChatEventReader } from './chat-events.js';
+import type { ApiName, ChatMessage, Exchange, RequestError, Usage } from '../types.js';
+import { ChatEventReader, type StreamEvents } from './chat-events.js';
+import { ResponsesEventReader } from './responses-events.js';
 import { AbortReason, classOfStatus, describeNetworkError, requestError } from './errors.js';
 import { SseDecoder } from './sse.js';
 import { abortRequest, createTimedFetch, PROBE_OPTION, type BodySink, type RequestProbe, type TimedFetch } from './timed-fetch.js';
 
 export interface ChatClientOptions {
   baseURL: string;
+  /** Which API to call (default chat). */
+  api?: ApiName;
   apiKey?: string;
   headers?: Record<string, string>;
   newConnectionPerRequest?: boolean;
@@ -111,19 +114,20 @@ interface BodyClosed {
  * and decoded at once into timed chunks on the Exchange.
  */
 class StreamBody implements BodySink {
-  readonly events = new ChatEventReader();
   /** The start of the body, to show when it is not an event stream. */
   head = '';
   /** Called once, when [DONE] has arrived. */
   onDone: (() => void) | undefined;
-  private readonly decoder = new SseDecoder(this.events.onEvent);
+  private readonly decoder: SseDecoder;
   readonly closed: Promise<BodyClosed>;
   private resolveClosed!: (closed: BodyClosed) => void;
 
   constructor(
     private readonly exchange: Exchange,
     private readonly idle: IdleWatch,
+    readonly events: StreamEvents,
   ) {
+    this.decoder = new SseDecoder(this.events.onEvent);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
@@ -222,8 +226,10 @@ export class ChatClient {
   private readonly transport: TimedFetch;
   private readonly secrets: string[];
   private readonly interrupts = new InterruptWatch();
+  private readonly api: ApiName;
 
   constructor(options: ChatClientOptions) {
+    this.api = options.api ?? 'chat';
     this.transport = createTimedFetch({ newConnectionPerRequest: options.newConnectionPerRequest ?? false });
     // Servers without auth (vLLM, llama.cpp) ignore the header; the SDK insists on a key.
     const apiKey = options.apiKey ?? 'none';
@@ -253,14 +259,14 @@ export class ChatClient {
       abort(new AbortReason('timeout', `idle timeout: no data for ${request.idleTimeoutMs} ms`)),
     );
     const unwatch = request.interrupt ? this.interrupts.watch(request.interrupt, () => abort(INTERRUPTED)) : undefined;
-    const body = new StreamBody(exchange, idle);
+    const body = new StreamBody(exchange, idle, this.api === 'responses' ? new ResponsesEventReader() : new ChatEventReader());
     probe.sink = body;
     let afterDone: NodeJS.Timeout | undefined;
     body.onDone = () => {
       idle.stop();
       afterDone = setTimeout(() => probe.response?.destroy(), AFTER_DONE_MS);
     };
-    if (request.params.stream === false) {
+    if (request.params.stream === false && this.api === 'chat') {
       exchange.streamed = false;
       probe.sink = new WholeBody(exchange, idle);
     }
@@ -278,21 +284,30 @@ export class ChatClient {
         if (outcome) exchange.error = requestError({ ...outcome, status: 200 }, this.secrets);
         return exchange;
       }
-      await this.sdk.chat.completions
-        .create(
-          {
-            ...params,
-            model: request.model,
-            messages: request.messages,
-            stream: true,
-            stream_options: { ...(streamOptions as object | undefined), include_usage: true },
-          } as OpenAI.ChatCompletionCreateParamsStreaming,
-          {
-            headers: { [REQUEST_ID_HEADER]: request.id },
-            fetchOptions: { [PROBE_OPTION]: probe } as NonNullable<OpenAI.RequestOptions['fetchOptions']>,
-          },
-        )
-        .asResponse();
+      const options = {
+        headers: { [REQUEST_ID_HEADER]: request.id },
+        fetchOptions: { [PROBE_OPTION]: probe } as NonNullable<OpenAI.RequestOptions['fetchOptions']>,
+      };
+      const usageOptions = { ...(streamOptions as object | undefined), include_usage: true };
+      if (this.api === 'responses') {
+        // No stream_options here: the usage comes with response.completed.
+        const input = request.messages.map((message) => ({ role: message.role, content: message.content }));
+        await this.sdk.responses
+          .create({ ...params, model: request.model, input, stream: true } as OpenAI.Responses.ResponseCreateParamsStreaming, options)
+          .asResponse();
+      } else if (this.api === 'completions') {
+        const prompt = request.messages.map((message) => message.content).join('\n\n');
+        await this.sdk.completions
+          .create({ ...params, model: request.model, prompt, stream: true, stream_options: usageOptions } as OpenAI.CompletionCreateParamsStreaming, options)
+          .asResponse();
+      } else {
+        await this.sdk.chat.completions
+          .create(
+            { ...params, model: request.model, messages: request.messages, stream: true, stream_options: usageOptions } as OpenAI.ChatCompletionCreateParamsStreaming,
+            options,
+          )
+          .asResponse();
+      }
       exchange.status = 200;
       const closed = await body.closed;
       const outcome = this.streamOutcome(closed, body, probe);
@@ -336,7 +351,7 @@ export class ChatClient {
         this.secrets,
       );
     }
-    return requestError({ class: 'truncated', message: 'the stream ended without its final [DONE] event', status: 200 }, this.secrets);
+    return requestError({ class: 'truncated', message: 'the stream ended without its final event ([DONE] or response.completed)', status: 200 }, this.secrets);
   }
 
   private classify(error: unknown, probe: RequestProbe) {

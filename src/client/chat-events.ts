@@ -15,12 +15,25 @@ interface ChatDelta {
 }
 
 interface ChatChunk {
-  choices?: { index?: number; delta?: ChatDelta; text?: string; logprobs?: { content?: unknown } | null }[];
+  choices?: { index?: number; delta?: ChatDelta; text?: string; logprobs?: { content?: unknown; tokens?: unknown } | null }[];
   usage?: Usage | null;
   error?: unknown;
 }
 
-export class ChatEventReader {
+/** What every API's event reader gives the client: timed chunks, usage, the end, any failure. */
+export interface StreamEvents {
+  readonly chunks: OutputChunk[];
+  usage: Usage | undefined;
+  /** Arrival of the final event ([DONE], response.completed, message_stop), ms. */
+  doneAt: number | undefined;
+  /** Set when the server sent an error event, or an event tokenmeter could not parse. */
+  failure: { kind: 'stream_error' | 'bad_response'; message: string } | undefined;
+  /** SSE events seen, of any kind. */
+  eventCount: number;
+  readonly onEvent: (event: SseEvent, at: number) => void;
+}
+
+export class ChatEventReader implements StreamEvents {
   readonly chunks: OutputChunk[] = [];
   usage: Usage | undefined;
   /** Arrival of `[DONE]`, ms. */
@@ -67,7 +80,8 @@ export class ChatEventReader {
         if (text.length === 0 && reasoning.length === 0) continue;
         const chunk: OutputChunk = text.length > 0 ? { at, text, choice: index } : this.chunks[this.chunks.length - 1]!;
         if (text.length > 0) this.chunks.push(chunk);
-        const logprobs = choice.logprobs?.content;
+        // Chat puts one logprobs.content entry per token; legacy completions one logprobs.tokens entry.
+        const logprobs = choice.logprobs?.content ?? choice.logprobs?.tokens;
         if (Array.isArray(logprobs)) chunk.logprobTokens = logprobs.length;
         // Continuous usage (vLLM): a running completion_tokens on every chunk.
         if (usage && typeof usage.completion_tokens === 'number') chunk.cumulativeTokens = usage.completion_tokens;

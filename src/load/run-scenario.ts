@@ -49,6 +49,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const tokenizers = await Promise.all(scenario.models.map((model) => tokenizerFor(model, warnings)));
   const client = new ChatClient({
     baseURL: options.baseURL,
+    api: scenario.target.api,
     ...(scenario.target.apiKey !== undefined ? { apiKey: scenario.target.apiKey } : {}),
     headers: scenario.target.headers,
     newConnectionPerRequest: scenario.target.newConnectionPerRequest,

@@ -19,6 +19,7 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
     name: raw.name,
     file,
     target: {
+      api: target.api ?? 'chat',
       baseURL: target.baseURL,
       headers: target.headers ?? {},
       timeoutMs: target.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(target.timeout),

@@ -83,6 +83,10 @@ export const scenarioSchema = z
         .string({ error: 'must be a string' })
         .refine((url) => url === 'builtin' || /^https?:\/\/[^\s]+$/.test(url), 'must be "builtin" or an http(s) URL')
         .describe('"builtin" for the built-in simulator, or the API base URL ending in /v1.'),
+      api: z
+        .enum(['chat', 'completions', 'responses'], { error: 'must be one of chat, completions, responses' })
+        .optional()
+        .describe('The API to call: chat (POST /v1/chat/completions, default), completions (/v1/completions) or responses (/v1/responses).'),
       apiKey: z.string().optional().describe('Sent as a bearer token. Use ${VAR} to read it from the environment.'),
       headers: z.record(z.string(), z.string()).optional(),
       timeout: durationSchema.optional().describe('Total timeout per request (default 10m).'),

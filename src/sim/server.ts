@@ -110,9 +110,13 @@ interface ChatBody {
   stream?: unknown;
   stream_options?: { include_usage?: unknown; continuous_usage_stats?: unknown } | null;
   logprobs?: unknown;
+  top_logprobs?: unknown;
   max_tokens?: unknown;
+  max_output_tokens?: unknown;
   max_completion_tokens?: unknown;
   n?: unknown;
+  input?: unknown;
+  prompt?: unknown;
 }
 
 export async function startSimulator(config: SimConfig, options: SimulatorOptions = {}): Promise<RunningSimulator> {
@@ -139,18 +143,19 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
         data: names.map((id) => ({ id, object: 'model', created: 0, owned_by: 'tokenmeter-sim' })),
       });
     }
-    if (req.method === 'POST' && path === '/v1/chat/completions') {
+    const wire = req.method === 'POST' ? WIRE_FORMATS[path] : undefined;
+    if (wire) {
       readJson(req).then(
         (body) => {
           const receivedAt = arrivedAt;
-          if (body === undefined || typeof body.model !== 'string' || !Array.isArray(body.messages)) {
-            return sendError(res, 400, 'invalid_request_error', 'model (string) and messages (array) are required');
+          if (body === undefined || typeof body.model !== 'string' || wire.promptOf(body) === undefined) {
+            return sendError(res, 400, 'invalid_request_error', `model (string) and ${wire.promptField} are required`);
           }
           const requestNumber = requestCount++;
           const profile = profileFor(config, body.model);
           const record: SimRequestTruth = {
             model: body.model,
-            stream: body.stream === true,
+            stream: body.stream === true || !wire.canBuffer,
             receivedAt,
             chunks: [],
             completionTokens: 0,
@@ -161,10 +166,10 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
           if (typeof requestId === 'string') record.requestId = requestId;
           if (options.keepTruth) truth.push(record);
           const random = seededRandom((config.seed * 1_000_003 + requestNumber) >>> 0);
-          const choices = positiveInteger(body.n) ?? 1;
+          const choices = wire.choices ? (positiveInteger(body.n) ?? 1) : 1;
           if (choices > 8) return sendError(res, 400, 'invalid_request_error', 'n must be between 1 and 8');
           const plans = Array.from({ length: choices }, () => planCompletion(body, profile, random));
-          serveCompletion(req, res, body, profile, plans, record, slotsFor(body.model, profile), requestNumber, options.keepTruth === true);
+          serveCompletion(req, res, wire, body, profile, plans, record, slotsFor(body.model, profile), requestNumber, options.keepTruth === true);
         },
         () => sendError(res, 400, 'invalid_request_error', 'the body is not valid JSON'),
       );
@@ -206,7 +211,7 @@ interface CompletionPlan {
 }
 
 function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random): CompletionPlan {
-  const maxTokens = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens);
+  const maxTokens = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens) ?? positiveInteger(body.max_output_tokens);
   const wanted = Math.max(1, draw(profile.outputTokens, random));
   const total = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens);
   const wordsPerToken = profile.wordsPerToken ?? 1;
@@ -236,24 +241,138 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
     chunkTexts: tokenTexts.map((texts) => texts.join('')),
     chunkReasoning,
     finishReason: maxTokens !== undefined && wanted > maxTokens ? 'length' : 'stop',
-    promptTokens: estimatePromptTokens(body.messages as unknown[]),
+    promptTokens: estimatePromptTokens(body.messages ?? body.input ?? body.prompt),
   };
 }
 
 /** An approximation (words plus a per-message template overhead): the simulator has no tokenizer. */
-function estimatePromptTokens(messages: unknown[]): number {
+function estimatePromptTokens(prompt: unknown): number {
+  const messages = Array.isArray(prompt) ? prompt : [{ content: prompt }];
   let tokens = 0;
   for (const message of messages) {
-    const content = (message as { content?: unknown })?.content;
+    const content = typeof message === 'string' ? message : (message as { content?: unknown })?.content;
     const text = typeof content === 'string' ? content : JSON.stringify(content ?? '');
     tokens += 4 + (text.match(/\S+/g)?.length ?? 0);
   }
   return tokens;
 }
 
+/** Extras a token chunk may carry, when the request asked for them. */
+interface ChunkExtras {
+  /** logprobs.content entries, one per token. */
+  logprobs?: string[];
+  /** Running usage (continuous usage). */
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+/** How one API puts the same completion on the wire. */
+interface WireFormat {
+  /** Where the prompt is, for the 400 message. */
+  promptField: string;
+  promptOf(body: ChatBody): unknown;
+  /** Whether `n` is honoured. */
+  choices: boolean;
+  /** Whether `stream: false` gives one JSON body (else it always streams). */
+  canBuffer: boolean;
+  /** Events sent when decoding starts. */
+  start(ids: WireIds, choices: number): string;
+  chunk(ids: WireIds, choice: number, text: string, reasoning: boolean, extras: ChunkExtras): string;
+  /** The closing events: finish reasons, usage (when asked for), the end marker. */
+  end(ids: WireIds, finishReasons: string[], usage: Record<string, unknown> | undefined): string;
+}
+
+interface WireIds {
+  id: string;
+  created: number;
+  model: string;
+}
+
+const sse = (data: string, event?: string): string => `${event ? `event: ${event}\n` : ''}data: ${data}\n\n`;
+
+const logprobsJson = (tokens: string[]): string =>
+  JSON.stringify({ content: tokens.map((token) => ({ token, logprob: -0.5, bytes: null, top_logprobs: [] })) });
+
+/** OpenAI's chat/completions chunks, SambaNova-style usage at the end, then [DONE]. */
+const CHAT: WireFormat = {
+  promptField: 'messages (array)',
+  promptOf: (body) => (Array.isArray(body.messages) ? body.messages : undefined),
+  choices: true,
+  canBuffer: true,
+  start: (ids, choices) =>
+    Array.from({ length: choices }, (_, choice) =>
+      sse(`{"id":"${ids.id}","object":"chat.completion.chunk","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"delta":{"role":"assistant","content":""},"finish_reason":null}]}`),
+    ).join(''),
+  chunk: (ids, choice, text, reasoning, extras) =>
+    sse(
+      `{"id":"${ids.id}","object":"chat.completion.chunk","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"delta":{"${reasoning ? 'reasoning_content' : 'content'}":${JSON.stringify(text)}},"finish_reason":null${extras.logprobs ? `,"logprobs":${logprobsJson(extras.logprobs)}` : ''}}]${extras.usage ? `,"usage":${JSON.stringify(extras.usage)}` : ''}}`,
+    ),
+  end: (ids, finishReasons, usage) =>
+    finishReasons
+      .map((reason, choice) =>
+        sse(`{"id":"${ids.id}","object":"chat.completion.chunk","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"delta":{},"finish_reason":"${reason}"}]}`),
+      )
+      .join('') +
+    (usage ? sse(`{"id":"${ids.id}","object":"chat.completion.chunk","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[],"usage":${JSON.stringify(usage)}}`) : '') +
+    sse('[DONE]'),
+};
+
+/** The legacy completions API: choices[].text, then [DONE]. */
+const COMPLETIONS: WireFormat = {
+  promptField: 'prompt',
+  promptOf: (body) => (typeof body.prompt === 'string' || Array.isArray(body.prompt) ? body.prompt : undefined),
+  choices: true,
+  canBuffer: false,
+  start: () => '',
+  chunk: (ids, choice, text, _reasoning, extras) =>
+    sse(
+      `{"id":"${ids.id}","object":"text_completion","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"text":${JSON.stringify(text)},"finish_reason":null${extras.logprobs ? `,"logprobs":${JSON.stringify({ tokens: extras.logprobs, token_logprobs: extras.logprobs.map(() => -0.5) })}` : ''}}]${extras.usage ? `,"usage":${JSON.stringify(extras.usage)}` : ''}}`,
+    ),
+  end: (ids, finishReasons, usage) =>
+    finishReasons
+      .map((reason, choice) =>
+        sse(`{"id":"${ids.id}","object":"text_completion","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"text":"","finish_reason":"${reason}"}]}`),
+      )
+      .join('') +
+    (usage ? sse(`{"id":"${ids.id}","object":"text_completion","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[],"usage":${JSON.stringify(usage)}}`) : '') +
+    sse('[DONE]'),
+};
+
+/** OpenAI's Responses API: typed events, usage in response.completed, no [DONE]. */
+const RESPONSES: WireFormat = {
+  promptField: 'input',
+  promptOf: (body) => (typeof body.input === 'string' || Array.isArray(body.input) ? body.input : undefined),
+  choices: false,
+  canBuffer: false,
+  start: (ids) =>
+    sse(JSON.stringify({ type: 'response.created', response: { id: ids.id, object: 'response', created_at: ids.created, model: ids.model, status: 'in_progress' } }), 'response.created'),
+  chunk: (_ids, _choice, text, reasoning, extras) => {
+    const type = reasoning ? 'response.reasoning_text.delta' : 'response.output_text.delta';
+    const logprobs = extras.logprobs ? `,"logprobs":${JSON.stringify(extras.logprobs.map((token) => ({ token, logprob: -0.5, top_logprobs: [] })))}` : '';
+    return sse(`{"type":"${type}","item_id":"msg_0","output_index":0,"content_index":0,"delta":${JSON.stringify(text)}${logprobs}}`, type);
+  },
+  end: (ids, finishReasons, usage) => {
+    const status = finishReasons[0] === 'length' ? 'incomplete' : 'completed';
+    const responsesUsage = usage && {
+      ...usage,
+      input_tokens: usage.prompt_tokens,
+      output_tokens: usage.completion_tokens,
+      total_tokens: usage.total_tokens,
+    };
+    const type = `response.${status}`;
+    return sse(JSON.stringify({ type, response: { id: ids.id, object: 'response', created_at: ids.created, model: ids.model, status, usage: responsesUsage ?? null } }), type);
+  },
+};
+
+const WIRE_FORMATS: Record<string, WireFormat> = {
+  '/v1/chat/completions': CHAT,
+  '/v1/completions': COMPLETIONS,
+  '/v1/responses': RESPONSES,
+};
+
 function serveCompletion(
   req: http.IncomingMessage,
   res: http.ServerResponse,
+  wire: WireFormat,
   body: ChatBody,
   profile: SimModelProfile,
   plans: CompletionPlan[],
@@ -322,13 +441,15 @@ function serveCompletion(
     schedule.sort((a, b) => a.due - b.due || a.choice - b.choice);
 
     if (record.stream) {
-      const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(record.model)},"choices":[{"index":`;
+      const ids: WireIds = { id, created, model: record.model };
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      res.write(plans.map((_, choice) => `${head}${choice},"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n`).join(''));
+      res.write(wire.start(ids, plans.length));
       let next = 0;
       let sentTokens = 0;
-      const wantLogprobs = body.logprobs === true;
+      const wantLogprobs = body.logprobs === true || body.top_logprobs !== undefined;
       const continuousUsage = body.stream_options?.continuous_usage_stats === true;
+      // The Responses API always reports usage; chat and completions only when asked.
+      const wantUsage = includeUsage || wire === RESPONSES;
       const writeDue = (): void => {
         timer = undefined;
         const now = performance.now();
@@ -338,19 +459,13 @@ function serveCompletion(
           const plan = plans[choice]!;
           const text = plan.chunkTexts[chunk]!;
           sentTokens += plan.chunkTokens[chunk]!;
-          let extra = '';
-          if (wantLogprobs) {
-            const entries = plan.tokenTexts[chunk]!.map((token) => ({ token, logprob: -0.5, bytes: null, top_logprobs: [] }));
-            extra += `,"logprobs":{"content":${JSON.stringify(entries)}}`;
-          }
-          const usageNow = continuousUsage
-            ? `,"usage":{"prompt_tokens":${promptTokens},"completion_tokens":${sentTokens},"total_tokens":${promptTokens + sentTokens}}`
-            : '';
-          const field = plan.chunkReasoning[chunk] ? 'reasoning_content' : 'content';
+          const extras: ChunkExtras = {};
+          if (wantLogprobs) extras.logprobs = plan.tokenTexts[chunk]!;
+          if (continuousUsage) extras.usage = { prompt_tokens: promptTokens, completion_tokens: sentTokens, total_tokens: promptTokens + sentTokens };
           if (keepTruth) {
             record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens[chunk]!, text, reasoning: plan.chunkReasoning[chunk]!, choice });
           }
-          res.write(`${head}${choice},"delta":{"${field}":${JSON.stringify(text)}},"finish_reason":null${extra}}]${usageNow}}\n\n`);
+          res.write(wire.chunk(ids, choice, text, plan.chunkReasoning[chunk]!, extras));
           next++;
         }
         if (next < schedule.length) {
@@ -358,11 +473,11 @@ function serveCompletion(
           return;
         }
         const endAt = performance.now();
-        let tail = plans.map((plan, choice) => `${head}${choice},"delta":{},"finish_reason":"${plan.finishReason}"}]}\n\n`).join('');
-        if (includeUsage) {
-          tail += `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(record.model)},"choices":[],"usage":${JSON.stringify(usage(firstAt, endAt))}}\n\n`;
-        }
-        tail += 'data: [DONE]\n\n';
+        const tail = wire.end(
+          ids,
+          plans.map((plan) => plan.finishReason),
+          wantUsage ? usage(firstAt, endAt) : undefined,
+        );
         record.finished = true;
         res.end(tail);
         finish();

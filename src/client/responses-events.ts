@@ -1,0 +1,70 @@
+/**
+ * Turns the SSE events of a streamed `POST /v1/responses` into the same timed
+ * chunks, usage and end marker as chat/completions: tokens from
+ * `response.output_text.delta` (and reasoning, refusal and tool-argument
+ * deltas), usage and the end from `response.completed`. No `[DONE]` is sent.
+ */
+import type { OutputChunk, Usage } from '../types.js';
+import type { SseEvent } from './sse.js';
+import type { StreamEvents } from './chat-events.js';
+
+interface ResponsesEvent {
+  type?: unknown;
+  delta?: unknown;
+  logprobs?: unknown;
+  output_index?: unknown;
+  response?: { usage?: Record<string, unknown> | null; error?: unknown; status?: unknown } | null;
+  message?: unknown;
+}
+
+const ANSWER_DELTAS = new Set(['response.output_text.delta', 'response.refusal.delta', 'response.function_call_arguments.delta']);
+const REASONING_DELTAS = new Set(['response.reasoning_text.delta', 'response.reasoning_summary_text.delta']);
+/** Events that end a response: completed, or stopped early at a limit (still a whole response). */
+const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete']);
+
+export class ResponsesEventReader implements StreamEvents {
+  readonly chunks: OutputChunk[] = [];
+  usage: Usage | undefined;
+  doneAt: number | undefined;
+  failure: StreamEvents['failure'];
+  eventCount = 0;
+
+  readonly onEvent = (event: SseEvent, at: number): void => {
+    this.eventCount++;
+    let parsed: ResponsesEvent;
+    try {
+      parsed = JSON.parse(event.data) as ResponsesEvent;
+    } catch {
+      this.failure ??= { kind: 'bad_response', message: `unparseable SSE data: ${event.data.slice(0, 120)}` };
+      return;
+    }
+    if (parsed === null || typeof parsed !== 'object') {
+      this.failure ??= { kind: 'bad_response', message: `SSE data is not a JSON object: ${event.data.slice(0, 120)}` };
+      return;
+    }
+    const type = typeof parsed.type === 'string' ? parsed.type : event.event;
+    if (type === undefined) return;
+    if (ANSWER_DELTAS.has(type) || REASONING_DELTAS.has(type)) {
+      if (typeof parsed.delta !== 'string' || parsed.delta.length === 0) return;
+      const chunk: OutputChunk = { at, text: parsed.delta, choice: 0 };
+      if (REASONING_DELTAS.has(type)) chunk.reasoning = true;
+      if (Array.isArray(parsed.logprobs)) chunk.logprobTokens = parsed.logprobs.length;
+      this.chunks.push(chunk);
+    } else if (FINAL_EVENTS.has(type)) {
+      this.doneAt = at;
+      const usage = parsed.response?.usage;
+      if (usage && typeof usage === 'object') this.usage = normalizeUsage(usage);
+    } else if (type === 'response.failed' || type === 'error') {
+      const error = parsed.response?.error ?? parsed.message ?? parsed;
+      this.failure ??= { kind: 'stream_error', message: `error event mid-stream: ${JSON.stringify(error).slice(0, 200)}` };
+    }
+  };
+}
+
+/** Responses usage (input_tokens, output_tokens) under the chat names the metrics read, the original kept. */
+export function normalizeUsage(usage: Record<string, unknown>): Usage {
+  const normalized: Usage = { ...usage };
+  if (typeof usage.input_tokens === 'number') normalized.prompt_tokens = usage.input_tokens;
+  if (typeof usage.output_tokens === 'number') normalized.completion_tokens = usage.output_tokens;
+  return normalized;
+}
