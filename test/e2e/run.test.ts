@@ -34,9 +34,9 @@ interface Line {
   connect_ms: number | null;
 }
 
-async function runAgainst(simulator: { baseURL: string }, dir: string, scenarioBody: string) {
+async function runAgainst(simulator: { baseURL: string }, dir: string, scenarioBody: string, api = 'chat') {
   const file = path.join(dir, 'scenario.yaml');
-  await writeFile(file, `name: e2e\ntarget: {baseURL: "${simulator.baseURL}"}\n${scenarioBody}`);
+  await writeFile(file, `name: e2e\ntarget: {baseURL: "${simulator.baseURL}", api: ${api}}\n${scenarioBody}`);
   const out = path.join(dir, 'out');
   const io = captureIo();
   const code = await main(['run', file, '--out', out], io);
@@ -240,6 +240,32 @@ describe('end to end against the simulator', () => {
       );
     }
   });
+
+  for (const api of ['chat', 'completions', 'responses']) {
+    test(`api ${api}: per-chunk tokens, TTFT and TPOT equal the simulator's truth`, () =>
+      withTempDir(async (dir) => {
+        const profile = { ttftMs: 30, tokensPerSecond: 500, tokensPerChunk: [1, 4] as [number, number], outputTokens: [30, 50] as [number, number], capacity: 8, usageExtraTokens: 0 };
+        const simulator = await startSimulator({ seed: 8, defaults: profile, models: {} }, { keepTruth: true });
+        try {
+          const { code, io, lines } = await runAgainst(simulator, dir, `models: [${GPT_OSS}]\nload: {concurrency: 4, requests: 8}\nprompts: [hi]\n`, api);
+          assert.equal(code, 0, io.err());
+          const truthById = new Map(simulator.truth.map((t) => [t.requestId!, t]));
+          for (const line of lines) {
+            const truth = truthById.get(line.id)!;
+            assert.equal(line.outcome, 'ok');
+            assert.deepEqual(line.tokens_per_chunk, truth.chunks.map((c) => c.tokens));
+            assert.equal(line.output_tokens, truth.completionTokens);
+            assert.equal(line.token_source, 'tokenizer');
+            const simTtft = truth.chunks[0]!.at - truth.receivedAt;
+            assert.ok(line.ttft_ms >= simTtft && line.ttft_ms - simTtft < 20, `TTFT ${line.ttft_ms} vs ${simTtft}`);
+            assert.ok(Math.abs(line.tpot_ms! - 2) < 0.5, `TPOT ${line.tpot_ms}`);
+          }
+        } finally {
+          await simulator.close();
+        }
+      }),
+    );
+  }
 
   test('n = 3: three token streams, each counted and timed on its own', () =>
     withTempDir(async (dir) => {
