@@ -69,11 +69,11 @@ export interface SimConfig {
 }
 
 /** The APIs tokenmeter speaks. Each only turns a raw stream into timed token events; the metrics are shared. */
-export type ApiName = 'chat' | 'completions' | 'responses';
+export type ApiName = 'chat' | 'completions' | 'responses' | 'messages';
 
 /** Where and how requests are sent. */
 export interface Target {
-  /** Which API to call: chat/completions (default), completions, or responses. */
+  /** Which API to call: chat/completions (default), completions, responses, or messages (Anthropic). */
   api: ApiName;
   /** `builtin` for the in-process simulator, else the API's base URL (…/v1). */
   baseURL: string;

@@ -6,9 +6,11 @@
  * is read here, each read stamped with performance.now() before any parsing.
  */
 import { performance } from 'node:perf_hooks';
+import Anthropic, { APIError as AnthropicAPIError } from '@anthropic-ai/sdk';
 import OpenAI, { APIError } from 'openai';
 import type { ApiName, ChatMessage, Exchange, RequestError, Usage } from '../types.js';
 import { ChatEventReader, type StreamEvents } from './chat-events.js';
+import { MessagesEventReader } from './messages-events.js';
 import { ResponsesEventReader } from './responses-events.js';
 import { AbortReason, classOfStatus, describeNetworkError, requestError } from './errors.js';
 import { SseDecoder } from './sse.js';
@@ -221,12 +223,38 @@ class WholeBody implements BodySink {
   }
 }
 
+function eventReaderFor(api: ApiName): StreamEvents {
+  if (api === 'responses') return new ResponsesEventReader();
+  if (api === 'messages') return new MessagesEventReader();
+  return new ChatEventReader();
+}
+
+/** The HTTP status of either SDK's error for a non-2xx response. */
+function httpStatusOf(error: unknown): number | undefined {
+  if (error instanceof APIError || error instanceof AnthropicAPIError) return typeof error.status === 'number' ? error.status : undefined;
+  return undefined;
+}
+
+/** The Messages API takes system prompts apart from the turns. */
+function toMessagesRequest(messages: readonly ChatMessage[]) {
+  const system = messages
+    .filter((message) => message.role === 'system' || message.role === 'developer')
+    .map((message) => message.content)
+    .join('\n\n');
+  const turns = messages
+    .filter((message) => message.role !== 'system' && message.role !== 'developer')
+    .map((message) => ({ role: message.role === 'assistant' ? ('assistant' as const) : ('user' as const), content: message.content }));
+  return system ? { system, messages: turns } : { messages: turns };
+}
+
 export class ChatClient {
   private readonly sdk: OpenAI;
   private readonly transport: TimedFetch;
   private readonly secrets: string[];
   private readonly interrupts = new InterruptWatch();
   private readonly api: ApiName;
+  /** The Anthropic SDK, for the Messages API only. */
+  private readonly anthropic: Anthropic | undefined;
 
   constructor(options: ChatClientOptions) {
     this.api = options.api ?? 'chat';
@@ -245,6 +273,17 @@ export class ChatClient {
       fetch: this.transport.fetch,
       defaultHeaders: options.headers ?? {},
     });
+    if (this.api === 'messages') {
+      this.anthropic = new Anthropic({
+        // The Anthropic SDK adds /v1/messages itself: give it the server root.
+        baseURL: options.baseURL.replace(/\/v1\/?$/, ''),
+        apiKey,
+        maxRetries: 0,
+        timeout: 24 * 3600 * 1000,
+        fetch: this.transport.fetch,
+        defaultHeaders: options.headers ?? {},
+      });
+    }
   }
 
   async send(request: ChatRequest): Promise<Exchange> {
@@ -259,7 +298,7 @@ export class ChatClient {
       abort(new AbortReason('timeout', `idle timeout: no data for ${request.idleTimeoutMs} ms`)),
     );
     const unwatch = request.interrupt ? this.interrupts.watch(request.interrupt, () => abort(INTERRUPTED)) : undefined;
-    const body = new StreamBody(exchange, idle, this.api === 'responses' ? new ResponsesEventReader() : new ChatEventReader());
+    const body = new StreamBody(exchange, idle, eventReaderFor(this.api));
     probe.sink = body;
     let afterDone: NodeJS.Timeout | undefined;
     body.onDone = () => {
@@ -289,7 +328,15 @@ export class ChatClient {
         fetchOptions: { [PROBE_OPTION]: probe } as NonNullable<OpenAI.RequestOptions['fetchOptions']>,
       };
       const usageOptions = { ...(streamOptions as object | undefined), include_usage: true };
-      if (this.api === 'responses') {
+      if (this.anthropic) {
+        // max_tokens is required by the Messages API; a scenario's own value wins.
+        await this.anthropic.messages
+          .create(
+            { max_tokens: 1024, ...params, model: request.model, ...toMessagesRequest(request.messages), stream: true } as Anthropic.MessageCreateParamsStreaming,
+            options as Anthropic.RequestOptions,
+          )
+          .asResponse();
+      } else if (this.api === 'responses') {
         // No stream_options here: the usage comes with response.completed.
         const input = request.messages.map((message) => ({ role: message.role, content: message.content }));
         await this.sdk.responses
@@ -316,7 +363,8 @@ export class ChatClient {
       probe.response?.destroy();
       exchange.tEnd = performance.now();
       exchange.error = this.classify(error, probe);
-      if (error instanceof APIError && error.status !== undefined) exchange.status = error.status;
+      const status = httpStatusOf(error);
+      if (status !== undefined) exchange.status = status;
     } finally {
       clearTimeout(totalTimer);
       clearTimeout(afterDone);
@@ -351,16 +399,17 @@ export class ChatClient {
         this.secrets,
       );
     }
-    return requestError({ class: 'truncated', message: 'the stream ended without its final event ([DONE] or response.completed)', status: 200 }, this.secrets);
+    return requestError({ class: 'truncated', message: 'the stream ended without its final event ([DONE], response.completed or message_stop)', status: 200 }, this.secrets);
   }
 
   private classify(error: unknown, probe: RequestProbe) {
     if (probe.abortReason instanceof AbortReason) {
       return requestError({ class: probe.abortReason.errorClass, message: probe.abortReason.message }, this.secrets);
     }
-    if (error instanceof APIError && error.status !== undefined) {
+    const status = httpStatusOf(error);
+    if (status !== undefined) {
       return requestError(
-        { class: classOfStatus(error.status), message: error.message, status: error.status, body: probe.errorBody },
+        { class: classOfStatus(status), message: (error as Error).message, status, body: probe.errorBody },
         this.secrets,
       );
     }

@@ -84,9 +84,11 @@ export const scenarioSchema = z
         .refine((url) => url === 'builtin' || /^https?:\/\/[^\s]+$/.test(url), 'must be "builtin" or an http(s) URL')
         .describe('"builtin" for the built-in simulator, or the API base URL ending in /v1.'),
       api: z
-        .enum(['chat', 'completions', 'responses'], { error: 'must be one of chat, completions, responses' })
+        .enum(['chat', 'completions', 'responses', 'messages'], { error: 'must be one of chat, completions, responses, messages' })
         .optional()
-        .describe('The API to call: chat (POST /v1/chat/completions, default), completions (/v1/completions) or responses (/v1/responses).'),
+        .describe(
+          'The API to call: chat (POST /v1/chat/completions, default), completions (/v1/completions), responses (/v1/responses) or messages (Anthropic, /v1/messages).',
+        ),
       apiKey: z.string().optional().describe('Sent as a bearer token. Use ${VAR} to read it from the environment.'),
       headers: z.record(z.string(), z.string()).optional(),
       timeout: durationSchema.optional().describe('Total timeout per request (default 10m).'),

@@ -133,7 +133,8 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
   const server = http.createServer((req, res) => {
     const arrivedAt = performance.now();
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
-    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+    // OpenAI's SDK sends a bearer token; Anthropic's an x-api-key header.
+    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}` && req.headers['x-api-key'] !== options.apiKey) {
       return sendError(res, 401, 'invalid_api_key', 'Incorrect API key provided.');
     }
     if (req.method === 'GET' && path === '/v1/models') {
@@ -363,7 +364,40 @@ const RESPONSES: WireFormat = {
   },
 };
 
+/** Anthropic's Messages API: typed events, input tokens at message_start, output tokens at message_delta. */
+const MESSAGES: WireFormat = {
+  promptField: 'messages (array)',
+  promptOf: (body) => (Array.isArray(body.messages) ? body.messages : undefined),
+  choices: false,
+  canBuffer: false,
+  start: (ids) =>
+    sse(
+      JSON.stringify({
+        type: 'message_start',
+        message: { id: ids.id, type: 'message', role: 'assistant', model: ids.model, content: [], stop_reason: null, usage: { input_tokens: 0, output_tokens: 1 } },
+      }),
+      'message_start',
+    ) + sse('{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}', 'content_block_start'),
+  chunk: (_ids, _choice, text, reasoning) =>
+    sse(
+      `{"type":"content_block_delta","index":0,"delta":${reasoning ? `{"type":"thinking_delta","thinking":${JSON.stringify(text)}}` : `{"type":"text_delta","text":${JSON.stringify(text)}}`}}`,
+      'content_block_delta',
+    ),
+  end: (_ids, finishReasons, usage) =>
+    sse('{"type":"content_block_stop","index":0}', 'content_block_stop') +
+    sse(
+      JSON.stringify({
+        type: 'message_delta',
+        delta: { stop_reason: finishReasons[0] === 'length' ? 'max_tokens' : 'end_turn' },
+        usage: usage ? { ...usage, input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens } : { output_tokens: 0 },
+      }),
+      'message_delta',
+    ) +
+    sse('{"type":"message_stop"}', 'message_stop'),
+};
+
 const WIRE_FORMATS: Record<string, WireFormat> = {
+  '/v1/messages': MESSAGES,
   '/v1/chat/completions': CHAT,
   '/v1/completions': COMPLETIONS,
   '/v1/responses': RESPONSES,
@@ -448,8 +482,8 @@ function serveCompletion(
       let sentTokens = 0;
       const wantLogprobs = body.logprobs === true || body.top_logprobs !== undefined;
       const continuousUsage = body.stream_options?.continuous_usage_stats === true;
-      // The Responses API always reports usage; chat and completions only when asked.
-      const wantUsage = includeUsage || wire === RESPONSES;
+      // Responses and Messages always report usage; chat and completions only when asked.
+      const wantUsage = includeUsage || wire === RESPONSES || wire === MESSAGES;
       const writeDue = (): void => {
         timer = undefined;
         const now = performance.now();

@@ -241,7 +241,7 @@ describe('end to end against the simulator', () => {
     }
   });
 
-  for (const api of ['chat', 'completions', 'responses']) {
+  for (const api of ['chat', 'completions', 'responses', 'messages']) {
     test(`api ${api}: per-chunk tokens, TTFT and TPOT equal the simulator's truth`, () =>
       withTempDir(async (dir) => {
         const profile = { ttftMs: 30, tokensPerSecond: 500, tokensPerChunk: [1, 4] as [number, number], outputTokens: [30, 50] as [number, number], capacity: 8, usageExtraTokens: 0 };
