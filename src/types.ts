@@ -75,6 +75,8 @@ export type ApiName = 'chat' | 'completions' | 'responses' | 'messages';
 export interface Target {
   /** Which API to call: chat/completions (default), completions, responses, or messages (Anthropic). */
   api: ApiName;
+  /** Known differences of the provider (ignored parameters…), for precise warnings. */
+  provider: 'generic' | 'sambanova' | 'openai' | 'vllm' | 'llamacpp';
   /** `builtin` for the in-process simulator, else the API's base URL (…/v1). */
   baseURL: string;
   /** API key sent as a bearer token; never written to any output. */

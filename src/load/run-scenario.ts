@@ -11,6 +11,7 @@ import { toRequestRecord, uncountedRecord } from '../metrics/request-record.js';
 import { FALLBACK_TOKENIZER, loadTokenizer, tokenizerForModelName } from '../metrics/tokenizers.js';
 import type { CellKey, ModelSpec, RequestRecord, Scenario } from '../types.js';
 import { closedLoop, type FinishedRequest } from './closed-loop.js';
+import { providerWarnings } from '../scenario/providers.js';
 
 export interface Progress extends CellKey {
   /** 1-based position of the cell, and the number of cells. */
@@ -45,6 +46,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const cells: CellSummary[] = [];
   const warnings: string[] = [];
   const cellCount = scenario.models.length * scenario.load.concurrency.length;
+  warnings.push(...providerWarnings(scenario));
   // Load every tokenizer before the first request: none loads between cells, or after Ctrl-C.
   const tokenizers = await Promise.all(scenario.models.map((model) => tokenizerFor(model, warnings)));
   const client = new ChatClient({

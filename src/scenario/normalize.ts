@@ -20,6 +20,7 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
     file,
     target: {
       api: target.api ?? 'chat',
+      provider: target.provider ?? 'generic',
       baseURL: target.baseURL,
       headers: target.headers ?? {},
       timeoutMs: target.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(target.timeout),

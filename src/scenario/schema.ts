@@ -4,6 +4,7 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
+import { PROVIDER_NAMES } from './providers.js';
 
 const positiveInteger = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
 const nonNegativeInteger = z.number({ error: 'must be a non-negative integer' }).int('must be a non-negative integer').min(0, 'must be a non-negative integer');
@@ -62,7 +63,13 @@ export const simulatorSchema = z
 
 export const tokenizerSchema = z.enum(['llama3', 'o200k', 'cl100k'], { error: 'must be one of llama3, o200k, cl100k' });
 
-const paramsSchema = z.record(z.string(), z.unknown()).describe('Request body parameters, passed through as written.');
+const paramsSchema = z
+  .record(z.string(), z.unknown())
+  .refine((params) => params.n === undefined || (Number.isInteger(params.n) && (params.n as number) >= 1 && (params.n as number) <= 8), {
+    message: 'must be an integer from 1 to 8',
+    path: ['n'],
+  })
+  .describe('Request body parameters, passed through as written.');
 
 const messageSchema = z.strictObject({
   role: z.enum(['system', 'user', 'assistant', 'developer', 'tool'], {
@@ -89,6 +96,10 @@ export const scenarioSchema = z
         .describe(
           'The API to call: chat (POST /v1/chat/completions, default), completions (/v1/completions), responses (/v1/responses) or messages (Anthropic, /v1/messages).',
         ),
+      provider: z
+        .enum(PROVIDER_NAMES, { error: `must be one of ${PROVIDER_NAMES.join(', ')}` })
+        .optional()
+        .describe('Known differences of the provider, for precise warnings (default generic: assumes nothing).'),
       apiKey: z.string().optional().describe('Sent as a bearer token. Use ${VAR} to read it from the environment.'),
       headers: z.record(z.string(), z.string()).optional(),
       timeout: durationSchema.optional().describe('Total timeout per request (default 10m).'),

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseScenario } from '../../src/scenario/load.ts';
+import { providerWarnings } from '../../src/scenario/providers.ts';
+
+const scenario = (target: string, params: string, models = '[m]') =>
+  parseScenario(`name: p\ntarget: {baseURL: builtin, ${target}}\nmodels: ${models}\nload: {concurrency: 1, requests: 1}\nprompts: [hi]\nparams: ${params}\n`, 'p.yaml', {});
+
+test('SambaNova ignores presence and frequency penalties: one warning each, however many models', () => {
+  const warnings = providerWarnings(scenario('provider: sambanova', '{presence_penalty: 0.5, frequency_penalty: 0.1}', '[a, b]'));
+  assert.deepEqual(warnings, [
+    'params.presence_penalty: sambanova ignores this parameter; it has no effect on the results',
+    'params.frequency_penalty: sambanova ignores this parameter; it has no effect on the results',
+  ]);
+});
+
+test('SambaNova refuses n > 1 with tools', () => {
+  const warnings = providerWarnings(scenario('provider: sambanova', '{n: 2, tools: [{type: function, function: {name: f}}]}'));
+  assert.deepEqual(warnings, ['m: sambanova refuses n > 1 with tools (HTTP 400); expect every request to fail']);
+});
+
+test('generic assumes nothing', () => {
+  assert.deepEqual(providerWarnings(scenario('provider: generic', '{presence_penalty: 0.5, n: 2, tools: []}')), []);
+});
+
+test('n outside 1–8 is a scenario error', () => {
+  assert.throws(() => scenario('api: chat', '{n: 9}'), /params\.n: must be an integer from 1 to 8/);
+});
