@@ -480,6 +480,7 @@ function serveCompletion(
       res.write(wire.start(ids, plans.length));
       let next = 0;
       let sentTokens = 0;
+      let firstWriteAt: number | undefined;
       const wantLogprobs = body.logprobs === true || body.top_logprobs !== undefined;
       const continuousUsage = body.stream_options?.continuous_usage_stats === true;
       // Responses and Messages always report usage; chat and completions only when asked.
@@ -496,8 +497,11 @@ function serveCompletion(
           const extras: ChunkExtras = {};
           if (wantLogprobs) extras.logprobs = plan.tokenTexts[chunk]!;
           if (continuousUsage) extras.usage = { prompt_tokens: promptTokens, completion_tokens: sentTokens, total_tokens: promptTokens + sentTokens };
+          const writeAt = performance.now();
+          // A server reports its own first-token time as it happened, late timer and all.
+          firstWriteAt ??= writeAt;
           if (keepTruth) {
-            record.chunks.push({ at: performance.now(), tokens: plan.chunkTokens[chunk]!, text, reasoning: plan.chunkReasoning[chunk]!, choice });
+            record.chunks.push({ at: writeAt, tokens: plan.chunkTokens[chunk]!, text, reasoning: plan.chunkReasoning[chunk]!, choice });
           }
           res.write(wire.chunk(ids, choice, text, plan.chunkReasoning[chunk]!, extras));
           next++;
@@ -510,7 +514,7 @@ function serveCompletion(
         const tail = wire.end(
           ids,
           plans.map((plan) => plan.finishReason),
-          wantUsage ? usage(firstAt, endAt) : undefined,
+          wantUsage ? usage(firstWriteAt ?? firstAt, endAt) : undefined,
         );
         record.finished = true;
         res.end(tail);
