@@ -33,35 +33,46 @@ export interface StreamEvents {
   readonly onEvent: (event: SseEvent, at: number) => void;
 }
 
-export class ChatEventReader implements StreamEvents {
+/**
+ * What every API's reader shares: the results, and the parsing of an event's
+ * JSON, where valid JSON that is not an object is a bad response, never a
+ * throw: a server's bytes never get to throw on the hot path.
+ */
+export abstract class EventReader implements StreamEvents {
   readonly chunks: OutputChunk[] = [];
   usage: Usage | undefined;
-  /** Arrival of `[DONE]`, ms. */
   doneAt: number | undefined;
-  /** Set when the server sent an error event, or an event tokenmeter could not parse. */
-  failure: { kind: 'stream_error' | 'bad_response'; message: string } | undefined;
-
-  /** SSE events seen, of any kind. */
+  failure: StreamEvents['failure'];
   eventCount = 0;
 
+  abstract readonly onEvent: (event: SseEvent, at: number) => void;
+
+  /** The event's data as a JSON object, or undefined with the failure recorded. */
+  protected parseObject<T extends object>(event: SseEvent): T | undefined {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(event.data);
+    } catch {
+      this.failure ??= { kind: 'bad_response', message: `unparseable SSE data: ${event.data.slice(0, 120)}` };
+      return undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      this.failure ??= { kind: 'bad_response', message: `SSE data is not a JSON object: ${event.data.slice(0, 120)}` };
+      return undefined;
+    }
+    return parsed as T;
+  }
+}
+
+export class ChatEventReader extends EventReader {
   readonly onEvent = (event: SseEvent, at: number): void => {
     this.eventCount++;
     if (event.data === '[DONE]') {
       this.doneAt = at;
       return;
     }
-    let parsed: ChatChunk;
-    try {
-      parsed = JSON.parse(event.data) as ChatChunk;
-    } catch {
-      this.failure ??= { kind: 'bad_response', message: `unparseable SSE data: ${event.data.slice(0, 120)}` };
-      return;
-    }
-    // Valid JSON is not yet a chunk: a server's bytes never get to throw on the hot path.
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      this.failure ??= { kind: 'bad_response', message: `SSE data is not a JSON object: ${event.data.slice(0, 120)}` };
-      return;
-    }
+    const parsed = this.parseObject<ChatChunk>(event);
+    if (!parsed) return;
     if (event.event === 'error' || (parsed.error !== undefined && parsed.error !== null)) {
       this.failure ??= { kind: 'stream_error', message: `error event mid-stream: ${describe(parsed.error ?? parsed)}` };
       return;

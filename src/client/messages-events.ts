@@ -6,7 +6,7 @@
  * message_delta, the end at message_stop.
  */
 import type { OutputChunk, Usage } from '../types.js';
-import type { StreamEvents } from './chat-events.js';
+import { EventReader } from './chat-events.js';
 import type { SseEvent } from './sse.js';
 
 interface MessagesEvent {
@@ -17,26 +17,11 @@ interface MessagesEvent {
   error?: unknown;
 }
 
-export class MessagesEventReader implements StreamEvents {
-  readonly chunks: OutputChunk[] = [];
-  usage: Usage | undefined;
-  doneAt: number | undefined;
-  failure: StreamEvents['failure'];
-  eventCount = 0;
-
+export class MessagesEventReader extends EventReader {
   readonly onEvent = (event: SseEvent, at: number): void => {
     this.eventCount++;
-    let parsed: MessagesEvent;
-    try {
-      parsed = JSON.parse(event.data) as MessagesEvent;
-    } catch {
-      this.failure ??= { kind: 'bad_response', message: `unparseable SSE data: ${event.data.slice(0, 120)}` };
-      return;
-    }
-    if (parsed === null || typeof parsed !== 'object') {
-      this.failure ??= { kind: 'bad_response', message: `SSE data is not a JSON object: ${event.data.slice(0, 120)}` };
-      return;
-    }
+    const parsed = this.parseObject<MessagesEvent>(event);
+    if (!parsed) return;
     const type = typeof parsed.type === 'string' ? parsed.type : event.event;
     if (type === 'content_block_delta') {
       const delta = parsed.delta;

@@ -6,7 +6,7 @@
  */
 import type { OutputChunk, Usage } from '../types.js';
 import type { SseEvent } from './sse.js';
-import type { StreamEvents } from './chat-events.js';
+import { EventReader } from './chat-events.js';
 
 interface ResponsesEvent {
   type?: unknown;
@@ -22,26 +22,11 @@ const REASONING_DELTAS = new Set(['response.reasoning_text.delta', 'response.rea
 /** Events that end a response: completed, or stopped early at a limit (still a whole response). */
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete']);
 
-export class ResponsesEventReader implements StreamEvents {
-  readonly chunks: OutputChunk[] = [];
-  usage: Usage | undefined;
-  doneAt: number | undefined;
-  failure: StreamEvents['failure'];
-  eventCount = 0;
-
+export class ResponsesEventReader extends EventReader {
   readonly onEvent = (event: SseEvent, at: number): void => {
     this.eventCount++;
-    let parsed: ResponsesEvent;
-    try {
-      parsed = JSON.parse(event.data) as ResponsesEvent;
-    } catch {
-      this.failure ??= { kind: 'bad_response', message: `unparseable SSE data: ${event.data.slice(0, 120)}` };
-      return;
-    }
-    if (parsed === null || typeof parsed !== 'object') {
-      this.failure ??= { kind: 'bad_response', message: `SSE data is not a JSON object: ${event.data.slice(0, 120)}` };
-      return;
-    }
+    const parsed = this.parseObject<ResponsesEvent>(event);
+    if (!parsed) return;
     const type = typeof parsed.type === 'string' ? parsed.type : event.event;
     if (type === undefined) return;
     if (ANSWER_DELTAS.has(type) || REASONING_DELTAS.has(type)) {

@@ -258,8 +258,10 @@ describe('end to end against the simulator', () => {
             assert.equal(line.token_source, 'tokenizer');
             const simTtft = truth.chunks[0]!.at - truth.receivedAt;
             assert.ok(line.ttft_ms >= simTtft && line.ttft_ms - simTtft < 20, `TTFT ${line.ttft_ms} vs ${simTtft}`);
-            assert.ok(Math.abs(line.tpot_ms! - 2) < 0.5, `TPOT ${line.tpot_ms}`);
           }
+          // The simulator paces 500 tokens/s: 2 ms per token. A median, so one late timer on a busy machine is no failure.
+          const tpot = median(lines.map((line) => line.tpot_ms!));
+          assert.ok(Math.abs(tpot - 2) < 0.5, `median TPOT ${tpot}`);
         } finally {
           await simulator.close();
         }
@@ -284,9 +286,13 @@ describe('end to end against the simulator', () => {
             line.choices.map((c) => c.output_tokens),
             [0, 1, 2].map((choice) => truth.chunks.filter((c) => c.choice === choice).reduce((n, c) => n + c.tokens, 0)),
           );
-          for (const choice of line.choices) assert.ok(Math.abs(choice.tpot_ms - 2) < 1, `choice ${choice.choice} TPOT ${choice.tpot_ms}`);
-          assert.ok(Math.abs(line.tpot_ms! - 2) < 1, `request TPOT ${line.tpot_ms}`);
         }
+        // 500 tokens/s per choice: 2 ms per token, for each choice and for the request (medians: timers run late on a busy machine).
+        for (const choice of [0, 1, 2]) {
+          const tpot = median(lines.map((line) => (line as unknown as { choices: { tpot_ms: number }[] }).choices[choice]!.tpot_ms));
+          assert.ok(Math.abs(tpot - 2) < 0.5, `choice ${choice} median TPOT ${tpot}`);
+        }
+        assert.ok(Math.abs(median(lines.map((line) => line.tpot_ms!)) - 2) < 0.5);
       } finally {
         await simulator.close();
       }
