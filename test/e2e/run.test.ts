@@ -339,7 +339,8 @@ describe('end to end against the simulator', () => {
           assert.ok(reasoning >= 10 && reasoning <= 20);
           assert.equal(line.reasoning_tokens, reasoning);
           assert.deepEqual(line.tokens_per_chunk, truth.chunks.map((c) => c.tokens));
-          assert.ok(line.ttft_ms < line.ttfo_ms, `${line.ttft_ms} < ${line.ttfo_ms}`);
+          // Reasoning comes first; on a busy machine its last chunk may share a read with the first answer chunk.
+          assert.ok(line.ttft_ms <= line.ttfo_ms, `${line.ttft_ms} <= ${line.ttfo_ms}`);
         }
         const [row] = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
         assert.ok(Number(row!.ttfo_p50_ms) > Number(row!.ttft_p50_ms));
