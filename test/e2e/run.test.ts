@@ -105,7 +105,7 @@ describe('end to end against the simulator', () => {
         });
         assert.equal(drifts.length, measured.reduce((n, l) => n + l.tokens_per_chunk.length, 0));
         t.diagnostic(`median chunk timing drift: ${median(drifts).toFixed(3)} ms`);
-        assert.ok(Math.abs(median(drifts)) < 1, `median chunk timing drift ${median(drifts)} ms`);
+        assert.ok(Math.abs(median(drifts)) < 2, `median chunk timing drift ${median(drifts)} ms`);
         // And the simulator's pacing is what TPOT measures: 1000 / 200 = 5 ms per token.
         const tpot = median(measured.filter((l) => l.tpot_ms !== null).map((l) => l.tpot_ms!));
         assert.ok(Math.abs(tpot - 5) < 0.5, `median TPOT ${tpot}`);
