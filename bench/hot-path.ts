@@ -83,7 +83,7 @@ async function attributionInput(): Promise<string[]> {
     "straddles two chunks. The fix is to tokenize the whole text once, then map each token's " +
     'last byte back to its chunk, which is exact and cheap. ';
   const text = paragraph.repeat(4);
-  const lengths = tokenizer.tokenByteLengths(tokenizer.encode(text)).slice(0, ATTRIBUTION_TOKENS);
+  const lengths = tokenizer.tokenByteLengths(text).slice(0, ATTRIBUTION_TOKENS);
   // The text is ASCII, so byte offsets are string offsets.
   const chunks: string[] = [];
   let offset = 0;

@@ -96,8 +96,12 @@ export interface Target {
 export interface ModelSpec {
   /** The model name sent in the request. */
   name: string;
-  /** Tokenizer used to count output tokens; `undefined` means "infer from the name". */
-  tokenizer?: TokenizerName;
+  /**
+   * Tokenizer used to count output tokens: a built-in name, or the path of a
+   * Hugging Face tokenizer.json (resolved against the scenario file);
+   * `undefined` means "infer from the name".
+   */
+  tokenizer?: TokenizerName | string;
   /** Request parameters for this model, merged over the scenario's `params`. */
   params: Record<string, unknown>;
 }

@@ -8,8 +8,8 @@
 import { ChatClient } from '../client/chat-client.js';
 import { CellAccumulator, type CellSummary } from '../metrics/cell-summary.js';
 import { toRequestRecord, uncountedRecord } from '../metrics/request-record.js';
-import { FALLBACK_TOKENIZER, loadTokenizer, tokenizerForModelName } from '../metrics/tokenizers.js';
-import type { CellKey, ModelSpec, RequestRecord, Scenario } from '../types.js';
+import { FALLBACK_TOKENIZER, loadTokenizer, loadTokenizerFile, tokenizerForModelName } from '../metrics/tokenizers.js';
+import type { CellKey, ModelSpec, RequestRecord, Scenario, TokenizerName } from '../types.js';
 import { closedLoop, type FinishedRequest } from './closed-loop.js';
 import { providerWarnings } from '../scenario/providers.js';
 
@@ -128,7 +128,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 }
 
 async function tokenizerFor(model: ModelSpec, warnings: string[]) {
-  const name = model.tokenizer ?? tokenizerForModelName(model.name);
+  if (model.tokenizer?.endsWith('.json')) return { tokenizer: await loadTokenizerFile(model.tokenizer), fallback: false };
+  const name = (model.tokenizer as TokenizerName | undefined) ?? tokenizerForModelName(model.name);
   if (name !== undefined) return { tokenizer: await loadTokenizer(name), fallback: false };
   warnings.push(
     `no tokenizer known for model "${model.name}": counting with the fallback ${FALLBACK_TOKENIZER} tokenizer ` +

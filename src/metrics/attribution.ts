@@ -14,7 +14,7 @@ export function tokensPerChunk(chunkTexts: readonly string[], tokenizer: Tokeniz
   const counts = new Array<number>(chunkTexts.length).fill(0);
   if (chunkTexts.length === 0) return counts;
   const text = chunkTexts.join('');
-  const tokenLengths = tokenizer.tokenByteLengths(tokenizer.encode(text));
+  const tokenLengths = tokenizer.tokenByteLengths(text);
   const textBytes = Buffer.byteLength(text);
   const tokenBytes = tokenLengths.reduce((sum, length) => sum + length, 0);
   if (tokenBytes !== textBytes) {

@@ -6,11 +6,12 @@
 import type { TokenizerName } from '../types.js';
 
 export interface Tokenizer {
-  readonly name: TokenizerName;
+  /** A built-in name, or the tokenizer.json it was loaded from. */
+  readonly name: string;
   /** Token ids of a text, without BOS/EOS or any chat template. */
   encode(text: string): number[];
-  /** UTF-8 byte length of each token, so token ends can be placed in the text. */
-  tokenByteLengths(ids: readonly number[]): number[];
+  /** UTF-8 byte length of each token of a text, so token ends can be placed in the text. */
+  tokenByteLengths(text: string): number[];
 }
 
 /** Used when the model's tokenizer is unknown; the summary warns when it is. */
@@ -44,7 +45,7 @@ async function loadLlama3(): Promise<Tokenizer> {
     name: 'llama3',
     encode: (text) => llama3.encode(text, { bos: false, eos: false }),
     // Byte-level BPE: each character of a vocabulary entry stands for one byte (GPT-2's bytes_to_unicode).
-    tokenByteLengths: (ids) => ids.map((id) => llama3.vocabById[id]!.length),
+    tokenByteLengths: (text) => llama3.encode(text, { bos: false, eos: false }).map((id) => llama3.vocabById[id]!.length),
   };
 }
 
@@ -66,11 +67,57 @@ async function loadGpt(name: 'o200k' | 'cl100k'): Promise<Tokenizer> {
   return {
     name,
     encode: (text) => api.encode(text, asText),
-    tokenByteLengths: (ids) =>
-      ids.map((id) => {
+    tokenByteLengths: (text) =>
+      api.encode(text, asText).map((id) => {
         let length = 0;
         for (const part of core.decodeNativeGenerator([id])) length += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
         return length;
       }),
   };
+}
+
+interface HfEncoding {
+  ids: number[];
+  tokens: string[];
+}
+
+interface HfTokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): HfEncoding;
+}
+
+/**
+ * A Hugging Face tokenizer.json (any model the built-ins do not cover), with
+ * its tokenizer_config.json when one sits beside it. Token byte lengths come
+ * from the token strings: byte-level vocabularies (GPT-2 style, "Ġ") spell one
+ * byte per character; SentencePiece ones spell a space as "▁" and a raw byte
+ * as "<0xHH>". Attribution checks that the lengths cover the text exactly.
+ */
+export async function loadTokenizerFile(file: string): Promise<Tokenizer> {
+  const { readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const { Tokenizer: HfTokenizerClass } = await import('@huggingface/tokenizers');
+  const json = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
+  const config = await readFile(configFile, 'utf8').then((text) => JSON.parse(text) as object, () => ({}));
+  const hf = new HfTokenizerClass(json, config) as unknown as HfTokenizer;
+  const byteLevel = JSON.stringify([json.pre_tokenizer ?? null, json.decoder ?? null]).includes('ByteLevel');
+  const plain = { add_special_tokens: false };
+  return {
+    name: path.basename(path.dirname(file)) ? `${path.basename(path.dirname(file))}/${path.basename(file)}` : file,
+    encode: (text) => hf.encode(text, plain).ids,
+    tokenByteLengths: (text) => {
+      const lengths = hf.encode(text, plain).tokens.map(byteLevel ? (token) => token.length : sentencePieceBytes);
+      // SentencePiece may prefix the first word with a space the text does not have.
+      if (!byteLevel && lengths.length > 0 && !text.startsWith(' ')) {
+        const total = lengths.reduce((sum, n) => sum + n, 0);
+        if (total === Buffer.byteLength(text) + 1) lengths[0]! -= 1;
+      }
+      return lengths;
+    },
+  };
+}
+
+function sentencePieceBytes(token: string): number {
+  if (/^<0x[0-9A-Fa-f]{2}>$/.test(token)) return 1;
+  return Buffer.byteLength(token.replace(/\u2581/g, ' '));
 }

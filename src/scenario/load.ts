@@ -3,6 +3,7 @@
  * validate → normalize. Every problem is collected and reported at once,
  * each with the file and its path (`scenarios/x.yaml: load.concurrency[1]: …`).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
@@ -79,7 +80,12 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);
-  return normalizeScenario(parsed.data, file);
+  const scenario = normalizeScenario(parsed.data, file);
+  const unreadable = scenario.models.flatMap((model, i) =>
+    model.tokenizer?.endsWith('.json') && !existsSync(model.tokenizer) ? [`${file}: models[${i}].tokenizer: cannot read ${model.tokenizer}`] : [],
+  );
+  if (unreadable.length > 0) throw new ScenarioError(file, unreadable);
+  return scenario;
 }
 
 /**

@@ -1,9 +1,15 @@
+import path from 'node:path';
 /** Validated raw scenario → the Scenario the rest of tokenmeter uses: defaults filled, shapes unified. */
 import { DEFAULT_SIM_PROFILE, type Prompt, type Scenario, type SimConfig, type SimModelProfile } from '../types.js';
 import type { RawScenario, RawSimProfile } from './schema.js';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/** A tokenizer.json path is relative to the scenario file; built-in names stay as they are. */
+function resolveTokenizer(tokenizer: string, file: string): string {
+  return tokenizer.endsWith('.json') ? path.resolve(path.dirname(file), tokenizer) : tokenizer;
+}
 
 /** "250ms" | "30s" | "5m" | "1h" | seconds → milliseconds. */
 export function durationMs(value: string | number): number {
@@ -31,7 +37,7 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
     models: raw.models.map((model) =>
       typeof model === 'string'
         ? { name: model, params: {} }
-        : { name: model.name, params: model.params ?? {}, ...(model.tokenizer ? { tokenizer: model.tokenizer } : {}) },
+        : { name: model.name, params: model.params ?? {}, ...(model.tokenizer ? { tokenizer: resolveTokenizer(model.tokenizer, file) } : {}) },
     ),
     load: {
       concurrency: typeof raw.load.concurrency === 'number' ? [raw.load.concurrency] : raw.load.concurrency,

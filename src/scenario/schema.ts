@@ -61,7 +61,11 @@ export const simulatorSchema = z
   })
   .describe('Settings of the built-in simulator (baseURL: builtin).');
 
-export const tokenizerSchema = z.enum(['llama3', 'o200k', 'cl100k'], { error: 'must be one of llama3, o200k, cl100k' });
+export const tokenizerSchema = z
+  .union([z.enum(['llama3', 'o200k', 'cl100k']), z.string().regex(/\.json$/)], {
+    error: 'must be one of llama3, o200k, cl100k, or the path of a Hugging Face tokenizer.json',
+  })
+  .describe('llama3, o200k, cl100k, or a path to a Hugging Face tokenizer.json (relative to the scenario file).');
 
 const paramsSchema = z
   .record(z.string(), z.unknown())
