@@ -61,10 +61,10 @@ export const simulatorSchema = z
   })
   .describe('Settings of the built-in simulator (baseURL: builtin).');
 
+const TOKENIZER_CHOICES = 'must be one of llama3, o200k, cl100k, or the path of a Hugging Face tokenizer.json';
+
 export const tokenizerSchema = z
-  .union([z.enum(['llama3', 'o200k', 'cl100k']), z.string().regex(/\.json$/)], {
-    error: 'must be one of llama3, o200k, cl100k, or the path of a Hugging Face tokenizer.json',
-  })
+  .union([z.enum(['llama3', 'o200k', 'cl100k']), z.string().regex(/\.json$/, TOKENIZER_CHOICES)], { error: TOKENIZER_CHOICES })
   .describe('llama3, o200k, cl100k, or a path to a Hugging Face tokenizer.json (relative to the scenario file).');
 
 const paramsSchema = z

@@ -14,12 +14,13 @@ test('tokens are counted only once a cell has no stream in flight, never between
     models: {},
   });
   const tokenizer = await loadTokenizer('llama3');
-  const originalEncode = tokenizer.encode;
+  // Attribution asks the tokenizer for the byte lengths of the whole output: that is the tokenizing to watch.
+  const originalByteLengths = tokenizer.tokenByteLengths;
   const timeline: { kind: 'encode' | 'finished'; cell: number; at: number }[] = [];
   let cell = 1;
-  (tokenizer as { encode: typeof tokenizer.encode }).encode = (text) => {
+  (tokenizer as { tokenByteLengths: typeof tokenizer.tokenByteLengths }).tokenByteLengths = (text) => {
     timeline.push({ kind: 'encode', cell, at: performance.now() });
-    return originalEncode(text);
+    return originalByteLengths(text);
   };
   try {
     const scenario = parseScenario(
@@ -53,7 +54,7 @@ test('tokens are counted only once a cell has no stream in flight, never between
       ],
     );
   } finally {
-    (tokenizer as { encode: typeof tokenizer.encode }).encode = originalEncode;
+    (tokenizer as { tokenByteLengths: typeof tokenizer.tokenByteLengths }).tokenByteLengths = originalByteLengths;
     await sim.close();
   }
 });
