@@ -2,13 +2,17 @@
 export type * from './types.js';
 export { loadScenario, parseScenario, ScenarioError } from './scenario/load.js';
 export { scenarioSchema } from './scenario/schema.js';
+export { PROVIDERS, providerWarnings, type ProviderName, type ProviderProfile } from './scenario/providers.js';
 export { ChatClient, REQUEST_ID_HEADER, type ChatClientOptions, type ChatRequest } from './client/chat-client.js';
 export { SseDecoder, LineSplitter, SseEventAssembler, type SseEvent } from './client/sse.js';
+export { ChatEventReader, EventReader, type StreamEvents } from './client/chat-events.js';
+export { ResponsesEventReader } from './client/responses-events.js';
+export { MessagesEventReader } from './client/messages-events.js';
 export { runScenario, type RunOptions, type RunResult, type Progress } from './load/run-scenario.js';
 export { closedLoop } from './load/closed-loop.js';
 export { requestMetrics, type RequestTimeline, type TimedTokens } from './metrics/timing.js';
 export { tokensPerChunk, reconcileWithUsage } from './metrics/attribution.js';
-export { loadTokenizer, tokenizerForModelName, type Tokenizer } from './metrics/tokenizers.js';
+export { loadTokenizer, loadTokenizerFile, tokenizerForModelName, type Tokenizer } from './metrics/tokenizers.js';
 export { toRequestRecord } from './metrics/request-record.js';
 export { CellAccumulator, type CellSummary } from './metrics/cell-summary.js';
 export {
