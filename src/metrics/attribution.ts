@@ -24,6 +24,8 @@ export function tokensPerChunk(chunkTexts: readonly string[], tokenizer: Tokeniz
   let chunkEnd = Buffer.byteLength(chunkTexts[0]!);
   let tokenEnd = 0;
   for (const length of tokenLengths) {
+    // A token with no bytes carries no text, so it arrived in no chunk (SentencePiece's prepended "▁").
+    if (length === 0) continue;
     tokenEnd += length;
     // The token's last byte is at tokenEnd - 1: find the chunk that holds it.
     while (tokenEnd > chunkEnd) chunkEnd += Buffer.byteLength(chunkTexts[++chunk]!);

@@ -106,9 +106,11 @@ export async function loadTokenizerFile(file: string): Promise<Tokenizer> {
     name: path.basename(path.dirname(file)) ? `${path.basename(path.dirname(file))}/${path.basename(file)}` : file,
     encode: (text) => hf.encode(text, plain).ids,
     tokenByteLengths: (text) => {
-      const lengths = hf.encode(text, plain).tokens.map(byteLevel ? (token) => token.length : sentencePieceBytes);
-      // SentencePiece may prefix the first word with a space the text does not have.
-      if (!byteLevel && lengths.length > 0 && !text.startsWith(' ')) {
+      const tokens = hf.encode(text, plain).tokens;
+      const lengths = tokens.map(byteLevel ? (token) => token.length : sentencePieceBytes);
+      // SentencePiece's normalizer prepends "▁" to the text (even one that starts with a space):
+      // that byte was never sent, so it comes off the first token.
+      if (!byteLevel && tokens[0]?.startsWith('\u2581')) {
         const total = lengths.reduce((sum, n) => sum + n, 0);
         if (total === Buffer.byteLength(text) + 1) lengths[0]! -= 1;
       }

@@ -84,7 +84,13 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
   const unreadable = scenario.models.flatMap((model, i) =>
     model.tokenizer?.endsWith('.json') && !existsSync(model.tokenizer) ? [`${file}: models[${i}].tokenizer: cannot read ${model.tokenizer}`] : [],
   );
-  if (unreadable.length > 0) throw new ScenarioError(file, unreadable);
+  // Only chat has a non-streaming path; elsewhere stream: false would be silently streamed.
+  const paramSets = [{ where: 'params', params: scenario.params }, ...scenario.models.map((m, i) => ({ where: `models[${i}].params`, params: m.params }))];
+  const unsupported =
+    scenario.target.api === 'chat'
+      ? []
+      : paramSets.filter(({ params }) => params.stream === false).map(({ where }) => `${file}: ${where}.stream: false is supported with api: chat only`);
+  if (unreadable.length + unsupported.length > 0) throw new ScenarioError(file, [...unreadable, ...unsupported]);
   return scenario;
 }
 

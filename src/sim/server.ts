@@ -481,7 +481,8 @@ function serveCompletion(
       let next = 0;
       let sentTokens = 0;
       let firstWriteAt: number | undefined;
-      const wantLogprobs = body.logprobs === true || body.top_logprobs !== undefined;
+      // Chat asks with logprobs: true; legacy completions with a number (of alternatives, 0 included).
+      const wantLogprobs = body.logprobs === true || typeof body.logprobs === 'number' || body.top_logprobs !== undefined;
       const continuousUsage = body.stream_options?.continuous_usage_stats === true;
       // Responses and Messages always report usage; chat and completions only when asked.
       const wantUsage = includeUsage || wire === RESPONSES || wire === MESSAGES;

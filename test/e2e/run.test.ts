@@ -206,8 +206,9 @@ describe('end to end against the simulator', () => {
 
   describe('a server whose tokens are no public tokenizer’s (two words each)', () => {
     const profile = { ttftMs: 5, tokensPerSecond: 2000, tokensPerChunk: [1, 4] as [number, number], outputTokens: [10, 30] as [number, number], capacity: 8, usageExtraTokens: 0, wordsPerToken: 2 };
-    const cases: { name: string; params: string; source: string; exactChunks: boolean }[] = [
+    const cases: { name: string; params: string; source: string; exactChunks: boolean; api?: string }[] = [
       { name: 'logprobs count it exactly, chunk by chunk', params: '{logprobs: true}', source: 'logprobs', exactChunks: true },
+      { name: 'legacy completions logprobs (logprobs: 1) count it exactly too', params: '{logprobs: 1}', source: 'logprobs', exactChunks: true, api: 'completions' },
       {
         name: 'continuous usage counts it exactly, chunk by chunk',
         params: '{stream_options: {continuous_usage_stats: true}}',
@@ -221,7 +222,7 @@ describe('end to end against the simulator', () => {
         withTempDir(async (dir) => {
           const simulator = await startSimulator({ seed: 9, defaults: profile, models: {} }, { keepTruth: true });
           try {
-            const { code, out, lines } = await runAgainst(simulator, dir, `models: [${LLAMA}]\nload: {concurrency: 4, requests: 8}\nprompts: [hi]\nparams: ${c.params}\n`);
+            const { code, out, lines } = await runAgainst(simulator, dir, `models: [${LLAMA}]\nload: {concurrency: 4, requests: 8}\nprompts: [hi]\nparams: ${c.params}\n`, c.api);
             assert.equal(code, 0);
             const truthById = new Map(simulator.truth.map((t) => [t.requestId!, t]));
             for (const line of lines) {

@@ -46,6 +46,34 @@ describe('a Hugging Face tokenizer.json', () => {
       assert.match(tokenizer.name, /tokenizer\.json$/);
     }));
 
+  test('a SentencePiece tokenizer (Llama 2 / Mistral style): the prepended "▁" is no token of the text', () =>
+    withTempDir(async (dir) => {
+      const vocab: [string, number][] = [
+        ['<unk>', 0],
+        ['<s>', 0],
+        ['</s>', 0],
+      ];
+      for (const piece of ['▁', '▁hello', '▁world', 'h', 'e', 'l', 'o', 'w', 'r', 'd', '▁w', '▁h', '!']) vocab.push([piece, -1]);
+      for (let byte = 0; byte < 256; byte++) vocab.push([`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`, -5]);
+      const json = {
+        version: '1.0',
+        truncation: null,
+        padding: null,
+        added_tokens: [],
+        normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+        pre_tokenizer: null,
+        post_processor: null,
+        decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+        model: { type: 'Unigram', unk_id: 0, vocab, byte_fallback: true },
+      };
+      const file = path.join(dir, 'tokenizer.json');
+      await writeFile(file, JSON.stringify(json));
+      const tokenizer = await loadTokenizerFile(file);
+      assert.deepEqual(tokensPerChunk(['hello', ' world'], tokenizer), [1, 1]);
+      assert.deepEqual(tokensPerChunk([' hello', ' world'], tokenizer), [1, 1]);
+      assert.deepEqual(tokensPerChunk(['hello', ' w', 'orld!'], tokenizer), [1, 0, 2]);
+    }));
+
   test('a scenario names it by a path relative to the file; a missing one is a scenario error', () =>
     withTempDir(async (dir) => {
       const text = (tokenizer: string) =>

@@ -26,3 +26,8 @@ test('generic assumes nothing', () => {
 test('n outside 1–8 is a scenario error', () => {
   assert.throws(() => scenario('api: chat', '{n: 9}'), /params\.n: must be an integer from 1 to 8/);
 });
+
+test('stream: false with an API other than chat is a scenario error, not a silent stream', () => {
+  assert.throws(() => scenario('api: responses', '{stream: false}'), /params\.stream: false is supported with api: chat only/);
+  assert.equal(scenario('api: chat', '{stream: false}').params.stream, false);
+});
