@@ -17,8 +17,9 @@ export interface Prompt {
   messages: ChatMessage[];
 }
 
-/** Names of the built-in tokenizers. */
-export type TokenizerName = 'llama3' | 'o200k' | 'cl100k';
+/** Names of the built-in tokenizers (one list for the type, the schema and the code). */
+export const TOKENIZER_NAMES = ['llama3', 'o200k', 'cl100k'] as const;
+export type TokenizerName = (typeof TOKENIZER_NAMES)[number];
 
 /** Knobs of the built-in simulator for one model. */
 export interface SimModelProfile {
@@ -69,14 +70,19 @@ export interface SimConfig {
 }
 
 /** The APIs tokenmeter speaks. Each only turns a raw stream into timed token events; the metrics are shared. */
-export type ApiName = 'chat' | 'completions' | 'responses' | 'messages';
+export const API_NAMES = ['chat', 'completions', 'responses', 'messages'] as const;
+export type ApiName = (typeof API_NAMES)[number];
+
+/** Providers whose known differences tokenmeter can warn about; generic assumes nothing. */
+export const PROVIDER_NAMES = ['generic', 'sambanova', 'openai', 'vllm', 'llamacpp'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** Where and how requests are sent. */
 export interface Target {
   /** Which API to call: chat/completions (default), completions, responses, or messages (Anthropic). */
   api: ApiName;
   /** Known differences of the provider (ignored parameters…), for precise warnings. */
-  provider: 'generic' | 'sambanova' | 'openai' | 'vllm' | 'llamacpp';
+  provider: ProviderName;
   /** `builtin` for the in-process simulator, else the API's base URL (…/v1). */
   baseURL: string;
   /** API key sent as a bearer token; never written to any output. */

@@ -3,7 +3,7 @@
  * load), behind one interface that also gives each token's length in UTF-8
  * bytes: that is what lets attribution find where every token ends.
  */
-import type { TokenizerName } from '../types.js';
+import { TOKENIZER_NAMES, type TokenizerName } from '../types.js';
 
 export interface Tokenizer {
   /** A built-in name, or the tokenizer.json it was loaded from. */
@@ -17,7 +17,7 @@ export interface Tokenizer {
 /** Used when the model's tokenizer is unknown; the summary warns when it is. */
 export const FALLBACK_TOKENIZER: TokenizerName = 'o200k';
 
-export const TOKENIZER_NAMES: readonly TokenizerName[] = ['llama3', 'o200k', 'cl100k'];
+export { TOKENIZER_NAMES };
 
 /** The tokenizer a model name implies, or undefined when the name says nothing. */
 export function tokenizerForModelName(model: string): TokenizerName | undefined {

@@ -3,10 +3,9 @@
  * run can warn precisely instead of guessing (`target.provider`). `generic`
  * assumes nothing.
  */
-import type { Scenario } from '../types.js';
+import { PROVIDER_NAMES, type ProviderName, type Scenario } from '../types.js';
 
-export const PROVIDER_NAMES = ['generic', 'sambanova', 'openai', 'vllm', 'llamacpp'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+export { PROVIDER_NAMES, type ProviderName };
 
 export interface ProviderProfile {
   /** Parameters the provider accepts but ignores. */

@@ -4,7 +4,7 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { PROVIDER_NAMES } from './providers.js';
+import { API_NAMES, PROVIDER_NAMES, TOKENIZER_NAMES } from '../types.js';
 
 const positiveInteger = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
 const nonNegativeInteger = z.number({ error: 'must be a non-negative integer' }).int('must be a non-negative integer').min(0, 'must be a non-negative integer');
@@ -64,7 +64,7 @@ export const simulatorSchema = z
 const TOKENIZER_CHOICES = 'must be one of llama3, o200k, cl100k, or the path of a Hugging Face tokenizer.json';
 
 export const tokenizerSchema = z
-  .union([z.enum(['llama3', 'o200k', 'cl100k']), z.string().regex(/\.json$/, TOKENIZER_CHOICES)], { error: TOKENIZER_CHOICES })
+  .union([z.enum(TOKENIZER_NAMES), z.string().regex(/\.json$/, TOKENIZER_CHOICES)], { error: TOKENIZER_CHOICES })
   .describe('llama3, o200k, cl100k, or a path to a Hugging Face tokenizer.json (relative to the scenario file).');
 
 const paramsSchema = z
@@ -95,7 +95,7 @@ export const scenarioSchema = z
         .refine((url) => url === 'builtin' || /^https?:\/\/[^\s]+$/.test(url), 'must be "builtin" or an http(s) URL')
         .describe('"builtin" for the built-in simulator, or the API base URL ending in /v1.'),
       api: z
-        .enum(['chat', 'completions', 'responses', 'messages'], { error: 'must be one of chat, completions, responses, messages' })
+        .enum(API_NAMES, { error: `must be one of ${API_NAMES.join(', ')}` })
         .optional()
         .describe(
           'The API to call: chat (POST /v1/chat/completions, default), completions (/v1/completions), responses (/v1/responses) or messages (Anthropic, /v1/messages).',
