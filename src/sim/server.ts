@@ -293,6 +293,23 @@ const sse = (data: string, event?: string): string => `${event ? `event: ${event
 const logprobsJson = (tokens: string[]): string =>
   JSON.stringify({ content: tokens.map((token) => ({ token, logprob: -0.5, bytes: null, top_logprobs: [] })) });
 
+/** One chat or legacy-completions chunk: the envelope both APIs share around `rest` (choices, usage). */
+const chunkJson = (ids: WireIds, object: string, rest: string): string =>
+  `{"id":"${ids.id}","object":"${object}","created":${ids.created},"model":${JSON.stringify(ids.model)},${rest}}`;
+
+/** The end both choice-based APIs send: a finish chunk per choice, the usage chunk when asked, [DONE]. */
+function endOfChoices(ids: WireIds, object: string, emptyPart: string, finishReasons: string[], usage: Record<string, unknown> | undefined): string {
+  return (
+    finishReasons
+      .map((reason, choice) => sse(chunkJson(ids, object, `"choices":[{"index":${choice},${emptyPart},"finish_reason":"${reason}"}]`)))
+      .join('') +
+    (usage ? sse(chunkJson(ids, object, `"choices":[],"usage":${JSON.stringify(usage)}`)) : '') +
+    sse('[DONE]')
+  );
+}
+
+const usageJson = (extras: ChunkExtras): string => (extras.usage ? `,"usage":${JSON.stringify(extras.usage)}` : '');
+
 /** OpenAI's chat/completions chunks, SambaNova-style usage at the end, then [DONE]. */
 const CHAT: WireFormat = {
   promptField: 'messages (array)',
@@ -301,20 +318,17 @@ const CHAT: WireFormat = {
   canBuffer: true,
   start: (ids, choices) =>
     Array.from({ length: choices }, (_, choice) =>
-      sse(`{"id":"${ids.id}","object":"chat.completion.chunk","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"delta":{"role":"assistant","content":""},"finish_reason":null}]}`),
+      sse(chunkJson(ids, 'chat.completion.chunk', `"choices":[{"index":${choice},"delta":{"role":"assistant","content":""},"finish_reason":null}]`)),
     ).join(''),
   chunk: (ids, choice, text, reasoning, extras) =>
     sse(
-      `{"id":"${ids.id}","object":"chat.completion.chunk","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"delta":{"${reasoning ? 'reasoning_content' : 'content'}":${JSON.stringify(text)}},"finish_reason":null${extras.logprobs ? `,"logprobs":${logprobsJson(extras.logprobs)}` : ''}}]${extras.usage ? `,"usage":${JSON.stringify(extras.usage)}` : ''}}`,
+      chunkJson(
+        ids,
+        'chat.completion.chunk',
+        `"choices":[{"index":${choice},"delta":{"${reasoning ? 'reasoning_content' : 'content'}":${JSON.stringify(text)}},"finish_reason":null${extras.logprobs ? `,"logprobs":${logprobsJson(extras.logprobs)}` : ''}}]${usageJson(extras)}`,
+      ),
     ),
-  end: (ids, finishReasons, usage) =>
-    finishReasons
-      .map((reason, choice) =>
-        sse(`{"id":"${ids.id}","object":"chat.completion.chunk","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"delta":{},"finish_reason":"${reason}"}]}`),
-      )
-      .join('') +
-    (usage ? sse(`{"id":"${ids.id}","object":"chat.completion.chunk","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[],"usage":${JSON.stringify(usage)}}`) : '') +
-    sse('[DONE]'),
+  end: (ids, finishReasons, usage) => endOfChoices(ids, 'chat.completion.chunk', '"delta":{}', finishReasons, usage),
 };
 
 /** The legacy completions API: choices[].text, then [DONE]. */
@@ -326,16 +340,13 @@ const COMPLETIONS: WireFormat = {
   start: () => '',
   chunk: (ids, choice, text, _reasoning, extras) =>
     sse(
-      `{"id":"${ids.id}","object":"text_completion","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"text":${JSON.stringify(text)},"finish_reason":null${extras.logprobs ? `,"logprobs":${JSON.stringify({ tokens: extras.logprobs, token_logprobs: extras.logprobs.map(() => -0.5) })}` : ''}}]${extras.usage ? `,"usage":${JSON.stringify(extras.usage)}` : ''}}`,
+      chunkJson(
+        ids,
+        'text_completion',
+        `"choices":[{"index":${choice},"text":${JSON.stringify(text)},"finish_reason":null${extras.logprobs ? `,"logprobs":${JSON.stringify({ tokens: extras.logprobs, token_logprobs: extras.logprobs.map(() => -0.5) })}` : ''}}]${usageJson(extras)}`,
+      ),
     ),
-  end: (ids, finishReasons, usage) =>
-    finishReasons
-      .map((reason, choice) =>
-        sse(`{"id":"${ids.id}","object":"text_completion","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[{"index":${choice},"text":"","finish_reason":"${reason}"}]}`),
-      )
-      .join('') +
-    (usage ? sse(`{"id":"${ids.id}","object":"text_completion","created":${ids.created},"model":${JSON.stringify(ids.model)},"choices":[],"usage":${JSON.stringify(usage)}}`) : '') +
-    sse('[DONE]'),
+  end: (ids, finishReasons, usage) => endOfChoices(ids, 'text_completion', '"text":""', finishReasons, usage),
 };
 
 /** OpenAI's Responses API: typed events, usage in response.completed, no [DONE]. */
