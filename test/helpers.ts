@@ -1,5 +1,5 @@
 /** Shared test helpers: captured output streams and temp directories. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -34,3 +34,12 @@ export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<
 }
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+
+/** The lines of a run's requests.jsonl, parsed. */
+export async function readRequests<T = Record<string, any>>(outDir: string): Promise<T[]> {
+  const text = await readFile(path.join(outDir, 'requests.jsonl'), 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as T);
+}

@@ -8,7 +8,7 @@ import { createOutputDir, utcStamp } from '../../src/cli/files.ts';
 import { scenarioJsonSchema } from '../../src/scenario/json-schema.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { startSimulator } from '../../src/sim/server.ts';
-import { captureIo, REPO_ROOT, withTempDir } from '../helpers.ts';
+import { captureIo, readRequests, REPO_ROOT, withTempDir } from '../helpers.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'tokenmeter.js');
 
@@ -101,7 +101,7 @@ describe('the command line', () => {
       }
       assert.match(io.out(), /Meta-Llama-3.3-70B-Instruct\s+1\s+8\/8/);
       assert.match(io.out(), /Meta-Llama-3.3-70B-Instruct\s+4\s+8\/8/);
-      const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8')).trim().split('\n');
+      const lines = await readRequests(out);
       assert.equal(lines.length, 1 + 8 + 4 + 8, 'warm-up defaults to one request per slot');
     }));
 
@@ -155,7 +155,7 @@ describe('the command line', () => {
         assert.equal(await exited, 130, stderr);
         const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
         assert.equal(run.completed, false);
-        const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+        const lines = await readRequests(out);
         const ok = lines.filter((l) => l.outcome === 'ok').length;
         const interrupted = lines.filter((l) => l.error?.class === 'interrupted').length;
         assert.ok(ok >= 12, `the requests that completed are there (${ok})`);

@@ -13,7 +13,7 @@ import { DEFAULT_SIM_PROFILE } from '../../src/sim/profile.ts';
 import { startSimulator, type SimRequestTruth } from '../../src/sim/server.ts';
 import { startSimulatorThread } from '../../src/sim/threaded.ts';
 import type { SimConfig } from '../../src/types.ts';
-import { captureIo, withTempDir } from '../helpers.ts';
+import { captureIo, readRequests, withTempDir } from '../helpers.ts';
 
 const LLAMA = 'Meta-Llama-3.3-70B-Instruct';
 const GPT_OSS = 'gpt-oss-120b';
@@ -40,10 +40,7 @@ async function runAgainst(simulator: { baseURL: string }, dir: string, scenarioB
   const out = path.join(dir, 'out');
   const io = captureIo();
   const code = await main(['run', file, '--out', out], io);
-  const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Line);
+  const lines = await readRequests<Line>(out);
   return { code, io, out, lines };
 }
 

@@ -7,7 +7,7 @@ import { tokensPerChunk } from '../../src/metrics/attribution.ts';
 import { loadTokenizerFile } from '../../src/metrics/tokenizers.ts';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.ts';
 import { startSimulator } from '../../src/sim/server.ts';
-import { captureIo, withTempDir } from '../helpers.ts';
+import { captureIo, readRequests, withTempDir } from '../helpers.ts';
 
 /** A tiny byte-level BPE tokenizer.json, written by hand: every printable ASCII byte, and " word" merged. */
 function tinyTokenizerJson(merges: [string, string][]): object {
@@ -104,8 +104,7 @@ describe('a Hugging Face tokenizer.json', () => {
         const out = path.join(dir, 'out');
         const io = captureIo();
         assert.equal(await main(['run', file, '--out', out], io), 0, io.err());
-        const { readFile } = await import('node:fs/promises');
-        const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+        const lines = await readRequests(out);
         for (const line of lines) {
           const truth = sim.truth.find((t) => t.requestId === line.id)!;
           const bytes = Buffer.byteLength(truth.chunks.map((c) => c.text).join(''));
