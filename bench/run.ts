@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { median as medianOf } from '../src/metrics/cell-summary.js';
 import { runHotPath, type HotPathResult } from './hot-path.js';
 import { BURST_PHASE, PACED_PHASES, runStreams, simConfigFor, startSimChild, type StreamRun } from './streams.js';
 
@@ -18,11 +19,7 @@ const AIM_ELD_CONCURRENCY = 1000;
 /** A process at or above this CPU share is taken as the one that limits throughput, %. */
 const SATURATED_CPU_PERCENT = 85;
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
+const median = (values: readonly number[]): number => medianOf(values) ?? Number.NaN;
 const fmt = (value: number, digits = 0): string =>
   Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
 

@@ -168,7 +168,8 @@ export class CellAccumulator {
   }
 }
 
-function median(values: readonly number[]): number | undefined {
+/** The median of a list; undefined for none. */
+export function median(values: readonly number[]): number | undefined {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;

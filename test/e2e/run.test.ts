@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { main } from '../../src/cli/main.ts';
+import { median as medianOf } from '../../src/metrics/cell-summary.ts';
 import { decodeHistogram } from '../../src/metrics/histograms.ts';
 import { DEFAULT_SIM_PROFILE } from '../../src/sim/profile.ts';
 import { startSimulator, type SimRequestTruth } from '../../src/sim/server.ts';
@@ -44,11 +45,7 @@ async function runAgainst(simulator: { baseURL: string }, dir: string, scenarioB
   return { code, io, out, lines };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
+const median = (values: number[]): number => medianOf(values)!;
 
 describe('end to end against the simulator', () => {
   test('at concurrency 64: per-chunk tokens equal the truth, chunk times track the writes, every request once', (t) =>
