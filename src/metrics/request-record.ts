@@ -53,7 +53,7 @@ function nonStreamingRecord(exchange: Exchange, context: RecordContext): Request
   const usageTotal = tokenCount(exchange.usage?.completion_tokens);
   const record = recordOf(exchange, context, { chunks: [], inputTokens: inputTokensOf(exchange, context), untimedTokens: usageTotal ?? tokenizerTotal });
   record.metrics.reasoningTokens = counted.reduce((sum, chunk) => sum + (chunk.reasoning ? chunk.tokens : 0), 0);
-  record.tokenSource = usageTotal !== undefined ? 'usage' : counted.length === 0 ? 'none' : context.fallback ? 'fallback' : 'tokenizer';
+  record.tokenSource = usageTotal !== undefined ? 'usage' : tokenSource(counted.length > 0, context.fallback, undefined);
   if (usageTotal !== undefined && usageTotal !== tokenizerTotal) record.usageMismatch = usageTotal - tokenizerTotal;
   return record;
 }
