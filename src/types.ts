@@ -15,6 +15,10 @@ export interface ChatMessage {
 /** A prompt is always a list of messages once the scenario is normalized. */
 export interface Prompt {
   messages: ChatMessage[];
+  /** This prompt's own max_tokens (a JSONL line's, or a synthetic output length), over the scenario's params. */
+  maxTokens?: number;
+  /** Tokens of the messages' text, when a synthetic prompt was built to that length (the model's tokenizer). */
+  inputTokens?: number;
 }
 
 /** Names of the built-in tokenizers (one list for the type, the schema and the code). */
@@ -112,14 +116,88 @@ export interface ModelSpec {
   params: Record<string, unknown>;
 }
 
-export interface LoadSpec {
-  /** Closed-loop concurrency levels; one cell per model and level. */
-  concurrency: number[];
-  /** Measured requests per cell. */
-  requests: number;
-  /** Warm-up requests per cell, sent first and excluded; `undefined` means one per concurrency slot. */
-  warmup?: number;
+/** How load is offered: closed loop (a fixed number in flight) or open loop (arrivals at a rate). */
+export const LOAD_KINDS = ['concurrency', 'rate'] as const;
+export type LoadKind = (typeof LOAD_KINDS)[number];
+
+/** One load level of a sweep. */
+export interface LoadLevel {
+  kind: LoadKind;
+  /** Requests in flight (concurrency), or arrivals per second (rate). */
+  value: number;
 }
+
+export const ARRIVAL_NAMES = ['constant', 'poisson'] as const;
+export type Arrival = (typeof ARRIVAL_NAMES)[number];
+
+export interface LoadSpec {
+  kind: LoadKind;
+  /** The sweep: concurrency levels or rates (requests/s), run in order, one cell each per model. */
+  levels: number[];
+  /** Open loop: `constant` (arrival i due at start + i/R) or `poisson` (seeded exponential gaps). */
+  arrival: Arrival;
+  /** Open loop: most requests in flight at once; an arrival that finds it full is recorded as dropped. */
+  maxInFlight: number;
+  /** Measured requests per cell (arrivals, in open loop); with `durationMs`, whichever ends first. */
+  requests?: number;
+  /** Measured time per cell, ms: nothing new is sent after it; requests in flight finish. */
+  durationMs?: number;
+  /** Warm-up requests per cell, sent first and excluded; at least one per concurrency slot in closed loop. */
+  warmup?: number;
+  /** Warm-up time per cell, ms (instead of a count). */
+  warmupMs?: number;
+  /** A cell whose p99 schedule lag exceeds this is marked invalid: the client, not the server, was the bottleneck, ms. */
+  maxScheduleLagMs: number;
+}
+
+/**
+ * One SLO bound, parsed from a key such as `ttft_p95_ms: 500`. Latencies and
+ * token counts are upper bounds; rates (tokens/s) are lower bounds.
+ */
+export interface SloBound {
+  /** The key as the scenario wrote it (`ttft_p95_ms`). */
+  key: string;
+  /** A histogram metric (METRIC_NAMES), or `error_rate` (a cell-level share). */
+  metric: MetricName | 'error_rate';
+  /** Percentile 0–100 (`p95` → 95, `p999` → 99.9), or a summary statistic. */
+  stat?: number | 'mean' | 'min' | 'max';
+  /** The bound, in the metric's unit (ms, tokens, tokens/s, or a share 0–1). */
+  bound: number;
+  /** `max`: the value must be ≤ bound; `min`: ≥ bound. */
+  direction: 'max' | 'min';
+}
+
+/** `tokenmeter capacity`: how the search for the highest load within the SLO proceeds. */
+export interface CapacitySpec {
+  /** First load tried; doubled until the SLO fails. */
+  start: number;
+  /** Highest load tried. */
+  max: number;
+  /** Bisection stops when the passing and failing loads are this close (same unit as the load). */
+  tolerance: number;
+}
+
+/** Every distribution tokenmeter keeps per cell (histograms, summary columns, SLO keys). */
+export const METRIC_NAMES = [
+  'ttft',
+  'ttfo',
+  'tpot',
+  'itl',
+  'e2e',
+  'ttfb',
+  'chunk_gap',
+  'tokens_per_chunk',
+  'output_tokens_per_s',
+  'decode_tokens_per_s',
+  'input_tokens',
+  'output_tokens',
+  'reasoning_tokens',
+  'connect',
+  'schedule_lag',
+  'scheduled_ttft',
+  'scheduled_e2e',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** A scenario after loading, interpolation, validation and normalization. */
 export interface Scenario {
@@ -130,9 +208,32 @@ export interface Scenario {
   target: Target;
   models: ModelSpec[];
   load: LoadSpec;
-  prompts: Prompt[];
+  /** Prompts as written or read from a file; synthetic prompts are built per model at run time. */
+  prompts: Prompt[] | SyntheticPrompts;
+  /** Seed of open-loop arrivals and synthetic prompts. */
+  seed: number;
+  /** Service-level objectives: per request (goodput) and per cell (percentiles, error rate). */
+  slo: SloBound[];
+  capacity: CapacitySpec;
   /** Request body parameters passed through as written (max_tokens, temperature, top_k, …). */
   params: Record<string, unknown>;
+}
+
+/** A length distribution in tokens; draws are rounded and clamped to [min, max]. */
+export type LengthDistribution =
+  | { kind: 'fixed'; value: number }
+  | { kind: 'uniform'; min: number; max: number }
+  | { kind: 'normal'; mean: number; stdev: number; min: number; max: number }
+  | { kind: 'lognormal'; mean: number; stdev: number; min: number; max: number };
+
+/** Prompts generated from the scenario's seed, their lengths exact in each model's tokenizer. */
+export interface SyntheticPrompts {
+  synthetic: true;
+  /** How many distinct prompts; requests cycle through them. */
+  count: number;
+  inputTokens: LengthDistribution;
+  /** Output length per prompt, sent as max_tokens (with ignore_eos/min_tokens where the provider takes them). */
+  outputTokens?: LengthDistribution;
 }
 
 /** The error classes a failed request can have. */
@@ -225,6 +326,9 @@ export type TokenSource =
 export interface RequestMetrics {
   /** t0 - ts, ms. */
   scheduleLagMs: number;
+  /** TTFT and E2E measured from the scheduled time ts (open loop: includes the client's own lateness), ms. */
+  scheduledTtftMs?: number;
+  scheduledE2eMs: number;
   ttfbMs?: number;
   ttftMs?: number;
   /** Time to first output: the first answer token, after any reasoning, ms. */
@@ -258,12 +362,15 @@ export interface RequestMetrics {
 export interface RequestRecord {
   id: string;
   model: string;
-  concurrency: number;
+  load: LoadLevel;
   warmup: boolean;
   /** Index of the prompt used. */
   prompt: number;
-  outcome: 'ok' | 'error';
+  /** `dropped`: an open-loop arrival that found maxInFlight requests in flight, so it was never sent. */
+  outcome: 'ok' | 'error' | 'dropped';
   error?: RequestError;
+  /** Whether the request met every per-request SLO bound (undefined when the scenario has no SLO). */
+  metSlo?: boolean;
   status?: number;
   connectMs?: number;
   metrics: RequestMetrics;
@@ -281,5 +388,21 @@ export interface RequestRecord {
 /** Identity of one cell: one model at one load level. */
 export interface CellKey {
   model: string;
-  concurrency: number;
+  load: LoadLevel;
+}
+
+/** What `tokenmeter capacity` found for one model. */
+export interface CapacityOutcome {
+  model: string;
+  kind: LoadKind;
+  /** Highest load that met the SLO (the knee); undefined when even the first load failed. */
+  best?: number;
+  /** Lowest load that failed, with the bounds that broke ("ttft_p95_ms 612 > 500"). */
+  firstFailure?: { load: number; reason: string };
+  /** Every load tried, in the order tried. */
+  steps: { load: number; met: boolean; reason?: string }[];
+  /** The search's tolerance, in the load's unit. */
+  tolerance: number;
+  /** True when the search reached capacity.max and every load passed. */
+  reachedMax: boolean;
 }

@@ -3,8 +3,9 @@
  * (METRICS.md, "Per run"). Warm-up requests are excluded from everything.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import type { CellKey, ErrorClass, RequestRecord, TokenSource } from '../types.js';
+import type { CellKey, ErrorClass, RequestRecord, SloBound, TokenSource } from '../types.js';
 import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
+import { cellSloVerdict, type SloVerdict } from './slo.js';
 
 export interface CellSummary extends CellKey {
   /** Measured requests (warm-up excluded), including failed and interrupted ones. */
@@ -14,6 +15,8 @@ export interface CellSummary extends CellKey {
   errors: number;
   /** Requests cut short by Ctrl-C. */
   interrupted: number;
+  /** Open-loop arrivals never sent because maxInFlight requests were in flight. */
+  dropped: number;
   errorsByClass: Partial<Record<ErrorClass, number>>;
   /** errors / (requests - interrupted); 0 when nothing completed. */
   errorRate: number;
@@ -23,6 +26,14 @@ export interface CellSummary extends CellKey {
   outputTokensPerS: number;
   /** Successful requests / window, requests/s. */
   requestsPerS: number;
+  /** Requests that met every per-request SLO bound; undefined without an SLO. */
+  goodRequests?: number;
+  /** goodRequests / window, requests/s (METRICS.md's goodput); undefined without an SLO. */
+  goodputPerS?: number;
+  /** The cell-level SLO verdict; undefined without an SLO. */
+  slo?: SloVerdict;
+  /** Why the cell's numbers do not describe the server (p99 schedule lag over the bound); undefined when valid. */
+  invalid?: string;
   stats: Partial<Record<MetricName, Stats>>;
   histograms: Record<MetricName, Histogram>;
   tokenSources: Partial<Record<TokenSource, number>>;
@@ -48,6 +59,12 @@ export interface WindowEdges {
   tEnd: number;
 }
 
+export interface CellOptions {
+  slo: readonly SloBound[];
+  /** p99 schedule lag beyond which the cell is invalid, ms. */
+  maxScheduleLagMs: number;
+}
+
 export class CellAccumulator {
   private readonly histograms = Object.fromEntries(METRIC_NAMES.map((name) => [name, createHistogram()])) as Record<
     MetricName,
@@ -56,6 +73,8 @@ export class CellAccumulator {
   private requests = 0;
   private ok = 0;
   private interrupted = 0;
+  private dropped = 0;
+  private good = 0;
   private outputTokens = 0;
   private windowStart = Infinity;
   private windowEnd = -Infinity;
@@ -69,7 +88,10 @@ export class CellAccumulator {
   private readonly serverE2e: number[] = [];
   private readonly e2eMinusServer: number[] = [];
 
-  constructor(private readonly key: CellKey) {}
+  constructor(
+    private readonly key: CellKey,
+    private readonly options: CellOptions = { slo: [], maxScheduleLagMs: Infinity },
+  ) {}
 
   add(record: RequestRecord, edges: WindowEdges): void {
     if (record.warmup) return;
@@ -80,9 +102,16 @@ export class CellAccumulator {
       this.interrupted++;
       return;
     }
+    if (record.outcome === 'dropped') {
+      // Never sent: no latency to record, but the load it stood for was not served.
+      this.dropped++;
+      return;
+    }
+    if (record.metSlo) this.good++;
     this.windowStart = Math.min(this.windowStart, edges.t0);
     this.windowEnd = Math.max(this.windowEnd, edges.tEnd);
     recordValue(this.histograms.schedule_lag, 'schedule_lag', record.metrics.scheduleLagMs);
+    recordValue(this.histograms.scheduled_e2e, 'scheduled_e2e', record.metrics.scheduledE2eMs);
     if (record.outcome === 'error') {
       const errorClass = record.error?.class ?? 'bad_response';
       this.errorsByClass[errorClass] = (this.errorsByClass[errorClass] ?? 0) + 1;
@@ -98,6 +127,7 @@ export class CellAccumulator {
     this.outputTokens += m.outputTokens;
     const h = this.histograms;
     if (m.ttftMs !== undefined) recordValue(h.ttft, 'ttft', m.ttftMs);
+    if (m.scheduledTtftMs !== undefined) recordValue(h.scheduled_ttft, 'scheduled_ttft', m.scheduledTtftMs);
     if (m.ttfoMs !== undefined) recordValue(h.ttfo, 'ttfo', m.ttfoMs);
     recordValue(h.reasoning_tokens, 'reasoning_tokens', m.reasoningTokens);
     if (m.tpotMs !== undefined) recordValue(h.tpot, 'tpot', m.tpotMs);
@@ -124,19 +154,39 @@ export class CellAccumulator {
 
   summary(): CellSummary {
     const windowS = this.windowEnd > this.windowStart ? (this.windowEnd - this.windowStart) / 1000 : 0;
-    const errors = this.requests - this.ok - this.interrupted;
-    const completed = this.requests - this.interrupted;
+    const errors = this.requests - this.ok - this.interrupted - this.dropped;
+    const completed = this.requests - this.interrupted - this.dropped;
     const stats: Partial<Record<MetricName, Stats>> = {};
     for (const name of METRIC_NAMES) {
       const s = statsOf(this.histograms[name], name);
       if (s) stats[name] = s;
     }
+    const { slo, maxScheduleLagMs } = this.options;
+    const lagP99 = stats.schedule_lag?.p99;
+    const hasSlo = slo.length > 0;
+    // For the SLO, an arrival dropped at the in-flight cap is load the deployment did not take: it counts as failed.
+    const sloErrorRate = completed + this.dropped > 0 ? (errors + this.dropped) / (completed + this.dropped) : 0;
     return {
       ...this.key,
       requests: this.requests,
       ok: this.ok,
       errors,
       interrupted: this.interrupted,
+      dropped: this.dropped,
+      ...(hasSlo
+        ? {
+            goodRequests: this.good,
+            goodputPerS: windowS > 0 ? this.good / windowS : 0,
+            slo: cellSloVerdict(slo, this.histograms, sloErrorRate),
+          }
+        : {}),
+      ...(lagP99 !== undefined && lagP99 > maxScheduleLagMs
+        ? {
+            invalid:
+              `p99 schedule lag ${lagP99.toFixed(1)} ms > ${maxScheduleLagMs} ms: the client could not send on time, ` +
+              'so these numbers describe the client, not the server',
+          }
+        : {}),
       errorsByClass: { ...this.errorsByClass },
       errorRate: completed > 0 ? errors / completed : 0,
       windowS,

@@ -7,25 +7,9 @@
 import hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 
-/** Every distribution tokenmeter keeps per cell. */
-export const METRIC_NAMES = [
-  'ttft',
-  'ttfo',
-  'tpot',
-  'itl',
-  'e2e',
-  'ttfb',
-  'chunk_gap',
-  'tokens_per_chunk',
-  'output_tokens_per_s',
-  'decode_tokens_per_s',
-  'input_tokens',
-  'output_tokens',
-  'reasoning_tokens',
-  'connect',
-  'schedule_lag',
-] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
+import { METRIC_NAMES, type MetricName } from '../types.js';
+
+export { METRIC_NAMES, type MetricName };
 
 export interface MetricUnit {
   /** Unit of the values reported (ms, tokens, tokens/s). */
@@ -48,6 +32,8 @@ export const METRIC_UNITS: Record<MetricName, MetricUnit> = {
   chunk_gap: TIME,
   connect: TIME,
   schedule_lag: TIME,
+  scheduled_ttft: TIME,
+  scheduled_e2e: TIME,
   tokens_per_chunk: COUNT,
   input_tokens: COUNT,
   output_tokens: COUNT,

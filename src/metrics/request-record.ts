@@ -2,14 +2,14 @@
  * Exchange (raw timestamps) → RequestRecord (counted tokens, derived metrics).
  * Runs after the request ended: this is where the tokenizer works.
  */
-import type { ChatMessage, Exchange, OutputChunk, RequestRecord, TokenSource } from '../types.js';
+import type { ChatMessage, Exchange, LoadLevel, OutputChunk, RequestRecord, TokenSource } from '../types.js';
 import { reconcileWithUsage, tokensPerChunk } from './attribution.js';
 import { groupByChoice, requestMetrics, type RequestTimeline, type TimedTokens } from './timing.js';
 import type { Tokenizer } from './tokenizers.js';
 
 export interface RecordContext {
   model: string;
-  concurrency: number;
+  load: LoadLevel;
   warmup: boolean;
   prompt: number;
   messages: ChatMessage[];
@@ -76,7 +76,7 @@ function recordOf(
   const record: RequestRecord = {
     id: exchange.id,
     model: context.model,
-    concurrency: context.concurrency,
+    load: context.load,
     warmup: context.warmup,
     prompt: context.prompt,
     outcome: exchange.error ? 'error' : 'ok',
@@ -167,4 +167,22 @@ function tokenSource(anything: boolean, fallback: boolean, mismatch: number | un
 /** A token count as a server should report it; anything else is ignored, never trusted. */
 function tokenCount(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * An open-loop arrival that found `maxInFlight` requests in flight: never
+ * sent, so it has no timings beyond its scheduled time, but it is recorded.
+ */
+export function droppedRecord(id: string, ts: number, context: Omit<RecordContext, 'messages' | 'fallback'>): RequestRecord {
+  return {
+    id,
+    model: context.model,
+    load: context.load,
+    warmup: context.warmup,
+    prompt: context.prompt,
+    outcome: 'dropped',
+    metrics: requestMetrics({ ts, t0: ts, tEnd: ts, chunks: [] }),
+    tokenSource: 'none',
+    tokenizer: context.tokenizer.name,
+  };
 }

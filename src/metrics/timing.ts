@@ -38,6 +38,7 @@ export function requestMetrics(timeline: RequestTimeline): RequestMetrics {
 
   const metrics: RequestMetrics = {
     scheduleLagMs: t0 - ts,
+    scheduledE2eMs: tEnd - ts,
     e2eMs,
     itl: [],
     chunkGapsMs: [],
@@ -53,6 +54,7 @@ export function requestMetrics(timeline: RequestTimeline): RequestMetrics {
   if (tokenChunks.length === 0) return metrics;
 
   metrics.ttftMs = Math.min(...[...groupByChoice(tokenChunks).values()].map((chunks) => chunks[0]!.at)) - t0;
+  metrics.scheduledTtftMs = metrics.ttftMs + (t0 - ts);
   const firstAnswer = tokenChunks.find((chunk) => !chunk.reasoning);
   if (firstAnswer) metrics.ttfoMs = firstAnswer.at - t0;
 

@@ -10,6 +10,7 @@ import type { $ZodIssue } from 'zod/v4/core';
 import type { Scenario } from '../types.js';
 import { interpolateEnv } from './interpolate.js';
 import { normalizeScenario } from './normalize.js';
+import { PromptFileError } from './prompt-file.js';
 import { scenarioSchema } from './schema.js';
 
 /** A scenario file that cannot be used; `problems` are complete lines ready to print. */
@@ -80,7 +81,13 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);
-  const scenario = normalizeScenario(parsed.data, file);
+  let scenario: Scenario;
+  try {
+    scenario = normalizeScenario(parsed.data, file);
+  } catch (error) {
+    if (error instanceof PromptFileError) throw new ScenarioError(file, error.problems.map((problem) => `${file}: prompts.file: ${problem}`));
+    throw error;
+  }
   const unreadable = scenario.models.flatMap((model, i) =>
     model.tokenizer?.endsWith('.json') && !existsSync(model.tokenizer) ? [`${file}: models[${i}].tokenizer: cannot read ${model.tokenizer}`] : [],
   );

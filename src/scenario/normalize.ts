@@ -1,10 +1,27 @@
 import path from 'node:path';
 /** Validated raw scenario → the Scenario the rest of tokenmeter uses: defaults filled, shapes unified. */
-import { DEFAULT_SIM_PROFILE, type Prompt, type Scenario, type SimConfig, type SimModelProfile } from '../types.js';
-import type { RawScenario, RawSimProfile } from './schema.js';
+import {
+  DEFAULT_SIM_PROFILE,
+  type LengthDistribution,
+  type LoadSpec,
+  type Prompt,
+  type Scenario,
+  type SimConfig,
+  type SimModelProfile,
+  type SloBound,
+  type SyntheticPrompts,
+} from '../types.js';
+import type { RawLength, RawScenario, RawSimProfile } from './schema.js';
+import { readPromptFile } from './prompt-file.js';
+import { parseSloKey } from './slo.js';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_SCHEDULE_LAG_MS = 10;
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+export const DEFAULT_SYNTHETIC_PROMPTS = 100;
+/** Upper clamp of normal and lognormal lengths when the scenario sets none, tokens. */
+const DEFAULT_MAX_LENGTH = 32_768;
 
 /** A tokenizer.json path is relative to the scenario file; built-in names stay as they are. */
 function resolveTokenizer(tokenizer: string, file: string): string {
@@ -39,19 +56,65 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
         ? { name: model, params: {} }
         : { name: model.name, params: model.params ?? {}, ...(model.tokenizer ? { tokenizer: resolveTokenizer(model.tokenizer, file) } : {}) },
     ),
-    load: {
-      concurrency: typeof raw.load.concurrency === 'number' ? [raw.load.concurrency] : raw.load.concurrency,
-      requests: raw.load.requests,
-      ...(raw.load.warmup !== undefined ? { warmup: raw.load.warmup } : {}),
-    },
-    prompts: raw.prompts.map(
-      (prompt): Prompt => (typeof prompt === 'string' ? { messages: [{ role: 'user', content: prompt }] } : prompt),
-    ),
+    load: normalizeLoad(raw.load),
+    prompts: normalizePrompts(raw.prompts, file),
+    seed: raw.seed ?? 1,
+    slo: Object.entries(raw.slo ?? {}).map(([key, bound]) => parseSloKey(key, bound) as SloBound),
+    capacity: { start: raw.capacity?.start ?? 1, max: raw.capacity?.max ?? 1024, tolerance: raw.capacity?.tolerance ?? 1 },
     params: raw.params ?? {},
   };
   if (target.apiKey !== undefined && target.apiKey !== '') scenario.target.apiKey = target.apiKey;
   if (raw.description !== undefined) scenario.description = raw.description;
   return scenario;
+}
+
+function normalizeLoad(raw: RawScenario['load']): LoadSpec {
+  const levels = raw.concurrency ?? raw.rate!;
+  const load: LoadSpec = {
+    kind: raw.concurrency !== undefined ? 'concurrency' : 'rate',
+    levels: typeof levels === 'number' ? [levels] : levels,
+    arrival: raw.arrival ?? 'constant',
+    maxInFlight: raw.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    maxScheduleLagMs: raw.maxScheduleLag === undefined ? DEFAULT_MAX_SCHEDULE_LAG_MS : durationMs(raw.maxScheduleLag),
+  };
+  if (raw.requests !== undefined) load.requests = raw.requests;
+  if (raw.duration !== undefined) load.durationMs = durationMs(raw.duration);
+  if (typeof raw.warmup === 'number') load.warmup = raw.warmup;
+  else if (raw.warmup !== undefined) load.warmupMs = durationMs(raw.warmup);
+  return load;
+}
+
+/**
+ * Inline prompts become message lists; a JSONL file (relative to the scenario)
+ * is read now (it throws PromptFileError); synthetic ones are built per model at run time.
+ */
+function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] | SyntheticPrompts {
+  if ('file' in raw) return readPromptFile(path.resolve(path.dirname(file), raw.file));
+  if ('synthetic' in raw) {
+    const synthetic: SyntheticPrompts = {
+      synthetic: true,
+      count: raw.synthetic.count ?? DEFAULT_SYNTHETIC_PROMPTS,
+      inputTokens: lengthDistribution(raw.synthetic.inputTokens),
+    };
+    if (raw.synthetic.outputTokens !== undefined) synthetic.outputTokens = lengthDistribution(raw.synthetic.outputTokens);
+    return synthetic;
+  }
+  return raw.map((prompt): Prompt => {
+    if (typeof prompt === 'string') return { messages: [{ role: 'user', content: prompt }] };
+    return { messages: prompt.messages, ...(prompt.max_tokens !== undefined ? { maxTokens: prompt.max_tokens } : {}) };
+  });
+}
+
+function lengthDistribution(raw: RawLength): LengthDistribution {
+  if (typeof raw === 'number') return { kind: 'fixed', value: raw };
+  switch (raw.distribution) {
+    case 'fixed':
+      return { kind: 'fixed', value: raw.value };
+    case 'uniform':
+      return { kind: 'uniform', min: raw.min, max: raw.max };
+    default:
+      return { kind: raw.distribution, mean: raw.mean, stdev: raw.stdev, min: raw.min ?? 1, max: raw.max ?? DEFAULT_MAX_LENGTH };
+  }
 }
 
 function normalizeSimulator(raw: NonNullable<RawScenario['target']['simulator']> | undefined): SimConfig {

@@ -4,7 +4,8 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { API_NAMES, PROVIDER_NAMES, TOKENIZER_NAMES } from '../types.js';
+import { API_NAMES, ARRIVAL_NAMES, PROVIDER_NAMES, TOKENIZER_NAMES } from '../types.js';
+import { parseSloKey } from './slo.js';
 
 const positiveInteger = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
 const nonNegativeInteger = z.number({ error: 'must be a non-negative integer' }).int('must be a non-negative integer').min(0, 'must be a non-negative integer');
@@ -82,6 +83,135 @@ const messageSchema = z.strictObject({
   content: z.string({ error: 'must be a string' }),
 });
 
+/** A level list, or one level. */
+const levels = <T extends z.ZodType<number>>(level: T, what: string) =>
+  z.union(
+    [
+      level,
+      z
+        .array(level)
+        .min(1, 'must list at least one level')
+        .refine((list) => new Set(list).size === list.length, 'must not list a level twice'),
+    ],
+    { error: `must be ${what} or a list of them` },
+  );
+
+const warmupDuration = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'must be a count of requests or a duration such as "5s"');
+
+const loadSchema = z
+  .strictObject({
+    concurrency: levels(positiveInteger, 'a positive integer')
+      .optional()
+      .describe('Closed loop: requests in flight; a list is a sweep, one cell per model and level.'),
+    rate: levels(positiveNumber, 'a positive number')
+      .optional()
+      .describe('Open loop: arrivals per second; a list is a sweep, one cell per model and rate.'),
+    arrival: z
+      .enum(ARRIVAL_NAMES, { error: `must be one of ${ARRIVAL_NAMES.join(', ')}` })
+      .optional()
+      .describe('Open loop: constant (arrival i at start + i/rate) or poisson (seeded); default constant.'),
+    maxInFlight: positiveInteger
+      .optional()
+      .describe('Open loop: most requests in flight; an arrival that finds it full is recorded as dropped (default 1000).'),
+    requests: positiveInteger.optional().describe('Measured requests (arrivals) per cell.'),
+    duration: durationSchema.optional().describe('Measured time per cell; with requests, whichever ends first.'),
+    warmup: z
+      .union([nonNegativeInteger, warmupDuration], { error: 'must be a count of requests or a duration such as "5s"' })
+      .optional()
+      .describe('Warm-up per cell, excluded from every metric: a count, or a duration such as "5s". Closed loop: at least one per slot.'),
+    maxScheduleLag: durationSchema
+      .optional()
+      .describe('A cell whose p99 schedule lag exceeds this is marked invalid: the client was the bottleneck (default 10ms).'),
+  })
+  .superRefine((load, context) => {
+    if ((load.concurrency === undefined) === (load.rate === undefined)) {
+      context.addIssue({ code: 'custom', message: 'must set exactly one of concurrency (closed loop) or rate (open loop)', path: [] });
+    }
+    if (load.requests === undefined && load.duration === undefined) {
+      context.addIssue({ code: 'custom', message: 'must set requests, duration, or both', path: [] });
+    }
+    for (const key of ['arrival', 'maxInFlight'] as const) {
+      if (load[key] !== undefined && load.rate === undefined) {
+        context.addIssue({ code: 'custom', message: 'applies to open loop only (load.rate)', path: [key] });
+      }
+    }
+  });
+
+const sloSchema = z
+  .record(z.string(), z.number({ error: 'must be a number' }).min(0, 'must be >= 0'))
+  .superRefine((slo, context) => {
+    for (const [key, bound] of Object.entries(slo)) {
+      const parsed = parseSloKey(key, bound);
+      if (typeof parsed === 'string') context.addIssue({ code: 'custom', message: parsed, path: [key] });
+    }
+  })
+  .describe(
+    'Service-level objectives, METRIC_STAT[_ms]: bound, e.g. ttft_p95_ms: 500, tpot_p99_ms: 50, decode_tokens_per_s_p5: 20, error_rate: 0.01.',
+  );
+
+const capacitySchema = z
+  .strictObject({
+    start: positiveNumber.optional().describe('First load tried (default 1); doubled until the SLO fails.'),
+    max: positiveNumber.optional().describe('Highest load tried (default 1024).'),
+    tolerance: positiveNumber.optional().describe('Bisection stops when passing and failing loads are this close (default 1).'),
+  })
+  .refine((c) => (c.start ?? 1) <= (c.max ?? 1024), 'start must not exceed max')
+  .describe('How `tokenmeter capacity` searches for the highest load within the SLO.');
+
+const lengthSchema = z.union(
+  [
+    positiveInteger,
+    z.strictObject({ distribution: z.literal('fixed'), value: positiveInteger }),
+    z
+      .strictObject({ distribution: z.literal('uniform'), min: positiveInteger, max: positiveInteger })
+      .refine((d) => d.min <= d.max, 'min must not exceed max'),
+    z
+      .strictObject({
+        distribution: z.enum(['normal', 'lognormal']),
+        mean: positiveNumber,
+        stdev: z.number().min(0, 'must be >= 0'),
+        min: positiveInteger.optional(),
+        max: positiveInteger.optional(),
+      })
+      .refine((d) => (d.min ?? 1) <= (d.max ?? Infinity), 'min must not exceed max'),
+  ],
+  {
+    error:
+      'must be a token count, or {distribution: fixed|uniform|normal|lognormal, ...}: fixed takes value; uniform min and max; normal and lognormal mean, stdev and optional min, max',
+  },
+);
+
+const promptListSchema = z
+  .array(
+    z.union(
+      [
+        z.string().min(1, 'must not be empty'),
+        z.strictObject({ messages: z.array(messageSchema).min(1, 'must have at least one message'), max_tokens: positiveInteger.optional() }),
+      ],
+      { error: 'must be a string or {messages: [...], max_tokens?}' },
+    ),
+  )
+  .min(1, 'must list at least one prompt');
+
+const promptsSchema = z
+  .union(
+    [
+      promptListSchema,
+      z.strictObject({ file: z.string().min(1, 'must not be empty').describe('A JSONL file (relative to the scenario): one {messages} or {prompt} per line, optional max_tokens.') }),
+      z.strictObject({
+        synthetic: z.strictObject({
+          count: positiveInteger.optional().describe('Distinct prompts (default 100); requests cycle through them.'),
+          inputTokens: lengthSchema.describe('Prompt length in tokens of the model\'s tokenizer: exact.'),
+          outputTokens: lengthSchema.optional().describe('Output length, sent as max_tokens (and ignore_eos/min_tokens where the provider takes them).'),
+        }),
+      }),
+    ],
+    { error: 'must be a list of prompts, {file: prompts.jsonl}, or {synthetic: {inputTokens, ...}}' },
+  )
+  .describe('A list of prompts, a JSONL file, or synthetic prompts of exact token lengths.');
+
 export const scenarioSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -129,32 +259,15 @@ export const scenarioSchema = z
         ),
       )
       .min(1, 'must list at least one model'),
-    load: z.strictObject({
-      concurrency: z
-        .union(
-          [
-            positiveInteger,
-            z
-              .array(positiveInteger)
-              .min(1, 'must list at least one level')
-              .refine((levels) => new Set(levels).size === levels.length, 'must not list a level twice'),
-          ],
-          { error: 'must be a positive integer or a list of them' },
-        )
-        .describe('Closed-loop concurrency levels; one cell per model and level.'),
-      requests: positiveInteger.describe('Measured requests per cell.'),
-      warmup: nonNegativeInteger.optional().describe('Warm-up requests per cell; at least (and by default) one per concurrency slot.'),
-    }),
-    prompts: z
-      .array(
-        z.union([z.string().min(1, 'must not be empty'), z.strictObject({ messages: z.array(messageSchema).min(1, 'must have at least one message') })], {
-          error: 'must be a string or {messages: [...]}',
-        }),
-      )
-      .min(1, 'must list at least one prompt'),
+    load: loadSchema,
+    prompts: promptsSchema,
     params: paramsSchema.optional(),
+    seed: z.number().int('must be an integer').optional().describe('Seed of open-loop arrivals and synthetic prompts (default 1).'),
+    slo: sloSchema.optional(),
+    capacity: capacitySchema.optional(),
   })
   .describe('A tokenmeter scenario.');
 
 export type RawScenario = z.infer<typeof scenarioSchema>;
 export type RawSimProfile = z.infer<typeof simProfileSchema>;
+export type RawLength = z.infer<typeof lengthSchema>;

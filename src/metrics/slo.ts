@@ -1,0 +1,103 @@
+/**
+ * SLO verdicts (METRICS.md, goodput): per request, did it meet every bound a
+ * single request can meet; per cell, did the percentiles and the error rate
+ * stay within their bounds.
+ */
+import type { Histogram } from 'hdr-histogram-js';
+import type { MetricName, RequestMetrics, RequestRecord, SloBound } from '../types.js';
+import { METRIC_UNITS } from './histograms.js';
+
+/** A request's own value of a metric; undefined where one request has no single value (itl, chunk gaps). */
+function requestValue(record: RequestRecord, metric: MetricName): number | undefined {
+  const m: RequestMetrics = record.metrics;
+  const values: Partial<Record<MetricName, number | undefined>> = {
+    ttft: m.ttftMs,
+    ttfo: m.ttfoMs,
+    tpot: m.tpotMs,
+    e2e: m.e2eMs,
+    ttfb: m.ttfbMs,
+    output_tokens_per_s: m.outputTokensPerS,
+    decode_tokens_per_s: m.decodeTokensPerS,
+    input_tokens: m.inputTokens,
+    output_tokens: m.outputTokens,
+    reasoning_tokens: m.reasoningTokens,
+    connect: record.connectMs,
+    schedule_lag: m.scheduleLagMs,
+    scheduled_ttft: m.scheduledTtftMs,
+    scheduled_e2e: m.scheduledE2eMs,
+  };
+  return values[metric];
+}
+
+const within = (value: number, bound: SloBound): boolean => (bound.direction === 'max' ? value <= bound.bound : value >= bound.bound);
+
+/**
+ * Whether one request met the SLO: it succeeded, and each bound on a metric it
+ * has holds for its own value (`ttft_p95_ms: 500` → its TTFT ≤ 500 ms, as
+ * vLLM's goodput reads it). A metric the request lacks (no TPOT for a
+ * one-token reply) does not count against it.
+ */
+export function requestMeetsSlo(record: RequestRecord, slo: readonly SloBound[]): boolean {
+  if (record.outcome !== 'ok') return false;
+  for (const bound of slo) {
+    if (bound.metric === 'error_rate') continue;
+    const value = requestValue(record, bound.metric);
+    if (value !== undefined && !within(value, bound)) return false;
+  }
+  return true;
+}
+
+/** One bound checked against a cell. */
+export interface SloCheck {
+  key: string;
+  bound: number;
+  direction: 'max' | 'min';
+  /** The cell's value; undefined when it had no samples (which fails the check). */
+  measured?: number;
+  ok: boolean;
+}
+
+export interface SloVerdict {
+  /** Every bound held. */
+  met: boolean;
+  checks: SloCheck[];
+}
+
+/** The cell's value of a bound's statistic, from its histogram. */
+export function cellValue(histogram: Histogram, metric: MetricName, stat: SloBound['stat']): number | undefined {
+  if (histogram.totalCount === 0) return undefined;
+  const scale = METRIC_UNITS[metric].scale;
+  switch (stat) {
+    case 'mean':
+      return histogram.mean / scale;
+    case 'min':
+      return histogram.getValueAtPercentile(0) / scale;
+    case 'max':
+      return histogram.maxValue / scale;
+    default:
+      return histogram.getValueAtPercentile(stat ?? 50) / scale;
+  }
+}
+
+/** Checks every bound against one cell's histograms and error rate. */
+export function cellSloVerdict(slo: readonly SloBound[], histograms: Record<MetricName, Histogram>, errorRate: number): SloVerdict {
+  const checks = slo.map((bound): SloCheck => {
+    const measured = bound.metric === 'error_rate' ? errorRate : cellValue(histograms[bound.metric], bound.metric, bound.stat);
+    return { key: bound.key, bound: bound.bound, direction: bound.direction, ...(measured !== undefined ? { measured } : {}), ok: measured !== undefined && within(measured, bound) };
+  });
+  return { met: checks.every((check) => check.ok), checks };
+}
+
+/** "ttft_p95_ms 612.3 > 500" for the checks that failed. */
+export function describeFailures(verdict: SloVerdict): string {
+  return verdict.checks
+    .filter((check) => !check.ok)
+    .map((check) =>
+      check.measured === undefined
+        ? `${check.key}: no samples`
+        : `${check.key} ${round(check.measured)} ${check.direction === 'max' ? '>' : '<'} ${check.bound}`,
+    )
+    .join(', ');
+}
+
+const round = (value: number): number => Math.round(value * 1000) / 1000;

@@ -1,0 +1,64 @@
+/**
+ * Prompt sets from JSONL files: one `{messages}` or `{prompt}` object per
+ * line, with an optional `max_tokens`. Every bad line is reported, with its
+ * line number.
+ */
+import { readFileSync } from 'node:fs';
+import type { ChatMessage, Prompt } from '../types.js';
+
+const ROLES = new Set(['system', 'user', 'assistant', 'developer', 'tool']);
+
+/** Reads a prompt file; throws a list of problems ("prompts.jsonl:3: …") if any line is bad. */
+export function readPromptFile(file: string): Prompt[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PromptFileError([`${file}: cannot read the prompt file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
+  }
+  const prompts: Prompt[] = [];
+  const problems: string[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    const parsed = parsePromptLine(line);
+    if (typeof parsed === 'string') problems.push(`${file}:${index + 1}: ${parsed}`);
+    else prompts.push(parsed);
+  });
+  if (problems.length === 0 && prompts.length === 0) problems.push(`${file}: has no prompts (one JSON object per line)`);
+  if (problems.length > 0) throw new PromptFileError(problems);
+  return prompts;
+}
+
+/** One line → a prompt, or the problem with it. */
+export function parsePromptLine(line: string): Prompt | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return 'not valid JSON';
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'must be a JSON object with messages or prompt';
+  const { messages, prompt, max_tokens: maxTokens } = value as Record<string, unknown>;
+  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && (maxTokens as number) > 0)) return 'max_tokens must be a positive integer';
+  const withMaxTokens = (p: Prompt): Prompt => (maxTokens === undefined ? p : { ...p, maxTokens: maxTokens as number });
+  if (typeof prompt === 'string' && messages === undefined) {
+    return prompt === '' ? 'prompt must not be empty' : withMaxTokens({ messages: [{ role: 'user', content: prompt }] });
+  }
+  if (!Array.isArray(messages) || messages.length === 0 || prompt !== undefined) {
+    return 'must have either prompt (a string) or messages (a non-empty list)';
+  }
+  for (const [i, message] of messages.entries()) {
+    const m = message as Partial<ChatMessage> | null;
+    if (!m || typeof m !== 'object' || !ROLES.has(m.role as string) || typeof m.content !== 'string') {
+      return `messages[${i}] must be {role: system|user|assistant|developer|tool, content: string}`;
+    }
+  }
+  return withMaxTokens({ messages: (messages as ChatMessage[]).map(({ role, content }) => ({ role, content })) });
+}
+
+export class PromptFileError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'PromptFileError';
+  }
+}

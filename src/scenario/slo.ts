@@ -1,0 +1,49 @@
+/**
+ * SLO keys: `METRIC_STAT[_ms]: bound`, e.g. `ttft_p95_ms: 500`,
+ * `decode_tokens_per_s_p5: 20`, `error_rate: 0.01`.
+ *
+ *   key    := "error_rate" | metric "_" stat unit
+ *   metric := any of METRIC_NAMES (ttft, tpot, itl, e2e, scheduled_ttft, …)
+ *   stat   := "p" digits | "mean" | "min" | "max"   (p95 → 95, p999 → 99.9, p9999 → 99.99)
+ *   unit   := "_ms" for times, nothing for token counts and rates
+ *
+ * Times and token counts are upper bounds (value ≤ bound); rates (`*_per_s`)
+ * are lower bounds (value ≥ bound), so `decode_tokens_per_s_p5: 20` reads
+ * "95% of requests decode at 20 tokens/s or faster".
+ */
+import { METRIC_NAMES, type MetricName, type SloBound } from '../types.js';
+
+const COUNT_METRICS: readonly MetricName[] = ['tokens_per_chunk', 'input_tokens', 'output_tokens', 'reasoning_tokens'];
+
+/** The unit a metric's bound is written in. */
+function unitOf(metric: MetricName): 'ms' | 'tokens' | 'tokens/s' {
+  if (metric.endsWith('_per_s')) return 'tokens/s';
+  return COUNT_METRICS.includes(metric) ? 'tokens' : 'ms';
+}
+
+/** `p95` → 95, `p999` → 99.9, `p5` → 5; undefined unless 0 < p < 100. */
+function percentileOf(stat: string): number | undefined {
+  const digits = /^p(\d+)$/.exec(stat)?.[1];
+  if (digits === undefined) return undefined;
+  const value = digits.length <= 2 ? Number(digits) : Number(`${digits.slice(0, 2)}.${digits.slice(2)}`);
+  return value > 0 && value < 100 ? value : undefined;
+}
+
+/** Parses one SLO entry; a string is the problem with it. */
+export function parseSloKey(key: string, bound: number): SloBound | string {
+  if (key === 'error_rate') {
+    return bound <= 1 ? { key, metric: 'error_rate', bound, direction: 'max' } : 'error_rate is a share from 0 to 1 (0.01 = 1%)';
+  }
+  const match = /^(.+)_(p\d+|mean|min|max)(_ms)?$/.exec(key);
+  const metric = match?.[1] as MetricName | undefined;
+  if (!match || metric === undefined || !METRIC_NAMES.includes(metric)) {
+    return `unknown SLO key; write METRIC_STAT[_ms] (e.g. ttft_p95_ms, tpot_p99_ms, decode_tokens_per_s_p5) with METRIC one of ${METRIC_NAMES.join(', ')}, or error_rate`;
+  }
+  const statText = match[2]!;
+  const stat = statText.startsWith('p') ? percentileOf(statText) : (statText as 'mean' | 'min' | 'max');
+  if (stat === undefined) return `${statText} is not a percentile between 0 and 100 (p50, p95, p99, p999 = 99.9)`;
+  const unit = unitOf(metric);
+  if (unit === 'ms' && match[3] === undefined) return `${metric} is a time: write ${metric}_${statText}_ms`;
+  if (unit !== 'ms' && match[3] !== undefined) return `${metric} is in ${unit}, not ms: write ${metric}_${statText}`;
+  return { key, metric, stat, bound, direction: unit === 'tokens/s' ? 'min' : 'max' };
+}
