@@ -110,12 +110,13 @@ function flattenIssues(issues: readonly $ZodIssue[], prefix: PropertyKey[] = [])
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'invalid_union' && 'errors' in issue && issue.errors.length > 0) {
-      // Prefer the branch that got furthest (a deeper path): it is what the user meant.
-      const deepest = issue.errors
-        .map((branch) => flattenIssues(branch, path))
-        .filter((branch) => branch.some((i) => i.path.length > path.length));
-      if (deepest.length === 1) {
-        flat.push(...deepest[0]!);
+      // Prefer the one branch that got furthest (the deepest path): it is what the user meant.
+      const branches = issue.errors.map((branch) => flattenIssues(branch, path));
+      const depth = (branch: typeof flat) => Math.max(...branch.map((i) => i.path.length));
+      const deepest = Math.max(...branches.map(depth));
+      const winners = branches.filter((branch) => depth(branch) === deepest);
+      if (deepest > path.length && winners.length === 1) {
+        flat.push(...winners[0]!);
         continue;
       }
     }

@@ -40,3 +40,27 @@ export function providerWarnings(scenario: Scenario): string[] {
   }
   return [...warnings];
 }
+
+/**
+ * Body parameters that make the provider generate exactly `maxTokens` tokens
+ * (a synthetic prompt's output length), where it accepts them:
+ * - vllm: `ignore_eos` and `min_tokens` are extra sampling parameters of its
+ *   OpenAI-compatible server (the built-in simulator takes both too).
+ * - llamacpp: llama-server copies body fields it does not map itself into its
+ *   native parameters, so `ignore_eos` works on /v1/chat/completions too;
+ *   `max_tokens` becomes its `n_predict`. It has no `min_tokens`.
+ * - openai rejects unknown parameters, sambanova and generic may; they get
+ *   the cap alone, and a response may stop before it.
+ */
+export function outputLengthParams(provider: ProviderName, maxTokens: number): Record<string, unknown> {
+  switch (provider) {
+    case 'vllm':
+      return { max_tokens: maxTokens, ignore_eos: true, min_tokens: maxTokens };
+    case 'llamacpp':
+      return { max_tokens: maxTokens, ignore_eos: true };
+    case 'sambanova':
+    case 'openai':
+    case 'generic':
+      return { max_tokens: maxTokens };
+  }
+}

@@ -163,24 +163,27 @@ const capacitySchema = z
 const lengthSchema = z.union(
   [
     positiveInteger,
-    z.strictObject({ distribution: z.literal('fixed'), value: positiveInteger }),
-    z
-      .strictObject({ distribution: z.literal('uniform'), min: positiveInteger, max: positiveInteger })
-      .refine((d) => d.min <= d.max, 'min must not exceed max'),
-    z
-      .strictObject({
-        distribution: z.enum(['normal', 'lognormal']),
-        mean: positiveNumber,
-        stdev: z.number().min(0, 'must be >= 0'),
-        min: positiveInteger.optional(),
-        max: positiveInteger.optional(),
-      })
-      .refine((d) => (d.min ?? 1) <= (d.max ?? Infinity), 'min must not exceed max'),
+    z.discriminatedUnion(
+      'distribution',
+      [
+        z.strictObject({ distribution: z.literal('fixed'), value: positiveInteger }),
+        z
+          .strictObject({ distribution: z.literal('uniform'), min: positiveInteger, max: positiveInteger })
+          .refine((d) => d.min <= d.max, 'min must not exceed max'),
+        z
+          .strictObject({
+            distribution: z.enum(['normal', 'lognormal']),
+            mean: positiveNumber,
+            stdev: z.number({ error: 'must be a number >= 0' }).min(0, 'must be >= 0'),
+            min: positiveInteger.optional(),
+            max: positiveInteger.optional(),
+          })
+          .refine((d) => (d.min ?? 1) <= (d.max ?? Infinity), 'min must not exceed max'),
+      ],
+      { error: 'distribution must be one of fixed (value), uniform (min, max), normal or lognormal (mean, stdev, min?, max?)' },
+    ),
   ],
-  {
-    error:
-      'must be a token count, or {distribution: fixed|uniform|normal|lognormal, ...}: fixed takes value; uniform min and max; normal and lognormal mean, stdev and optional min, max',
-  },
+  { error: 'must be a token count, or {distribution: fixed|uniform|normal|lognormal, ...}' },
 );
 
 const promptListSchema = z

@@ -24,7 +24,8 @@ function unitOf(metric: MetricName): 'ms' | 'tokens' | 'tokens/s' {
 /** `p95` → 95, `p999` → 99.9, `p5` → 5; undefined unless 0 < p < 100. */
 function percentileOf(stat: string): number | undefined {
   const digits = /^p(\d+)$/.exec(stat)?.[1];
-  if (digits === undefined) return undefined;
+  // p100, p950: a trailing zero after the first two digits is a typo, not a decimal (p999 = 99.9).
+  if (digits === undefined || (digits.length > 2 && digits.endsWith('0'))) return undefined;
   const value = digits.length <= 2 ? Number(digits) : Number(`${digits.slice(0, 2)}.${digits.slice(2)}`);
   return value > 0 && value < 100 ? value : undefined;
 }

@@ -71,6 +71,36 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[] }[
     expected: ['FILE: prompts[0].messages[0].role: must be one of system, user'],
   },
   {
+    name: 'both closed and open loop',
+    text: VALID.replace('requests: 4', 'requests: 4, rate: 2'),
+    expected: ['FILE: load: must set exactly one of concurrency (closed loop) or rate (open loop)'],
+  },
+  {
+    name: 'neither a request count nor a duration',
+    text: VALID.replace(', requests: 4', ''),
+    expected: ['FILE: load: must set requests, duration, or both'],
+  },
+  {
+    name: 'open-loop settings on a closed loop',
+    text: VALID.replace('requests: 4', 'requests: 4, arrival: poisson, maxInFlight: 8'),
+    expected: ['FILE: load.arrival: applies to open loop only (load.rate)', 'FILE: load.maxInFlight: applies to open loop only'],
+  },
+  {
+    name: 'a bad arrival and a bad warm-up',
+    text: VALID.replace('concurrency: [1, 2], requests: 4', 'rate: [1, 2.5], duration: 10s, arrival: bursty, warmup: soon'),
+    expected: ['FILE: load.arrival: must be one of constant, poisson', 'FILE: load.warmup: must be a count of requests or a duration'],
+  },
+  {
+    name: 'bad SLO keys, each with its reason',
+    text: VALID + 'slo: {ttft_p95: 500, tpot_p99_ms: 40, speed_p50_ms: 1}\n',
+    expected: ['FILE: slo.ttft_p95: ttft is a time: write ttft_p95_ms', 'FILE: slo.speed_p50_ms: unknown SLO key'],
+  },
+  {
+    name: 'a synthetic length distribution without its parameters',
+    text: VALID.replace('["hi"]', '{synthetic: {inputTokens: {distribution: normal, mean: 100}}}'),
+    expected: ['FILE: prompts.synthetic.inputTokens.stdev: '],
+  },
+  {
     name: 'several problems at once, all reported',
     text: VALID.replace('requests: 4', 'requests: -1').replace('name: ok', 'name: "no spaces allowed"'),
     expected: ['FILE: name: must start with a letter or digit', 'FILE: load.requests: must be a positive integer'],
@@ -96,12 +126,46 @@ describe('scenario errors: every problem with its file and path, exit 2, no stac
 });
 
 describe('scenario loading', () => {
+  test('open-loop load, SLO, capacity and synthetic prompts are normalized', () =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, 'open.yaml');
+      await writeFile(
+        file,
+        VALID.replace('concurrency: [1, 2], requests: 4', 'rate: [2, 4.5], arrival: poisson, maxInFlight: 64, duration: 30s, warmup: 5s, maxScheduleLag: 20ms')
+          .replace('["hi"]', '{synthetic: {count: 10, inputTokens: {distribution: lognormal, mean: 500, stdev: 100}, outputTokens: {distribution: uniform, min: 50, max: 100}}}') +
+          'seed: 9\nslo: {ttft_p95_ms: 500, decode_tokens_per_s_p5: 20, error_rate: 0.01}\ncapacity: {start: 2, tolerance: 0.5}\n',
+      );
+      const scenario = await loadScenario(file, {});
+      assert.deepEqual(scenario.load, {
+        kind: 'rate',
+        levels: [2, 4.5],
+        arrival: 'poisson',
+        maxInFlight: 64,
+        maxScheduleLagMs: 20,
+        durationMs: 30_000,
+        warmupMs: 5000,
+      });
+      assert.deepEqual(scenario.prompts, {
+        synthetic: true,
+        count: 10,
+        inputTokens: { kind: 'lognormal', mean: 500, stdev: 100, min: 1, max: 32_768 },
+        outputTokens: { kind: 'uniform', min: 50, max: 100 },
+      });
+      assert.equal(scenario.seed, 9);
+      assert.deepEqual(scenario.slo, [
+        { key: 'ttft_p95_ms', metric: 'ttft', stat: 95, bound: 500, direction: 'max' },
+        { key: 'decode_tokens_per_s_p5', metric: 'decode_tokens_per_s', stat: 5, bound: 20, direction: 'min' },
+        { key: 'error_rate', metric: 'error_rate', bound: 0.01, direction: 'max' },
+      ]);
+      assert.deepEqual(scenario.capacity, { start: 2, max: 1024, tolerance: 0.5 });
+    }));
+
   test('a valid file is normalized: levels as a list, prompts as messages, defaults filled', () =>
     withTempDir(async (dir) => {
       const file = path.join(dir, 'ok.yaml');
       await writeFile(file, VALID.replace('baseURL: builtin', 'baseURL: builtin, apiKey: "${TM_TEST_KEY}", idleTimeout: 500ms'));
       const scenario = await loadScenario(file, { TM_TEST_KEY: 'sk-secret' });
-      assert.deepEqual(scenario.load, { concurrency: [1, 2], requests: 4 });
+      assert.deepEqual(scenario.load, { kind: 'concurrency', levels: [1, 2], arrival: 'constant', maxInFlight: 1000, maxScheduleLagMs: 10, requests: 4 });
       assert.deepEqual(scenario.prompts, [{ messages: [{ role: 'user', content: 'hi' }] }]);
       assert.equal(scenario.target.apiKey, 'sk-secret');
       assert.equal(scenario.target.idleTimeoutMs, 500);
