@@ -1,17 +1,21 @@
 /**
- * Closed-loop load: `concurrency` requests in flight, each slot sending the
- * next request as soon as its previous one ended (p-limit). The warm-up
- * requests go first, at least one per slot by default, so every measured
- * request runs on a warm connection (METRICS.md, "Connections").
+ * Closed-loop load: `concurrency` slots, each sending its next request as
+ * soon as its previous one ended. The warm-up requests go first, at least one
+ * per slot, so every measured request runs on a warm connection (METRICS.md,
+ * "Connections"). Measurement ends after `requests` measured sends or
+ * `durationMs` of measured time, whichever comes first; requests in flight then
+ * finish and are recorded.
  *
- * Yields each finished exchange; aggregates nothing.
+ * Yields each finished request; aggregates nothing.
  */
 import { performance } from 'node:perf_hooks';
-import pLimit from 'p-limit';
 import type { ChatMessage, Exchange, Prompt } from '../types.js';
+import { Channel } from './channel.js';
 
 export interface OutgoingRequest {
   id: string;
+  /** Index into the prompts. */
+  prompt: number;
   messages: ChatMessage[];
   /** When the scheduler meant to send it (performance.now(), ms). */
   ts: number;
@@ -19,69 +23,98 @@ export interface OutgoingRequest {
 
 export type SendRequest = (request: OutgoingRequest) => Promise<Exchange>;
 
-export interface ClosedLoopPlan {
-  concurrency: number;
-  warmup: number;
-  requests: number;
+/** What every load loop needs to know about a cell. */
+export interface CellPlan {
+  /** Warm-up requests (closed loop: raised to one per slot). */
+  warmup?: number;
+  /** Warm-up time, ms: requests sent before it ends are warm-up. */
+  warmupMs?: number;
+  /** Measured requests; with durationMs, whichever ends first. */
+  requests?: number;
+  /** Measured time, ms, from the first measured send. */
+  durationMs?: number;
   prompts: readonly Prompt[];
   /** Request ids are `${idPrefix}-${n}`. */
   idPrefix: string;
 }
 
-export interface FinishedRequest {
-  exchange: Exchange;
-  warmup: boolean;
-  /** Index into the scenario's prompts. */
-  prompt: number;
-  messages: ChatMessage[];
+export interface ClosedLoopPlan extends CellPlan {
+  concurrency: number;
 }
 
-export async function* closedLoop(
-  plan: ClosedLoopPlan,
-  send: SendRequest,
-  interrupt?: AbortSignal,
-): AsyncGenerator<FinishedRequest> {
-  const finished: FinishedRequest[] = [];
-  let wake: (() => void) | undefined;
-  let done = false;
-  let failure: unknown;
-  const limit = pLimit(plan.concurrency);
+export interface FinishedRequest {
+  id: string;
+  warmup: boolean;
+  /** Index into the prompts. */
+  prompt: number;
+  messages: ChatMessage[];
+  /** When it was due to be sent (performance.now(), ms). */
+  ts: number;
+  /** What came back; undefined when the request was dropped at the in-flight cap and never sent (open loop). */
+  exchange: Exchange | undefined;
+}
 
-  // One continuous loop: the first `warmup` requests sent are the warm-up. Each slot goes on
-  // to measured requests as soon as its warm-up ends, so measurement starts in steady state,
-  // never with every slot firing at once (a burst no real client load has).
-  const tasks: Promise<void>[] = [];
-  for (let n = 0; n < plan.warmup + plan.requests; n++) {
-    const warmup = n < plan.warmup;
-    tasks.push(
-      limit(async () => {
-        if (interrupt?.aborted) return; // never sent, so never recorded
-        const prompt = n % plan.prompts.length;
-        const messages = plan.prompts[prompt]!.messages;
-        const exchange = await send({ id: `${plan.idPrefix}-${n}`, messages, ts: performance.now() });
-        finished.push({ exchange, warmup, prompt, messages });
-        wake?.();
-      }),
-    );
+/** Decides, send by send, whether the next request is warm-up, measured, or past the cell's end. */
+export class CellClock {
+  private sent = 0;
+  private measured = 0;
+  private readonly startedAt: number;
+  private measureStart: number | undefined;
+
+  constructor(
+    private readonly plan: CellPlan,
+    private readonly minWarmup: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.startedAt = now();
   }
-  const driver = Promise.all(tasks).then(
-    () => undefined,
-    (error: unknown) => (failure = error),
-  );
-  void driver.finally(() => {
-    done = true;
-    wake?.();
-  });
 
-  for (;;) {
-    const next = finished.shift();
-    if (next) {
-      yield next;
-      continue;
+  /** The next send's role at time `at`, or 'done' when the cell has ended. */
+  next(at: number = this.now()): 'warmup' | 'measured' | 'done' {
+    const { warmup, warmupMs, requests, durationMs } = this.plan;
+    const inWarmup =
+      this.measureStart === undefined &&
+      (this.sent < Math.max(warmup ?? 0, this.minWarmup) || (warmupMs !== undefined && at < this.startedAt + warmupMs));
+    if (inWarmup) {
+      this.sent++;
+      return 'warmup';
     }
-    if (done) break;
-    await new Promise<void>((resolve) => (wake = resolve));
-    wake = undefined;
+    this.measureStart ??= at;
+    if (requests !== undefined && this.measured >= requests) return 'done';
+    if (durationMs !== undefined && at >= this.measureStart + durationMs) return 'done';
+    this.sent++;
+    this.measured++;
+    return 'measured';
   }
-  if (failure !== undefined) throw failure;
+
+  /** Sends so far, warm-up included: the next request's number. */
+  get count(): number {
+    return this.sent;
+  }
+}
+
+export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, interrupt?: AbortSignal): AsyncGenerator<FinishedRequest> {
+  const finished = new Channel<FinishedRequest>();
+  const clock = new CellClock(plan, plan.concurrency);
+
+  const slot = async (): Promise<void> => {
+    for (;;) {
+      if (interrupt?.aborted) return; // never sent, so never recorded
+      const role = clock.next();
+      if (role === 'done') return;
+      const n = clock.count - 1;
+      const prompt = n % plan.prompts.length;
+      const messages = plan.prompts[prompt]!.messages;
+      const id = `${plan.idPrefix}-${n}`;
+      const sent = await send({ id, prompt, messages, ts: performance.now() });
+      // A closed loop has no schedule: each request is due when it is sent, so ts = t0 (METRICS.md).
+      const exchange = { ...sent, ts: sent.t0 };
+      finished.push({ id, warmup: role === 'warmup', prompt, messages, ts: exchange.ts, exchange });
+    }
+  };
+  Promise.all(Array.from({ length: plan.concurrency }, slot)).then(
+    () => finished.close(),
+    (error: unknown) => finished.close(error),
+  );
+  yield* finished.drain();
 }

@@ -114,6 +114,10 @@ interface ChatBody {
   max_tokens?: unknown;
   max_output_tokens?: unknown;
   max_completion_tokens?: unknown;
+  /** vLLM's (and llama.cpp's): generate until the cap, never stopping early. */
+  ignore_eos?: unknown;
+  /** vLLM's: generate at least this many tokens (still capped). */
+  min_tokens?: unknown;
   n?: unknown;
   input?: unknown;
   prompt?: unknown;
@@ -213,7 +217,13 @@ interface CompletionPlan {
 
 function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random): CompletionPlan {
   const maxTokens = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens) ?? positiveInteger(body.max_output_tokens);
-  const wanted = Math.max(1, draw(profile.outputTokens, random));
+  // The profile's length is drawn even when the request overrides it, so the rest of the plan stays the same.
+  const drawn = Math.max(1, draw(profile.outputTokens, random));
+  // Like vLLM: ignore_eos decodes to the cap (no cap: the profile's length, as no context limit is simulated);
+  // min_tokens lengthens a shorter answer.
+  const ignoreEos = body.ignore_eos === true && maxTokens !== undefined;
+  const minTokens = positiveInteger(body.min_tokens) ?? 0;
+  const wanted = ignoreEos ? maxTokens : Math.max(drawn, minTokens);
   const total = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens);
   const wordsPerToken = profile.wordsPerToken ?? 1;
   const reasoningTotal = Math.min(draw(profile.reasoningTokens ?? 0, random), total - 1);
@@ -241,7 +251,7 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
     tokenTexts,
     chunkTexts: tokenTexts.map((texts) => texts.join('')),
     chunkReasoning,
-    finishReason: maxTokens !== undefined && wanted > maxTokens ? 'length' : 'stop',
+    finishReason: maxTokens !== undefined && (ignoreEos || wanted > maxTokens) ? 'length' : 'stop',
     promptTokens: estimatePromptTokens(body.messages ?? body.input ?? body.prompt),
   };
 }

@@ -47,7 +47,7 @@ test('tokens are counted only once a cell has no stream in flight, never between
     }
     // Per-cell summaries come back too, warm-up excluded.
     assert.deepEqual(
-      result.cells.map((s) => [s.concurrency, s.requests, s.ok]),
+      result.cells.map((s) => [s.load.value, s.requests, s.ok]),
       [
         [4, 16, 16],
         [8, 16, 16],

@@ -5,7 +5,7 @@ import { loadTokenizer } from '../../src/metrics/tokenizers.ts';
 import type { Exchange } from '../../src/types.ts';
 
 const tokenizer = await loadTokenizer('llama3');
-const context = { model: 'm', concurrency: 1, warmup: false, prompt: 0, messages: [{ role: 'user' as const, content: 'hi there' }], tokenizer, fallback: false };
+const context = { model: 'm', load: { kind: 'concurrency' as const, value: 1 }, warmup: false, prompt: 0, messages: [{ role: 'user' as const, content: 'hi there' }], tokenizer, fallback: false };
 
 const exchange = (usage: Record<string, unknown> | undefined, texts: string[] = [' the cat', ' sat']): Exchange => ({
   id: 'r',

@@ -67,6 +67,56 @@ describe('the simulator', () => {
     }
   });
 
+  /** Streams one request to an API's route and returns what its usage says was generated, and the finish. */
+  async function streamedOutput(baseURL: string, route: string, body: object): Promise<{ usageTokens: number; finish: string }> {
+    const response = await fetch(`${baseURL}/${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: true, ...body }) });
+    const events = (await response.text())
+      .split('\n\n')
+      .map((event) => /^data: (.*)$/m.exec(event)?.[1])
+      .filter((data): data is string => data !== undefined && data !== '[DONE]')
+      .map((data) => JSON.parse(data))
+      .reverse();
+    const finished = events.find((e) => e.choices?.[0]?.finish_reason || /^response\.(completed|incomplete)$/.test(e.type) || e.type === 'message_delta');
+    const usage = events.find((e) => e.usage || e.response?.usage);
+    return {
+      usageTokens: usage.usage?.completion_tokens ?? usage.usage?.output_tokens ?? usage.response.usage.output_tokens,
+      finish: finished.choices?.[0]?.finish_reason ?? finished.response?.status ?? finished.delta.stop_reason,
+    };
+  }
+
+  // The profile answers 12 tokens; each API names its cap its own way.
+  const OUTPUT_LENGTH_CASES = [
+    { api: 'chat', route: 'chat/completions', body: { messages: [{ role: 'user', content: 'x' }], stream_options: { include_usage: true } }, cap: 'max_tokens', length: 'length' },
+    { api: 'chat (max_completion_tokens)', route: 'chat/completions', body: { messages: [{ role: 'user', content: 'x' }], stream_options: { include_usage: true } }, cap: 'max_completion_tokens', length: 'length' },
+    { api: 'completions', route: 'completions', body: { prompt: 'x', stream_options: { include_usage: true } }, cap: 'max_tokens', length: 'length' },
+    { api: 'responses', route: 'responses', body: { input: 'x' }, cap: 'max_output_tokens', length: 'incomplete' },
+    { api: 'messages', route: 'messages', body: { messages: [{ role: 'user', content: 'x' }] }, cap: 'max_tokens', length: 'max_tokens' },
+  ];
+  for (const { api, route, body, cap, length } of OUTPUT_LENGTH_CASES) {
+    test(`${api}: ignore_eos generates exactly the cap; min_tokens at least min_tokens, still capped`, async () => {
+      const sim = await startSimulator({ seed: 1, defaults: PROFILE, models: {} }, { keepTruth: true });
+      try {
+        const cases = [
+          { extra: { ignore_eos: true, [cap]: 40 }, tokens: 40, finish: length },
+          { extra: { ignore_eos: true, [cap]: 5 }, tokens: 5, finish: length },
+          { extra: { min_tokens: 30, [cap]: 100 }, tokens: 30 },
+          { extra: { min_tokens: 30, [cap]: 20 }, tokens: 20, finish: length },
+          { extra: { min_tokens: 5, [cap]: 100 }, tokens: 12 },
+          { extra: { ignore_eos: true }, tokens: 12 },
+        ];
+        for (const [i, { extra, tokens, finish }] of cases.entries()) {
+          const output = await streamedOutput(sim.baseURL, route, { model: 'm', ...body, ...extra });
+          assert.equal(output.usageTokens, tokens, JSON.stringify(extra));
+          assert.equal(sim.truth[i]!.completionTokens, tokens, `streamed with ${JSON.stringify(extra)}`);
+          if (finish) assert.equal(output.finish, finish, JSON.stringify(extra));
+          else assert.notEqual(output.finish, length, JSON.stringify(extra));
+        }
+      } finally {
+        await sim.close();
+      }
+    });
+  }
+
   test('beyond its capacity a request waits for a free slot', async () => {
     const sim = await startSimulator({ seed: 1, defaults: PROFILE, models: {} }, { keepTruth: true });
     try {

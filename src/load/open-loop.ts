@@ -1,0 +1,80 @@
+/**
+ * Open-loop load: arrivals at a rate, sent when they are due whether or not
+ * earlier requests have finished, so a slow server cannot slow the offered
+ * load (no coordinated omission). Each request's `ts` is its scheduled time,
+ * so the client's own lateness shows as schedule lag (METRICS.md).
+ *
+ * At most `maxInFlight` requests are in flight; an arrival that finds the cap
+ * full is yielded as dropped (no exchange), never queued silently.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Arrival } from '../types.js';
+import { arrivalOffsetsMs } from './arrivals.js';
+import { Channel } from './channel.js';
+import { CellClock, type CellPlan, type FinishedRequest, type SendRequest } from './closed-loop.js';
+
+export interface OpenLoopPlan extends CellPlan {
+  /** Arrivals per second. */
+  rate: number;
+  arrival: Arrival;
+  maxInFlight: number;
+  /** Uniform [0, 1) draws for poisson gaps, seeded by the caller. */
+  random: () => number;
+}
+
+/** When behind schedule, yield to the event loop every this many arrivals, so responses still get read. */
+const YIELD_EVERY = 16;
+
+export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, interrupt?: AbortSignal): AsyncGenerator<FinishedRequest> {
+  const finished = new Channel<FinishedRequest>();
+  const clock = new CellClock(plan, 1);
+  const inFlight = new Set<Promise<unknown>>();
+  const start = performance.now();
+  let failure: unknown;
+
+  const schedule = async (): Promise<void> => {
+    let behind = 0;
+    for (const offset of arrivalOffsetsMs(plan.arrival, plan.rate, plan.random)) {
+      const ts = start + offset;
+      const waitMs = ts - performance.now();
+      if (waitMs > 0) {
+        behind = 0;
+        try {
+          await sleep(waitMs, undefined, interrupt ? { signal: interrupt } : {});
+        } catch {
+          return; // interrupted while waiting
+        }
+      } else if (++behind % YIELD_EVERY === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (interrupt?.aborted) return;
+      // The cell's bounds are judged at the scheduled time, so a late client does not lengthen the cell.
+      const role = clock.next(ts);
+      if (role === 'done') return;
+      const n = clock.count - 1;
+      const prompt = n % plan.prompts.length;
+      const messages = plan.prompts[prompt]!.messages;
+      const id = `${plan.idPrefix}-${n}`;
+      const warmup = role === 'warmup';
+      if (inFlight.size >= plan.maxInFlight) {
+        finished.push({ id, warmup, prompt, messages, ts, exchange: undefined });
+        continue;
+      }
+      const request = send({ id, prompt, messages, ts })
+        .then((exchange) => finished.push({ id, warmup, prompt, messages, ts, exchange }))
+        .catch((error: unknown) => (failure ??= error))
+        .finally(() => inFlight.delete(request));
+      inFlight.add(request);
+    }
+  };
+  schedule()
+    .then(async () => {
+      while (inFlight.size > 0) await Promise.all(inFlight);
+    })
+    .then(
+      () => finished.close(failure),
+      (error: unknown) => finished.close(error),
+    );
+  yield* finished.drain();
+}

@@ -1,0 +1,41 @@
+/**
+ * Seeded randomness for the load side (synthetic prompts, poisson arrivals),
+ * so a scenario's seed replays the same run. `sim` keeps its own generator:
+ * `load` does not import `sim`.
+ */
+
+/** Uniform draws in [0, 1). */
+export type Random = () => number;
+
+/** mulberry32, by Tommy Ettinger: a 32-bit state, fast, and plenty for lengths and word choices. */
+export function seededRandom(seed: number): Random {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A seed for one independent stream of a run (`deriveSeed(seed, 2, i)`), so
+ * streams do not shift each other: each part is folded in with MurmurHash3's
+ * 32-bit finalizer (fmix32, by Austin Appleby).
+ */
+export function deriveSeed(seed: number, ...parts: number[]): number {
+  let hash = fmix32(seed >>> 0);
+  for (const part of parts) hash = fmix32((hash ^ Math.imul(part >>> 0, 0x9e3779b1)) >>> 0);
+  return hash;
+}
+
+function fmix32(value: number): number {
+  let h = value;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
