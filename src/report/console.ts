@@ -1,12 +1,15 @@
 /** The summary table printed at the end of a run. Pure: summaries in, text out. */
 import type { CellSummary } from '../metrics/cell-summary.js';
+import type { CapacityOutcome } from '../types.js';
+import { describeFailures } from '../metrics/slo.js';
+import { loadLabel } from './load-label.js';
 
 const fixed = (value: number | undefined, digits = 1): string => (value === undefined ? '-' : value.toFixed(digits));
 
 export function renderSummaryTable(cells: readonly CellSummary[]): string {
   const header = [
     'model',
-    'conc',
+    'load',
     'ok/req',
     'err',
     'out tok/s',
@@ -20,10 +23,11 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
     'E2E p50',
     'E2E p99',
     'tok/chunk',
+    ...(cells.some((cell) => cell.slo) ? ['goodput/s', 'SLO'] : []),
   ];
   const rows = cells.map((cell) => [
     cell.model,
-    String(cell.concurrency),
+    loadLabel(cell.load),
     `${cell.ok}/${cell.requests}`,
     String(cell.errors),
     fixed(cell.outputTokensPerS),
@@ -37,6 +41,7 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
     fixed(cell.stats.e2e?.p50),
     fixed(cell.stats.e2e?.p99),
     fixed(cell.stats.tokens_per_chunk?.mean, 2),
+    ...(cell.slo ? [fixed(cell.goodputPerS, 2), cell.slo.met ? 'met' : 'FAILED'] : []),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]): string =>
@@ -46,10 +51,48 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
     .filter((cell) => cell.errors > 0)
     .map(
       (cell) =>
-        `errors in ${cell.model} @ ${cell.concurrency}: ` +
+        `errors in ${cell.model} @ ${loadLabel(cell.load)}: ` +
         Object.entries(cell.errorsByClass)
           .map(([name, n]) => `${name} ${n}`)
           .join(', '),
     );
+  const noteLines = cells.flatMap((cell) => {
+    const at = `${cell.model} @ ${loadLabel(cell.load)}`;
+    return [
+      ...(cell.dropped > 0 ? [`dropped in ${at}: ${cell.dropped} arrivals found maxInFlight requests in flight`] : []),
+      ...(cell.slo && !cell.slo.met ? [`SLO failed in ${at}: ${describeFailures(cell.slo)}`] : []),
+      ...(cell.invalid ? [`INVALID ${at}: ${cell.invalid}`] : []),
+    ];
+  });
+  errorLines.push(...noteLines);
   return [...out, ...(errorLines.length ? ['', ...errorLines] : []), '(times in ms; TPOT and ITL count every token of every chunk)', ''].join('\n');
+}
+
+/** `tokenmeter capacity`'s answer: per model, the knee and what broke just past it. */
+export function renderCapacity(outcomes: readonly CapacityOutcome[], cells: readonly CellSummary[]): string {
+  const lines: string[] = [];
+  for (const outcome of outcomes) {
+    const label = (value: number) => loadLabel({ kind: outcome.kind, value });
+    const cellAt = (value: number) => cells.find((cell) => cell.model === outcome.model && cell.load.value === value);
+    lines.push(`${outcome.model}: tried ${outcome.steps.map((step) => `${label(step.load)} ${step.met ? 'ok' : 'FAIL'}`).join(', ')}`);
+    if (outcome.best === undefined) {
+      lines.push(`  no load met the SLO; the first one tried, ${label(outcome.steps[0]?.load ?? 0)}, failed: ${outcome.firstFailure?.reason ?? 'interrupted'}`);
+    } else {
+      const knee = cellAt(outcome.best);
+      lines.push(
+        `  capacity: ${label(outcome.best)}${outcome.reachedMax ? ' (the search maximum: raise capacity.max to look further)' : ''}` +
+          (knee
+            ? ` — ${fixed(knee.outputTokensPerS)} output tok/s, ${fixed(knee.requestsPerS, 2)} req/s, goodput ${fixed(knee.goodputPerS, 2)} req/s, ` +
+              `TTFT p95 ${fixed(knee.stats.ttft?.p95)} ms, TPOT p95 ${fixed(knee.stats.tpot?.p95, 2)} ms`
+            : ''),
+      );
+    }
+    if (outcome.firstFailure && outcome.best !== undefined) {
+      lines.push(`  first failure: ${label(outcome.firstFailure.load)}: ${outcome.firstFailure.reason}`);
+    }
+    if (outcome.best !== undefined && outcome.firstFailure) {
+      lines.push(`  (within ${outcome.tolerance} of the true knee, if latency rises with load)`);
+    }
+  }
+  return lines.join('\n') + '\n';
 }

@@ -2,6 +2,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { METRIC_NAMES, METRIC_UNITS, percentileDistribution, type MetricName, type Stats } from '../metrics/histograms.js';
+import { describeFailures } from '../metrics/slo.js';
 
 const SUMMARY_METRICS: readonly MetricName[] = ['ttft', 'tpot', 'itl', 'e2e'];
 const SUMMARY_STATS: readonly (keyof Stats)[] = ['p50', 'p90', 'p95', 'p99', 'mean', 'max'];
@@ -45,10 +46,20 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
     'ttft_minus_server_p50_ms',
     'server_e2e_p50_ms',
     'e2e_minus_server_p50_ms',
+    'rate_rps',
+    'dropped',
+    'good_requests',
+    'goodput_rps',
+    'slo_met',
+    'slo_failures',
+    'valid',
+    'invalid_reason',
+    'scheduled_ttft_p95_ms',
+    'scheduled_e2e_p95_ms',
   ];
   const rows = cells.map((cell) => [
     cell.model,
-    cell.concurrency,
+    cell.load.kind === 'concurrency' ? cell.load.value : '',
     cell.requests,
     cell.ok,
     cell.errors,
@@ -75,6 +86,16 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
     csvNumber(cell.serverTimings?.ttftMinusServerP50Ms),
     csvNumber(cell.serverTimings?.serverE2eP50Ms),
     csvNumber(cell.serverTimings?.e2eMinusServerP50Ms),
+    cell.load.kind === 'rate' ? csvNumber(cell.load.value) : '',
+    cell.dropped,
+    cell.goodRequests ?? '',
+    csvNumber(cell.goodputPerS),
+    cell.slo === undefined ? '' : String(cell.slo.met),
+    cell.slo === undefined ? '' : describeFailures(cell.slo),
+    String(cell.invalid === undefined),
+    cell.invalid ?? '',
+    csvNumber(cell.stats.scheduled_ttft?.p95),
+    csvNumber(cell.stats.scheduled_e2e?.p95),
   ]);
   return stringify([header, ...rows]);
 }
@@ -82,14 +103,15 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
 /** histograms.csv: HdrHistogram's percentile distribution of every metric of every cell. */
 export function renderHistogramsCsv(cells: readonly CellSummary[]): string {
   const rows: (string | number)[][] = [
-    ['model', 'concurrency', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile'],
+    ['model', 'concurrency', 'rate_rps', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile'],
   ];
   for (const cell of cells) {
     for (const metric of METRIC_NAMES) {
       for (const row of percentileDistribution(cell.histograms[metric], metric)) {
         rows.push([
           cell.model,
-          cell.concurrency,
+          cell.load.kind === 'concurrency' ? cell.load.value : '',
+          cell.load.kind === 'rate' ? csvNumber(cell.load.value) : '',
           metric,
           METRIC_UNITS[metric].unit,
           csvNumber(row.value),

@@ -1,9 +1,14 @@
 /** JSON renderers: requests.jsonl lines, histograms.json, run.json. Pure. */
 import type { CellSummary } from '../metrics/cell-summary.js';
-import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
-import type { RequestRecord, Scenario } from '../types.js';
+import { createHistogram, decodeHistogram, encodeHistogram, METRIC_NAMES, METRIC_UNITS, type MetricName } from '../metrics/histograms.js';
+import type { CapacityOutcome, LoadLevel, RequestRecord, Scenario } from '../types.js';
 
 const round3 = (value: number | undefined): number | null => (value === undefined ? null : Math.round(value * 1000) / 1000);
+
+/** `concurrency` (closed loop) or `rate` (open loop, requests/s): the load level's field in every JSON file. */
+export function loadFields(load: LoadLevel): { concurrency: number } | { rate: number } {
+  return load.kind === 'concurrency' ? { concurrency: load.value } : { rate: load.value };
+}
 
 /** One line of requests.jsonl: the file's contract, in snake_case. */
 export function renderRequestLine(record: RequestRecord): string {
@@ -11,14 +16,17 @@ export function renderRequestLine(record: RequestRecord): string {
   return JSON.stringify({
     id: record.id,
     model: record.model,
-    concurrency: record.concurrency,
+    ...loadFields(record.load),
     warmup: record.warmup,
     prompt: record.prompt,
     outcome: record.outcome,
+    ...(record.metSlo !== undefined ? { met_slo: record.metSlo } : {}),
     error: record.error ?? null,
     status: record.status ?? null,
     connect_ms: round3(record.connectMs),
     schedule_lag_ms: round3(m.scheduleLagMs),
+    scheduled_ttft_ms: round3(m.scheduledTtftMs),
+    scheduled_e2e_ms: round3(m.scheduledE2eMs),
     ttfb_ms: round3(m.ttfbMs),
     ttft_ms: round3(m.ttftMs),
     ttfo_ms: round3(m.ttfoMs),
@@ -54,7 +62,7 @@ export function renderHistogramsJson(cells: readonly CellSummary[]): string {
       significant_digits: 3,
       cells: cells.map((cell) => ({
         model: cell.model,
-        concurrency: cell.concurrency,
+        ...loadFields(cell.load),
         histograms: Object.fromEntries(
           METRIC_NAMES.map((metric) => [
             metric,
@@ -72,6 +80,41 @@ export function renderHistogramsJson(cells: readonly CellSummary[]): string {
     null,
     2,
   ) + '\n';
+}
+
+/**
+ * summary.json: every cell's summary (SLO verdict, validity, goodput, stats)
+ * without its histograms, which are in histograms.json. `tokenmeter report`
+ * rebuilds the cells from the two.
+ */
+export function renderSummaryJson(cells: readonly CellSummary[], extra: { capacity?: readonly CapacityOutcome[] } = {}): string {
+  return (
+    JSON.stringify(
+      {
+        cells: cells.map(({ histograms: _histograms, ...summary }) => summary),
+        ...(extra.capacity ? { capacity: extra.capacity } : {}),
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+/** The inverse of renderSummaryJson + renderHistogramsJson: the cells of a results folder. */
+export function parseResultCells(summaryJson: string, histogramsJson: string): { cells: CellSummary[]; capacity?: CapacityOutcome[] } {
+  const summary = JSON.parse(summaryJson) as { cells: Omit<CellSummary, 'histograms'>[]; capacity?: CapacityOutcome[] };
+  const histograms = JSON.parse(histogramsJson) as { cells: { histograms: Partial<Record<MetricName, { encoded: string }>> }[] };
+  if (!Array.isArray(summary.cells) || !Array.isArray(histograms.cells) || summary.cells.length !== histograms.cells.length) {
+    throw new Error('summary.json and histograms.json do not describe the same cells');
+  }
+  const cells = summary.cells.map((cell, i): CellSummary => {
+    const encoded = histograms.cells[i]!.histograms;
+    const decoded = Object.fromEntries(
+      METRIC_NAMES.map((name) => [name, encoded[name] ? decodeHistogram(encoded[name].encoded) : createHistogram()]),
+    ) as CellSummary['histograms'];
+    return { ...cell, histograms: decoded };
+  });
+  return summary.capacity ? { cells, capacity: summary.capacity } : { cells };
 }
 
 export interface RunInfo {

@@ -1,0 +1,388 @@
+/**
+ * The HTML report's charts: vega-lite specs built from the cell summaries,
+ * rendered to inline SVG at write time by vega's headless renderer, so the
+ * page needs no script, no network and no canvas.
+ */
+import hdr from 'hdr-histogram-js';
+import type { Histogram, JsHistogram } from 'hdr-histogram-js';
+import * as vega from 'vega';
+import * as vegaLite from 'vega-lite';
+import type { CellSummary } from '../metrics/cell-summary.js';
+import {
+  createHistogram,
+  decodeHistogram,
+  encodeHistogram,
+  METRIC_UNITS,
+  percentileDistribution,
+  type MetricName,
+} from '../metrics/histograms.js';
+import type { CapacityOutcome, SloBound } from '../types.js';
+import { loadLabel } from './load-label.js';
+
+/** What the charts are drawn from: the report's cells, SLO and capacity outcomes. */
+export interface ChartInput {
+  cells: readonly CellSummary[];
+  slo: readonly SloBound[];
+  capacity?: readonly CapacityOutcome[];
+}
+
+/** One rendered chart: inline SVG, or a note saying why there is none. */
+export interface Chart {
+  /** Stable name, written as the figure's `data-chart` attribute. */
+  name: string;
+  /** Plain text (not yet HTML-escaped). */
+  caption: string;
+  /** The chart as an SVG document fragment; undefined when there was nothing to draw. */
+  svg?: string;
+  /** Why there is no chart ("no samples"), plain text. */
+  note?: string;
+}
+
+type Spec = vegaLite.TopLevelSpec;
+/** One layer of a layered spec (vega-lite's index does not export the type). */
+type Layer = Extract<Spec, { layer: unknown }>['layer'][number];
+
+const WIDTH = 640;
+const HEIGHT = 320;
+const PERCENTILE_METRICS = ['ttft', 'tpot', 'itl'] as const;
+const LATENCY_PERCENTILES = ['p50', 'p95', 'p99'] as const;
+const INVALID_GREY = '#999999';
+const SLO_RED = '#d62728';
+
+/** Code-point order: the same on every machine, unlike localeCompare. */
+const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * One colour per model, category10 in model-name order, computed once for the
+ * whole report so a model keeps its colour in charts where others are absent.
+ */
+export function modelColours(cells: readonly CellSummary[]): { domain: string[]; range: string[] } {
+  const domain = [...new Set(cells.map((cell) => cell.model))].sort(byCodePoint);
+  const palette = vega.scheme('category10') as string[];
+  return { domain, range: domain.map((_, i) => palette[i % palette.length]!) };
+}
+
+/** Load labels in load order (not alphabetical, where "c=16" would sort before "c=8"). */
+function loadDomain(cells: readonly CellSummary[]): string[] {
+  const sorted = [...cells].sort((a, b) => byCodePoint(a.load.kind, b.load.kind) || a.load.value - b.load.value);
+  return [...new Set(sorted.map((cell) => loadLabel(cell.load)))];
+}
+
+/** Whether a cell is the knee (best passing load) of its model's capacity search. */
+export function isKnee(cell: CellSummary, capacity: readonly CapacityOutcome[] = []): boolean {
+  return capacity.some(
+    (outcome) =>
+      outcome.best !== undefined && outcome.model === cell.model && outcome.kind === cell.load.kind && outcome.best === cell.load.value,
+  );
+}
+
+/** Renders every chart of the report, in page order. */
+export async function renderCharts(input: ChartInput): Promise<Chart[]> {
+  const colours = modelColours(input.cells);
+  const charts: Chart[] = [await latencyThroughputChart(input, colours)];
+  for (const metric of PERCENTILE_METRICS) charts.push(await percentileChart(input.cells, metric, colours));
+  charts.push(await tokensPerChunkChart(input.cells, colours));
+  return charts;
+}
+
+type Colours = ReturnType<typeof modelColours>;
+
+const colourEncoding = (colours: Colours) =>
+  ({ field: 'model', type: 'nominal', title: 'model', scale: { domain: colours.domain, range: colours.range } }) as const;
+
+async function latencyThroughputChart(input: ChartInput, colours: Colours): Promise<Chart> {
+  const name = 'latency-throughput';
+  const caption =
+    'TTFT p50/p95/p99 against output throughput, one point per cell, labelled with its load' +
+    (input.slo.some(isTtftCeiling) ? '; dashed red lines are TTFT SLO bounds' : '') +
+    (input.cells.some((cell) => cell.invalid) ? '; hollow grey points are invalid cells' : '') +
+    kneeCaption(input);
+  const rows = latencyRows(input);
+  if (rows.length === 0) return { name, caption, note: 'No TTFT samples in any cell.' };
+  return { name, caption, svg: await toSvg(latencyThroughputSpec(rows, input.slo, colours), name) };
+}
+
+function kneeCaption(input: ChartInput): string {
+  const knees = input.cells.filter((cell) => isKnee(cell, input.capacity));
+  return knees.length === 0 ? '' : `; ringed: the knee (${knees.map((cell) => `${cell.model} at ${loadLabel(cell.load)}`).join(', ')})`;
+}
+
+const isTtftCeiling = (bound: SloBound): boolean => bound.metric === 'ttft' && bound.direction === 'max';
+
+interface LatencyRow {
+  model: string;
+  load: string;
+  loadValue: number;
+  outputTokensPerS: number;
+  percentile: (typeof LATENCY_PERCENTILES)[number];
+  ttftMs: number;
+  invalid: boolean;
+  knee: boolean;
+  /** Text next to the cell's top point: its load, and "knee" for the knee. */
+  label: string;
+}
+
+function latencyRows(input: ChartInput): LatencyRow[] {
+  return input.cells.flatMap((cell) => {
+    const knee = isKnee(cell, input.capacity);
+    const load = loadLabel(cell.load);
+    return LATENCY_PERCENTILES.flatMap((percentile) => {
+      const ttftMs = cell.stats.ttft?.[percentile];
+      if (ttftMs === undefined) return [];
+      return [
+        {
+          model: cell.model,
+          load,
+          loadValue: cell.load.value,
+          outputTokensPerS: cell.outputTokensPerS,
+          percentile,
+          ttftMs,
+          invalid: cell.invalid !== undefined,
+          knee,
+          label: knee ? `${load} knee` : load,
+        },
+      ];
+    });
+  });
+}
+
+function latencyThroughputSpec(rows: LatencyRow[], slo: readonly SloBound[], colours: Colours): Spec {
+  const x = { field: 'outputTokensPerS', type: 'quantitative', title: 'output tokens/s (cell)' } as const;
+  const y = { field: 'ttftMs', type: 'quantitative', title: 'TTFT (ms)' } as const;
+  const percentileScale = { domain: [...LATENCY_PERCENTILES] };
+  const shape = { field: 'percentile', type: 'nominal', title: 'percentile', scale: percentileScale } as const;
+  return {
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows },
+    layer: [
+      {
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: {
+          x,
+          y,
+          color: colourEncoding(colours),
+          strokeDash: { ...shape, scale: { ...percentileScale, range: [[1, 0], [6, 3], [2, 2]] } },
+          order: { field: 'loadValue', type: 'quantitative' },
+        },
+      },
+      {
+        transform: [{ filter: '!datum.invalid' }],
+        mark: { type: 'point', filled: true, size: 45, opacity: 1 },
+        encoding: { x, y, color: colourEncoding(colours), shape },
+      },
+      {
+        transform: [{ filter: 'datum.invalid' }],
+        mark: { type: 'point', filled: false, size: 45, color: INVALID_GREY, strokeWidth: 1.5 },
+        encoding: { x, y, shape },
+      },
+      {
+        transform: [{ filter: 'datum.knee' }],
+        mark: { type: 'point', shape: 'circle', filled: false, size: 380, color: '#000000', strokeWidth: 2 },
+        encoding: { x, y },
+      },
+      // One label per cell, above its highest point, so three percentiles do not repeat it; the knee's in bold.
+      ...[false, true].map((knee) => ({
+        transform: [{ filter: `datum.percentile === 'p99' && ${knee ? '' : '!'}datum.knee` }],
+        mark: { type: 'text' as const, dy: -12, fontSize: 10, fontWeight: knee ? ('bold' as const) : ('normal' as const) },
+        encoding: {
+          x,
+          y,
+          text: { field: 'label' },
+          color: { condition: { test: 'datum.invalid', value: INVALID_GREY }, value: '#333333' },
+        },
+      })),
+      ...ttftSloLayers(slo),
+    ],
+  };
+}
+
+/** A dashed red rule at each TTFT ceiling of the SLO, labelled with its key at the right edge. */
+function ttftSloLayers(slo: readonly SloBound[]): Layer[] {
+  const bounds = slo.filter(isTtftCeiling).map((bound) => ({ key: bound.key, bound: bound.bound }));
+  if (bounds.length === 0) return [];
+  const y = { field: 'bound', type: 'quantitative' } as const;
+  return [
+    { data: { values: bounds }, mark: { type: 'rule', color: SLO_RED, strokeDash: [4, 4] }, encoding: { y } },
+    {
+      data: { values: bounds },
+      mark: { type: 'text', color: SLO_RED, align: 'right', baseline: 'bottom', dy: -2, fontSize: 10 },
+      encoding: { x: { value: WIDTH }, y, text: { field: 'key' } },
+    },
+  ];
+}
+
+interface PercentilePoint {
+  model: string;
+  load: string;
+  /** "model @ load": one line per cell. */
+  series: string;
+  /** Row order within the cell, so the line follows the distribution even where x repeats. */
+  rank: number;
+  inversePercentile: number;
+  value: number;
+}
+
+async function percentileChart(cells: readonly CellSummary[], metric: (typeof PERCENTILE_METRICS)[number], colours: Colours): Promise<Chart> {
+  const name = `percentiles-${metric}`;
+  const title = metric.toUpperCase();
+  const caption = `${title} percentile distribution per cell (HdrHistogram style: x is 1/(1−p) on a log scale), ms`;
+  const points = percentilePoints(cells, metric);
+  if (points.length === 0) return { name, caption, note: `No ${title} samples in any cell.` };
+  return { name, caption, svg: await toSvg(percentileSpec(points, title, loadDomain(cells), colours), name) };
+}
+
+/**
+ * HdrHistogram's percentile rows of every cell. The last row (the max, at
+ * 1/(1−p) = ∞) is clamped to the right edge of the axis rather than dropped,
+ * so every line still ends at its cell's maximum.
+ */
+function percentilePoints(cells: readonly CellSummary[], metric: MetricName): PercentilePoint[] {
+  const perCell = cells.map((cell) => ({ cell, rows: percentileDistribution(cell.histograms[metric], metric) }));
+  const edge = percentileAxisMax(perCell.flatMap(({ rows }) => rows.map((row) => row.inversePercentile)));
+  return perCell.flatMap(({ cell, rows }) =>
+    rows.map((row, rank) => ({
+      model: cell.model,
+      load: loadLabel(cell.load),
+      series: `${cell.model} @ ${loadLabel(cell.load)}`,
+      rank,
+      inversePercentile: Math.min(row.inversePercentile, edge),
+      value: row.value,
+    })),
+  );
+}
+
+/** The axis ends at the power of ten at or above the largest finite 1/(1−p), and at least at 99% (100). */
+function percentileAxisMax(inversePercentiles: number[]): number {
+  const finite = inversePercentiles.filter(Number.isFinite);
+  const largest = Math.max(100, ...finite);
+  return 10 ** Math.ceil(Math.log10(largest) - 1e-9);
+}
+
+function percentileSpec(points: PercentilePoint[], title: string, loads: string[], colours: Colours): Spec {
+  const edge = Math.max(...points.map((point) => point.inversePercentile));
+  const ticks: number[] = [];
+  for (let tick = 1; tick <= edge; tick *= 10) ticks.push(tick);
+  return {
+    width: WIDTH,
+    height: HEIGHT * 0.8,
+    data: { values: points },
+    mark: { type: 'line', strokeWidth: 1.5 },
+    encoding: {
+      x: {
+        field: 'inversePercentile',
+        type: 'quantitative',
+        title: 'percentile',
+        scale: { type: 'log', domain: [1, edge] },
+        // 1/(1−p) = 10^k is the percentile 100·(1 − 10^−k): 0%, 90%, 99%, 99.9%…
+        axis: { values: ticks, labelExpr: "format(100 - 100 / datum.value, '.6~g') + '%'", grid: true },
+      },
+      y: { field: 'value', type: 'quantitative', title: `${title} (ms)` },
+      color: colourEncoding(colours),
+      strokeDash: { field: 'load', type: 'nominal', title: 'load', scale: { domain: loads } },
+      detail: { field: 'series' },
+      order: { field: 'rank', type: 'quantitative' },
+    },
+  };
+}
+
+interface ChunkBar {
+  model: string;
+  tokens: number;
+  chunks: number;
+  /** chunks / all of the model's chunks: models with different request counts compare. */
+  share: number;
+}
+
+async function tokensPerChunkChart(cells: readonly CellSummary[], colours: Colours): Promise<Chart> {
+  const name = 'tokens-per-chunk';
+  const caption = 'Tokens per chunk, share of each model’s chunks (all its cells together)';
+  const bars = chunkBars(cells);
+  if (bars.length === 0) return { name, caption, note: 'No chunks carried tokens in any cell.' };
+  return { name, caption, svg: await toSvg(tokensPerChunkSpec(bars, colours), name) };
+}
+
+function chunkBars(cells: readonly CellSummary[]): ChunkBar[] {
+  const byModel = new Map<string, Histogram>();
+  for (const cell of cells) {
+    const merged = byModel.get(cell.model) ?? createHistogram();
+    merged.add(cell.histograms.tokens_per_chunk);
+    byModel.set(cell.model, merged);
+  }
+  return [...byModel.keys()].sort(byCodePoint).flatMap((model) => {
+    const histogram = byModel.get(model)!;
+    const total = histogram.totalCount;
+    return recordedValues(histogram, 'tokens_per_chunk').map(({ value, count }) => ({ model, tokens: value, chunks: count, share: count / total }));
+  });
+}
+
+/**
+ * Every recorded value with its count, in the metric's unit. The Histogram
+ * interface has no iterator, so this walks JsHistogram's buckets (exact for
+ * integers below 2048 at 3 significant digits); any other implementation is
+ * first decoded into one through the project's own encoding.
+ */
+export function recordedValues(histogram: Histogram, metric: MetricName): { value: number; count: number }[] {
+  const js = (histogram instanceof hdr.JsHistogram ? histogram : decodeHistogram(encodeHistogram(histogram))) as JsHistogram;
+  const values: { value: number; count: number }[] = [];
+  if (js.totalCount === 0) return values;
+  for (let value = 0; value <= js.maxValue; value = js.nextNonEquivalentValue(value)) {
+    const count = js.getCountAtIndex(js.countsArrayIndex(value));
+    if (count > 0) values.push({ value: value / METRIC_UNITS[metric].scale, count });
+  }
+  return values;
+}
+
+function tokensPerChunkSpec(bars: ChunkBar[], colours: Colours): Spec {
+  const low = Math.min(...bars.map((bar) => bar.tokens));
+  const high = Math.max(...bars.map((bar) => bar.tokens));
+  // A continuous run of token counts shows gaps as gaps; past a few hundred bands it would be unreadable.
+  const domain = high - low < 256 ? Array.from({ length: high - low + 1 }, (_, i) => low + i) : undefined;
+  return {
+    width: WIDTH,
+    height: HEIGHT * 0.7,
+    data: { values: bars },
+    mark: { type: 'bar' },
+    encoding: {
+      x: { field: 'tokens', type: 'ordinal', title: 'tokens in the chunk', axis: { labelAngle: 0 }, ...(domain ? { scale: { domain } } : {}) },
+      xOffset: { field: 'model', type: 'nominal', scale: { domain: colours.domain } },
+      y: { field: 'share', type: 'quantitative', title: 'share of chunks', axis: { format: '.0%' } },
+      color: colourEncoding(colours),
+    },
+  };
+}
+
+/** Refuses every load: the specs carry their data inline, so any fetch would be a bug (and a network access). */
+const OFFLINE_LOADER: vega.Loader = {
+  load: (uri) => Promise.reject(new Error(`report charts load nothing (asked for ${uri})`)),
+  sanitize: (uri) => Promise.reject(new Error(`report charts load nothing (asked for ${uri})`)),
+  http: (uri) => Promise.reject(new Error(`report charts load nothing (asked for ${uri})`)),
+  file: (filename) => Promise.reject(new Error(`report charts load nothing (asked for ${filename})`)),
+};
+
+/** vega-lite → vega → SVG string, headless (renderer 'none': no canvas; text widths are estimated). */
+export async function toSvg(spec: Spec, idPrefix: string): Promise<string> {
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none', loader: OFFLINE_LOADER });
+  try {
+    return stableIds(await view.toSVG(), idPrefix);
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * vega numbers clip paths from a process-wide counter, so the same chart
+ * rendered twice would differ, and two charts on one page could collide.
+ * Renumbers every id per chart, in order of appearance.
+ */
+function stableIds(svg: string, prefix: string): string {
+  const renamed = new Map<string, string>();
+  for (const [, id] of svg.matchAll(/\bid="([^"]+)"/g)) {
+    if (!renamed.has(id!)) renamed.set(id!, `${prefix}-${renamed.size + 1}`);
+  }
+  if (renamed.size === 0) return svg;
+  return svg.replace(/(\bid="|url\(#|href="#)([^")]+)/g, (match, lead: string, id: string) => {
+    const next = renamed.get(id);
+    return next === undefined ? match : `${lead}${next}`;
+  });
+}

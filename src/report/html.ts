@@ -1,0 +1,202 @@
+/**
+ * report.html: one self-contained page (inline CSS and SVG, no script, no
+ * network) with the charts, the per-cell table and the capacity search.
+ */
+import type { CellSummary } from '../metrics/cell-summary.js';
+import type { Stats } from '../metrics/histograms.js';
+import { describeFailures } from '../metrics/slo.js';
+import type { CapacityOutcome, SloBound } from '../types.js';
+import { renderCharts, type Chart } from './charts.js';
+import { loadLabel } from './load-label.js';
+
+/** Everything the page shows. */
+export interface ReportInput {
+  /** The scenario's name: the page title. */
+  title: string;
+  description?: string;
+  /** ISO time the report was written, printed as given (passed in so output is repeatable). */
+  generatedAt: string;
+  cells: readonly CellSummary[];
+  /** The scenario's SLO bounds; may be empty. */
+  slo: readonly SloBound[];
+  /** `tokenmeter capacity`'s outcome per model (the knee is highlighted in the charts). */
+  capacity?: readonly CapacityOutcome[];
+}
+
+/**
+ * Renders the HTML report. Pure apart from the time vega takes: the same
+ * input gives the same page, byte for byte.
+ */
+export async function renderReportHtml(input: ReportInput): Promise<string> {
+  const charts = await renderCharts(input);
+  const body = [
+    header(input),
+    sloSection(input.slo),
+    input.capacity ? capacitySection(input.capacity) : '',
+    `<section><h2>Charts</h2>\n${charts.map(figure).join('\n')}\n</section>`,
+    cellTable(input.cells),
+  ].filter(Boolean);
+  return page(input.title, body.join('\n'));
+}
+
+/** Escapes text for HTML element content and double- or single-quoted attributes. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Numbers in the table: HdrHistogram keeps 3 significant digits, so 4 shown are faithful; no float noise. */
+export function formatNumber(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '—';
+  if (Math.abs(value) >= 1000) return value.toFixed(0);
+  return String(Number(value.toPrecision(4)));
+}
+
+// The CSP forbids every fetch: a chart or style that reached for the network would fail loudly in a browser.
+const CSP = "default-src 'none'; style-src 'unsafe-inline'";
+
+const CSS = `
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
+h1 { margin-bottom: 0.2rem; }
+.meta { color: #666; margin-top: 0; }
+figure { margin: 1.5rem 0; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { color: #444; font-size: 13px; }
+.note { color: #666; font-style: italic; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 12px; }
+th, td { border: 1px solid #ddd; padding: 3px 6px; white-space: nowrap; }
+th { background: #f4f4f4; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.invalid td { color: #888; }
+.invalid-marker { color: #b00020; font-weight: bold; }
+.failed { color: #b00020; }
+.met { color: #1a7f37; }
+`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(CSP)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} — tokenmeter report</title>
+<style>${CSS}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+function header(input: ReportInput): string {
+  const models = new Set(input.cells.map((cell) => cell.model)).size;
+  return [
+    `<header><h1>${escapeHtml(input.title)}</h1>`,
+    input.description ? `<p>${escapeHtml(input.description)}</p>` : '',
+    `<p class="meta">Generated ${escapeHtml(input.generatedAt)} · ${input.cells.length} cells · ${models} models</p></header>`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+function sloSection(slo: readonly SloBound[]): string {
+  if (slo.length === 0) return '';
+  const items = slo.map((bound) => `<li><code>${escapeHtml(bound.key)}</code> ${bound.direction === 'max' ? '≤' : '≥'} ${formatNumber(bound.bound)}</li>`);
+  return `<section><h2>SLO</h2>\n<ul>\n${items.join('\n')}\n</ul>\n</section>`;
+}
+
+function capacitySection(capacity: readonly CapacityOutcome[]): string {
+  return `<section data-section="capacity"><h2>Capacity</h2>\n${capacity.map(capacityOutcome).join('\n')}\n</section>`;
+}
+
+function capacityOutcome(outcome: CapacityOutcome): string {
+  const label = (value: number) => escapeHtml(loadLabel({ kind: outcome.kind, value }));
+  const knee = outcome.best !== undefined ? `<strong>${label(outcome.best)}</strong>` : 'none: even the first load failed the SLO';
+  const failure = outcome.firstFailure
+    ? `${label(outcome.firstFailure.load)}: ${escapeHtml(outcome.firstFailure.reason)}`
+    : outcome.reachedMax
+      ? 'none: every load up to the search’s maximum met the SLO'
+      : 'none';
+  const steps = outcome.steps.map(
+    (step) =>
+      `<li>${label(step.load)}: ${step.met ? '<span class="met">met</span>' : `<span class="failed">failed</span>${step.reason ? ` (${escapeHtml(step.reason)})` : ''}`}</li>`,
+  );
+  return [
+    `<h3>${escapeHtml(outcome.model)}</h3>`,
+    '<dl>',
+    `<dt>Knee (highest load within the SLO)</dt><dd>${knee}</dd>`,
+    `<dt>First failing load</dt><dd>${failure}</dd>`,
+    `<dt>Search tolerance</dt><dd>${formatNumber(outcome.tolerance)}</dd>`,
+    `<dt>Steps, in the order tried</dt><dd><ol>${steps.join('')}</ol></dd>`,
+    '</dl>',
+  ].join('\n');
+}
+
+function figure(chart: Chart): string {
+  const content = chart.svg ?? `<p class="note">${escapeHtml(chart.note ?? 'No data.')}</p>`;
+  return `<figure data-chart="${escapeHtml(chart.name)}">\n${content}\n<figcaption>${escapeHtml(chart.caption)}</figcaption>\n</figure>`;
+}
+
+/** One table column: its header and how a cell fills it (already HTML; numbers right-aligned). */
+interface Column {
+  title: string;
+  numeric: boolean;
+  value: (cell: CellSummary) => string;
+}
+
+const num = (title: string, value: (cell: CellSummary) => number | undefined): Column => ({
+  title,
+  numeric: true,
+  value: (cell) => formatNumber(value(cell)),
+});
+
+const stat = (metric: 'ttft' | 'tpot' | 'itl' | 'e2e', key: keyof Stats): Column =>
+  num(`${metric.toUpperCase()} ${key} (ms)`, (cell) => cell.stats[metric]?.[key]);
+
+const COLUMNS: readonly Column[] = [
+  { title: 'model', numeric: false, value: (cell) => escapeHtml(cell.model) },
+  { title: 'load', numeric: false, value: (cell) => escapeHtml(loadLabel(cell.load)) },
+  num('requests', (cell) => cell.requests),
+  num('ok', (cell) => cell.ok),
+  num('errors', (cell) => cell.errors),
+  num('dropped', (cell) => cell.dropped),
+  num('output tok/s', (cell) => cell.outputTokensPerS),
+  num('req/s', (cell) => cell.requestsPerS),
+  num('goodput/s', (cell) => cell.goodputPerS),
+  stat('ttft', 'p50'),
+  stat('ttft', 'p95'),
+  stat('ttft', 'p99'),
+  stat('tpot', 'p50'),
+  stat('tpot', 'p95'),
+  stat('tpot', 'p99'),
+  stat('itl', 'p50'),
+  stat('itl', 'p99'),
+  stat('e2e', 'p50'),
+  stat('e2e', 'p99'),
+  num('tokens/chunk mean', (cell) => cell.stats.tokens_per_chunk?.mean),
+  num('schedule lag p99 (ms)', (cell) => cell.stats.schedule_lag?.p99),
+  { title: 'SLO', numeric: false, value: sloVerdict },
+  { title: 'validity', numeric: false, value: (cell) => (cell.invalid ? `<span class="invalid-marker">INVALID: ${escapeHtml(cell.invalid)}</span>` : 'valid') },
+];
+
+function sloVerdict(cell: CellSummary): string {
+  if (!cell.slo) return '—';
+  return cell.slo.met ? '<span class="met">met</span>' : `<span class="failed">failed: ${escapeHtml(describeFailures(cell.slo))}</span>`;
+}
+
+function cellTable(cells: readonly CellSummary[]): string {
+  const head = `<tr>${COLUMNS.map((column) => `<th scope="col">${escapeHtml(column.title)}</th>`).join('')}</tr>`;
+  const rows = cells.map(
+    (cell) =>
+      `<tr${cell.invalid ? ' class="invalid"' : ''}>${COLUMNS.map((column) => `<td${column.numeric ? ' class="num"' : ''}>${column.value(cell)}</td>`).join('')}</tr>`,
+  );
+  return [
+    '<section><h2>Cells</h2>',
+    '<div class="table-wrap"><table data-table="cells">',
+    `<thead>${head}</thead>`,
+    `<tbody>\n${rows.join('\n')}\n</tbody>`,
+    '</table></div></section>',
+  ].join('\n');
+}

@@ -1,0 +1,105 @@
+/**
+ * A report built the way the run builds one: synthetic request records fed to
+ * CellAccumulators. Two models × three concurrency levels, one invalid cell,
+ * a TTFT SLO and a capacity outcome.
+ */
+import { CellAccumulator, type CellSummary } from '../../src/metrics/cell-summary.ts';
+import { requestMeetsSlo } from '../../src/metrics/slo.ts';
+import type { ReportInput } from '../../src/report/html.ts';
+import type { CapacityOutcome, RequestRecord, SloBound } from '../../src/types.ts';
+
+export const ALPHA = 'alpha-70b';
+/** User input in a model name: must come out escaped everywhere. */
+export const BETA = 'beta <b>&"x\'';
+export const LEVELS = [1, 4, 16] as const;
+export const REQUESTS_PER_CELL = 20;
+/** Beta at this level lags its schedule, so its cell is invalid. */
+export const INVALID_LEVEL = 16;
+const MAX_SCHEDULE_LAG_MS = 20;
+const CHUNK_GAP_MS = 10;
+
+export const SLO: SloBound[] = [{ key: 'ttft_p95_ms', metric: 'ttft', stat: 95, bound: 300, direction: 'max' }];
+
+/** TTFT of request i of a cell, ms: grows with load, so c=16 breaks the 300 ms bound and c=4 (the knee) does not. */
+export function ttftMs(model: string, concurrency: number, i: number): number {
+  return (model === ALPHA ? 100 : 120) * (1 + concurrency / 8) + i * 5;
+}
+
+/** Alpha streams 1–3 tokens per chunk, beta 4. */
+export const tokensPerChunk = (model: string): number[] => (model === ALPHA ? [1, 2, 3, 1, 2, 3] : [4, 4, 4]);
+
+function requestRecord(model: string, concurrency: number, i: number): RequestRecord {
+  const ttft = ttftMs(model, concurrency, i);
+  const chunks = tokensPerChunk(model);
+  const chunkTimesMs = chunks.map((_, k) => ttft + k * CHUNK_GAP_MS);
+  const outputTokens = chunks.reduce((sum, k) => sum + k, 0);
+  const lastChunkMs = chunkTimesMs.at(-1)!;
+  const e2eMs = lastChunkMs + 5;
+  const scheduleLagMs = model === BETA && concurrency === INVALID_LEVEL ? 50 : 0;
+  return {
+    id: `${model}-${concurrency}-${i}`,
+    model,
+    load: { kind: 'concurrency', value: concurrency },
+    warmup: false,
+    prompt: 0,
+    outcome: 'ok',
+    metrics: {
+      scheduleLagMs,
+      scheduledTtftMs: ttft + scheduleLagMs,
+      scheduledE2eMs: e2eMs + scheduleLagMs,
+      ttfbMs: ttft - 1,
+      ttftMs: ttft,
+      e2eMs,
+      tpotMs: (lastChunkMs - ttft) / (outputTokens - chunks[0]!),
+      itl: chunks.slice(1).map((tokens) => ({ gapPerTokenMs: CHUNK_GAP_MS / tokens, tokens })),
+      chunkGapsMs: chunks.slice(1).map(() => CHUNK_GAP_MS),
+      tokensPerChunk: chunks,
+      chunkTimesMs,
+      chunkChoices: chunks.map(() => 0),
+      outputTokens,
+      reasoningTokens: 0,
+      outputTokensPerS: outputTokens / (e2eMs / 1000),
+    },
+    tokenSource: 'tokenizer',
+    tokenizer: 'llama3',
+  };
+}
+
+/** One cell: its requests sent back to back at `concurrency` per 100 ms, so throughput grows with load. */
+export function cellSummary(model: string, concurrency: number, requests = REQUESTS_PER_CELL): CellSummary {
+  const accumulator = new CellAccumulator({ model, load: { kind: 'concurrency', value: concurrency } }, { slo: SLO, maxScheduleLagMs: MAX_SCHEDULE_LAG_MS });
+  for (let i = 0; i < requests; i++) {
+    const record = requestRecord(model, concurrency, i);
+    record.metSlo = requestMeetsSlo(record, SLO);
+    const t0 = (i * 100) / concurrency;
+    accumulator.add(record, { t0, tEnd: t0 + record.metrics.e2eMs });
+  }
+  return accumulator.summary();
+}
+
+export const CAPACITY: CapacityOutcome[] = [
+  {
+    model: ALPHA,
+    kind: 'concurrency',
+    best: 4,
+    firstFailure: { load: 16, reason: 'ttft_p95_ms 390 > 300' },
+    steps: [
+      { load: 1, met: true },
+      { load: 4, met: true },
+      { load: 16, met: false, reason: 'ttft_p95_ms 390 > 300' },
+    ],
+    tolerance: 1,
+    reachedMax: false,
+  },
+];
+
+export function sampleReport(): ReportInput {
+  return {
+    title: 'sweep <demo>',
+    description: 'Two models & three levels',
+    generatedAt: '2025-01-02T03:04:05.000Z',
+    cells: [ALPHA, BETA].flatMap((model) => LEVELS.map((level) => cellSummary(model, level))),
+    slo: SLO,
+    capacity: CAPACITY,
+  };
+}
