@@ -32,6 +32,31 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .command(
+        'capacity <scenario>',
+        "Find each model's highest load (concurrency or rate) that meets the scenario's SLO: doubling, then bisection.",
+        (y) =>
+          y
+            .positional('scenario', { type: 'string', demandOption: true, describe: 'Scenario file with an slo (and optionally capacity: {start, max, tolerance})' })
+            .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
+            .example('$0 capacity scenarios/capacity.yaml', 'Find the knee of the built-in simulator'),
+        async (args) => {
+          const { capacityCommand } = await import('./commands/capacity.js');
+          exitCode = await capacityCommand({ scenario: args.scenario, ...(args.out ? { out: args.out } : {}), argv }, fullIo);
+        },
+      )
+      .command(
+        'report <results>',
+        "Rebuild a results folder's report.html from its summary.json, histograms.json and run.json.",
+        (y) =>
+          y
+            .positional('results', { type: 'string', demandOption: true, describe: 'A results folder written by run or capacity' })
+            .example('$0 report results/2026-11-26T10-00-00Z-quickstart', 'Rewrite that run\'s report.html'),
+        async (args) => {
+          const { reportCommand } = await import('./commands/report.js');
+          exitCode = await reportCommand(args.results, fullIo);
+        },
+      )
+      .command(
         'validate <scenarios..>',
         'Check scenario files and report every problem, without sending anything.',
         (y) =>
@@ -68,7 +93,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .example('$0 run scenarios/quickstart.yaml', 'Benchmark the built-in simulator with the quickstart scenario')
-      .demandCommand(1, 'Name a command: run, validate or sim (see --help).')
+      .demandCommand(1, 'Name a command: run, capacity, report, validate or sim (see --help).')
       .strict()
       .help()
       .version(false)

@@ -32,7 +32,7 @@ const FAST_SIM = `  simulator:
 `;
 
 describe('the command line', () => {
-  for (const command of ['run', 'validate', 'sim']) {
+  for (const command of ['run', 'capacity', 'report', 'validate', 'sim']) {
     test(`${command} --help says what it does, with an example`, async () => {
       const io = captureIo();
       await main([command, '--help'], io);
@@ -91,7 +91,15 @@ describe('the command line', () => {
       const io = captureIo({ TM_SECRET: 'sk-very-secret-value' });
       const out = path.join(dir, 'out');
       assert.equal(await main(['run', file, '--out', out], io), 0, io.err());
-      assert.deepEqual((await readdir(out)).sort(), ['histograms.csv', 'histograms.json', 'requests.jsonl', 'run.json', 'summary.csv']);
+      assert.deepEqual((await readdir(out)).sort(), [
+        'histograms.csv',
+        'histograms.json',
+        'report.html',
+        'requests.jsonl',
+        'run.json',
+        'summary.csv',
+        'summary.json',
+      ]);
       const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
       assert.equal(run.completed, true);
       assert.equal(run.scenario.target.apiKey, '[redacted]');
@@ -99,8 +107,8 @@ describe('the command line', () => {
       for (const name of await readdir(out)) {
         assert.ok(!(await readFile(path.join(out, name), 'utf8')).includes('sk-very-secret-value'), name);
       }
-      assert.match(io.out(), /Meta-Llama-3.3-70B-Instruct\s+1\s+8\/8/);
-      assert.match(io.out(), /Meta-Llama-3.3-70B-Instruct\s+4\s+8\/8/);
+      assert.match(io.out(), /Meta-Llama-3.3-70B-Instruct\s+c=1\s+8\/8/);
+      assert.match(io.out(), /Meta-Llama-3.3-70B-Instruct\s+c=4\s+8\/8/);
       const lines = await readRequests(out);
       assert.equal(lines.length, 1 + 8 + 4 + 8, 'warm-up defaults to one request per slot');
     }));

@@ -134,7 +134,7 @@ describe('end to end against the simulator', () => {
         const itlCount = decodeHistogram(histograms.cells[1].histograms.itl.encoded).totalCount;
         assert.equal(itlCount, 128 * 57, 'one ITL sample per token after the first chunk');
         const csv = parseCsv(await readFile(path.join(out, 'histograms.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
-        assert.deepEqual(Object.keys(csv[0]!), ['model', 'concurrency', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile']);
+        assert.deepEqual(Object.keys(csv[0]!), ['model', 'concurrency', 'rate_rps', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile']);
         assert.ok(new Set(csv.map((r) => r.metric)).has('tokens_per_chunk'));
 
         const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
@@ -368,7 +368,7 @@ describe('end to end against the simulator', () => {
         const [row] = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
         assert.equal(row!.errors, '3');
         assert.equal(row!.errors_by_class, 'auth=3');
-        assert.match(io.out(), /errors in m @ 2: auth 3/);
+        assert.match(io.out(), /errors in m @ c=2: auth 3/);
         assert.match(io.err(), /no tokenizer known for model "m"/);
         // The key is nowhere in the output.
         for (const name of ['requests.jsonl', 'run.json', 'summary.csv']) {

@@ -3,12 +3,15 @@
  * scenario → (simulator) → load → metrics → report → files.
  */
 import path from 'node:path';
-import { runScenario } from '../../load/run-scenario.js';
+import type { CellSummary } from '../../metrics/cell-summary.js';
+import { runScenario, type RunOptions } from '../../load/run-scenario.js';
 import { renderSummaryTable } from '../../report/console.js';
 import { renderHistogramsCsv, renderSummaryCsv } from '../../report/csv.js';
-import { renderHistogramsJson, renderRequestLine, renderRunJson } from '../../report/json.js';
+import { renderReportHtml } from '../../report/html.js';
+import { renderHistogramsJson, renderRequestLine, renderRunJson, renderSummaryJson } from '../../report/json.js';
 import { loadScenario } from '../../scenario/load.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
+import type { CapacityOutcome, Scenario } from '../../types.js';
 import { ExitCode } from '../exit-codes.js';
 import { AtomicLineWriter, createOutputDir, writeFileAtomic } from '../files.js';
 import { ProgressLine } from '../progress.js';
@@ -32,6 +35,30 @@ export interface Io {
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const scenario = await loadScenario(args.scenario, io.env);
+  const outcome = await withResultsFolder(scenario, args, io, (options) => runScenario(scenario, options));
+  io.stdout.write(renderSummaryTable(outcome.cells));
+  return outcome.exitCode;
+}
+
+/** What a command's load produced, for the files. */
+export interface LoadOutcome {
+  cells: CellSummary[];
+  completed: boolean;
+  warnings: string[];
+  capacity?: CapacityOutcome[];
+}
+
+/**
+ * Everything around the load that `run` and `capacity` share: the simulator,
+ * the results folder, requests.jsonl as it goes, the live view, and every
+ * output file at the end, also after Ctrl-C.
+ */
+export async function withResultsFolder(
+  scenario: Scenario,
+  args: RunArgs,
+  io: Io,
+  load: (options: RunOptions) => Promise<LoadOutcome>,
+): Promise<LoadOutcome & { outDir: string; exitCode: number }> {
   const startedAt = new Date();
   const outDir = await createOutputDir(args.out, scenario.name, startedAt, args.resultsRoot);
 
@@ -46,9 +73,9 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
 
   const requestsFile = await AtomicLineWriter.open(path.join(outDir, 'requests.jsonl'));
   const progress = new ProgressLine(io.stderr);
-  let result;
+  let result: LoadOutcome;
   try {
-    result = await runScenario(scenario, {
+    result = await load({
       baseURL,
       ...(io.interrupt ? { interrupt: io.interrupt } : {}),
       onProgress: (p) => progress.update(p),
@@ -61,12 +88,12 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   }
   const endedAt = new Date();
 
-  await writeFileAtomic(path.join(outDir, 'summary.csv'), renderSummaryCsv(result.cells));
-  await writeFileAtomic(path.join(outDir, 'histograms.csv'), renderHistogramsCsv(result.cells));
-  await writeFileAtomic(path.join(outDir, 'histograms.json'), renderHistogramsJson(result.cells));
-  await writeFileAtomic(
-    path.join(outDir, 'run.json'),
-    renderRunJson({
+  const files: Record<string, string> = {
+    'summary.csv': renderSummaryCsv(result.cells),
+    'summary.json': renderSummaryJson(result.cells, result.capacity ? { capacity: result.capacity } : {}),
+    'histograms.csv': renderHistogramsCsv(result.cells),
+    'histograms.json': renderHistogramsJson(result.cells),
+    'run.json': renderRunJson({
       scenario,
       tokenmeterVersion: TOKENMETER_VERSION,
       startedAt,
@@ -78,12 +105,23 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       nodeVersion: process.version,
       platform: `${process.platform}-${process.arch}`,
     }),
-  );
+    'report.html': await renderReportHtml({
+      title: scenario.name,
+      ...(scenario.description !== undefined ? { description: scenario.description } : {}),
+      generatedAt: endedAt.toISOString(),
+      cells: result.cells,
+      slo: scenario.slo,
+      ...(result.capacity ? { capacity: result.capacity } : {}),
+    }),
+  };
+  for (const [name, text] of Object.entries(files)) await writeFileAtomic(path.join(outDir, name), text);
 
-  io.stdout.write(renderSummaryTable(result.cells));
   for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
-  io.stderr.write(`wrote ${outDir}/{requests.jsonl,summary.csv,histograms.csv,histograms.json,run.json}\n`);
+  io.stderr.write(`wrote ${outDir}/{requests.jsonl,${Object.keys(files).join(',')}}\n`);
+  return { ...result, outDir, exitCode: exitCodeOf(result, io) };
+}
 
+function exitCodeOf(result: LoadOutcome, io: Io): number {
   if (!result.completed) {
     io.stderr.write('interrupted: the results above are incomplete (run.json says completed: false)\n');
     return ExitCode.INTERRUPTED;

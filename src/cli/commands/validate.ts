@@ -9,8 +9,9 @@ export async function validateCommand(files: string[], io: Io): Promise<number> 
   for (const file of files) {
     try {
       const scenario = await loadScenario(file, io.env);
-      const cells = scenario.models.length * scenario.load.concurrency.length;
-      io.stdout.write(`${file}: ok (${scenario.models.length} model(s), ${cells} cell(s), ${scenario.prompts.length} prompt(s))\n`);
+      const cells = scenario.models.length * scenario.load.levels.length;
+      const prompts = Array.isArray(scenario.prompts) ? `${scenario.prompts.length} prompt(s)` : `${scenario.prompts.count} synthetic prompt(s)`;
+      io.stdout.write(`${file}: ok (${scenario.models.length} model(s), ${cells} cell(s), ${prompts})\n`);
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
       io.stderr.write(`${error.problems.join('\n')}\n`);
