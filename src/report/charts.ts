@@ -278,8 +278,10 @@ function percentileSpec(points: PercentilePoint[], title: string, loads: string[
         axis: { values: ticks, labelExpr: "format(100 - 100 / datum.value, '.6~g') + '%'", grid: true },
       },
       y: { field: 'value', type: 'quantitative', title: `${title} (ms)` },
-      color: colourEncoding(colours),
-      strokeDash: { field: 'load', type: 'nominal', title: 'load', scale: { domain: loads } },
+      // One model: a colour per load, light to dark, so the sweep reads at a glance. Several: a colour per model, a dash per load.
+      ...(new Set(points.map((point) => point.model)).size === 1
+        ? { color: { field: 'load', type: 'ordinal', title: 'load', scale: { domain: loads, scheme: 'viridis' } } }
+        : { color: colourEncoding(colours), strokeDash: { field: 'load', type: 'nominal', title: 'load', scale: { domain: loads } } }),
       detail: { field: 'series' },
       order: { field: 'rank', type: 'quantitative' },
     },
