@@ -13,6 +13,8 @@ export function loadFields(load: LoadLevel): { concurrency: number } | { rate: n
 /** One line of requests.jsonl: the file's contract, in snake_case. */
 export function renderRequestLine(record: RequestRecord): string {
   const m = record.metrics;
+  // A dropped arrival was never sent: it has a scheduled time, and no latency of any kind.
+  const sent = record.outcome !== 'dropped';
   return JSON.stringify({
     id: record.id,
     model: record.model,
@@ -24,14 +26,14 @@ export function renderRequestLine(record: RequestRecord): string {
     error: record.error ?? null,
     status: record.status ?? null,
     connect_ms: round3(record.connectMs),
-    schedule_lag_ms: round3(m.scheduleLagMs),
+    schedule_lag_ms: sent ? round3(m.scheduleLagMs) : null,
     scheduled_ttft_ms: round3(m.scheduledTtftMs),
-    scheduled_e2e_ms: round3(m.scheduledE2eMs),
+    scheduled_e2e_ms: sent ? round3(m.scheduledE2eMs) : null,
     ttfb_ms: round3(m.ttfbMs),
     ttft_ms: round3(m.ttftMs),
     ttfo_ms: round3(m.ttfoMs),
     tpot_ms: round3(m.tpotMs),
-    e2e_ms: round3(m.e2eMs),
+    e2e_ms: sent ? round3(m.e2eMs) : null,
     output_tokens: m.outputTokens,
     reasoning_tokens: m.reasoningTokens,
     input_tokens: m.inputTokens ?? null,

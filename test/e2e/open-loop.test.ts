@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { main } from '../../src/cli/main.ts';
+import { captureIo, readRequests, withTempDir } from '../helpers.ts';
+
+test('open loop: dropped arrivals are recorded and counted, and report rebuilds the page', () =>
+  withTempDir(async (dir) => {
+    const file = path.join(dir, 'ol.yaml');
+    // Requests take ~300 ms and at most 2 may be in flight: at 20 arrivals/s most arrivals find the cap full.
+    await writeFile(
+      file,
+      `name: ol
+target:
+  baseURL: builtin
+  simulator: {defaults: {ttftMs: 100, tokensPerSecond: 100, tokensPerChunk: 2, outputTokens: 20, capacity: 64}}
+models: [Meta-Llama-3.3-70B-Instruct]
+load: {rate: 20, arrival: poisson, maxInFlight: 2, requests: 30, warmup: 0}
+seed: 5
+prompts: ["hi"]
+slo: {ttft_p95_ms: 1000}
+`,
+    );
+    const first = { out: path.join(dir, 'out'), io: captureIo() };
+    assert.equal(await main(['run', file, '--out', first.out], first.io), 0, first.io.err());
+    const lines = await readRequests(first.out);
+    const measured = lines.filter((r) => !r.warmup);
+    assert.equal(measured.length, 30);
+    const dropped = measured.filter((r) => r.outcome === 'dropped');
+    assert.ok(dropped.length >= 10, `${dropped.length} dropped`);
+    for (const r of dropped) {
+      assert.equal(r.rate, 20);
+      assert.equal(r.e2e_ms, null, 'a dropped arrival has no latency');
+      assert.equal(r.met_slo, false);
+    }
+    const [row] = parse(await readFile(path.join(first.out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    assert.equal(Number(row!.dropped), dropped.length);
+    assert.equal(Number(row!.ok), measured.filter((r) => r.outcome === 'ok').length);
+    assert.equal(row!.slo_met, 'true', 'drops do not break a percentile bound');
+    assert.match(first.io.out(), /dropped in .* @ 20 req\/s: \d+ arrivals found maxInFlight requests in flight/);
+
+    // report rebuilds report.html from the folder's files.
+    await rm(path.join(first.out, 'report.html'));
+    const io = captureIo();
+    assert.equal(await main(['report', first.out], io), 0, io.err());
+    const html = await readFile(path.join(first.out, 'report.html'), 'utf8');
+    assert.match(html, /data-chart="latency-throughput"/);
+    assert.match(html, /20 req\/s/);
+    const missing = captureIo();
+    assert.equal(await main(['report', path.join(dir, 'nope')], missing), 2);
+    assert.match(missing.err(), /summary\.json: cannot read it \(ENOENT\); is this a tokenmeter results folder\?/);
+  }));
