@@ -7,6 +7,7 @@ import { buildSyntheticPrompts, drawLength } from '../../src/load/synthetic-prom
 import { loadTokenizer, loadTokenizerFile, TOKENIZER_NAMES, type Tokenizer } from '../../src/metrics/tokenizers.ts';
 import type { LengthDistribution, Prompt, SyntheticPrompts } from '../../src/types.ts';
 import { withTempDir } from '../helpers.ts';
+import { byteLevelTokenizerJson, sentencePieceTokenizerJson } from '../tokenizer-fixtures.ts';
 
 const spec = (inputTokens: LengthDistribution, count: number, outputTokens?: LengthDistribution): SyntheticPrompts => ({
   synthetic: true,
@@ -131,25 +132,6 @@ describe('drawing a length', () => {
   });
 });
 
-/** A byte-level BPE tokenizer.json, written by hand: every printable ASCII byte, plus the merges given. */
-function byteLevelTokenizerJson(merges: [string, string][]): object {
-  const vocab: Record<string, number> = {};
-  for (let code = 32; code < 127; code++) vocab[code === 32 ? 'Ġ' : String.fromCharCode(code)] = code - 32;
-  for (const [a, b] of merges) vocab[a + b] ??= Object.keys(vocab).length;
-  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [],
-    normalizer: null,
-    pre_tokenizer: byteLevel,
-    post_processor: null,
-    decoder: byteLevel,
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges: merges.map(([a, b]) => `${a} ${b}`) },
-  };
-}
-
 /** Merges that make each word one token, alone and after a space ("Ġ"). */
 function wordMerges(words: string[]): [string, string][] {
   const merges = new Map<string, [string, string]>();
@@ -173,25 +155,10 @@ describe('synthetic prompts with a tokenizer.json', () => {
 
   test('a SentencePiece (Unigram) vocabulary: exact lengths', () =>
     withTempDir(async (dir) => {
-      const vocab: [string, number][] = [
-        ['<unk>', 0],
-        ['<s>', 0],
-        ['</s>', 0],
-      ];
-      for (const word of ['the', 'of', 'water', 'light']) vocab.push([`▁${word}`, -1]);
-      for (const piece of ['▁', ...'abcdefghijklmnopqrstuvwxyz']) vocab.push([piece, -2]);
-      for (let byte = 0; byte < 256; byte++) vocab.push([`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`, -5]);
-      const json = {
-        version: '1.0',
-        truncation: null,
-        padding: null,
-        added_tokens: [],
-        normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
-        pre_tokenizer: null,
-        post_processor: null,
-        decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
-        model: { type: 'Unigram', unk_id: 0, vocab, byte_fallback: true },
-      };
+      const json = sentencePieceTokenizerJson([
+        ...['the', 'of', 'water', 'light'].map((word): [string, number] => [`▁${word}`, -1]),
+        ...['▁', ...'abcdefghijklmnopqrstuvwxyz'].map((piece): [string, number] => [piece, -2]),
+      ]);
       const file = path.join(dir, 'tokenizer.json');
       await writeFile(file, JSON.stringify(json));
       const tokenizer = await loadTokenizerFile(file);

@@ -8,25 +8,7 @@ import { loadTokenizerFile } from '../../src/metrics/tokenizers.ts';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.ts';
 import { startSimulator } from '../../src/sim/server.ts';
 import { captureIo, readRequests, withTempDir } from '../helpers.ts';
-
-/** A tiny byte-level BPE tokenizer.json, written by hand: every printable ASCII byte, and " word" merged. */
-function tinyTokenizerJson(merges: [string, string][]): object {
-  const vocab: Record<string, number> = {};
-  for (let code = 32; code < 127; code++) vocab[code === 32 ? 'Ġ' : String.fromCharCode(code)] = code - 32;
-  for (const [a, b] of merges) vocab[a + b] = Object.keys(vocab).length;
-  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [],
-    normalizer: null,
-    pre_tokenizer: byteLevel,
-    post_processor: null,
-    decoder: byteLevel,
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges: merges.map(([a, b]) => `${a} ${b}`) },
-  };
-}
+import { byteLevelTokenizerJson, sentencePieceTokenizerJson } from '../tokenizer-fixtures.ts';
 
 const WORD_MERGES: [string, string][] = [
   ['Ġ', 'w'],
@@ -39,7 +21,7 @@ describe('a Hugging Face tokenizer.json', () => {
   test('counts by offsets like the built-ins: a token split across chunks counts once, where it ends', () =>
     withTempDir(async (dir) => {
       const file = path.join(dir, 'tokenizer.json');
-      await writeFile(file, JSON.stringify(tinyTokenizerJson(WORD_MERGES)));
+      await writeFile(file, JSON.stringify(byteLevelTokenizerJson(WORD_MERGES)));
       const tokenizer = await loadTokenizerFile(file);
       assert.deepEqual(tokenizer.encode(' word word'), [98, 98]);
       assert.deepEqual(tokensPerChunk([' word', ' wo', 'rd', '!'], tokenizer), [1, 0, 1, 1]);
@@ -48,24 +30,8 @@ describe('a Hugging Face tokenizer.json', () => {
 
   test('a SentencePiece tokenizer (Llama 2 / Mistral style): the prepended "▁" is no token of the text', () =>
     withTempDir(async (dir) => {
-      const vocab: [string, number][] = [
-        ['<unk>', 0],
-        ['<s>', 0],
-        ['</s>', 0],
-      ];
-      for (const piece of ['▁', '▁hello', '▁world', 'h', 'e', 'l', 'o', 'w', 'r', 'd', '▁w', '▁h', '!']) vocab.push([piece, -1]);
-      for (let byte = 0; byte < 256; byte++) vocab.push([`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`, -5]);
-      const json = {
-        version: '1.0',
-        truncation: null,
-        padding: null,
-        added_tokens: [],
-        normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
-        pre_tokenizer: null,
-        post_processor: null,
-        decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
-        model: { type: 'Unigram', unk_id: 0, vocab, byte_fallback: true },
-      };
+      const pieces = ['▁', '▁hello', '▁world', 'h', 'e', 'l', 'o', 'w', 'r', 'd', '▁w', '▁h', '!'];
+      const json = sentencePieceTokenizerJson(pieces.map((piece) => [piece, -1]));
       const file = path.join(dir, 'tokenizer.json');
       await writeFile(file, JSON.stringify(json));
       const tokenizer = await loadTokenizerFile(file);
@@ -78,7 +44,7 @@ describe('a Hugging Face tokenizer.json', () => {
     withTempDir(async (dir) => {
       const text = (tokenizer: string) =>
         `name: t\ntarget: {baseURL: builtin}\nmodels: [{name: m, tokenizer: ${tokenizer}}]\nload: {concurrency: 1, requests: 1}\nprompts: [hi]\n`;
-      await writeFile(path.join(dir, 'tok.json'), JSON.stringify(tinyTokenizerJson([])));
+      await writeFile(path.join(dir, 'tok.json'), JSON.stringify(byteLevelTokenizerJson([])));
       const scenario = parseScenario(text('./tok.json'), path.join(dir, 's.yaml'), {});
       assert.equal(scenario.models[0]!.tokenizer, path.join(dir, 'tok.json'));
       assert.throws(
@@ -90,7 +56,7 @@ describe('a Hugging Face tokenizer.json', () => {
   test('a run counts with it and reconciles with the server’s usage', () =>
     withTempDir(async (dir) => {
       // No merges: every byte is a token, so the count differs from the simulator's (one per word).
-      await writeFile(path.join(dir, 'bytes.json'), JSON.stringify(tinyTokenizerJson([])));
+      await writeFile(path.join(dir, 'bytes.json'), JSON.stringify(byteLevelTokenizerJson([])));
       const sim = await startSimulator(
         { seed: 1, defaults: { ttftMs: 5, tokensPerSecond: 2000, tokensPerChunk: 2, outputTokens: 10, capacity: 4, usageExtraTokens: 0 }, models: {} },
         { keepTruth: true },
