@@ -214,6 +214,8 @@ export interface Scenario {
   seed: number;
   /** Service-level objectives: per request (goodput) and per cell (percentiles, error rate). */
   slo: SloBound[];
+  /** Pass/fail bounds on each cell's summary; a failure makes `run` exit 99. */
+  thresholds: Threshold[];
   capacity: CapacitySpec;
   /** Request body parameters passed through as written (max_tokens, temperature, top_k, …). */
   params: Record<string, unknown>;
@@ -405,4 +407,29 @@ export interface CapacityOutcome {
   tolerance: number;
   /** True when the search reached capacity.max and every load passed. */
   reachedMax: boolean;
+}
+
+/** Comparison operators of thresholds. */
+export type ThresholdOp = '<' | '<=' | '>' | '>=';
+
+/**
+ * A threshold, parsed once from the scenario (`ttft.p95{model=m} < 500ms`):
+ * a bound on one value of each matching cell's summary.
+ */
+export interface Threshold {
+  /** The expression as the scenario wrote it. */
+  source: string;
+  /**
+   * What is measured: a histogram metric with a statistic (`{metric: 'ttft', stat: 95}`),
+   * or a cell value (`output_tokens_per_s`, `requests_per_s`, `goodput`, `errors.rate`,
+   * `errors.count`, `dropped.rate`, `dropped.count`).
+   */
+  metric: MetricName | 'output_tokens_per_s' | 'requests_per_s' | 'goodput' | 'errors' | 'dropped';
+  /** Percentile (0–100), `mean`, `min`, `max`, `stdev`, `count`; or `rate`/`count` for errors and dropped. */
+  stat?: number | 'mean' | 'min' | 'max' | 'stdev' | 'count' | 'rate';
+  /** Only cells of this model / at this load level. */
+  filters: { model?: string; concurrency?: number; rate?: number };
+  op: ThresholdOp;
+  /** The bound in the value's own unit: ms for times, a share (0–1) for rates, tokens/s, requests/s. */
+  value: number;
 }

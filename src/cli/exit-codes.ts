@@ -5,6 +5,8 @@ export const ExitCode = {
   RUN_FAILED: 1,
   /** Bad command line or scenario file: nothing was sent. */
   CONFIG_ERROR: 2,
+  /** Every output was written, and a threshold failed (`run`) or a regression was found (`check`); k6 uses 99 too. */
+  THRESHOLDS_FAILED: 99,
   /** Stopped by Ctrl-C; what was gathered is written and marked incomplete. */
   INTERRUPTED: 130,
 } as const;

@@ -45,6 +45,33 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .command(
+        'check <results>',
+        'Compare a results folder with a baseline, cell by cell: exit 99 on a regression beyond the margin and beyond the noise.',
+        (y) =>
+          y
+            .positional('results', { type: 'string', demandOption: true, describe: 'The results folder to judge' })
+            .option('baseline', { type: 'string', demandOption: true, describe: 'The results folder to compare with' })
+            .option('max-regression', {
+              type: 'string',
+              describe: 'Allowed worsening per metric, METRIC.pNN=N% separated by commas (default ttft.p95=10%,tpot.p95=10%,e2e.p95=10%,decode_tokens_per_s.p50=10%)',
+            })
+            .option('confidence', { type: 'number', default: 0.95, describe: 'Confidence level of the bootstrap interval' })
+            .example('$0 check results/pr --baseline results/baselines/ci', 'Fail if TTFT, TPOT or E2E p95 got >10% slower, beyond the noise')
+            .example('$0 check results/new --baseline results/old --max-regression ttft.p99=5%', 'A tighter gate on TTFT p99 only'),
+        async (args) => {
+          const { checkCommand } = await import('./commands/check.js');
+          exitCode = await checkCommand(
+            {
+              results: args.results,
+              baseline: args.baseline,
+              confidence: args.confidence,
+              ...(args.maxRegression ? { maxRegression: args.maxRegression } : {}),
+            },
+            fullIo,
+          );
+        },
+      )
+      .command(
         'report <results>',
         "Rebuild a results folder's report.html from its summary.json, histograms.json and run.json.",
         (y) =>
@@ -93,7 +120,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .example('$0 run scenarios/quickstart.yaml', 'Benchmark the built-in simulator with the quickstart scenario')
-      .demandCommand(1, 'Name a command: run, capacity, report, validate or sim (see --help).')
+      .demandCommand(1, 'Name a command: run, capacity, check, report, validate or sim (see --help).')
       .strict()
       .help()
       .version(false)

@@ -63,11 +63,18 @@ export interface SloVerdict {
   checks: SloCheck[];
 }
 
-/** The cell's value of a bound's statistic, from its histogram. */
-export function cellValue(histogram: Histogram, metric: MetricName, stat: SloBound['stat']): number | undefined {
+/** A statistic of a histogram: a percentile (0–100) or a summary value. */
+export type HistogramStat = number | 'mean' | 'min' | 'max' | 'stdev' | 'count';
+
+/** The cell's value of a statistic, from its histogram, in the metric's unit; undefined without samples. */
+export function cellValue(histogram: Histogram, metric: MetricName, stat: HistogramStat | undefined): number | undefined {
   if (histogram.totalCount === 0) return undefined;
   const scale = METRIC_UNITS[metric].scale;
   switch (stat) {
+    case 'count':
+      return histogram.totalCount;
+    case 'stdev':
+      return histogram.stdDeviation / scale;
     case 'mean':
       return histogram.mean / scale;
     case 'min':

@@ -14,6 +14,7 @@ import {
 import type { RawLength, RawScenario, RawSimProfile } from './schema.js';
 import { readPromptFile } from './prompt-file.js';
 import { parseSloKey } from './slo.js';
+import { parseThreshold } from './thresholds.js';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -60,6 +61,7 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
     prompts: normalizePrompts(raw.prompts, file),
     seed: raw.seed ?? 1,
     slo: Object.entries(raw.slo ?? {}).map(([key, bound]) => parseSloKey(key, bound) as SloBound),
+    thresholds: (raw.thresholds ?? []).map(parseThreshold),
     capacity: { start: raw.capacity?.start ?? 1, max: raw.capacity?.max ?? 1024, tolerance: raw.capacity?.tolerance ?? 1 },
     params: raw.params ?? {},
   };

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { API_NAMES, ARRIVAL_NAMES, PROVIDER_NAMES, TOKENIZER_NAMES } from '../types.js';
 import { parseSloKey } from './slo.js';
+import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
 
 const positiveInteger = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
 const nonNegativeInteger = z.number({ error: 'must be a non-negative integer' }).int('must be a non-negative integer').min(0, 'must be a non-negative integer');
@@ -151,6 +152,22 @@ const sloSchema = z
     'Service-level objectives, METRIC_STAT[_ms]: bound, e.g. ttft_p95_ms: 500, tpot_p99_ms: 50, decode_tokens_per_s_p5: 20, error_rate: 0.01.',
   );
 
+const thresholdsSchema = z
+  .array(z.string({ error: 'must be a string such as "ttft.p95 < 500ms"' }))
+  .superRefine((expressions, context) => {
+    expressions.forEach((expression, index) => {
+      try {
+        parseThreshold(expression);
+      } catch (error) {
+        if (!(error instanceof ThresholdSyntaxError)) throw error;
+        context.addIssue({ code: 'custom', message: `${error.message}: ${expression}`, path: [index] });
+      }
+    });
+  })
+  .describe(
+    'Pass/fail bounds on every cell, e.g. "ttft.p95 < 500ms", "tpot.p99 <= 40ms", "output_tokens_per_s > 900", "errors.rate < 1%", "ttft.p99{model=m, concurrency=8} < 2s". A failure makes run exit 99.',
+  );
+
 const capacitySchema = z
   .strictObject({
     start: positiveNumber.optional().describe('First load tried (default 1); doubled until the SLO fails.'),
@@ -267,6 +284,7 @@ export const scenarioSchema = z
     params: paramsSchema.optional(),
     seed: z.number().int('must be an integer').optional().describe('Seed of open-loop arrivals and synthetic prompts (default 1).'),
     slo: sloSchema.optional(),
+    thresholds: thresholdsSchema.optional(),
     capacity: capacitySchema.optional(),
   })
   .describe('A tokenmeter scenario.');

@@ -21,11 +21,17 @@ function unitOf(metric: MetricName): 'ms' | 'tokens' | 'tokens/s' {
   return COUNT_METRICS.includes(metric) ? 'tokens' : 'ms';
 }
 
-/** `p95` → 95, `p999` → 99.9, `p5` → 5; undefined unless 0 < p < 100. */
-function percentileOf(stat: string): number | undefined {
-  const digits = /^p(\d+)$/.exec(stat)?.[1];
+/** `p95` → 95, `p999` and `p99.9` → 99.9, `p5` → 5; undefined unless it is a percentile strictly between 0 and 100. */
+export function parsePercentile(stat: string): number | undefined {
+  const match = /^p(\d+)(\.\d+)?$/.exec(stat);
+  if (!match) return undefined;
+  const digits = match[1]!;
+  if (match[2] !== undefined) {
+    const value = Number(digits + match[2]);
+    return value > 0 && value < 100 ? value : undefined;
+  }
   // p100, p950: a trailing zero after the first two digits is a typo, not a decimal (p999 = 99.9).
-  if (digits === undefined || (digits.length > 2 && digits.endsWith('0'))) return undefined;
+  if (digits.length > 2 && digits.endsWith('0')) return undefined;
   const value = digits.length <= 2 ? Number(digits) : Number(`${digits.slice(0, 2)}.${digits.slice(2)}`);
   return value > 0 && value < 100 ? value : undefined;
 }
@@ -41,7 +47,7 @@ export function parseSloKey(key: string, bound: number): SloBound | string {
     return `unknown SLO key; write METRIC_STAT[_ms] (e.g. ttft_p95_ms, tpot_p99_ms, decode_tokens_per_s_p5) with METRIC one of ${METRIC_NAMES.join(', ')}, or error_rate`;
   }
   const statText = match[2]!;
-  const stat = statText.startsWith('p') ? percentileOf(statText) : (statText as 'mean' | 'min' | 'max');
+  const stat = statText.startsWith('p') ? parsePercentile(statText) : (statText as 'mean' | 'min' | 'max');
   if (stat === undefined) return `${statText} is not a percentile between 0 and 100 (p50, p95, p99, p999 = 99.9)`;
   const unit = unitOf(metric);
   if (unit === 'ms' && match[3] === undefined) return `${metric} is a time: write ${metric}_${statText}_ms`;

@@ -2,7 +2,11 @@
  * `tokenmeter run SCENARIO`: the whole pipeline in one readable place.
  * scenario → (simulator) → load → metrics → report → files.
  */
+import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
+import { renderJunit } from '../../check/junit.js';
+import { renderThresholdLines, renderThresholdMarkdown, thresholdCases } from '../../check/render.js';
+import { evaluateThresholds } from '../../check/thresholds.js';
 import type { CellSummary } from '../../metrics/cell-summary.js';
 import { runScenario, type RunOptions } from '../../load/run-scenario.js';
 import { renderSummaryTable } from '../../report/console.js';
@@ -37,7 +41,29 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const scenario = await loadScenario(args.scenario, io.env);
   const outcome = await withResultsFolder(scenario, args, io, (options) => runScenario(scenario, options));
   io.stdout.write(renderSummaryTable(outcome.cells));
-  return outcome.exitCode;
+  if (scenario.thresholds.length === 0) return outcome.exitCode;
+
+  const results = evaluateThresholds(scenario.thresholds, outcome.cells);
+  io.stdout.write(renderThresholdLines(results));
+  await writeCiOutputs(outcome.outDir, io, {
+    markdown: renderThresholdMarkdown(scenario.name, results),
+    junit: renderJunit([{ name: `thresholds: ${scenario.name}`, cases: thresholdCases(results) }]),
+  });
+  const failed = results.some((result) => !result.ok);
+  return outcome.exitCode === ExitCode.OK && failed ? ExitCode.THRESHOLDS_FAILED : outcome.exitCode;
+}
+
+/**
+ * The verdict for CI: PREFIX.junit.xml and PREFIX.md in the results folder, and the
+ * Markdown appended to $GITHUB_STEP_SUMMARY when GitHub Actions sets it.
+ */
+export async function writeCiOutputs(outDir: string, io: Io, verdict: { markdown: string; junit: string }, prefix = 'thresholds'): Promise<void> {
+  const names = [`${prefix}.junit.xml`, `${prefix}.md`];
+  await writeFileAtomic(path.join(outDir, names[0]!), verdict.junit);
+  await writeFileAtomic(path.join(outDir, names[1]!), verdict.markdown);
+  const stepSummary = io.env.GITHUB_STEP_SUMMARY;
+  if (stepSummary) await appendFile(stepSummary, `${verdict.markdown}\n`);
+  io.stderr.write(`wrote ${outDir}/{${names.join(',')}}${stepSummary ? ` and appended to ${stepSummary}` : ''}\n`);
 }
 
 /** What a command's load produced, for the files. */

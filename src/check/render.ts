@@ -1,0 +1,114 @@
+/** Threshold and baseline verdicts as terminal lines, Markdown and JUnit cases. Pure. */
+import { loadLabel } from '../report/load-label.js';
+import type { CellKey, Threshold } from '../types.js';
+import type { Comparison } from './baseline.js';
+import type { JunitCase } from './junit.js';
+import type { ThresholdResult } from './thresholds.js';
+
+/** A measured value in the threshold's own unit: `612.3 ms`, `1.2%`, `930 tok/s`. */
+export function formatMeasured(threshold: Threshold, value: number | undefined): string {
+  if (value === undefined) return 'no value';
+  const round = (n: number) => String(Math.round(n * 1000) / 1000);
+  if (threshold.stat === 'rate') return `${round(value * 100)}%`;
+  if (threshold.metric === 'output_tokens_per_s' && threshold.stat === undefined) return `${round(value)} tok/s`;
+  if (threshold.metric === 'requests_per_s' || threshold.metric === 'goodput') return `${round(value)} req/s`;
+  if (threshold.stat === 'count' || /tokens/.test(threshold.metric)) return round(value);
+  return `${round(value)} ms`;
+}
+
+const where = (result: ThresholdResult): string => (result.cell ? `${result.cell.model} @ ${loadLabel(result.cell.load)}` : 'no cell matched');
+
+/** One line per threshold × cell, failures first. */
+export function renderThresholdLines(results: readonly ThresholdResult[]): string {
+  if (results.length === 0) return '';
+  const sorted = [...results].sort((a, b) => Number(a.ok) - Number(b.ok));
+  const lines = sorted.map(
+    (r) => `  ${r.ok ? 'ok  ' : 'FAIL'}  ${r.threshold.source}  (${where(r)}: ${r.cell ? formatMeasured(r.threshold, r.measured) : 'the threshold selects no cell'})`,
+  );
+  const failed = results.filter((r) => !r.ok).length;
+  return [`thresholds: ${failed === 0 ? 'all hold' : `${failed} of ${results.length} failed`}`, ...lines, ''].join('\n');
+}
+
+export function thresholdCases(results: readonly ThresholdResult[]): JunitCase[] {
+  return results.map((r) => ({
+    name: r.threshold.source,
+    classname: where(r),
+    ...(r.ok ? {} : { failure: r.cell ? `measured ${formatMeasured(r.threshold, r.measured)}` : 'the threshold selects no cell' }),
+  }));
+}
+
+export function renderThresholdMarkdown(title: string, results: readonly ThresholdResult[]): string {
+  const failed = results.filter((r) => !r.ok).length;
+  const rows = results.map((r) => `| ${r.ok ? '✅' : '❌'} | \`${md(r.threshold.source)}\` | ${md(where(r))} | ${r.cell ? formatMeasured(r.threshold, r.measured) : '—'} |`);
+  return [
+    `### tokenmeter: ${md(title)}: ${failed === 0 ? 'all thresholds hold' : `${failed} of ${results.length} thresholds failed`}`,
+    '',
+    '| | threshold | cell | measured |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/** Escapes Markdown table cells. */
+export function md(text: string): string {
+  return text.replace(/[|\\`*_]/g, (c) => `\\${c}`);
+}
+
+const percent = (share: number): string => `${share >= 0 ? '+' : ''}${(share * 100).toFixed(1)}%`;
+const cellName = (cell: CellKey): string => `${cell.model} @ ${loadLabel(cell.load)}`;
+const verdictOf = (c: Comparison): string => (c.regression ? 'REGRESSION' : c.improvement ? 'improved' : 'ok');
+
+/** One row per cell × compared metric: baseline, current, change with its interval, verdict. */
+export function renderComparisonLines(comparisons: readonly Comparison[], confidence: number): string {
+  const header = ['cell', 'metric', 'baseline', 'current', 'change', `${Math.round(confidence * 100)}% interval`, 'allowed', 'verdict'];
+  const rows = comparisons.map((c) => [
+    cellName(c.cell),
+    c.rule.key,
+    round(c.baseline),
+    round(c.current),
+    percent(c.worsening),
+    `[${percent(c.interval[0])}, ${percent(c.interval[1])}]`,
+    `+${(c.rule.margin * 100).toFixed(0)}%`,
+    verdictOf(c),
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((text, i) => text.padEnd(widths[i]!)).join('  ').trimEnd();
+  const regressions = comparisons.filter((c) => c.regression);
+  return [
+    line(header),
+    ...rows.map(line),
+    '(change: how much worse, + is worse for latencies and throughputs alike)',
+    regressions.length === 0
+      ? 'no regression beyond the allowed margins'
+      : `${regressions.length} regression(s): ${regressions.map((c) => `${c.rule.key} in ${cellName(c.cell)} ${percent(c.worsening)}`).join('; ')}`,
+    '',
+  ].join('\n');
+}
+
+export function comparisonCases(comparisons: readonly Comparison[]): JunitCase[] {
+  return comparisons.map((c) => ({
+    name: `${c.rule.key} within +${(c.rule.margin * 100).toFixed(0)}%`,
+    classname: cellName(c.cell),
+    ...(c.regression
+      ? { failure: `${c.rule.key} ${round(c.baseline)} → ${round(c.current)} (${percent(c.worsening)}, interval [${percent(c.interval[0])}, ${percent(c.interval[1])}])` }
+      : {}),
+  }));
+}
+
+export function renderComparisonMarkdown(title: string, comparisons: readonly Comparison[]): string {
+  const regressions = comparisons.filter((c) => c.regression).length;
+  return [
+    `### tokenmeter check: ${md(title)}: ${regressions === 0 ? 'no regression' : `${regressions} regression(s)`}`,
+    '',
+    '| | cell | metric | baseline | current | change | interval | allowed |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...comparisons.map(
+      (c) =>
+        `| ${c.regression ? '❌' : c.improvement ? '🟢' : '✅'} | ${md(cellName(c.cell))} | ${c.rule.key} | ${round(c.baseline)} | ${round(c.current)} | ${percent(c.worsening)} | [${percent(c.interval[0])}, ${percent(c.interval[1])}] | +${(c.rule.margin * 100).toFixed(0)}% |`,
+    ),
+    '',
+  ].join('\n');
+}
+
+const round = (value: number): string => String(Math.round(value * 100) / 100);

@@ -1,0 +1,73 @@
+/**
+ * Threshold verdicts: each parsed threshold checked against every cell it
+ * selects. A threshold that selects no cell fails: a typo in a filter must
+ * not pass silently.
+ */
+import type { CellSummary } from '../metrics/cell-summary.js';
+import { cellValue } from '../metrics/slo.js';
+import type { CellKey, MetricName, Threshold } from '../types.js';
+
+export interface ThresholdResult {
+  threshold: Threshold;
+  /** The cell checked; undefined when the threshold selected none. */
+  cell?: CellKey;
+  /** The cell's value, in the threshold's unit; undefined when it has none (no samples, no SLO for goodput). */
+  measured?: number;
+  ok: boolean;
+}
+
+export function evaluateThresholds(thresholds: readonly Threshold[], cells: readonly CellSummary[]): ThresholdResult[] {
+  return thresholds.flatMap((threshold): ThresholdResult[] => {
+    const selected = cells.filter((cell) => selects(threshold, cell));
+    if (selected.length === 0) return [{ threshold, ok: false }];
+    return selected.map((cell) => {
+      const measured = measure(threshold, cell);
+      return {
+        threshold,
+        cell: { model: cell.model, load: cell.load },
+        ...(measured !== undefined ? { measured } : {}),
+        ok: measured !== undefined && holds(measured, threshold),
+      };
+    });
+  });
+}
+
+function selects(threshold: Threshold, cell: CellSummary): boolean {
+  const { model, concurrency, rate } = threshold.filters;
+  if (model !== undefined && cell.model !== model) return false;
+  if (concurrency !== undefined && !(cell.load.kind === 'concurrency' && cell.load.value === concurrency)) return false;
+  if (rate !== undefined && !(cell.load.kind === 'rate' && cell.load.value === rate)) return false;
+  return true;
+}
+
+function measure(threshold: Threshold, cell: CellSummary): number | undefined {
+  const completed = cell.requests - cell.interrupted;
+  switch (threshold.metric) {
+    case 'output_tokens_per_s':
+      if (threshold.stat === undefined) return cell.outputTokensPerS;
+      break;
+    case 'requests_per_s':
+      return cell.requestsPerS;
+    case 'goodput':
+      return cell.goodputPerS;
+    case 'errors':
+      return threshold.stat === 'count' ? cell.errors : cell.errorRate;
+    case 'dropped':
+      return threshold.stat === 'count' ? cell.dropped : completed > 0 ? cell.dropped / completed : 0;
+  }
+  const metric = threshold.metric as MetricName;
+  return cellValue(cell.histograms[metric], metric, threshold.stat as Exclude<Threshold['stat'], 'rate'>);
+}
+
+function holds(measured: number, threshold: Threshold): boolean {
+  switch (threshold.op) {
+    case '<':
+      return measured < threshold.value;
+    case '<=':
+      return measured <= threshold.value;
+    case '>':
+      return measured > threshold.value;
+    case '>=':
+      return measured >= threshold.value;
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The threshold grammar, k6-style but for LLM metrics. Parsed once, when the
+ * scenario loads; a bad expression is reported with the column where it went
+ * wrong.
+ *
+ *   threshold := subject selector? op number unit?
+ *   subject   := METRIC "." STAT            histogram metric: ttft.p95, tpot.p99.9, itl.mean, e2e.max
+ *              | "output_tokens_per_s" | "requests_per_s" | "goodput"      cell throughput (per second)
+ *              | ("errors" | "dropped") "." ("rate" | "count")
+ *   STAT      := "p" NUMBER | "mean" | "min" | "max" | "stdev" | "count"   (p95, p99.9, p999 = 99.9)
+ *   selector  := "{" key "=" value ("," key "=" value)* "}"   key: model | concurrency | rate
+ *   op        := "<" | "<=" | ">" | ">="
+ *   unit      := "ms" | "s"               times (default ms)
+ *              | "%"                      rates (default: a share, 0.01 = 1%)
+ *              | "tok/s" | "req/s"        throughputs (the default unit, may be written)
+ *
+ * Examples: `ttft.p95 < 500ms`, `tpot.p99 <= 40ms`, `output_tokens_per_s > 900`,
+ * `errors.rate < 1%`, `ttft.p99{model=gpt-oss-120b, concurrency=8} < 2s`.
+ */
+import { METRIC_NAMES, type MetricName, type Threshold, type ThresholdOp } from '../types.js';
+import { parsePercentile } from './slo.js';
+
+const CELL_VALUES = ['output_tokens_per_s', 'requests_per_s', 'goodput'] as const;
+const COUNTED = ['errors', 'dropped'] as const;
+const COUNT_METRICS: readonly MetricName[] = ['tokens_per_chunk', 'input_tokens', 'output_tokens', 'reasoning_tokens'];
+
+/** What unit a subject is in, which decides the units it may be written with. */
+type Kind = 'time' | 'share' | 'tokens/s' | 'req/s' | 'count' | 'tokens';
+
+export class ThresholdSyntaxError extends Error {
+  constructor(
+    /** 1-based column in the expression. */
+    readonly column: number,
+    message: string,
+  ) {
+    super(`col ${column}: ${message}`);
+    this.name = 'ThresholdSyntaxError';
+  }
+}
+
+/** Parses one expression; throws ThresholdSyntaxError with the column of the problem. */
+export function parseThreshold(source: string): Threshold {
+  const scanner = new Scanner(source);
+  scanner.skipSpaces();
+  const subjectAt = scanner.column;
+  const name = scanner.take(/^[a-z_][a-z0-9_]*(\.(p\d+(\.\d+)?|[a-z]+))?/);
+  if (!name) throw new ThresholdSyntaxError(subjectAt, 'expected a metric such as ttft.p95, output_tokens_per_s or errors.rate');
+  const { metric, stat, kind } = subjectOf(name, subjectAt);
+  const filters = parseSelector(scanner);
+  scanner.skipSpaces();
+  const opAt = scanner.column;
+  const op = scanner.take(/^(<=|>=|<|>)/) as ThresholdOp | undefined;
+  if (!op) throw new ThresholdSyntaxError(opAt, `expected <, <=, > or >= after ${name}`);
+  scanner.skipSpaces();
+  const numberAt = scanner.column;
+  const number = scanner.take(/^\d+(\.\d+)?/);
+  if (!number) throw new ThresholdSyntaxError(numberAt, `expected a number after ${op}`);
+  scanner.skipSpaces();
+  const unitAt = scanner.column;
+  const unit = scanner.take(/^(ms|s|%|tok\/s|req\/s)/);
+  scanner.skipSpaces();
+  if (!scanner.done) throw new ThresholdSyntaxError(scanner.column, `unexpected "${scanner.rest}"`);
+  const value = inUnit(Number(number), unit, kind, unitAt, name);
+  return { source, metric, ...(stat !== undefined ? { stat } : {}), filters, op, value };
+}
+
+function subjectOf(name: string, column: number): Pick<Threshold, 'metric' | 'stat'> & { kind: Kind } {
+  const dot = name.indexOf('.');
+  const head = dot < 0 ? name : name.slice(0, dot);
+  const tail = dot < 0 ? undefined : name.slice(dot + 1);
+  if ((CELL_VALUES as readonly string[]).includes(head) && tail === undefined) {
+    return { metric: head as (typeof CELL_VALUES)[number], kind: head === 'output_tokens_per_s' ? 'tokens/s' : 'req/s' };
+  }
+  if ((COUNTED as readonly string[]).includes(head)) {
+    if (tail !== 'rate' && tail !== 'count') throw new ThresholdSyntaxError(column, `${head} takes .rate or .count (${head}.rate < 1%)`);
+    return { metric: head as (typeof COUNTED)[number], stat: tail, kind: tail === 'rate' ? 'share' : 'count' };
+  }
+  if (!(METRIC_NAMES as readonly string[]).includes(head)) {
+    throw new ThresholdSyntaxError(
+      column,
+      `unknown metric "${head}"; use one of ${METRIC_NAMES.join(', ')} with a statistic (ttft.p95), or ${CELL_VALUES.join(', ')}, errors.rate, dropped.count`,
+    );
+  }
+  const metric = head as MetricName;
+  if (tail === undefined) throw new ThresholdSyntaxError(column + name.length, `${metric} needs a statistic: ${metric}.p95, ${metric}.mean, ${metric}.max`);
+  const stat = statOf(tail);
+  if (stat === undefined) throw new ThresholdSyntaxError(column + dot + 1, `unknown statistic "${tail}": use p50, p95, p99, p99.9, mean, min, max, stdev or count`);
+  const kind: Kind = stat === 'count' ? 'count' : metric.endsWith('_per_s') ? 'tokens/s' : COUNT_METRICS.includes(metric) ? 'tokens' : 'time';
+  return { metric, stat, kind };
+}
+
+/** A statistic's name, or a percentile (`p95`, `p99.9`); undefined when it is neither. */
+function statOf(text: string): Threshold['stat'] | undefined {
+  if (['mean', 'min', 'max', 'stdev', 'count'].includes(text)) return text as Threshold['stat'];
+  return parsePercentile(text);
+}
+
+function parseSelector(scanner: Scanner): Threshold['filters'] {
+  const filters: Threshold['filters'] = {};
+  if (!scanner.take(/^\{/)) return filters;
+  for (;;) {
+    scanner.skipSpaces();
+    const keyAt = scanner.column;
+    const key = scanner.take(/^(model|concurrency|rate)\s*=/)?.replace(/\s*=$/, '');
+    if (!key) throw new ThresholdSyntaxError(keyAt, 'expected model=NAME, concurrency=N or rate=R inside {…}');
+    scanner.skipSpaces();
+    const valueAt = scanner.column;
+    const value = scanner.take(/^[^,}\s]+/);
+    if (!value) throw new ThresholdSyntaxError(valueAt, `expected a value after ${key}=`);
+    if (key === 'model') filters.model = value;
+    else if (Number.isFinite(Number(value)) && Number(value) > 0) filters[key as 'concurrency' | 'rate'] = Number(value);
+    else throw new ThresholdSyntaxError(valueAt, `${key} must be a positive number, not "${value}"`);
+    scanner.skipSpaces();
+    if (scanner.take(/^\}/)) return filters;
+    if (!scanner.take(/^,/)) throw new ThresholdSyntaxError(scanner.column, 'expected "," or "}"');
+  }
+}
+
+function inUnit(number: number, unit: string | undefined, kind: Kind, column: number, name: string): number {
+  const allowed: Record<Kind, Record<string, number>> = {
+    time: { ms: 1, s: 1000 },
+    share: { '%': 0.01 },
+    'tokens/s': { 'tok/s': 1 },
+    'req/s': { 'req/s': 1 },
+    count: {},
+    tokens: {},
+  };
+  if (unit === undefined) return number;
+  const factor = allowed[kind][unit];
+  if (factor === undefined) {
+    const units = Object.keys(allowed[kind]);
+    throw new ThresholdSyntaxError(column, `${name} cannot be in ${unit}${units.length ? `; use ${units.join(' or ')}` : '; write a plain number'}`);
+  }
+  return number * factor;
+}
+
+/** A cursor over the expression, counting columns from 1. */
+class Scanner {
+  private position = 0;
+
+  constructor(private readonly text: string) {}
+
+  get column(): number {
+    return this.position + 1;
+  }
+
+  get done(): boolean {
+    return this.position >= this.text.length;
+  }
+
+  get rest(): string {
+    return this.text.slice(this.position);
+  }
+
+  /** Consumes and returns the match of `pattern` (anchored with ^) at the cursor, if any. */
+  take(pattern: RegExp): string | undefined {
+    const match = pattern.exec(this.rest);
+    if (!match) return undefined;
+    this.position += match[0].length;
+    return match[0];
+  }
+
+  skipSpaces(): void {
+    this.take(/^\s+/);
+  }
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compareRuns, compareSamples, parseRegressionRules, percentileOf, type RequestLine } from '../../src/check/baseline.ts';
+import { renderJunit } from '../../src/check/junit.ts';
+import { comparisonCases } from '../../src/check/render.ts';
+import { seededRandom } from '../../src/load/seeded-random.ts';
+
+/** n samples of a latency around `center` ms with ±20% uniform noise. */
+function latencies(n: number, center: number, seed: number): number[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: n }, () => center * (0.8 + 0.4 * random()));
+}
+
+const [ttftP95] = parseRegressionRules('ttft.p95=10%');
+const [decodeP50] = parseRegressionRules('decode_tokens_per_s.p50=10%');
+
+test('percentiles by nearest rank', () => {
+  const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+  assert.equal(percentileOf(sorted, 50), 50);
+  assert.equal(percentileOf(sorted, 95), 95);
+  assert.equal(percentileOf(sorted, 99.9), 100);
+  assert.equal(percentileOf([7], 95), 7);
+});
+
+test('the same distribution is never a regression, over 50 seeds', () => {
+  for (let seed = 1; seed <= 50; seed++) {
+    const result = compareSamples(latencies(60, 100, seed), latencies(60, 100, seed + 1000), ttftP95!, { seed });
+    assert.equal(result.regression, false, `seed ${seed}: ${JSON.stringify(result)}`);
+    assert.ok(result.interval[0] < 0.1, 'the interval reaches below the margin');
+  }
+});
+
+test('a 30% slower TTFT is a regression, with an interval beyond the margin', () => {
+  const result = compareSamples(latencies(60, 100, 1), latencies(60, 130, 2), ttftP95!);
+  assert.equal(result.regression, true);
+  assert.ok(result.worsening > 0.2 && result.worsening < 0.4, `worsening ${result.worsening}`);
+  assert.ok(result.interval[0] > 0.1 && result.interval[0] <= result.worsening && result.worsening <= result.interval[1]);
+});
+
+test('a 5% slowdown is within a 10% margin, and a 30% speed-up is an improvement, not a regression', () => {
+  assert.equal(compareSamples(latencies(200, 100, 3), latencies(200, 105, 4), ttftP95!).regression, false);
+  const faster = compareSamples(latencies(60, 100, 5), latencies(60, 70, 6), ttftP95!);
+  assert.equal(faster.regression, false);
+  assert.equal(faster.improvement, true);
+});
+
+test('for throughputs a drop is the regression', () => {
+  const slower = compareSamples(latencies(60, 100, 7), latencies(60, 70, 8), decodeP50!);
+  assert.equal(slower.regression, true);
+  assert.ok(slower.worsening > 0.2);
+  assert.equal(compareSamples(latencies(60, 100, 9), latencies(60, 130, 10), decodeP50!).regression, false);
+});
+
+test('too few samples make a wide interval: a small sample cannot prove a regression', () => {
+  const result = compareSamples([100, 140], [150, 120], ttftP95!);
+  assert.equal(result.regression, false);
+  assert.ok(result.interval[1] - result.interval[0] > 0.3);
+});
+
+test('--max-regression: each bad item is named', () => {
+  assert.deepEqual(
+    parseRegressionRules('ttft.p95=10%, tpot.p99.9=5.5%').map((r) => [r.key, r.field, r.percentile, r.margin]),
+    [
+      ['ttft.p95', 'ttft_ms', 95, 0.1],
+      ['tpot.p99.9', 'tpot_ms', 99.9, 0.055],
+    ],
+  );
+  assert.throws(() => parseRegressionRules('ttft.p95=10'), /"ttft\.p95=10" must be METRIC\.pNN=N%/);
+  assert.throws(() => parseRegressionRules('speed.p50=10%'), /"speed\.p50=10%" must be METRIC\.pNN=N%, with METRIC one of ttft/);
+});
+
+test('runs are compared cell by cell; warm-up, failed requests and unshared cells are left out', () => {
+  const line = (model: string, concurrency: number, ttft: number, extra: Partial<RequestLine> = {}): RequestLine => ({
+    model,
+    concurrency,
+    warmup: false,
+    outcome: 'ok',
+    ttft_ms: ttft,
+    ...extra,
+  });
+  const baseline = [
+    ...latencies(40, 100, 1).map((t) => line('a', 4, t)),
+    ...latencies(40, 100, 2).map((t) => line('a', 8, t)),
+    line('a', 4, 5000, { warmup: true }),
+  ];
+  const current = [
+    ...latencies(40, 100, 3).map((t) => line('a', 4, t)),
+    line('a', 4, 9000, { outcome: 'error' }),
+    ...latencies(40, 100, 4).map((t) => line('a', 16, t)),
+  ];
+  const { comparisons, onlyInBaseline, onlyInCurrent } = compareRuns(baseline, current, [ttftP95!]);
+  assert.equal(comparisons.length, 1);
+  assert.deepEqual(comparisons[0]!.cell, { model: 'a', load: { kind: 'concurrency', value: 4 } });
+  assert.deepEqual(comparisons[0]!.samples, { baseline: 40, current: 40 });
+  assert.equal(comparisons[0]!.regression, false);
+  assert.deepEqual(onlyInBaseline, [{ model: 'a', load: { kind: 'concurrency', value: 8 } }]);
+  assert.deepEqual(onlyInCurrent, [{ model: 'a', load: { kind: 'concurrency', value: 16 } }]);
+});
+
+test('JUnit XML follows the common (Ant/Jenkins) JUnit schema: its elements, attributes and counts', () => {
+  const slow = compareSamples(latencies(60, 100, 1), latencies(60, 130, 2), ttftP95!);
+  const ok = compareSamples(latencies(60, 100, 3), latencies(60, 100, 4), ttftP95!);
+  const cell = { model: 'm <&> "x"', load: { kind: 'concurrency' as const, value: 8 } };
+  const xml = renderJunit([
+    { name: 'baseline: b', cases: comparisonCases([{ cell, rule: ttftP95!, ...slow }, { cell, rule: ttftP95!, ...ok }]) },
+  ]);
+  assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="tokenmeter" tests="2" failures="1" errors="0">/);
+  assert.match(xml, /<testsuite name="baseline: b" tests="2" failures="1" errors="0" skipped="0">/);
+  const cases = [...xml.matchAll(/<testcase name="([^"]*)" classname="([^"]*)" time="0"(\/?)>/g)];
+  assert.equal(cases.length, 2);
+  assert.equal(cases[0]![2], 'm &lt;&amp;&gt; &quot;x&quot; @ c=8', 'attributes are escaped');
+  assert.match(xml, /<failure message="ttft\.p95 [\d.]+ → [\d.]+ \(\+\d+\.\d%, interval \[\+\d+\.\d%, \+\d+\.\d%\]\)" type="failure">/);
+  // Well-formed: every element opened is closed, in order.
+  const stack: string[] = [];
+  for (const [, closing, name, selfClosing] of xml.matchAll(/<(\/?)([a-z]+)[^>]*?(\/?)>/g)) {
+    if (closing) assert.equal(stack.pop(), name);
+    else if (!selfClosing) stack.push(name!);
+  }
+  assert.deepEqual(stack, []);
+});

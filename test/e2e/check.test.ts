@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { main } from '../../src/cli/main.ts';
+import { captureIo, withTempDir } from '../helpers.ts';
+
+const LLAMA = 'Meta-Llama-3.3-70B-Instruct';
+
+/** A small run on the built-in simulator (TTFT ~100 ms, a few ms of noise); the TTFT and seed vary, the rest is fixed. */
+const scenario = ({ ttftMs = 100, seed = 1, thresholds = '' }: { ttftMs?: number; seed?: number; thresholds?: string }) => `name: ci
+target:
+  baseURL: builtin
+  simulator: {seed: ${seed}, defaults: {ttftMs: ${ttftMs}, tokensPerSecond: 1000, tokensPerChunk: [1, 4], outputTokens: [20, 40], capacity: 64}}
+models: [${LLAMA}]
+load: {concurrency: 8, requests: 64}
+prompts: ["Tell me a story"]
+${thresholds}`;
+
+async function runInto(dir: string, name: string, text: string, env: NodeJS.ProcessEnv = {}) {
+  const file = path.join(dir, `${name}.yaml`);
+  await writeFile(file, text);
+  const io = captureIo(env);
+  const out = path.join(dir, name);
+  const code = await main(['run', file, '--out', out], io);
+  return { code, io, out };
+}
+
+describe('CI gates', () => {
+  test('thresholds: run exits 99 after writing every output, and names each failing threshold with its value', () =>
+    withTempDir(async (dir) => {
+      const stepSummary = path.join(dir, 'step-summary.md');
+      const { code, io, out } = await runInto(
+        dir,
+        'gate',
+        scenario({ thresholds: 'thresholds:\n  - "ttft.p95 < 5ms"\n  - "tpot.p99 <= 40ms"\n  - "errors.rate < 1%"\n  - "ttft.p50{model=other} < 1s"\n' }),
+        { GITHUB_STEP_SUMMARY: stepSummary },
+      );
+      assert.equal(code, 99, io.err());
+      const out1 = io.out();
+      assert.match(out1, /thresholds: 2 of 4 failed/);
+      assert.match(out1, /FAIL  ttft\.p95 < 5ms  \(Meta-Llama-3\.3-70B-Instruct @ c=8: \d+(\.\d+)? ms\)/);
+      assert.match(out1, /FAIL  ttft\.p50\{model=other\} < 1s  \(no cell matched: the threshold selects no cell\)/);
+      assert.match(out1, /ok    tpot\.p99 <= 40ms/);
+      assert.match(out1, /ok    errors\.rate < 1%  \(Meta-Llama-3\.3-70B-Instruct @ c=8: 0%\)/);
+      const junit = await readFile(path.join(out, 'thresholds.junit.xml'), 'utf8');
+      assert.match(junit, /<testsuites name="tokenmeter" tests="4" failures="2" errors="0">/);
+      assert.match(await readFile(stepSummary, 'utf8'), /### tokenmeter: ci: 2 of 4 thresholds failed/);
+      assert.ok((await readFile(path.join(out, 'summary.csv'), 'utf8')).length > 0, 'the results are written too');
+
+      const passing = await runInto(dir, 'pass', scenario({ thresholds: 'thresholds: ["ttft.p95 < 2s", "output_tokens_per_s > 1"]\n' }));
+      assert.equal(passing.code, 0, passing.io.err());
+      assert.match(passing.io.out(), /thresholds: all hold/);
+    }));
+
+  test('check: a simulator made 30% slower to first token fails the check and names the metric', () =>
+    withTempDir(async (dir) => {
+      const baseline = await runInto(dir, 'baseline', scenario({ seed: 1 }));
+      const slowed = await runInto(dir, 'slowed', scenario({ seed: 2, ttftMs: 130 }));
+      assert.equal(baseline.code, 0);
+      assert.equal(slowed.code, 0);
+      const io = captureIo();
+      const code = await main(['check', slowed.out, '--baseline', baseline.out], io);
+      assert.equal(code, 99, io.out() + io.err());
+      // TTFT is 30% slower, and E2E with it (TTFT is part of it); decoding is not.
+      assert.match(io.out(), /2 regression\(s\): ttft\.p95 in Meta-Llama-3\.3-70B-Instruct @ c=8 \+\d+\.\d%; e2e\.p95 in /);
+      assert.match(io.out(), /tpot\.p95 .* ok\n/);
+      assert.match(io.out(), /decode_tokens_per_s\.p50 .* ok\n/);
+      const junit = await readFile(path.join(slowed.out, 'check.junit.xml'), 'utf8');
+      assert.match(junit, /tests="4" failures="2"/);
+      assert.match(junit, /<failure message="ttft\.p95 /);
+    }));
+
+  test('check: twenty runs of the same simulator with different seeds never flag a regression', () =>
+    withTempDir(async (dir) => {
+      const baseline = await runInto(dir, 'baseline', scenario({ seed: 100 }));
+      assert.equal(baseline.code, 0);
+      for (let seed = 1; seed <= 20; seed++) {
+        const run = await runInto(dir, `run-${seed}`, scenario({ seed }));
+        const io = captureIo();
+        const code = await main(['check', run.out, '--baseline', baseline.out], io);
+        assert.equal(code, 0, `seed ${seed} flagged:\n${io.out()}`);
+      }
+    }));
+
+  test('check: bad arguments are usage errors (exit 2)', () =>
+    withTempDir(async (dir) => {
+      const io = captureIo();
+      assert.equal(await main(['check', path.join(dir, 'a'), '--baseline', path.join(dir, 'b')], io), 2);
+      assert.match(io.err(), /requests\.jsonl: cannot read it \(ENOENT\)/);
+      const rule = captureIo();
+      assert.equal(await main(['check', dir, '--baseline', dir, '--max-regression', 'ttft=10%'], rule), 2);
+      assert.match(rule.err(), /--max-regression: "ttft=10%" must be METRIC\.pNN=N%/);
+    }));
+});

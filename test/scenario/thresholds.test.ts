@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseThreshold, ThresholdSyntaxError } from '../../src/scenario/thresholds.ts';
+
+const parsed: [string, object][] = [
+  ['ttft.p95 < 500ms', { metric: 'ttft', stat: 95, filters: {}, op: '<', value: 500 }],
+  ['tpot.p99 <= 40ms', { metric: 'tpot', stat: 99, filters: {}, op: '<=', value: 40 }],
+  ['e2e.p99.9 < 2s', { metric: 'e2e', stat: 99.9, filters: {}, op: '<', value: 2000 }],
+  ['e2e.p999<2000', { metric: 'e2e', stat: 99.9, filters: {}, op: '<', value: 2000 }],
+  ['itl.mean < 12.5', { metric: 'itl', stat: 'mean', filters: {}, op: '<', value: 12.5 }],
+  ['output_tokens_per_s > 900', { metric: 'output_tokens_per_s', filters: {}, op: '>', value: 900 }],
+  ['output_tokens_per_s >= 900 tok/s', { metric: 'output_tokens_per_s', filters: {}, op: '>=', value: 900 }],
+  ['decode_tokens_per_s.p5 > 20', { metric: 'decode_tokens_per_s', stat: 5, filters: {}, op: '>', value: 20 }],
+  ['requests_per_s > 3 req/s', { metric: 'requests_per_s', filters: {}, op: '>', value: 3 }],
+  ['goodput >= 2', { metric: 'goodput', filters: {}, op: '>=', value: 2 }],
+  ['errors.rate < 1%', { metric: 'errors', stat: 'rate', filters: {}, op: '<', value: 0.01 }],
+  ['errors.rate < 0.01', { metric: 'errors', stat: 'rate', filters: {}, op: '<', value: 0.01 }],
+  ['dropped.count <= 0', { metric: 'dropped', stat: 'count', filters: {}, op: '<=', value: 0 }],
+  ['ttft.count > 100', { metric: 'ttft', stat: 'count', filters: {}, op: '>', value: 100 }],
+  ['ttft.p99{model=gpt-oss-120b, concurrency=8} < 2s', { metric: 'ttft', stat: 99, filters: { model: 'gpt-oss-120b', concurrency: 8 }, op: '<', value: 2000 }],
+  ['  ttft.p50{rate=2.5}<300ms  ', { metric: 'ttft', stat: 50, filters: { rate: 2.5 }, op: '<', value: 300 }],
+];
+
+for (const [source, expected] of parsed) {
+  test(`threshold "${source}" parses`, () => assert.deepEqual(parseThreshold(source), { source, ...expected }));
+}
+
+/** Malformed input: the column where it went wrong, and why. */
+const malformed: [string, number, RegExp][] = [
+  ['', 1, /expected a metric/],
+  ['ttft < 500ms', 5, /ttft needs a statistic: ttft\.p95/],
+  ['ttft.p95 500ms', 10, /expected <, <=, > or >= after ttft\.p95/],
+  ['ttft.p95 = 500ms', 10, /expected <, <=, > or >=/],
+  ['ttft.p95 < fast', 12, /expected a number after </],
+  ['ttft.p95 < 500 tok/s', 16, /ttft\.p95 cannot be in tok\/s; use ms or s/],
+  ['errors.rate < 1ms', 16, /errors\.rate cannot be in ms; use %/],
+  ['output_tokens_per_s > 900ms', 26, /cannot be in ms; use tok\/s/],
+  ['ttft.p95 < 500ms and more', 18, /unexpected "and more"/],
+  ['latency.p95 < 500ms', 1, /unknown metric "latency"/],
+  ['ttft.p100 < 500ms', 6, /unknown statistic "p100"/],
+  ['ttft.median < 500ms', 6, /unknown statistic "median"/],
+  ['errors.total < 3', 1, /errors takes \.rate or \.count/],
+  ['ttft.p95{region=eu} < 1s', 10, /expected model=NAME, concurrency=N or rate=R/],
+  ['ttft.p95{concurrency=eight} < 1s', 22, /concurrency must be a positive number, not "eight"/],
+  ['ttft.p95{model=a model=b} < 1s', 18, /expected "," or "}"/],
+];
+
+for (const [source, column, message] of malformed) {
+  test(`threshold "${source}" is refused at column ${column}`, () => {
+    assert.throws(
+      () => parseThreshold(source),
+      (error: unknown) => error instanceof ThresholdSyntaxError && error.column === column && message.test(error.message),
+    );
+  });
+}
