@@ -433,3 +433,31 @@ export interface Threshold {
   /** The bound in the value's own unit: ms for times, a share (0–1) for rates, tokens/s, requests/s. */
   value: number;
 }
+
+/** One value of a side-by-side comparison, for one contender. */
+export interface SideBySideValue {
+  value: number;
+  /** The best value of the row (lowest latency, highest throughput). */
+  best: boolean;
+  /** Relative difference to the first contender, (value − reference) / reference, with its bootstrap interval where per-request samples allow one. */
+  diff?: { change: number; interval?: [number, number] };
+}
+
+/** `tokenmeter compare`: contenders (models, providers, builds) side by side, per load level. */
+export interface SideBySide {
+  /** Column names, in order; the first is the reference the differences are taken to. */
+  contenders: string[];
+  /** Confidence level of the intervals (0.95). */
+  confidence: number;
+  levels: {
+    load: LoadLevel;
+    rows: {
+      /** `TTFT p95`, `output tok/s`… */
+      metric: string;
+      unit: string;
+      higherIsBetter: boolean;
+      /** One per contender; undefined where a contender has no such cell or value. */
+      values: (SideBySideValue | undefined)[];
+    }[];
+  }[];
+}

@@ -137,10 +137,7 @@ export function samplesByCell(lines: readonly RequestLine[], rules: readonly Reg
   const cells = new Map<string, { cell: CellKey; samples: Map<string, number[]> }>();
   for (const line of lines) {
     if (line.warmup || line.outcome !== 'ok') continue;
-    const cell: CellKey = {
-      model: line.model,
-      load: line.rate !== undefined ? { kind: 'rate', value: line.rate } : { kind: 'concurrency', value: line.concurrency ?? 0 },
-    };
+    const cell = lineCell(line);
     const id = cellId(cell);
     let entry = cells.get(id);
     if (!entry) cells.set(id, (entry = { cell, samples: new Map() }));
@@ -153,6 +150,14 @@ export function samplesByCell(lines: readonly RequestLine[], rules: readonly Reg
     }
   }
   return cells;
+}
+
+/** The cell a requests.jsonl line belongs to. */
+export function lineCell(line: RequestLine): CellKey {
+  return {
+    model: line.model,
+    load: line.rate !== undefined ? { kind: 'rate', value: line.rate } : { kind: 'concurrency', value: line.concurrency ?? 0 },
+  };
 }
 
 export const cellId = (cell: CellKey): string => `${cell.model}\u0000${cell.load.kind}\u0000${cell.load.value}`;

@@ -72,6 +72,20 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .command(
+        'compare <results..>',
+        'Put the models of one run, or of several runs, side by side per load level: the better value marked, differences with intervals.',
+        (y) =>
+          y
+            .positional('results', { type: 'string', array: true, demandOption: true, describe: 'Results folders (one with several models, or several)' })
+            .option('out', { type: 'string', describe: 'Output directory for compare.md and compare.html (default results/<UTC time>-compare/)' })
+            .example('$0 compare results/sambanova-run', 'The models of one run, side by side')
+            .example('$0 compare results/vllm-0.6 results/vllm-0.7', 'Two builds of a server, side by side'),
+        async (args) => {
+          const { compareCommand } = await import('./commands/compare.js');
+          exitCode = await compareCommand({ results: args.results as string[], ...(args.out ? { out: args.out } : {}) }, fullIo);
+        },
+      )
+      .command(
         'report <results>',
         "Rebuild a results folder's report.html from its summary.json, histograms.json and run.json.",
         (y) =>
@@ -120,7 +134,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .example('$0 run scenarios/quickstart.yaml', 'Benchmark the built-in simulator with the quickstart scenario')
-      .demandCommand(1, 'Name a command: run, capacity, check, report, validate or sim (see --help).')
+      .demandCommand(1, 'Name a command: run, capacity, check, compare, report, validate or sim (see --help).')
       .strict()
       .help()
       .version(false)

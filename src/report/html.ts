@@ -5,9 +5,10 @@
 import type { CellSummary } from '../metrics/cell-summary.js';
 import type { Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
-import type { CapacityOutcome, SloBound } from '../types.js';
+import type { CapacityOutcome, SideBySide, SloBound } from '../types.js';
 import { renderCharts, type Chart } from './charts.js';
 import { loadLabel } from './load-label.js';
+import { renderSideBySideHtml } from './side-by-side.js';
 
 /** Everything the page shows. */
 export interface ReportInput {
@@ -21,6 +22,8 @@ export interface ReportInput {
   slo: readonly SloBound[];
   /** `tokenmeter capacity`'s outcome per model (the knee is highlighted in the charts). */
   capacity?: readonly CapacityOutcome[];
+  /** `tokenmeter compare`'s side-by-side tables, shown above the charts. */
+  sideBySide?: SideBySide;
 }
 
 /**
@@ -33,6 +36,7 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     header(input),
     sloSection(input.slo),
     input.capacity ? capacitySection(input.capacity) : '',
+    input.sideBySide ? renderSideBySideHtml(input.sideBySide, escapeHtml) : '',
     `<section><h2>Charts</h2>\n${charts.map(figure).join('\n')}\n</section>`,
     cellTable(input.cells),
   ].filter(Boolean);
@@ -71,6 +75,7 @@ tr.invalid td { color: #888; }
 .invalid-marker { color: #b00020; font-weight: bold; }
 .failed { color: #b00020; }
 .met { color: #1a7f37; }
+td.best { font-weight: bold; background: #eef7ee; }
 `;
 
 function page(title: string, body: string): string {

@@ -3,13 +3,13 @@
  * folders cell by cell from their requests.jsonl, and fails (exit 99) only on
  * a regression beyond the allowed margin that is also beyond the noise.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { compareRuns, DEFAULT_MAX_REGRESSION, parseRegressionRules, type RequestLine } from '../../check/baseline.js';
+import { compareRuns, DEFAULT_MAX_REGRESSION, parseRegressionRules } from '../../check/baseline.js';
 import { renderJunit } from '../../check/junit.js';
 import { comparisonCases, renderComparisonLines, renderComparisonMarkdown } from '../../check/render.js';
 import { loadLabel } from '../../report/load-label.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
+import { readRequestLines } from '../results-folder.js';
 import { writeCiOutputs, type Io } from './run.js';
 
 export interface CheckArgs {
@@ -28,7 +28,7 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   }
   const confidence = args.confidence ?? 0.95;
   if (!(confidence > 0.5 && confidence < 1)) throw new UsageError('--confidence must be between 0.5 and 1 (e.g. 0.95)');
-  const [baseline, current] = await Promise.all([readLines(args.baseline), readLines(args.results)]);
+  const [baseline, current] = await Promise.all([readRequestLines(args.baseline), readRequestLines(args.results)]);
   const { comparisons, onlyInBaseline, onlyInCurrent } = compareRuns(baseline, current, rules, { confidence });
   if (comparisons.length === 0) {
     throw new UsageError(`${args.results} and ${args.baseline} share no cell with successful requests to compare (same models and load levels?)`);
@@ -41,24 +41,4 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
     junit: renderJunit([{ name: `baseline: ${path.basename(args.baseline)}`, cases: comparisonCases(comparisons) }]),
   }, 'check');
   return comparisons.some((c) => c.regression) ? ExitCode.THRESHOLDS_FAILED : ExitCode.OK;
-}
-
-async function readLines(dir: string): Promise<RequestLine[]> {
-  const file = path.join(dir, 'requests.jsonl');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); is ${dir} a tokenmeter results folder?`);
-  }
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as RequestLine;
-      } catch {
-        throw new UsageError(`${file}:${i + 1}: not valid JSON`);
-      }
-    });
 }

@@ -1,0 +1,104 @@
+/**
+ * `tokenmeter compare`: contenders (the models of one run, or of several runs)
+ * side by side at each load level, with the better value marked and each
+ * difference to the first contender, with its bootstrap interval where the
+ * per-request samples allow one (TTFT, TPOT, E2E percentiles).
+ */
+import type { CellSummary } from '../metrics/cell-summary.js';
+import type { LoadLevel, SideBySide, SideBySideValue } from '../types.js';
+import { cellId, compareSamples, lineCell, type RegressionRule, type RequestLine } from './baseline.js';
+
+/** One side of the comparison: a model's cells from one run, with that run's request lines. */
+export interface Contender {
+  name: string;
+  cells: CellSummary[];
+  lines: RequestLine[];
+}
+
+interface RowSpec {
+  metric: string;
+  unit: string;
+  higherIsBetter: boolean;
+  /** The cell's value. */
+  value: (cell: CellSummary) => number | undefined;
+  /** Per-request samples for an interval: a requests.jsonl field and the percentile. */
+  samples?: { field: string; percentile: number };
+}
+
+const percentileRow = (name: string, metric: 'ttft' | 'tpot' | 'itl' | 'e2e', p: 50 | 95 | 99, field?: string): RowSpec => ({
+  metric: `${name} p${p}`,
+  unit: 'ms',
+  higherIsBetter: false,
+  value: (cell) => cell.stats[metric]?.[`p${p}`],
+  ...(field ? { samples: { field, percentile: p } } : {}),
+});
+
+const ROWS: readonly RowSpec[] = [
+  percentileRow('TTFT', 'ttft', 50, 'ttft_ms'),
+  percentileRow('TTFT', 'ttft', 95, 'ttft_ms'),
+  percentileRow('TTFT', 'ttft', 99, 'ttft_ms'),
+  percentileRow('TPOT', 'tpot', 50, 'tpot_ms'),
+  percentileRow('TPOT', 'tpot', 95, 'tpot_ms'),
+  // ITL samples are per token, which requests.jsonl does not list: no interval.
+  percentileRow('ITL', 'itl', 50),
+  percentileRow('ITL', 'itl', 99),
+  percentileRow('E2E', 'e2e', 50, 'e2e_ms'),
+  percentileRow('E2E', 'e2e', 95, 'e2e_ms'),
+  percentileRow('E2E', 'e2e', 99, 'e2e_ms'),
+  { metric: 'output tok/s', unit: 'tokens/s', higherIsBetter: true, value: (cell) => cell.outputTokensPerS },
+  { metric: 'goodput', unit: 'req/s', higherIsBetter: true, value: (cell) => cell.goodputPerS },
+  { metric: 'error rate', unit: '%', higherIsBetter: false, value: (cell) => cell.errorRate * 100 },
+];
+
+export function compareContenders(contenders: readonly Contender[], confidence = 0.95): SideBySide {
+  const loads = new Map<string, LoadLevel>();
+  for (const contender of contenders) for (const cell of contender.cells) loads.set(`${cell.load.kind}:${cell.load.value}`, cell.load);
+  const sortedLoads = [...loads.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.value - b.value);
+  return {
+    contenders: contenders.map((c) => c.name),
+    confidence,
+    levels: sortedLoads.map((load) => {
+      const cells = contenders.map((c) => c.cells.find((cell) => cell.load.kind === load.kind && cell.load.value === load.value));
+      return { load, rows: ROWS.map((row) => compareRow(row, contenders, cells, confidence)) };
+    }),
+  };
+}
+
+function compareRow(row: RowSpec, contenders: readonly Contender[], cells: (CellSummary | undefined)[], confidence: number): SideBySide['levels'][number]['rows'][number] {
+  const raw = cells.map((cell) => (cell ? row.value(cell) : undefined));
+  const present = raw.filter((v): v is number => v !== undefined);
+  const best = present.length > 1 ? (row.higherIsBetter ? Math.max(...present) : Math.min(...present)) : undefined;
+  const reference = raw[0];
+  const values = raw.map((value, i): SideBySideValue | undefined => {
+    if (value === undefined) return undefined;
+    const entry: SideBySideValue = { value, best: value === best };
+    if (i > 0 && reference !== undefined && reference !== 0) {
+      entry.diff = { change: (value - reference) / reference };
+      const interval = row.samples && sampleInterval(row.samples, contenders[0]!, contenders[i]!, cells[0]!, cells[i]!, confidence);
+      if (interval) entry.diff.interval = interval;
+    }
+    return entry;
+  });
+  return { metric: row.metric, unit: row.unit, higherIsBetter: row.higherIsBetter, values };
+}
+
+/** The bootstrap interval of the relative change of a percentile, from both cells' per-request samples. */
+function sampleInterval(
+  samples: { field: string; percentile: number },
+  reference: Contender,
+  other: Contender,
+  referenceCell: CellSummary,
+  otherCell: CellSummary,
+  confidence: number,
+): [number, number] | undefined {
+  const of = (contender: Contender, cell: CellSummary): number[] =>
+    contender.lines
+      .filter((line) => !line.warmup && line.outcome === 'ok' && cellId(lineCell(line)) === cellId(cell))
+      .map((line) => line[samples.field])
+      .filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
+  const a = of(reference, referenceCell);
+  const b = of(other, otherCell);
+  if (a.length === 0 || b.length === 0) return undefined;
+  const rule: RegressionRule = { key: samples.field, field: samples.field, percentile: samples.percentile, higherIsBetter: false, margin: 0 };
+  return compareSamples(a, b, rule, { confidence }).interval;
+}

@@ -1,0 +1,55 @@
+/**
+ * `tokenmeter compare RESULTS...`: the models of one run, or of several runs,
+ * side by side at each load level; as terminal text, compare.md and
+ * compare.html (the run report's charts, one colour per contender).
+ */
+import path from 'node:path';
+import { compareContenders, type Contender } from '../../check/compare.js';
+import { renderReportHtml } from '../../report/html.js';
+import { renderSideBySideMarkdown, renderSideBySideText } from '../../report/side-by-side.js';
+import { ExitCode, UsageError } from '../exit-codes.js';
+import { createOutputDir, writeFileAtomic } from '../files.js';
+import { readRequestLines, readResults } from '../results-folder.js';
+import type { Io } from './run.js';
+
+export interface CompareArgs {
+  results: string[];
+  out?: string;
+  resultsRoot?: string;
+}
+
+export async function compareCommand(args: CompareArgs, io: Io): Promise<number> {
+  const runs = await Promise.all(
+    args.results.map(async (dir) => ({ dir, ...(await readResults(dir)), lines: await readRequestLines(dir) })),
+  );
+  // A contender per model per run; named by the model alone unless two runs share a model.
+  const pairs = runs.flatMap((run) => [...new Set(run.cells.map((cell) => cell.model))].map((model) => ({ run, model })));
+  const ambiguous = new Set(pairs.map((p) => p.model)).size < pairs.length;
+  const contenders: Contender[] = pairs.map(({ run, model }) => {
+    const name = ambiguous ? `${path.basename(run.dir)}/${model}` : model;
+    return {
+      name,
+      // Relabelled so each contender gets its own colour in the charts.
+      cells: run.cells.filter((cell) => cell.model === model).map((cell) => ({ ...cell, model: name })),
+      lines: run.lines.filter((line) => line.model === model).map((line) => ({ ...line, model: name })),
+    };
+  });
+  if (contenders.length < 2) throw new UsageError('compare needs two contenders: a results folder with two models, or two folders');
+  const comparison = compareContenders(contenders);
+  const title = `compare: ${contenders.map((c) => c.name).join(' vs ')}`;
+  io.stdout.write(renderSideBySideText(comparison));
+
+  const outDir = await createOutputDir(args.out, 'compare', new Date(), args.resultsRoot);
+  const html = await renderReportHtml({
+    title,
+    description: `From ${args.results.join(', ')}`,
+    generatedAt: new Date().toISOString(),
+    cells: contenders.flatMap((c) => c.cells),
+    slo: runs[0]!.scenario.slo ?? [],
+    sideBySide: comparison,
+  });
+  await writeFileAtomic(path.join(outDir, 'compare.md'), renderSideBySideMarkdown(title, comparison));
+  await writeFileAtomic(path.join(outDir, 'compare.html'), html);
+  io.stderr.write(`wrote ${outDir}/{compare.md,compare.html}\n`);
+  return ExitCode.OK;
+}

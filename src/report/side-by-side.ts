@@ -1,0 +1,66 @@
+/** `tokenmeter compare`'s tables: terminal text, Markdown and an HTML section. Pure. */
+import type { SideBySide, SideBySideValue } from '../types.js';
+import { loadLabel } from './load-label.js';
+
+const number = (value: number): string => (Math.abs(value) >= 1000 ? value.toFixed(0) : String(Number(value.toPrecision(4))));
+const percent = (share: number): string => `${share >= 0 ? '+' : ''}${(share * 100).toFixed(1)}%`;
+
+/** `412.3 ★ (+12.0% [+8.1%, +15.2%])`: the value, the best-mark, the difference to the first contender. */
+function cellText(entry: SideBySideValue | undefined, mark: string): string {
+  if (!entry) return '—';
+  const best = entry.best ? ` ${mark}` : '';
+  const diff = entry.diff
+    ? ` (${percent(entry.diff.change)}${entry.diff.interval ? ` [${percent(entry.diff.interval[0])}, ${percent(entry.diff.interval[1])}]` : ''})`
+    : '';
+  return `${number(entry.value)}${best}${diff}`;
+}
+
+function tables(comparison: SideBySide, mark: string): { title: string; header: string[]; rows: string[][] }[] {
+  return comparison.levels.map((level) => ({
+    title: loadLabel(level.load),
+    header: ['metric', ...comparison.contenders],
+    rows: level.rows.map((row) => [`${row.metric} (${row.unit})`, ...row.values.map((entry) => cellText(entry, mark))]),
+  }));
+}
+
+const legend = (comparison: SideBySide): string =>
+  `the best value of each row is marked; (±x%) is the difference to ${comparison.contenders[0]}, [interval] its ` +
+  `${Math.round(comparison.confidence * 100)}% bootstrap interval from the per-request samples`;
+
+export function renderSideBySideText(comparison: SideBySide): string {
+  const out: string[] = [];
+  for (const table of tables(comparison, '*')) {
+    const widths = table.header.map((title, i) => Math.max(title.length, ...table.rows.map((row) => row[i]!.length)));
+    const line = (cells: string[]) => cells.map((text, i) => text.padEnd(widths[i]!)).join('  ').trimEnd();
+    out.push(`at ${table.title}`, line(table.header), widths.map((w) => '-'.repeat(w)).join('  '), ...table.rows.map(line), '');
+  }
+  out.push(`(${legend(comparison)}: *)`, '');
+  return out.join('\n');
+}
+
+export function renderSideBySideMarkdown(title: string, comparison: SideBySide): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const out = [`## ${cell(title)}`, ''];
+  for (const table of tables(comparison, '**★**')) {
+    out.push(`### at ${cell(table.title)}`, '', `| ${table.header.map(cell).join(' | ')} |`, `|${table.header.map(() => ' --- ').join('|')}|`);
+    out.push(...table.rows.map((row) => `| ${row.map(cell).join(' | ')} |`), '');
+  }
+  out.push(`_${legend(comparison)}: ★_`, '');
+  return out.join('\n');
+}
+
+/** The HTML section the compare page puts above its charts; `escape` is the page's HTML escaper. */
+export function renderSideBySideHtml(comparison: SideBySide, escape: (text: string) => string): string {
+  const out = ['<section data-section="compare"><h2>Side by side</h2>'];
+  for (const level of comparison.levels) {
+    out.push(`<h3>at ${escape(loadLabel(level.load))}</h3>`, '<div class="table-wrap"><table data-table="compare">');
+    out.push(`<thead><tr><th scope="col">metric</th>${comparison.contenders.map((name) => `<th scope="col">${escape(name)}</th>`).join('')}</tr></thead><tbody>`);
+    for (const row of level.rows) {
+      const cells = row.values.map((entry) => `<td class="num${entry?.best ? ' best' : ''}">${escape(cellText(entry, '★'))}</td>`);
+      out.push(`<tr><th scope="row">${escape(`${row.metric} (${row.unit})`)}</th>${cells.join('')}</tr>`);
+    }
+    out.push('</tbody></table></div>');
+  }
+  out.push(`<p class="note">${escape(legend(comparison))}: ★</p></section>`);
+  return out.join('\n');
+}
