@@ -365,6 +365,8 @@ export interface RequestRecord {
   id: string;
   model: string;
   load: LoadLevel;
+  /** With `run --repeat K`: which repetition of the cell (1…K). */
+  repeat?: number;
   warmup: boolean;
   /** Index of the prompt used. */
   prompt: number;
@@ -391,6 +393,8 @@ export interface RequestRecord {
 export interface CellKey {
   model: string;
   load: LoadLevel;
+  /** With `run --repeat K`: which repetition (1…K); undefined for a cell run once, or for the K repeats merged. */
+  repeat?: number;
 }
 
 /** What `tokenmeter capacity` found for one model. */

@@ -24,11 +24,14 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
           y
             .positional('scenario', { type: 'string', demandOption: true, describe: 'Scenario file (YAML or JSON)' })
             .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
+            .option('repeat', { type: 'number', default: 1, describe: 'Run each cell K times: each repeat is kept, and merged with its spread (run-to-run noise)' })
             .example('$0 run scenarios/quickstart.yaml', 'Run the quickstart on the built-in simulator')
+            .example('$0 run scenarios/ci.yaml --repeat 5', 'See how much the numbers move between identical runs')
             .example('$0 run scenarios/sambanova.yaml --out results/llama-70b', 'Run against SambaNova Cloud into a chosen directory'),
         async (args) => {
           const { runCommand } = await import('./commands/run.js');
-          exitCode = await runCommand({ scenario: args.scenario, ...(args.out ? { out: args.out } : {}), argv }, fullIo);
+          if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UsageError('--repeat must be a positive integer');
+          exitCode = await runCommand({ scenario: args.scenario, ...(args.out ? { out: args.out } : {}), repeat: args.repeat, argv }, fullIo);
         },
       )
       .command(

@@ -7,7 +7,7 @@
  * never competes with the socket reads of other streams for the event loop.
  */
 import { ChatClient } from '../client/chat-client.js';
-import { CellAccumulator, type CellSummary } from '../metrics/cell-summary.js';
+import { CellAccumulator, mergeRepeats, type CellSummary } from '../metrics/cell-summary.js';
 import { droppedRecord, toRequestRecord, uncountedRecord } from '../metrics/request-record.js';
 import { requestMeetsSlo } from '../metrics/slo.js';
 import { FALLBACK_TOKENIZER, loadTokenizer, loadTokenizerFile, tokenizerForModelName, type Tokenizer } from '../metrics/tokenizers.js';
@@ -48,6 +48,8 @@ export interface RunOptions {
   onProgress?: (progress: Progress) => void;
   /** Called once per cell with its summary. */
   onCell?: (summary: CellSummary) => void | Promise<void>;
+  /** Run each cell this many times (default 1); the repeats are kept apart and also merged, with their spread. */
+  repeat?: number;
 }
 
 export interface RunResult {
@@ -106,12 +108,12 @@ export class ScenarioRunner {
     return this.options.interrupt?.aborted === true;
   }
 
-  /** Runs one cell: the model's load at `value` (concurrency, or requests/s). */
-  async runCell(modelIndex: number, value: number, cells?: number): Promise<CellSummary> {
+  /** Runs one cell: the model's load at `value` (concurrency, or requests/s); `repeat` numbers a repetition. */
+  async runCell(modelIndex: number, value: number, cells?: number, repeat?: number): Promise<CellSummary> {
     const { scenario, options } = this;
     const setup = this.setups[modelIndex]!;
     const load: LoadLevel = { kind: scenario.load.kind, value };
-    const key: CellKey = { model: setup.model.name, load };
+    const key: CellKey = { model: setup.model.name, load, ...(repeat !== undefined ? { repeat } : {}) };
     const cell = this.cells.length + 1;
     const plan: CellPlan = { prompts: setup.prompts, idPrefix: `c${cell}` };
     const { requests, durationMs, warmup, warmupMs } = scenario.load;
@@ -149,6 +151,7 @@ export class ScenarioRunner {
     const accumulator = new CellAccumulator(key, { slo: scenario.slo, maxScheduleLagMs: scenario.load.maxScheduleLagMs });
     for (const request of finished) {
       const record = this.recordOf(request, setup, load);
+      if (repeat !== undefined) record.repeat = repeat;
       if (scenario.slo.length > 0) record.metSlo = requestMeetsSlo(record, scenario.slo);
       accumulator.add(record, request.exchange ?? { t0: request.ts, tEnd: request.ts });
       await options.onRecord?.(record);
@@ -241,18 +244,26 @@ function progressOf(
 /** Runs the scenario's sweep: every model at every level, in order. */
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunResult> {
   const runner = await ScenarioRunner.open(scenario, options);
-  const cells = scenario.models.length * scenario.load.levels.length;
+  const repeat = options.repeat ?? 1;
+  const cells = scenario.models.length * scenario.load.levels.length * repeat;
+  const merged: CellSummary[] = [];
   try {
     for (const modelIndex of scenario.models.keys()) {
       for (const value of scenario.load.levels) {
-        if (runner.interrupted) break;
-        await runner.runCell(modelIndex, value, cells);
+        if (repeat === 1) {
+          if (!runner.interrupted) await runner.runCell(modelIndex, value, cells);
+          continue;
+        }
+        const repeats: CellSummary[] = [];
+        for (let r = 1; r <= repeat && !runner.interrupted; r++) repeats.push(await runner.runCell(modelIndex, value, cells, r));
+        if (repeats.length > 0) merged.push(mergeRepeats(repeats, { slo: scenario.slo, maxScheduleLagMs: scenario.load.maxScheduleLagMs }));
       }
     }
   } finally {
     runner.close();
   }
-  return { cells: runner.cells, completed: !runner.interrupted, warnings: runner.warnings };
+  // Each cell's repeats, then the merged cells (repeat undefined): what thresholds and the report judge.
+  return { cells: [...runner.cells, ...merged], completed: !runner.interrupted, warnings: runner.warnings };
 }
 
 async function tokenizerFor(model: ModelSpec, warnings: string[]) {

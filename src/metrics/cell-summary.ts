@@ -34,6 +34,8 @@ export interface CellSummary extends CellKey {
   slo?: SloVerdict;
   /** Why the cell's numbers do not describe the server (p99 schedule lag over the bound); undefined when valid. */
   invalid?: string;
+  /** On the merged row of `run --repeat K`: K, and how much each headline number varied between the repeats. */
+  repeats?: { count: number; spread: Record<SpreadMetric, Spread> };
   stats: Partial<Record<MetricName, Stats>>;
   histograms: Record<MetricName, Histogram>;
   tokenSources: Partial<Record<TokenSource, number>>;
@@ -224,4 +226,93 @@ export function median(values: readonly number[]): number | undefined {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The headline numbers whose run-to-run spread `--repeat` reports. */
+export const SPREAD_METRICS = ['ttft_p50', 'ttft_p95', 'tpot_p50', 'tpot_p95', 'e2e_p95', 'output_tokens_per_s'] as const;
+export type SpreadMetric = (typeof SPREAD_METRICS)[number];
+
+/** Across repeats: the lowest and highest value, and the coefficient of variation (stdev / mean). */
+export interface Spread {
+  min: number;
+  max: number;
+  cv: number;
+}
+
+function headline(cell: CellSummary, metric: SpreadMetric): number | undefined {
+  if (metric === 'output_tokens_per_s') return cell.outputTokensPerS;
+  const [name, stat] = metric.split('_') as ['ttft' | 'tpot' | 'e2e', 'p50' | 'p95'];
+  return cell.stats[name]?.[stat];
+}
+
+/**
+ * The K repeats of a cell as one: counts added, histograms merged exactly
+ * (HdrHistogram adds losslessly), throughput over the summed windows, and the
+ * spread of each headline number across the repeats.
+ */
+export function mergeRepeats(repeats: readonly CellSummary[], options: CellOptions): CellSummary {
+  const first = repeats[0]!;
+  const histograms = Object.fromEntries(
+    METRIC_NAMES.map((name) => {
+      const merged = createHistogram();
+      for (const cell of repeats) merged.add(cell.histograms[name]);
+      return [name, merged];
+    }),
+  ) as Record<MetricName, Histogram>;
+  const sum = (pick: (cell: CellSummary) => number) => repeats.reduce((total, cell) => total + pick(cell), 0);
+  const windowS = sum((cell) => cell.windowS);
+  const errorsByClass: Partial<Record<ErrorClass, number>> = {};
+  const tokenSources: Partial<Record<TokenSource, number>> = {};
+  for (const cell of repeats) {
+    for (const [name, n] of Object.entries(cell.errorsByClass)) errorsByClass[name as ErrorClass] = (errorsByClass[name as ErrorClass] ?? 0) + (n ?? 0);
+    for (const [name, n] of Object.entries(cell.tokenSources)) tokenSources[name as TokenSource] = (tokenSources[name as TokenSource] ?? 0) + (n ?? 0);
+  }
+  const stats: Partial<Record<MetricName, Stats>> = {};
+  for (const name of METRIC_NAMES) {
+    const s = statsOf(histograms[name], name);
+    if (s) stats[name] = s;
+  }
+  const requests = sum((cell) => cell.requests);
+  const ok = sum((cell) => cell.ok);
+  const errors = sum((cell) => cell.errors);
+  const dropped = sum((cell) => cell.dropped);
+  const interrupted = sum((cell) => cell.interrupted);
+  const completed = requests - interrupted - dropped;
+  const mismatches = sum((cell) => cell.usageMismatchRate * cell.ok);
+  const spread = Object.fromEntries(
+    SPREAD_METRICS.map((metric) => {
+      const values = repeats.map((cell) => headline(cell, metric)).filter((v): v is number => v !== undefined);
+      const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+      const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / Math.max(1, values.length - 1));
+      return [metric, { min: Math.min(...values), max: Math.max(...values), cv: mean > 0 ? sd / mean : 0 }];
+    }),
+  ) as Record<SpreadMetric, Spread>;
+  const good = repeats.some((cell) => cell.goodRequests !== undefined) ? sum((cell) => cell.goodRequests ?? 0) : undefined;
+  const invalid = repeats.filter((cell) => cell.invalid).map((cell) => `repeat ${cell.repeat}: ${cell.invalid}`);
+  const sloErrorRate = completed + dropped > 0 ? (errors + dropped) / (completed + dropped) : 0;
+  return {
+    model: first.model,
+    load: first.load,
+    requests,
+    ok,
+    errors,
+    interrupted,
+    dropped,
+    errorsByClass,
+    errorRate: completed > 0 ? errors / completed : 0,
+    windowS,
+    outputTokensPerS: windowS > 0 ? sum((cell) => cell.outputTokensPerS * cell.windowS) / windowS : 0,
+    requestsPerS: windowS > 0 ? ok / windowS : 0,
+    ...(good !== undefined
+      ? { goodRequests: good, goodputPerS: windowS > 0 ? good / windowS : 0, slo: cellSloVerdict(options.slo, histograms, sloErrorRate) }
+      : {}),
+    ...(invalid.length > 0 ? { invalid: invalid.join('; ') } : {}),
+    stats,
+    histograms,
+    tokenSources,
+    tokenizer: first.tokenizer,
+    usageMismatchRate: ok > 0 ? mismatches / ok : 0,
+    usageMismatchMean: mismatches > 0 ? sum((cell) => cell.usageMismatchMean * cell.usageMismatchRate * cell.ok) / mismatches : 0,
+    repeats: { count: repeats.length, spread },
+  };
 }

@@ -1,5 +1,5 @@
 /** The summary table printed at the end of a run. Pure: summaries in, text out. */
-import type { CellSummary } from '../metrics/cell-summary.js';
+import { SPREAD_METRICS, type CellSummary, type SpreadMetric } from '../metrics/cell-summary.js';
 import type { CapacityOutcome } from '../types.js';
 import { describeFailures } from '../metrics/slo.js';
 import { loadLabel } from './load-label.js';
@@ -27,7 +27,7 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
   ];
   const rows = cells.map((cell) => [
     cell.model,
-    loadLabel(cell.load),
+    loadLabel(cell.load) + (cell.repeat !== undefined ? ` #${cell.repeat}` : cell.repeats ? ` all ${cell.repeats.count}` : ''),
     `${cell.ok}/${cell.requests}`,
     String(cell.errors),
     fixed(cell.outputTokensPerS),
@@ -62,6 +62,7 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
       ...(cell.dropped > 0 ? [`dropped in ${at}: ${cell.dropped} arrivals found maxInFlight requests in flight`] : []),
       ...(cell.slo && !cell.slo.met ? [`SLO failed in ${at}: ${describeFailures(cell.slo)}`] : []),
       ...(cell.invalid ? [`INVALID ${at}: ${cell.invalid}`] : []),
+      ...(cell.repeats ? [`spread over ${cell.repeats.count} repeats of ${at}: ${spreadText(cell.repeats.spread)}`] : []),
     ];
   });
   errorLines.push(...noteLines);
@@ -95,4 +96,20 @@ export function renderCapacity(outcomes: readonly CapacityOutcome[], cells: read
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** `TTFT p95 101.2–104.5 ms (cv 1.2%), …`: how much the headline numbers moved between repeats. */
+function spreadText(spread: NonNullable<CellSummary['repeats']>['spread']): string {
+  const names: Record<SpreadMetric, string> = {
+    ttft_p50: 'TTFT p50',
+    ttft_p95: 'TTFT p95',
+    tpot_p50: 'TPOT p50',
+    tpot_p95: 'TPOT p95',
+    e2e_p95: 'E2E p95',
+    output_tokens_per_s: 'output tok/s',
+  };
+  return SPREAD_METRICS.map((metric) => {
+    const s = spread[metric];
+    return `${names[metric]} ${fixed(s.min, 2)}–${fixed(s.max, 2)} (cv ${(s.cv * 100).toFixed(1)}%)`;
+  }).join(', ');
 }

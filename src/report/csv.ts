@@ -1,6 +1,6 @@
 /** CSV renderers: pure functions of the cell summaries. */
 import { stringify } from 'csv-stringify/sync';
-import type { CellSummary } from '../metrics/cell-summary.js';
+import { SPREAD_METRICS, type CellSummary } from '../metrics/cell-summary.js';
 import { METRIC_NAMES, METRIC_UNITS, percentileDistribution, type MetricName, type Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
 
@@ -56,6 +56,8 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
     'invalid_reason',
     'scheduled_ttft_p95_ms',
     'scheduled_e2e_p95_ms',
+    'repeat',
+    ...SPREAD_METRICS.flatMap((metric) => [`${metric}_repeat_min`, `${metric}_repeat_max`, `${metric}_repeat_cv`]),
   ];
   const rows = cells.map((cell) => [
     cell.model,
@@ -96,6 +98,11 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
     cell.invalid ?? '',
     csvNumber(cell.stats.scheduled_ttft?.p95),
     csvNumber(cell.stats.scheduled_e2e?.p95),
+    cell.repeat ?? (cell.repeats ? `all ${cell.repeats.count}` : ''),
+    ...SPREAD_METRICS.flatMap((metric) => {
+      const spread = cell.repeats?.spread[metric];
+      return [csvNumber(spread?.min), csvNumber(spread?.max), csvNumber(spread?.cv)];
+    }),
   ]);
   return stringify([header, ...rows]);
 }

@@ -19,6 +19,7 @@ export function renderRequestLine(record: RequestRecord): string {
     id: record.id,
     model: record.model,
     ...loadFields(record.load),
+    ...(record.repeat !== undefined ? { repeat: record.repeat } : {}),
     warmup: record.warmup,
     prompt: record.prompt,
     outcome: record.outcome,
@@ -65,6 +66,7 @@ export function renderHistogramsJson(cells: readonly CellSummary[]): string {
       cells: cells.map((cell) => ({
         model: cell.model,
         ...loadFields(cell.load),
+        ...(cell.repeat !== undefined ? { repeat: cell.repeat } : cell.repeats ? { repeat: 'all' } : {}),
         histograms: Object.fromEntries(
           METRIC_NAMES.map((metric) => [
             metric,

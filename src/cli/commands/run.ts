@@ -24,6 +24,8 @@ import { TOKENMETER_VERSION } from '../version.js';
 export interface RunArgs {
   scenario: string;
   out?: string;
+  /** Run each cell this many times (`--repeat`). */
+  repeat?: number;
   /** Where default output directories go. */
   resultsRoot?: string;
   argv?: string[];
@@ -39,11 +41,12 @@ export interface Io {
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const scenario = await loadScenario(args.scenario, io.env);
-  const outcome = await withResultsFolder(scenario, args, io, (options) => runScenario(scenario, options));
+  const outcome = await withResultsFolder(scenario, args, io, (options) => runScenario(scenario, { ...options, repeat: args.repeat ?? 1 }));
   io.stdout.write(renderSummaryTable(outcome.cells));
   if (scenario.thresholds.length === 0) return outcome.exitCode;
 
-  const results = evaluateThresholds(scenario.thresholds, outcome.cells);
+  // With --repeat, thresholds judge each cell's repeats merged, not one lucky (or unlucky) repeat.
+  const results = evaluateThresholds(scenario.thresholds, outcome.cells.filter((cell) => cell.repeat === undefined));
   io.stdout.write(renderThresholdLines(results));
   await writeCiOutputs(outcome.outDir, io, {
     markdown: renderThresholdMarkdown(scenario.name, results),
@@ -135,7 +138,7 @@ export async function withResultsFolder(
       title: scenario.name,
       ...(scenario.description !== undefined ? { description: scenario.description } : {}),
       generatedAt: endedAt.toISOString(),
-      cells: result.cells,
+      cells: result.cells.filter((cell) => cell.repeat === undefined),
       slo: scenario.slo,
       ...(result.capacity ? { capacity: result.capacity } : {}),
     }),
