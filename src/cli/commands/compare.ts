@@ -30,7 +30,8 @@ export async function compareCommand(args: CompareArgs, io: Io): Promise<number>
     return {
       name,
       // Relabelled so each contender gets its own colour in the charts.
-      cells: run.cells.filter((cell) => cell.model === model).map((cell) => ({ ...cell, model: name })),
+      // With --repeat, the merged cells (repeat undefined) stand for the cell.
+      cells: run.cells.filter((cell) => cell.model === model && cell.repeat === undefined).map((cell) => ({ ...cell, model: name })),
       lines: run.lines.filter((line) => line.model === model).map((line) => ({ ...line, model: name })),
     };
   });

@@ -12,7 +12,7 @@ export async function reportCommand(resultsDir: string, io: Io): Promise<number>
     title: results.scenario.name,
     ...(results.scenario.description !== undefined ? { description: results.scenario.description } : {}),
     generatedAt: results.endedAt ?? new Date().toISOString(),
-    cells: results.cells,
+    cells: results.cells.filter((cell) => cell.repeat === undefined),
     slo: results.scenario.slo ?? [],
     ...(results.capacity ? { capacity: results.capacity } : {}),
   });
