@@ -403,7 +403,7 @@ export interface CapacityOutcome {
   kind: LoadKind;
   /** Highest load that met the SLO (the knee); undefined when even the first load failed. */
   best?: number;
-  /** Lowest load that failed, with the bounds that broke ("ttft_p95_ms 612 > 500"). */
+  /** The lowest load that failed (the first one above the knee), with the bounds that broke ("ttft_p95_ms 612 > 500"). */
   firstFailure?: { load: number; reason: string };
   /** Every load tried, in the order tried. */
   steps: { load: number; met: boolean; reason?: string }[];
@@ -411,6 +411,8 @@ export interface CapacityOutcome {
   tolerance: number;
   /** True when the search reached capacity.max and every load passed. */
   reachedMax: boolean;
+  /** True when Ctrl-C stopped the search: `best` is then only a lower bound. */
+  interrupted?: boolean;
 }
 
 /** Comparison operators of thresholds. */

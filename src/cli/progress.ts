@@ -61,7 +61,7 @@ export class ProgressLine {
       `${progress.done}${progress.total !== undefined ? `/${progress.total}` : ''} requests`,
       `${rate.toFixed(0)} output tok/s`,
       `TTFT p95 ${ttftP95}`,
-      `errors ${this.errors}`,
+      `failed ${this.errors}`,
     ]
       .filter((part) => part !== '')
       .join('  ');

@@ -1,8 +1,9 @@
 /**
  * `tokenmeter capacity`: the highest load that meets the SLO. Coarse
- * doubling from `start` until a load fails (or `max` passes), then bisection
- * between the last pass and the first failure until they are within
- * `tolerance`. Concurrency is searched in whole requests.
+ * doubling from `start` until a load fails (or `max` passes), or halving
+ * when `start` already fails; then bisection between the highest pass and
+ * the lowest failure until they are within `tolerance`. Concurrency is
+ * searched in whole requests.
  *
  * The search assumes that a load above a failing one fails too (latency
  * rises with load); it reports every step it took, so a user can see when a
@@ -18,12 +19,10 @@ export interface LoadVerdict {
   reason?: string;
 }
 
-/** Whether a cell met the SLO, as the search judges it: every bound held, nothing dropped, the cell valid. */
+/** Whether a cell met the SLO (every bound held, nothing dropped, the cell valid: its verdict says all three). */
 export function capacityVerdict(cell: CellSummary): LoadVerdict {
   const reasons: string[] = [];
-  if (cell.invalid) reasons.push(`invalid: ${cell.invalid}`);
   if (cell.slo && !cell.slo.met) reasons.push(describeFailures(cell.slo));
-  if (cell.dropped > 0) reasons.push(`${cell.dropped} arrivals dropped at maxInFlight`);
   if (cell.requests - cell.interrupted === 0) reasons.push('no request completed');
   return reasons.length === 0 ? { met: true } : { met: false, reason: reasons.join('; ') };
 }
@@ -36,29 +35,41 @@ export async function searchCapacity(
 ): Promise<CapacityOutcome> {
   const outcome: CapacityOutcome = { model, kind, steps: [], tolerance: spec.tolerance, reachedMax: false };
   const whole = (load: number): number => (kind === 'concurrency' ? Math.floor(load) : load);
+  // The lowest load worth trying: one request in flight, or a rate one tolerance wide.
+  const floor = kind === 'concurrency' ? 1 : spec.tolerance;
   let failing: { load: number; reason: string } | undefined;
 
   /** Runs one load; undefined when the run was interrupted. */
   const attempt = async (load: number): Promise<boolean | undefined> => {
     const verdict = await tryLoad(load);
-    if (verdict === undefined) return undefined;
+    if (verdict === undefined) {
+      outcome.interrupted = true;
+      return undefined;
+    }
     outcome.steps.push({ load, met: verdict.met, ...(verdict.reason ? { reason: verdict.reason } : {}) });
-    if (verdict.met) outcome.best = load;
-    else failing = { load, reason: verdict.reason ?? 'SLO not met' };
+    if (verdict.met) outcome.best = Math.max(outcome.best ?? load, load);
+    else if (failing === undefined || load < failing.load) failing = { load, reason: verdict.reason ?? 'SLO not met' };
     return verdict.met;
   };
 
-  // Coarse: double until a load fails or max has passed.
-  for (let load = whole(spec.start); ; load = Math.min(whole(load * 2), spec.max)) {
+  const max = Math.max(floor, whole(spec.max));
+  // Coarse: double until a load fails or max has passed…
+  for (let load = Math.min(max, Math.max(floor, whole(spec.start))); ; load = Math.min(whole(load * 2), max)) {
     const met = await attempt(load);
     if (met === undefined) return finish(outcome, failing);
     if (!met) break;
-    if (load >= spec.max) {
+    if (load >= max) {
       outcome.reachedMax = true;
       return finish(outcome, failing);
     }
   }
-  // Fine: bisect between the last pass and the first failure.
+  // …or, when even the start failed, halve until a load passes.
+  while (outcome.best === undefined && failing !== undefined && failing.load > floor) {
+    const lower = Math.max(floor, whole(failing.load / 2));
+    if (lower >= failing.load) break;
+    if ((await attempt(lower)) === undefined) return finish(outcome, failing);
+  }
+  // Fine: bisect between the highest pass and the lowest failure.
   while (outcome.best !== undefined && failing !== undefined && failing.load - outcome.best > spec.tolerance) {
     const middle = whole((outcome.best + failing.load) / 2);
     if (middle <= outcome.best || middle >= failing.load) break;

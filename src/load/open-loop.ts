@@ -45,6 +45,8 @@ export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, interrupt
         } catch {
           return; // interrupted while waiting
         }
+        // Timers count whole milliseconds and may fire up to ~1 ms early: never send before the due time.
+        while (performance.now() < ts) await new Promise((resolve) => setImmediate(resolve));
       } else if (++behind % YIELD_EVERY === 0) {
         await new Promise((resolve) => setImmediate(resolve));
       }

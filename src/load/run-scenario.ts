@@ -26,7 +26,7 @@ export interface Progress extends CellKey {
   done: number;
   /** Requests the cell will send, when bounded by a count. */
   total?: number;
-  /** Time since the cell started, and its measured duration when bounded by time, ms. */
+  /** Time since the cell started, and, when bounded by time, how long it will run (warm-up time + measured duration), ms. */
   elapsedMs: number;
   durationMs?: number;
   warmup: boolean;
@@ -140,11 +140,13 @@ export class ScenarioRunner {
             options.interrupt,
           );
     const total = load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined ? Math.max(warmup ?? 0, value) + requests : undefined;
+    // A time-bounded cell's progress runs over its warm-up time and its measured duration.
+    const cellMs = durationMs !== undefined ? durationMs + (plan.warmupMs ?? 0) : undefined;
     const startedAt = performance.now();
     const finished: FinishedRequest[] = [];
     for await (const request of loop) {
       finished.push(request);
-      options.onProgress?.(progressOf(request, { ...key, cell, done: finished.length, elapsedMs: performance.now() - startedAt }, cells, total, durationMs));
+      options.onProgress?.(progressOf(request, { ...key, cell, done: finished.length, elapsedMs: performance.now() - startedAt }, cells, total, cellMs));
     }
 
     // The cell's load is over: now count tokens and aggregate.

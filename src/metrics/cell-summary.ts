@@ -77,6 +77,8 @@ export class CellAccumulator {
   private interrupted = 0;
   private dropped = 0;
   private good = 0;
+  /** Requests sent later than maxScheduleLagMs after they were due. */
+  private late = 0;
   private outputTokens = 0;
   private windowStart = Infinity;
   private windowEnd = -Infinity;
@@ -113,6 +115,7 @@ export class CellAccumulator {
     this.windowStart = Math.min(this.windowStart, edges.t0);
     this.windowEnd = Math.max(this.windowEnd, edges.tEnd);
     recordValue(this.histograms.schedule_lag, 'schedule_lag', record.metrics.scheduleLagMs);
+    if (record.metrics.scheduleLagMs > this.options.maxScheduleLagMs) this.late++;
     recordValue(this.histograms.scheduled_e2e, 'scheduled_e2e', record.metrics.scheduledE2eMs);
     if (record.outcome === 'error') {
       const errorClass = record.error?.class ?? 'bad_response';
@@ -165,9 +168,13 @@ export class CellAccumulator {
     }
     const { slo, maxScheduleLagMs } = this.options;
     const lagP99 = stats.schedule_lag?.p99;
+    // Invalid when p99 is over the bound, and more than one request was late: with under 100 requests p99 is the
+    // maximum, and one event-loop hiccup must not void a cell.
+    const invalid = lagP99 !== undefined && lagP99 > maxScheduleLagMs && this.late >= 2;
     const hasSlo = slo.length > 0;
     // For the SLO, an arrival dropped at the in-flight cap is load the deployment did not take: it counts as failed.
     const sloErrorRate = completed + this.dropped > 0 ? (errors + this.dropped) / (completed + this.dropped) : 0;
+    const facts = { errorRate: sloErrorRate, dropped: this.dropped, ...(invalid ? { scheduleLag: { p99: lagP99, bound: maxScheduleLagMs } } : {}) };
     return {
       ...this.key,
       requests: this.requests,
@@ -179,13 +186,13 @@ export class CellAccumulator {
         ? {
             goodRequests: this.good,
             goodputPerS: windowS > 0 ? this.good / windowS : 0,
-            slo: cellSloVerdict(slo, this.histograms, sloErrorRate),
+            slo: cellSloVerdict(slo, this.histograms, facts),
           }
         : {}),
-      ...(lagP99 !== undefined && lagP99 > maxScheduleLagMs
+      ...(invalid
         ? {
             invalid:
-              `p99 schedule lag ${lagP99.toFixed(1)} ms > ${maxScheduleLagMs} ms: the client could not send on time, ` +
+              `p99 schedule lag ${lagP99.toFixed(1)} ms > ${maxScheduleLagMs} ms (${this.late} requests late): the client could not send on time, ` +
               'so these numbers describe the client, not the server',
           }
         : {}),
@@ -304,7 +311,15 @@ export function mergeRepeats(repeats: readonly CellSummary[], options: CellOptio
     outputTokensPerS: windowS > 0 ? sum((cell) => cell.outputTokensPerS * cell.windowS) / windowS : 0,
     requestsPerS: windowS > 0 ? ok / windowS : 0,
     ...(good !== undefined
-      ? { goodRequests: good, goodputPerS: windowS > 0 ? good / windowS : 0, slo: cellSloVerdict(options.slo, histograms, sloErrorRate) }
+      ? {
+          goodRequests: good,
+          goodputPerS: windowS > 0 ? good / windowS : 0,
+          slo: cellSloVerdict(options.slo, histograms, {
+            errorRate: sloErrorRate,
+            dropped,
+            ...(invalid.length > 0 ? { scheduleLag: { p99: stats.schedule_lag?.p99 ?? 0, bound: options.maxScheduleLagMs } } : {}),
+          }),
+        }
       : {}),
     ...(invalid.length > 0 ? { invalid: invalid.join('; ') } : {}),
     stats,

@@ -86,12 +86,29 @@ export function cellValue(histogram: Histogram, metric: MetricName, stat: Histog
   }
 }
 
-/** Checks every bound against one cell's histograms and error rate. */
-export function cellSloVerdict(slo: readonly SloBound[], histograms: Record<MetricName, Histogram>, errorRate: number): SloVerdict {
+/** What besides the bounds decides a cell's verdict: the load it did not take, and whether it is valid. */
+export interface CellLoadFacts {
+  errorRate: number;
+  /** Open-loop arrivals dropped at maxInFlight: load the deployment did not take. */
+  dropped: number;
+  /** Set when the cell is invalid: its p99 schedule lag and the bound it broke, ms. */
+  scheduleLag?: { p99: number; bound: number };
+}
+
+/**
+ * Checks every bound against one cell's histograms and error rate. A cell
+ * that dropped arrivals, or whose numbers describe the client (invalid), does
+ * not meet the SLO either: those show as failed checks of their own.
+ */
+export function cellSloVerdict(slo: readonly SloBound[], histograms: Record<MetricName, Histogram>, facts: CellLoadFacts): SloVerdict {
   const checks = slo.map((bound): SloCheck => {
-    const measured = bound.metric === 'error_rate' ? errorRate : cellValue(histograms[bound.metric], bound.metric, bound.stat);
+    const measured = bound.metric === 'error_rate' ? facts.errorRate : cellValue(histograms[bound.metric], bound.metric, bound.stat);
     return { key: bound.key, bound: bound.bound, direction: bound.direction, ...(measured !== undefined ? { measured } : {}), ok: measured !== undefined && within(measured, bound) };
   });
+  if (facts.dropped > 0) checks.push({ key: 'dropped', bound: 0, direction: 'max', measured: facts.dropped, ok: false });
+  if (facts.scheduleLag) {
+    checks.push({ key: 'schedule_lag_p99_ms (invalid cell)', bound: facts.scheduleLag.bound, direction: 'max', measured: facts.scheduleLag.p99, ok: false });
+  }
   return { met: checks.every((check) => check.ok), checks };
 }
 

@@ -75,13 +75,19 @@ export function renderCapacity(outcomes: readonly CapacityOutcome[], cells: read
   for (const outcome of outcomes) {
     const label = (value: number) => loadLabel({ kind: outcome.kind, value });
     const cellAt = (value: number) => cells.find((cell) => cell.model === outcome.model && cell.load.value === value);
-    lines.push(`${outcome.model}: tried ${outcome.steps.map((step) => `${label(step.load)} ${step.met ? 'ok' : 'FAIL'}`).join(', ')}`);
+    const tried = outcome.steps.map((step) => `${label(step.load)} ${step.met ? 'ok' : 'FAIL'}`).join(', ');
+    lines.push(`${outcome.model}: tried ${tried || 'nothing'}${outcome.interrupted ? ' (interrupted)' : ''}`);
     if (outcome.best === undefined) {
-      lines.push(`  no load met the SLO; the first one tried, ${label(outcome.steps[0]?.load ?? 0)}, failed: ${outcome.firstFailure?.reason ?? 'interrupted'}`);
+      lines.push(
+        outcome.firstFailure
+          ? `  no load met the SLO; the lowest tried, ${label(outcome.firstFailure.load)}, failed: ${outcome.firstFailure.reason}`
+          : '  interrupted before any load finished',
+      );
     } else {
       const knee = cellAt(outcome.best);
+      const bound = outcome.interrupted ? ' (interrupted: at least this much)' : outcome.reachedMax ? ' (the search maximum: raise capacity.max to look further)' : '';
       lines.push(
-        `  capacity: ${label(outcome.best)}${outcome.reachedMax ? ' (the search maximum: raise capacity.max to look further)' : ''}` +
+        `  capacity: ${label(outcome.best)}${bound}` +
           (knee
             ? ` — ${fixed(knee.outputTokensPerS)} output tok/s, ${fixed(knee.requestsPerS, 2)} req/s, goodput ${fixed(knee.goodputPerS, 2)} req/s, ` +
               `TTFT p95 ${fixed(knee.stats.ttft?.p95)} ms, TPOT p95 ${fixed(knee.stats.tpot?.p95, 2)} ms`
@@ -89,10 +95,10 @@ export function renderCapacity(outcomes: readonly CapacityOutcome[], cells: read
       );
     }
     if (outcome.firstFailure && outcome.best !== undefined) {
-      lines.push(`  first failure: ${label(outcome.firstFailure.load)}: ${outcome.firstFailure.reason}`);
-    }
-    if (outcome.best !== undefined && outcome.firstFailure) {
-      lines.push(`  (within ${outcome.tolerance} of the true knee, if latency rises with load)`);
+      lines.push(`  lowest failing load: ${label(outcome.firstFailure.load)}: ${outcome.firstFailure.reason}`);
+      if (outcome.firstFailure.load - outcome.best <= outcome.tolerance) {
+        lines.push(`  (the knee lies between them: within ${outcome.tolerance}, if latency rises with load)`);
+      }
     }
   }
   return lines.join('\n') + '\n';

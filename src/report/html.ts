@@ -118,7 +118,12 @@ function capacitySection(capacity: readonly CapacityOutcome[]): string {
 
 function capacityOutcome(outcome: CapacityOutcome): string {
   const label = (value: number) => escapeHtml(loadLabel({ kind: outcome.kind, value }));
-  const knee = outcome.best !== undefined ? `<strong>${label(outcome.best)}</strong>` : 'none: even the first load failed the SLO';
+  const knee =
+    outcome.best !== undefined
+      ? `<strong>${label(outcome.best)}</strong>${outcome.interrupted ? ' (the search was interrupted: at least this much)' : ''}`
+      : outcome.interrupted
+        ? 'unknown: the search was interrupted'
+        : 'none: no load tried met the SLO';
   const failure = outcome.firstFailure
     ? `${label(outcome.firstFailure.load)}: ${escapeHtml(outcome.firstFailure.reason)}`
     : outcome.reachedMax
@@ -132,7 +137,7 @@ function capacityOutcome(outcome: CapacityOutcome): string {
     `<h3>${escapeHtml(outcome.model)}</h3>`,
     '<dl>',
     `<dt>Knee (highest load within the SLO)</dt><dd>${knee}</dd>`,
-    `<dt>First failing load</dt><dd>${failure}</dd>`,
+    `<dt>Lowest failing load</dt><dd>${failure}</dd>`,
     `<dt>Search tolerance</dt><dd>${formatNumber(outcome.tolerance)}</dd>`,
     `<dt>Steps, in the order tried</dt><dd><ol>${steps.join('')}</ol></dd>`,
     '</dl>',

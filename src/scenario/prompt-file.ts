@@ -18,7 +18,8 @@ export function readPromptFile(file: string): Prompt[] {
   }
   const prompts: Prompt[] = [];
   const problems: string[] = [];
-  text.split('\n').forEach((line, index) => {
+  // A byte-order mark (editors on Windows write one) is not part of the first line's JSON.
+  text.replace(/^\uFEFF/, '').split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
     const parsed = parsePromptLine(line);
     if (typeof parsed === 'string') problems.push(`${file}:${index + 1}: ${parsed}`);

@@ -59,5 +59,5 @@ test('the live view shows rolling TTFT p95, errors so far, and time-bounded prog
   assert.match(last, /\[#{10}-{10}\]  50%/);
   assert.match(last, /20 requests /);
   assert.match(last, /TTFT p95 200 ms/);
-  assert.match(last, /errors 2/);
+  assert.match(last, /failed 2/);
 });

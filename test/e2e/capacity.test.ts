@@ -41,7 +41,7 @@ capacity: {start: 1, max: 32, tolerance: 1}
       [1, 2, 4, 8, 6, 5],
     );
     assert.match(io.out(), /capacity: c=4 — \d+(\.\d)? output tok\/s/);
-    assert.match(io.out(), /first failure: c=5: ttft_p95_ms/);
+    assert.match(io.out(), /lowest failing load: c=5: ttft_p95_ms/);
     // Every cell the search ran is in the results, with its SLO verdict and goodput.
     const rows = parse(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     assert.deepEqual(

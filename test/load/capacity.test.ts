@@ -10,7 +10,9 @@ const cases: { name: string; kind: LoadKind; spec: CapacitySpec; knee: number; b
   { name: 'doubles to 16, then bisects to the knee at 11', kind: 'concurrency', spec: { start: 1, max: 1024, tolerance: 1 }, knee: 11, best: 11, failure: 12, tried: [1, 2, 4, 8, 16, 12, 10, 11] },
   { name: 'a knee on a power of two', kind: 'concurrency', spec: { start: 1, max: 1024, tolerance: 1 }, knee: 8, best: 8, failure: 9, tried: [1, 2, 4, 8, 16, 12, 10, 9] },
   { name: 'a coarser tolerance stops sooner', kind: 'concurrency', spec: { start: 1, max: 1024, tolerance: 4 }, knee: 11, best: 8, failure: 12, tried: [1, 2, 4, 8, 16, 12] },
-  { name: 'even the first load fails', kind: 'concurrency', spec: { start: 4, max: 64, tolerance: 1 }, knee: 2, failure: 4, tried: [4] },
+  { name: 'a start above the knee: halve until a load passes, then bisect', kind: 'concurrency', spec: { start: 16, max: 64, tolerance: 1 }, knee: 5, best: 5, failure: 6, tried: [16, 8, 4, 6, 5] },
+  { name: 'no load meets the SLO, down to one request in flight', kind: 'concurrency', spec: { start: 4, max: 64, tolerance: 1 }, knee: 0, failure: 1, tried: [4, 2, 1] },
+  { name: 'a fractional max is searched in whole requests', kind: 'concurrency', spec: { start: 1, max: 5.5, tolerance: 1 }, knee: 100, best: 5, tried: [1, 2, 4, 5], reachedMax: true },
   { name: 'every load passes up to max', kind: 'concurrency', spec: { start: 1, max: 20, tolerance: 1 }, knee: 100, best: 20, tried: [1, 2, 4, 8, 16, 20], reachedMax: true },
   { name: 'rates bisect in fractions', kind: 'rate', spec: { start: 1, max: 100, tolerance: 0.5 }, knee: 5.2, best: 5, failure: 5.5, tried: [1, 2, 4, 8, 6, 5, 5.5] },
 ];
@@ -30,7 +32,7 @@ for (const c of cases) {
   });
 }
 
-test('an interrupted search returns what it found so far', async () => {
+test('an interrupted search returns what it found so far, marked as interrupted', async () => {
   let calls = 0;
   const outcome = await searchCapacity('m', 'concurrency', { start: 1, max: 64, tolerance: 1 }, async (load) => (++calls > 3 ? undefined : { met: load < 100 }));
   assert.deepEqual(
@@ -38,4 +40,5 @@ test('an interrupted search returns what it found so far', async () => {
     [1, 2, 4],
   );
   assert.equal(outcome.best, 4);
+  assert.equal(outcome.interrupted, true);
 });

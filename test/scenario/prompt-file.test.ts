@@ -13,7 +13,7 @@ test('a JSONL prompt file: {messages} and {prompt} lines, per-line max_tokens, b
     await writeFile(
       path.join(dir, 'prompts.jsonl'),
       [
-        '{"prompt": "Why is the sky blue?"}',
+        '\uFEFF{"prompt": "Why is the sky blue?"}', // a byte-order mark, as Windows editors write
         '',
         '{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}], "max_tokens": 64}',
       ].join('\n'),

@@ -8,6 +8,7 @@ import { ScenarioRunner } from '../../load/run-scenario.js';
 import { renderCapacity } from '../../report/console.js';
 import { loadScenario, ScenarioError } from '../../scenario/load.js';
 import type { CapacityOutcome } from '../../types.js';
+import { ExitCode } from '../exit-codes.js';
 import { withResultsFolder, type Io, type RunArgs } from './run.js';
 
 export async function capacityCommand(args: RunArgs, io: Io): Promise<number> {
@@ -37,5 +38,7 @@ export async function capacityCommand(args: RunArgs, io: Io): Promise<number> {
     return { cells: runner.cells, completed: !runner.interrupted, warnings: runner.warnings, capacity };
   });
   io.stdout.write(renderCapacity(outcome.capacity ?? [], outcome.cells));
-  return outcome.exitCode;
+  // A model for which no load met the SLO fails the search, as a failed threshold fails a run.
+  const noLoadMet = (outcome.capacity ?? []).some((model) => model.best === undefined && !model.interrupted);
+  return outcome.exitCode === ExitCode.OK && noLoadMet ? ExitCode.THRESHOLDS_FAILED : outcome.exitCode;
 }
