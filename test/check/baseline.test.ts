@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { test } from 'node:test';
 import { compareRuns, compareSamples, parseRegressionRules, percentileOf, type RequestLine } from '../../src/check/baseline.ts';
 import { renderJunit } from '../../src/check/junit.ts';
 import { comparisonCases } from '../../src/check/render.ts';
 import { seededRandom } from '../../src/load/seeded-random.ts';
+import { validateXML } from 'xmllint-wasm';
+import { REPO_ROOT } from '../helpers.ts';
 
 /** n samples of a latency around `center` ms with ±20% uniform noise. */
 function latencies(n: number, center: number, seed: number): number[] {
@@ -97,7 +101,7 @@ test('runs are compared cell by cell; warm-up, failed requests and unshared cell
   assert.deepEqual(onlyInCurrent, [{ model: 'a', load: { kind: 'concurrency', value: 16 } }]);
 });
 
-test('JUnit XML follows the common (Ant/Jenkins) JUnit schema: its elements, attributes and counts', () => {
+test('JUnit XML validates against the common (Ant/Jenkins) JUnit schema, with the right counts', async () => {
   const slow = compareSamples(latencies(60, 100, 1), latencies(60, 130, 2), ttftP95!);
   const ok = compareSamples(latencies(60, 100, 3), latencies(60, 100, 4), ttftP95!);
   const cell = { model: 'm <&> "x"', load: { kind: 'concurrency' as const, value: 8 } };
@@ -110,11 +114,12 @@ test('JUnit XML follows the common (Ant/Jenkins) JUnit schema: its elements, att
   assert.equal(cases.length, 2);
   assert.equal(cases[0]![2], 'm &lt;&amp;&gt; &quot;x&quot; @ c=8', 'attributes are escaped');
   assert.match(xml, /<failure message="ttft\.p95 [\d.]+ → [\d.]+ \(\+\d+\.\d%, interval \[\+\d+\.\d%, \+\d+\.\d%\]\)" type="failure">/);
-  // Well-formed: every element opened is closed, in order.
-  const stack: string[] = [];
-  for (const [, closing, name, selfClosing] of xml.matchAll(/<(\/?)([a-z]+)[^>]*?(\/?)>/g)) {
-    if (closing) assert.equal(stack.pop(), name);
-    else if (!selfClosing) stack.push(name!);
-  }
-  assert.deepEqual(stack, []);
+  // Valid against the JUnit schema CI servers read (test/fixtures/junit.xsd), by libxml2's validator.
+  const schema = await readFile(path.join(REPO_ROOT, 'test', 'fixtures', 'junit.xsd'), 'utf8');
+  const verdict = await validateXML({ xml: [{ fileName: 'check.junit.xml', contents: xml }], schema: [schema] });
+  assert.deepEqual(verdict.errors, []);
+  assert.equal(verdict.valid, true);
+  // …and the schema is not a rubber stamp: a testcase without its classname is refused.
+  const broken = await validateXML({ xml: [{ fileName: 'bad.xml', contents: xml.replace(/ classname="[^"]*"/, '') }], schema: [schema] });
+  assert.equal(broken.valid, false);
 });
