@@ -1,5 +1,5 @@
 /** Shared test helpers: captured output streams and temp directories. */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -42,4 +42,23 @@ export async function readRequests<T = Record<string, any>>(outDir: string): Pro
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as T);
+}
+
+/**
+ * Writes scenario `text` to DIR/NAME.yaml and runs a tokenmeter command on it
+ * (`run` unless told) with `--out DIR/NAME`: the exit code, the captured output, the results folder.
+ */
+export async function runScenarioText(
+  dir: string,
+  name: string,
+  text: string,
+  options: { command?: 'run' | 'capacity'; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; io: CapturedIo; out: string }> {
+  const file = path.join(dir, `${name}.yaml`);
+  await writeFile(file, text);
+  const io = captureIo(options.env ?? {});
+  const out = path.join(dir, name);
+  const { main } = await import('../src/cli/main.ts');
+  const code = await main([options.command ?? 'run', file, '--out', out, ...(options.args ?? [])], io);
+  return { code, io, out };
 }

@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { main } from '../../src/cli/main.ts';
-import { captureIo, readRequests, withTempDir } from '../helpers.ts';
+import { readRequests, runScenarioText, withTempDir } from '../helpers.ts';
 
 const LLAMA = 'Meta-Llama-3.3-70B-Instruct';
 
 test('capacity finds the simulator’s capacity: it decodes 4 streams at once, a 5th waits', () =>
   withTempDir(async (dir) => {
-    const file = path.join(dir, 'cap.yaml');
     // Idle TTFT 20 ms; a request takes ~420 ms, so past 4 streams each waits ~100 ms for a slot.
     // The 70 ms bound leaves ~50 ms on either side for a busy machine's noise.
-    await writeFile(
-      file,
+    const { code, io, out } = await runScenarioText(
+      dir,
+      'cap',
       `name: cap
 target:
   baseURL: builtin
@@ -26,10 +25,8 @@ params: {max_tokens: 100}
 slo: {ttft_p95_ms: 70, error_rate: 0.01}
 capacity: {start: 1, max: 32, tolerance: 1}
 `,
+      { command: 'capacity' },
     );
-    const io = captureIo();
-    const out = path.join(dir, 'out');
-    const code = await main(['capacity', file, '--out', out], io);
     assert.equal(code, 0, io.err());
     const summary = JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8'));
     const [outcome] = summary.capacity;
@@ -67,10 +64,17 @@ capacity: {start: 1, max: 32, tolerance: 1}
 
 test('a saturated client shows schedule lag, and its cell is marked invalid in every output', () =>
   withTempDir(async (dir) => {
-    const file = path.join(dir, 'sat.yaml');
-    await writeFile(
-      file,
-      `name: sat
+    // The client's own thread is busy 25 ms out of every 30: arrivals cannot be sent on time.
+    const hog = setInterval(() => {
+      const until = performance.now() + 25;
+      while (performance.now() < until);
+    }, 30);
+    let run;
+    try {
+      run = await runScenarioText(
+        dir,
+        'sat',
+        `name: sat
 target:
   baseURL: builtin
   simulator: {defaults: {ttftMs: 5, tokensPerSecond: 2000, tokensPerChunk: 4, outputTokens: 20, capacity: 64}}
@@ -78,20 +82,11 @@ models: [${LLAMA}]
 load: {rate: 50, requests: 60, warmup: 0}
 prompts: ["hi"]
 `,
-    );
-    // The client's own thread is busy 25 ms out of every 30: arrivals cannot be sent on time.
-    const hog = setInterval(() => {
-      const until = performance.now() + 25;
-      while (performance.now() < until);
-    }, 30);
-    const io = captureIo();
-    const out = path.join(dir, 'out');
-    let code: number;
-    try {
-      code = await main(['run', file, '--out', out], io);
+      );
     } finally {
       clearInterval(hog);
     }
+    const { code, io, out } = run;
     assert.equal(code, 0, io.err());
     const [row] = parse(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     assert.equal(row!.rate_rps, '50');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { main } from '../../src/cli/main.ts';
-import { captureIo, withTempDir } from '../helpers.ts';
+import { captureIo, runScenarioText, withTempDir } from '../helpers.ts';
 
 const LLAMA = 'Meta-Llama-3.3-70B-Instruct';
 
@@ -17,14 +17,7 @@ load: {concurrency: 8, requests: 64}
 prompts: ["Tell me a story"]
 ${thresholds}`;
 
-async function runInto(dir: string, name: string, text: string, env: NodeJS.ProcessEnv = {}) {
-  const file = path.join(dir, `${name}.yaml`);
-  await writeFile(file, text);
-  const io = captureIo(env);
-  const out = path.join(dir, name);
-  const code = await main(['run', file, '--out', out], io);
-  return { code, io, out };
-}
+const runInto = (dir: string, name: string, text: string, env: NodeJS.ProcessEnv = {}) => runScenarioText(dir, name, text, { env });
 
 describe('CI gates', () => {
   test('thresholds: run exits 99 after writing every output, and names each failing threshold with its value', () =>

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { assertChartsLaidOut, inspectInChromium } from '../browser.ts';
-import { captureIo, withTempDir } from '../helpers.ts';
+import { captureIo, runScenarioText, withTempDir } from '../helpers.ts';
 
 test('compare: two models side by side per load level, the better value marked, differences with intervals; the page renders in Chromium', () =>
   withTempDir(async (dir) => {
-    const file = path.join(dir, 'two.yaml');
-    await writeFile(
-      file,
+    const run = await runScenarioText(
+      dir,
+      'run',
       `name: two
 target:
   baseURL: builtin
@@ -23,11 +23,10 @@ load: {concurrency: [2, 4], requests: 24}
 prompts: ["hi"]
 `,
     );
-    const run = path.join(dir, 'run');
-    assert.equal(await main(['run', file, '--out', run], captureIo()), 0);
+    assert.equal(run.code, 0, run.io.err());
     const io = captureIo();
     const out = path.join(dir, 'cmp');
-    assert.equal(await main(['compare', run, '--out', out], io), 0, io.err());
+    assert.equal(await main(['compare', run.out, '--out', out], io), 0, io.err());
     const text = io.out();
     assert.match(text, /^at c=2\nmetric +fast-model +slow-model\n/);
     assert.match(text, /\nat c=4\n/);

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { main } from '../../src/cli/main.ts';
-import { captureIo, readRequests, withTempDir } from '../helpers.ts';
+import { captureIo, readRequests, runScenarioText, withTempDir } from '../helpers.ts';
 
 test('open loop: dropped arrivals are recorded and counted, and report rebuilds the page', () =>
   withTempDir(async (dir) => {
-    const file = path.join(dir, 'ol.yaml');
     // Requests take ~300 ms and at most 2 may be in flight: at 20 arrivals/s most arrivals find the cap full.
-    await writeFile(
-      file,
+    const first = await runScenarioText(
+      dir,
+      'out',
       `name: ol
 target:
   baseURL: builtin
@@ -23,8 +23,7 @@ prompts: ["hi"]
 slo: {ttft_p95_ms: 1000}
 `,
     );
-    const first = { out: path.join(dir, 'out'), io: captureIo() };
-    assert.equal(await main(['run', file, '--out', first.out], first.io), 0, first.io.err());
+    assert.equal(first.code, 0, first.io.err());
     const lines = await readRequests(first.out);
     const measured = lines.filter((r) => !r.warmup);
     assert.equal(measured.length, 30);

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { main } from '../../src/cli/main.ts';
-import { captureIo, readRequests, withTempDir } from '../helpers.ts';
+import { readRequests, runScenarioText, withTempDir } from '../helpers.ts';
 
 test('run --repeat 3: each repeat kept, then merged (histograms added exactly) with the spread of the headline numbers', () =>
   withTempDir(async (dir) => {
-    const file = path.join(dir, 'r.yaml');
-    await writeFile(
-      file,
+    const { code, io, out } = await runScenarioText(
+      dir,
+      'out',
       `name: r
 target:
   baseURL: builtin
@@ -20,10 +19,9 @@ load: {concurrency: 4, requests: 12}
 prompts: ["hi"]
 thresholds: ["ttft.count >= 36"]
 `,
+      { args: ['--repeat', '3'] },
     );
-    const io = captureIo();
-    const out = path.join(dir, 'out');
-    assert.equal(await main(['run', file, '--out', out, '--repeat', '3'], io), 0, io.err());
+    assert.equal(code, 0, io.err());
     const rows = parse(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     assert.deepEqual(
       rows.map((r) => [r.repeat, r.requests]),
