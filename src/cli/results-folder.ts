@@ -32,12 +32,13 @@ export async function readRequestLines(dir: string): Promise<RequestLine[]> {
 
 /** The cells (summaries with histograms), the capacity search if any, and the run's scenario and end time. */
 export async function readResults(dir: string) {
-  const [summaryJson, histogramsJson, runJson] = await Promise.all(
-    ['summary.json', 'histograms.json', 'run.json'].map((name) => readResultsFile(dir, name)),
-  );
+  // One after the other, so a folder missing several files always names the same one first.
+  const summaryJson = await readResultsFile(dir, 'summary.json');
+  const histogramsJson = await readResultsFile(dir, 'histograms.json');
+  const runJson = await readResultsFile(dir, 'run.json');
   try {
-    const run = JSON.parse(runJson!) as { scenario: Scenario; ended_at?: string };
-    return { ...parseResultCells(summaryJson!, histogramsJson!), scenario: run.scenario, endedAt: run.ended_at };
+    const run = JSON.parse(runJson) as { scenario: Scenario; ended_at?: string };
+    return { ...parseResultCells(summaryJson, histogramsJson), scenario: run.scenario, endedAt: run.ended_at };
   } catch (error) {
     throw new UsageError(`${dir}: the results files do not parse (${(error as Error).message})`);
   }

@@ -28,7 +28,8 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   }
   const confidence = args.confidence ?? 0.95;
   if (!(confidence > 0.5 && confidence < 1)) throw new UsageError('--confidence must be between 0.5 and 1 (e.g. 0.95)');
-  const [baseline, current] = await Promise.all([readRequestLines(args.baseline), readRequestLines(args.results)]);
+  const baseline = await readRequestLines(args.baseline);
+  const current = await readRequestLines(args.results);
   const { comparisons, onlyInBaseline, onlyInCurrent } = compareRuns(baseline, current, rules, { confidence });
   if (comparisons.length === 0) {
     throw new UsageError(`${args.results} and ${args.baseline} share no cell with successful requests to compare (same models and load levels?)`);

@@ -19,9 +19,8 @@ export interface CompareArgs {
 }
 
 export async function compareCommand(args: CompareArgs, io: Io): Promise<number> {
-  const runs = await Promise.all(
-    args.results.map(async (dir) => ({ dir, ...(await readResults(dir)), lines: await readRequestLines(dir) })),
-  );
+  const runs = [];
+  for (const dir of args.results) runs.push({ dir, ...(await readResults(dir)), lines: await readRequestLines(dir) });
   // A contender per model per run; named by the model alone unless two runs share a model.
   const pairs = runs.flatMap((run) => [...new Set(run.cells.map((cell) => cell.model))].map((model) => ({ run, model })));
   const ambiguous = new Set(pairs.map((p) => p.model)).size < pairs.length;
