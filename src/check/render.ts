@@ -39,7 +39,7 @@ export function thresholdCases(results: readonly ThresholdResult[]): JunitCase[]
 
 export function renderThresholdMarkdown(title: string, results: readonly ThresholdResult[]): string {
   const failed = results.filter((r) => !r.ok).length;
-  const rows = results.map((r) => `| ${r.ok ? '✅' : '❌'} | \`${md(r.threshold.source)}\` | ${md(where(r))} | ${r.cell ? formatMeasured(r.threshold, r.measured) : '—'} |`);
+  const rows = results.map((r) => `| ${r.ok ? '✅' : '❌'} | \`${r.threshold.source.replace(/\|/g, '\\|')}\` | ${md(where(r))} | ${r.cell ? formatMeasured(r.threshold, r.measured) : '—'} |`);
   return [
     `### tokenmeter: ${md(title)}: ${failed === 0 ? 'all thresholds hold' : `${failed} of ${results.length} thresholds failed`}`,
     '',
@@ -57,56 +57,76 @@ export function md(text: string): string {
 
 const percent = (share: number): string => `${share >= 0 ? '+' : ''}${(share * 100).toFixed(1)}%`;
 const cellName = (cell: CellKey): string => `${cell.model} @ ${loadLabel(cell.load)}`;
-const verdictOf = (c: Comparison): string => (c.regression ? 'REGRESSION' : c.improvement ? 'improved' : 'ok');
+const verdictOf = (c: Comparison): string =>
+  c.regression ? 'REGRESSION' : c.improvement ? 'improved' : c.interval ? 'ok' : 'too few samples';
+
+/** Change and interval: relative for percentiles, percentage points (`pp`) for error rates. */
+const change = (c: Comparison, value: number): string =>
+  c.rule.errorRate ? `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}pp` : percent(value);
+const intervalText = (c: Comparison): string => (c.interval ? `[${change(c, c.interval[0])}, ${change(c, c.interval[1])}]` : '—');
+const allowed = (c: Comparison): string => (c.rule.errorRate ? `+${(c.rule.margin * 100).toFixed(1)}pp` : `+${(c.rule.margin * 100).toFixed(0)}%`);
+const valueText = (c: Comparison, value: number): string => (c.rule.errorRate ? `${round(value * 100)}%` : round(value));
+
+/** The verdict on a check: the comparisons, and the baseline cells this run did not produce. */
+export interface CheckVerdict {
+  comparisons: readonly Comparison[];
+  missing: readonly CellKey[];
+}
 
 /** One row per cell × compared metric: baseline, current, change with its interval, verdict. */
-export function renderComparisonLines(comparisons: readonly Comparison[], confidence: number): string {
+export function renderComparisonLines(verdict: CheckVerdict, confidence: number): string {
   const header = ['cell', 'metric', 'baseline', 'current', 'change', `${Math.round(confidence * 100)}% interval`, 'allowed', 'verdict'];
-  const rows = comparisons.map((c) => [
+  const rows = verdict.comparisons.map((c) => [
     cellName(c.cell),
     c.rule.key,
-    round(c.baseline),
-    round(c.current),
-    percent(c.worsening),
-    `[${percent(c.interval[0])}, ${percent(c.interval[1])}]`,
-    `+${(c.rule.margin * 100).toFixed(0)}%`,
+    valueText(c, c.baseline),
+    valueText(c, c.current),
+    change(c, c.worsening),
+    intervalText(c),
+    allowed(c),
     verdictOf(c),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((text, i) => text.padEnd(widths[i]!)).join('  ').trimEnd();
-  const regressions = comparisons.filter((c) => c.regression);
+  const regressions = verdict.comparisons.filter((c) => c.regression);
+  const failures = [
+    ...regressions.map((c) => `${c.rule.key} in ${cellName(c.cell)} ${change(c, c.worsening)}`),
+    ...verdict.missing.map((cell) => `${cellName(cell)} is in the baseline but not in this run`),
+  ];
   return [
     line(header),
     ...rows.map(line),
-    '(change: how much worse, + is worse for latencies and throughputs alike)',
-    regressions.length === 0
-      ? 'no regression beyond the allowed margins'
-      : `${regressions.length} regression(s): ${regressions.map((c) => `${c.rule.key} in ${cellName(c.cell)} ${percent(c.worsening)}`).join('; ')}`,
+    '(change: how much worse, + is worse for latencies and throughputs alike; "too few samples": fewer than one request beyond the percentile)',
+    failures.length === 0 ? 'no regression beyond the allowed margins' : `${failures.length} regression(s): ${failures.join('; ')}`,
     '',
   ].join('\n');
 }
 
-export function comparisonCases(comparisons: readonly Comparison[]): JunitCase[] {
-  return comparisons.map((c) => ({
-    name: `${c.rule.key} within +${(c.rule.margin * 100).toFixed(0)}%`,
-    classname: cellName(c.cell),
-    ...(c.regression
-      ? { failure: `${c.rule.key} ${round(c.baseline)} → ${round(c.current)} (${percent(c.worsening)}, interval [${percent(c.interval[0])}, ${percent(c.interval[1])}])` }
-      : {}),
-  }));
+export function comparisonCases(verdict: CheckVerdict): JunitCase[] {
+  return [
+    ...verdict.comparisons.map((c) => ({
+      name: `${c.rule.key} within ${allowed(c)}`,
+      classname: cellName(c.cell),
+      ...(c.regression
+        ? { failure: `${c.rule.key} ${valueText(c, c.baseline)} → ${valueText(c, c.current)} (${change(c, c.worsening)}, interval ${intervalText(c)})` }
+        : {}),
+    })),
+    ...verdict.missing.map((cell) => ({ name: 'the cell ran', classname: cellName(cell), failure: 'in the baseline, but not in this run' })),
+  ];
 }
 
-export function renderComparisonMarkdown(title: string, comparisons: readonly Comparison[]): string {
-  const regressions = comparisons.filter((c) => c.regression).length;
+export function renderComparisonMarkdown(title: string, verdict: CheckVerdict): string {
+  const failures = verdict.comparisons.filter((c) => c.regression).length + verdict.missing.length;
   return [
-    `### tokenmeter check: ${md(title)}: ${regressions === 0 ? 'no regression' : `${regressions} regression(s)`}`,
+    `### tokenmeter check: ${md(title)}: ${failures === 0 ? 'no regression' : `${failures} regression(s)`}`,
     '',
     '| | cell | metric | baseline | current | change | interval | allowed |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...comparisons.map(
+    ...verdict.comparisons.map(
       (c) =>
-        `| ${c.regression ? '❌' : c.improvement ? '🟢' : '✅'} | ${md(cellName(c.cell))} | ${c.rule.key} | ${round(c.baseline)} | ${round(c.current)} | ${percent(c.worsening)} | [${percent(c.interval[0])}, ${percent(c.interval[1])}] | +${(c.rule.margin * 100).toFixed(0)}% |`,
+        `| ${c.regression ? '❌' : c.improvement ? '🟢' : '✅'} | ${md(cellName(c.cell))} | ${c.rule.key} | ${valueText(c, c.baseline)} | ${valueText(c, c.current)} | ${change(c, c.worsening)} | ${intervalText(c)} | ${allowed(c)} |`,
     ),
+    ...verdict.missing.map((cell) => `| ❌ | ${md(cellName(cell))} | (the cell) | ran | missing | | | |`),
     '',
   ].join('\n');
 }

@@ -110,7 +110,7 @@ export function renderSummaryCsv(cells: readonly CellSummary[]): string {
 /** histograms.csv: HdrHistogram's percentile distribution of every metric of every cell. */
 export function renderHistogramsCsv(cells: readonly CellSummary[]): string {
   const rows: (string | number)[][] = [
-    ['model', 'concurrency', 'rate_rps', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile'],
+    ['model', 'concurrency', 'rate_rps', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile', 'repeat'],
   ];
   for (const cell of cells) {
     for (const metric of METRIC_NAMES) {
@@ -125,6 +125,7 @@ export function renderHistogramsCsv(cells: readonly CellSummary[]): string {
           String(row.percentile),
           row.totalCount,
           Number.isFinite(row.inversePercentile) ? csvNumber(row.inversePercentile) : 'Infinity',
+          cell.repeat ?? (cell.repeats ? 'all' : ''),
         ]);
       }
     }

@@ -97,8 +97,27 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
     scenario.target.api === 'chat'
       ? []
       : paramSets.filter(({ params }) => params.stream === false).map(({ where }) => `${file}: ${where}.stream: false is supported with api: chat only`);
-  if (unreadable.length + unsupported.length > 0) throw new ScenarioError(file, [...unreadable, ...unsupported]);
+  const more = [...unreadable, ...unsupported, ...thresholdProblems(scenario).map((problem) => `${file}: ${problem}`)];
+  if (more.length > 0) throw new ScenarioError(file, more);
   return scenario;
+}
+
+/** Thresholds that could never hold as written: they name a model, load level or SLO the scenario does not have. */
+function thresholdProblems(scenario: Scenario): string[] {
+  const models = new Set(scenario.models.map((model) => model.name));
+  return scenario.thresholds.flatMap((threshold, i) => {
+    const { model, concurrency, rate } = threshold.filters;
+    const where = `thresholds[${i}]: ${threshold.source}`;
+    const problems: string[] = [];
+    if (model !== undefined && !models.has(model)) problems.push(`${where}: no model "${model}" in models`);
+    for (const [kind, value] of [['concurrency', concurrency], ['rate', rate]] as const) {
+      if (value === undefined) continue;
+      if (scenario.load.kind !== kind) problems.push(`${where}: the load is ${scenario.load.kind}, not ${kind}`);
+      else if (!scenario.load.levels.includes(value)) problems.push(`${where}: ${kind} ${value} is not one of load.${kind} (${scenario.load.levels.join(', ')})`);
+    }
+    if (threshold.metric === 'goodput' && scenario.slo.length === 0) problems.push(`${where}: goodput needs an slo (the requests that meet it)`);
+    return problems;
+  });
 }
 
 /**

@@ -61,7 +61,7 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
     prompts: normalizePrompts(raw.prompts, file),
     seed: raw.seed ?? 1,
     slo: Object.entries(raw.slo ?? {}).map(([key, bound]) => parseSloKey(key, bound) as SloBound),
-    thresholds: (raw.thresholds ?? []).map(parseThreshold),
+    thresholds: (raw.thresholds ?? []).map((expression) => parseThreshold(expression as string)),
     capacity: { start: raw.capacity?.start ?? 1, max: raw.capacity?.max ?? 1024, tolerance: raw.capacity?.tolerance ?? 1 },
     params: raw.params ?? {},
   };

@@ -153,9 +153,14 @@ const sloSchema = z
   );
 
 const thresholdsSchema = z
-  .array(z.string({ error: 'must be a string such as "ttft.p95 < 500ms"' }))
+  // Each entry is checked here, so one that is not a string does not hide the others' problems.
+  .array(z.unknown(), { error: 'must be a list of expressions such as "ttft.p95 < 500ms"' })
   .superRefine((expressions, context) => {
     expressions.forEach((expression, index) => {
+      if (typeof expression !== 'string') {
+        context.addIssue({ code: 'custom', message: 'must be a string such as "ttft.p95 < 500ms"', path: [index] });
+        return;
+      }
       try {
         parseThreshold(expression);
       } catch (error) {

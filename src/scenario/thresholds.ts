@@ -46,6 +46,7 @@ export function parseThreshold(source: string): Threshold {
   const name = scanner.take(/^[a-z_][a-z0-9_]*(\.(p\d+(\.\d+)?|[a-z]+))?/);
   if (!name) throw new ThresholdSyntaxError(subjectAt, 'expected a metric such as ttft.p95, output_tokens_per_s or errors.rate');
   const { metric, stat, kind } = subjectOf(name, subjectAt);
+  scanner.skipSpaces();
   const filters = parseSelector(scanner);
   scanner.skipSpaces();
   const opAt = scanner.column;
@@ -61,6 +62,7 @@ export function parseThreshold(source: string): Threshold {
   scanner.skipSpaces();
   if (!scanner.done) throw new ThresholdSyntaxError(scanner.column, `unexpected "${scanner.rest}"`);
   const value = inUnit(Number(number), unit, kind, unitAt, name);
+  if (kind === 'share' && value > 1) throw new ThresholdSyntaxError(numberAt, `${name} is a share from 0 to 1, or a percentage with %: ${name} < 1%`);
   return { source, metric, ...(stat !== undefined ? { stat } : {}), filters, op, value };
 }
 
@@ -107,9 +109,13 @@ function parseSelector(scanner: Scanner): Threshold['filters'] {
     const valueAt = scanner.column;
     const value = scanner.take(/^[^,}\s]+/);
     if (!value) throw new ThresholdSyntaxError(valueAt, `expected a value after ${key}=`);
+    if (key in filters) throw new ThresholdSyntaxError(keyAt, `${key} is given twice`);
     if (key === 'model') filters.model = value;
-    else if (Number.isFinite(Number(value)) && Number(value) > 0) filters[key as 'concurrency' | 'rate'] = Number(value);
+    else if (/^\d+(\.\d+)?$/.test(value) && Number(value) > 0) filters[key as 'concurrency' | 'rate'] = Number(value);
     else throw new ThresholdSyntaxError(valueAt, `${key} must be a positive number, not "${value}"`);
+    if (filters.concurrency !== undefined && filters.rate !== undefined) {
+      throw new ThresholdSyntaxError(keyAt, 'a cell has a concurrency or a rate, never both');
+    }
     scanner.skipSpaces();
     if (scanner.take(/^\}/)) return filters;
     if (!scanner.take(/^,/)) throw new ThresholdSyntaxError(scanner.column, 'expected "," or "}"');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { compareRuns, compareSamples, parseRegressionRules, percentileOf, type RequestLine } from '../../src/check/baseline.ts';
+import { compareErrorRates, compareRuns, compareSamples, parseRegressionRules, percentileOf, type RequestLine } from '../../src/check/baseline.ts';
 import { renderJunit } from '../../src/check/junit.ts';
 import { comparisonCases } from '../../src/check/render.ts';
 import { seededRandom } from '../../src/load/seeded-random.ts';
@@ -30,7 +30,7 @@ test('the same distribution is never a regression, over 50 seeds', () => {
   for (let seed = 1; seed <= 50; seed++) {
     const result = compareSamples(latencies(60, 100, seed), latencies(60, 100, seed + 1000), ttftP95!, { seed });
     assert.equal(result.regression, false, `seed ${seed}: ${JSON.stringify(result)}`);
-    assert.ok(result.interval[0] < 0.1, 'the interval reaches below the margin');
+    assert.ok(result.interval![0] < 0.1, 'the interval reaches below the margin');
   }
 });
 
@@ -38,7 +38,8 @@ test('a 30% slower TTFT is a regression, with an interval beyond the margin', ()
   const result = compareSamples(latencies(60, 100, 1), latencies(60, 130, 2), ttftP95!);
   assert.equal(result.regression, true);
   assert.ok(result.worsening > 0.2 && result.worsening < 0.4, `worsening ${result.worsening}`);
-  assert.ok(result.interval[0] > 0.1 && result.interval[0] <= result.worsening && result.worsening <= result.interval[1]);
+  const [low, high] = result.interval!;
+  assert.ok(low > 0.1 && low <= result.worsening && result.worsening <= high);
 });
 
 test('a 5% slowdown is within a 10% margin, and a 30% speed-up is an improvement, not a regression', () => {
@@ -55,22 +56,52 @@ test('for throughputs a drop is the regression', () => {
   assert.equal(compareSamples(latencies(60, 100, 9), latencies(60, 130, 10), decodeP50!).regression, false);
 });
 
-test('too few samples make a wide interval: a small sample cannot prove a regression', () => {
+test('too few samples beyond the percentile: no interval and no verdict, never a regression', () => {
   const result = compareSamples([100, 140], [150, 120], ttftP95!);
+  assert.equal(result.interval, undefined);
   assert.equal(result.regression, false);
-  assert.ok(result.interval[1] - result.interval[0] > 0.3);
+  assert.equal(compareSamples([100], [112], ttftP95!).regression, false);
+});
+
+test('unequal sample sizes do not pass for a change: the same distribution, 30 against 2000 samples, at p95 and p99', () => {
+  const [p99] = parseRegressionRules('ttft.p99=10%');
+  // Lognormal latencies (σ = 0.5): a long tail, where a small sample's high percentile is biased low.
+  const lognormal = (n: number, seed: number) => {
+    const random = seededRandom(seed);
+    return Array.from({ length: n }, () => 100 * Math.exp(0.5 * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())));
+  };
+  let flagged = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    for (const rule of [ttftP95!, p99!]) {
+      if (compareSamples(lognormal(30, seed), lognormal(2000, seed + 500), rule, { resamples: 500 }).regression) flagged++;
+      if (compareSamples(lognormal(2000, seed + 900), lognormal(30, seed), rule, { resamples: 500 }).regression) flagged++;
+    }
+  }
+  assert.ok(flagged <= 4, `${flagged} of 160 same-distribution comparisons flagged (a 95% interval allows ~2.5% one-sided)`);
+});
+
+test('errors.rate: a cell whose requests now fail is a regression; the same error rate is not', () => {
+  const [errors] = parseRegressionRules('errors.rate=1%');
+  assert.equal(compareErrorRates({ requests: 48, failed: 0 }, { requests: 48, failed: 48 }, errors!).regression, true);
+  assert.equal(compareErrorRates({ requests: 48, failed: 0 }, { requests: 48, failed: 1 }, errors!).regression, false);
+  assert.equal(compareErrorRates({ requests: 48, failed: 2 }, { requests: 48, failed: 2 }, errors!).regression, false);
+  const worse = compareErrorRates({ requests: 400, failed: 4 }, { requests: 400, failed: 60 }, errors!);
+  assert.equal(worse.regression, true);
+  assert.ok(Math.abs(worse.worsening - 0.14) < 1e-9);
 });
 
 test('--max-regression: each bad item is named', () => {
   assert.deepEqual(
-    parseRegressionRules('ttft.p95=10%, tpot.p99.9=5.5%').map((r) => [r.key, r.field, r.percentile, r.margin]),
+    parseRegressionRules('ttft.p95=10%, tpot.p99.9=5.5%, e2e.p999=10%').map((r) => [r.key, r.field, r.percentile, r.margin]),
     [
       ['ttft.p95', 'ttft_ms', 95, 0.1],
       ['tpot.p99.9', 'tpot_ms', 99.9, 0.055],
+      ['e2e.p999', 'e2e_ms', 99.9, 0.1],
     ],
   );
   assert.throws(() => parseRegressionRules('ttft.p95=10'), /"ttft\.p95=10" must be METRIC\.pNN=N%/);
-  assert.throws(() => parseRegressionRules('speed.p50=10%'), /"speed\.p50=10%" must be METRIC\.pNN=N%, with METRIC one of ttft/);
+  assert.throws(() => parseRegressionRules('speed.p50=10%'), /"speed\.p50=10%" must be METRIC\.pNN=N% \(METRIC one of ttft/);
+  assert.throws(() => parseRegressionRules('ttft.p100=10%'), /"ttft\.p100=10%" must be/);
 });
 
 test('runs are compared cell by cell; warm-up, failed requests and unshared cells are left out', () => {
@@ -92,12 +123,14 @@ test('runs are compared cell by cell; warm-up, failed requests and unshared cell
     line('a', 4, 9000, { outcome: 'error' }),
     ...latencies(40, 100, 4).map((t) => line('a', 16, t)),
   ];
-  const { comparisons, onlyInBaseline, onlyInCurrent } = compareRuns(baseline, current, [ttftP95!]);
-  assert.equal(comparisons.length, 1);
+  const { comparisons, missing, onlyInCurrent } = compareRuns(baseline, current, [ttftP95!, ...parseRegressionRules('errors.rate=1%')]);
+  assert.equal(comparisons.length, 2);
   assert.deepEqual(comparisons[0]!.cell, { model: 'a', load: { kind: 'concurrency', value: 4 } });
   assert.deepEqual(comparisons[0]!.samples, { baseline: 40, current: 40 });
   assert.equal(comparisons[0]!.regression, false);
-  assert.deepEqual(onlyInBaseline, [{ model: 'a', load: { kind: 'concurrency', value: 8 } }]);
+  assert.equal(comparisons[1]!.rule.key, 'errors.rate');
+  assert.deepEqual(comparisons[1]!.samples, { baseline: 40, current: 41 }, 'the failed request counts in the error rate');
+  assert.deepEqual(missing, [{ model: 'a', load: { kind: 'concurrency', value: 8 } }]);
   assert.deepEqual(onlyInCurrent, [{ model: 'a', load: { kind: 'concurrency', value: 16 } }]);
 });
 
@@ -106,7 +139,7 @@ test('JUnit XML validates against the common (Ant/Jenkins) JUnit schema, with th
   const ok = compareSamples(latencies(60, 100, 3), latencies(60, 100, 4), ttftP95!);
   const cell = { model: 'm <&> "x"', load: { kind: 'concurrency' as const, value: 8 } };
   const xml = renderJunit([
-    { name: 'baseline: b', cases: comparisonCases([{ cell, rule: ttftP95!, ...slow }, { cell, rule: ttftP95!, ...ok }]) },
+    { name: 'baseline: b', cases: comparisonCases({ comparisons: [{ cell, rule: ttftP95!, ...slow }, { cell, rule: ttftP95!, ...ok }], missing: [] }) },
   ]);
   assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="tokenmeter" tests="2" failures="1" errors="0">/);
   assert.match(xml, /<testsuite name="baseline: b" tests="2" failures="1" errors="0" skipped="0">/);

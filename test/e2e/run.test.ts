@@ -134,7 +134,7 @@ describe('end to end against the simulator', () => {
         const itlCount = decodeHistogram(histograms.cells[1].histograms.itl.encoded).totalCount;
         assert.equal(itlCount, 128 * 57, 'one ITL sample per token after the first chunk');
         const csv = parseCsv(await readFile(path.join(out, 'histograms.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
-        assert.deepEqual(Object.keys(csv[0]!), ['model', 'concurrency', 'rate_rps', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile']);
+        assert.deepEqual(Object.keys(csv[0]!), ['model', 'concurrency', 'rate_rps', 'metric', 'unit', 'value', 'percentile', 'total_count', 'inverse_percentile', 'repeat']);
         assert.ok(new Set(csv.map((r) => r.metric)).has('tokens_per_chunk'));
 
         const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));

@@ -101,6 +101,21 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[] }[
     expected: ['FILE: prompts.synthetic.inputTokens.stdev: '],
   },
   {
+    name: 'thresholds: every bad expression, with its column; one that is not a string hides none',
+    text: VALID + 'thresholds: ["ttft.p100 < 5ms", 5, "bogus.p5 < 3"]\n',
+    expected: ['FILE: thresholds[0]: col 6: unknown statistic "p100"', 'FILE: thresholds[1]: must be a string', 'FILE: thresholds[2]: col 1: unknown metric "bogus"'],
+  },
+  {
+    name: 'thresholds that could never hold: an unknown model, a level not swept, goodput without an SLO',
+    text: VALID + 'thresholds: ["ttft.p95{model=nope} < 1s", "ttft.p95{concurrency=3} < 1s", "ttft.p95{rate=2} < 1s", "goodput > 1"]\n',
+    expected: [
+      'FILE: thresholds[0]: ttft.p95{model=nope} < 1s: no model "nope" in models',
+      'FILE: thresholds[1]: ttft.p95{concurrency=3} < 1s: concurrency 3 is not one of load.concurrency (1, 2)',
+      'FILE: thresholds[2]: ttft.p95{rate=2} < 1s: the load is concurrency, not rate',
+      'FILE: thresholds[3]: goodput > 1: goodput needs an slo',
+    ],
+  },
+  {
     name: 'several problems at once, all reported',
     text: VALID.replace('requests: 4', 'requests: -1').replace('name: ok', 'name: "no spaces allowed"'),
     expected: ['FILE: name: must start with a letter or digit', 'FILE: load.requests: must be a positive integer'],

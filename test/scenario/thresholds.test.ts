@@ -19,6 +19,7 @@ const parsed: [string, object][] = [
   ['ttft.count > 100', { metric: 'ttft', stat: 'count', filters: {}, op: '>', value: 100 }],
   ['ttft.p99{model=gpt-oss-120b, concurrency=8} < 2s', { metric: 'ttft', stat: 99, filters: { model: 'gpt-oss-120b', concurrency: 8 }, op: '<', value: 2000 }],
   ['  ttft.p50{rate=2.5}<300ms  ', { metric: 'ttft', stat: 50, filters: { rate: 2.5 }, op: '<', value: 300 }],
+  ['ttft.p95 {model=m} < 1s', { metric: 'ttft', stat: 95, filters: { model: 'm' }, op: '<', value: 1000 }],
 ];
 
 for (const [source, expected] of parsed) {
@@ -43,6 +44,12 @@ const malformed: [string, number, RegExp][] = [
   ['ttft.p95{region=eu} < 1s', 10, /expected model=NAME, concurrency=N or rate=R/],
   ['ttft.p95{concurrency=eight} < 1s', 22, /concurrency must be a positive number, not "eight"/],
   ['ttft.p95{model=a model=b} < 1s', 18, /expected "," or "}"/],
+  ['ttft.p95{model=a, model=b} < 1s', 19, /model is given twice/],
+  ['ttft.p95{concurrency=8, rate=2} < 1s', 25, /a cell has a concurrency or a rate, never both/],
+  ['ttft.p95{concurrency=0x10} < 1s', 22, /concurrency must be a positive number, not "0x10"/],
+  ['ttft.p95{rate=1e1} < 1s', 15, /rate must be a positive number, not "1e1"/],
+  ['errors.rate < 5', 15, /errors\.rate is a share from 0 to 1, or a percentage with %/],
+  ['dropped.rate < 150%', 16, /dropped\.rate is a share from 0 to 1/],
 ];
 
 for (const [source, column, message] of malformed) {

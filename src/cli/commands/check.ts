@@ -9,7 +9,7 @@ import { renderJunit } from '../../check/junit.js';
 import { comparisonCases, renderComparisonLines, renderComparisonMarkdown } from '../../check/render.js';
 import { loadLabel } from '../../report/load-label.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import { readRequestLines } from '../results-folder.js';
+import { readRequestLines, readResultsFile } from '../results-folder.js';
 import { writeCiOutputs, type Io } from './run.js';
 
 export interface CheckArgs {
@@ -30,16 +30,34 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   if (!(confidence > 0.5 && confidence < 1)) throw new UsageError('--confidence must be between 0.5 and 1 (e.g. 0.95)');
   const baseline = await readRequestLines(args.baseline);
   const current = await readRequestLines(args.results);
-  const { comparisons, onlyInBaseline, onlyInCurrent } = compareRuns(baseline, current, rules, { confidence });
-  if (comparisons.length === 0) {
-    throw new UsageError(`${args.results} and ${args.baseline} share no cell with successful requests to compare (same models and load levels?)`);
+  const { comparisons, missing, onlyInCurrent } = compareRuns(baseline, current, rules, { confidence });
+  if (comparisons.length === 0 && missing.length === 0) {
+    throw new UsageError(`${args.baseline} has no measured request to compare ${args.results} with`);
   }
-  io.stdout.write(renderComparisonLines(comparisons, confidence));
-  for (const cell of onlyInBaseline) io.stderr.write(`warning: ${cell.model} @ ${loadLabel(cell.load)} is in the baseline only: not compared\n`);
+  const verdict = { comparisons, missing };
+  io.stdout.write(renderComparisonLines(verdict, confidence));
   for (const cell of onlyInCurrent) io.stderr.write(`warning: ${cell.model} @ ${loadLabel(cell.load)} is not in the baseline: not compared\n`);
-  await writeCiOutputs(args.results, io, {
-    markdown: renderComparisonMarkdown(`${path.basename(args.results)} vs ${path.basename(args.baseline)}`, comparisons),
-    junit: renderJunit([{ name: `baseline: ${path.basename(args.baseline)}`, cases: comparisonCases(comparisons) }]),
-  }, 'check');
-  return comparisons.some((c) => c.regression) ? ExitCode.THRESHOLDS_FAILED : ExitCode.OK;
+  // A run cut short by Ctrl-C proves nothing either way: it fails the gate rather than pass on what it skipped.
+  const incomplete = !(await runCompleted(args.results));
+  if (incomplete) io.stderr.write(`error: ${args.results} is an interrupted run (run.json says completed: false): it cannot pass a check\n`);
+  await writeCiOutputs(
+    args.results,
+    io,
+    {
+      markdown: renderComparisonMarkdown(`${path.basename(args.results)} vs ${path.basename(args.baseline)}`, verdict),
+      junit: renderJunit([{ name: `baseline: ${path.basename(args.baseline)}`, cases: comparisonCases(verdict) }]),
+    },
+    'check',
+  );
+  const failed = incomplete || missing.length > 0 || comparisons.some((c) => c.regression);
+  return failed ? ExitCode.THRESHOLDS_FAILED : ExitCode.OK;
+}
+
+/** run.json's `completed`; a folder without run.json is taken as complete (only requests.jsonl is needed). */
+async function runCompleted(dir: string): Promise<boolean> {
+  try {
+    return (JSON.parse(await readResultsFile(dir, 'run.json')) as { completed?: boolean }).completed !== false;
+  } catch {
+    return true;
+  }
 }

@@ -4,6 +4,7 @@
  * compare.html (the run report's charts, one colour per contender).
  */
 import path from 'node:path';
+import type { RequestLine } from '../../check/baseline.js';
 import { compareContenders, type Contender } from '../../check/compare.js';
 import { renderReportHtml } from '../../report/html.js';
 import { renderSideBySideMarkdown, renderSideBySideText } from '../../report/side-by-side.js';
@@ -19,13 +20,16 @@ export interface CompareArgs {
 }
 
 export async function compareCommand(args: CompareArgs, io: Io): Promise<number> {
-  const runs = [];
+  const runs: (Awaited<ReturnType<typeof readResults>> & { dir: string; lines: RequestLine[] })[] = [];
   for (const dir of args.results) runs.push({ dir, ...(await readResults(dir)), lines: await readRequestLines(dir) });
-  // A contender per model per run; named by the model alone unless two runs share a model.
+  const resolved = args.results.map((dir) => path.resolve(dir));
+  if (new Set(resolved).size < resolved.length) throw new UsageError('compare: the same results folder is named twice');
+  // A contender per model per run; named by the model alone unless two runs share a model, then by the run too.
   const pairs = runs.flatMap((run) => [...new Set(run.cells.map((cell) => cell.model))].map((model) => ({ run, model })));
   const ambiguous = new Set(pairs.map((p) => p.model)).size < pairs.length;
+  const runNames = uniqueNames(args.results);
   const contenders: Contender[] = pairs.map(({ run, model }) => {
-    const name = ambiguous ? `${path.basename(run.dir)}/${model}` : model;
+    const name = ambiguous ? `${runNames[runs.indexOf(run)]}/${model}` : model;
     return {
       name,
       // Relabelled so each contender gets its own colour in the charts.
@@ -36,6 +40,8 @@ export async function compareCommand(args: CompareArgs, io: Io): Promise<number>
   });
   if (contenders.length < 2) throw new UsageError('compare needs two contenders: a results folder with two models, or two folders');
   const comparison = compareContenders(contenders);
+  const shared = comparison.levels.filter((level) => level.rows[0]!.values.filter(Boolean).length > 1).length;
+  if (shared === 0) io.stderr.write('warning: the contenders share no load level: nothing is side by side\n');
   const title = `compare: ${contenders.map((c) => c.name).join(' vs ')}`;
   io.stdout.write(renderSideBySideText(comparison));
 
@@ -52,4 +58,13 @@ export async function compareCommand(args: CompareArgs, io: Io): Promise<number>
   await writeFileAtomic(path.join(outDir, 'compare.html'), html);
   io.stderr.write(`wrote ${outDir}/{compare.md,compare.html}\n`);
   return ExitCode.OK;
+}
+
+/** The shortest trailing part of each path that tells it from the others: `a/run` and `b/run`, not `run` twice. */
+export function uniqueNames(dirs: readonly string[]): string[] {
+  const parts = dirs.map((dir) => path.resolve(dir).split(path.sep).filter(Boolean));
+  for (let depth = 1; ; depth++) {
+    const names = parts.map((p) => p.slice(-depth).join('/'));
+    if (new Set(names).size === names.length || depth >= Math.max(...parts.map((p) => p.length))) return names;
+  }
 }
