@@ -26,14 +26,14 @@ describe('CI gates', () => {
       const { code, io, out } = await runInto(
         dir,
         'gate',
-        scenario({ thresholds: 'thresholds:\n  - "ttft.p95 < 5ms"\n  - "tpot.p99 <= 40ms"\n  - "errors.rate < 1%"\n  - "ttft.p50{model=other} < 1s"\n' }),
+        scenario({ thresholds: 'thresholds:\n  - "ttft.p95 < 5ms"\n  - "tpot.p99 <= 40ms"\n  - "errors.rate < 1%"\n  - "output_tokens_per_s{concurrency=8} > 1000000"\n' }),
         { GITHUB_STEP_SUMMARY: stepSummary },
       );
       assert.equal(code, 99, io.err());
       const out1 = io.out();
       assert.match(out1, /thresholds: 2 of 4 failed/);
       assert.match(out1, /FAIL  ttft\.p95 < 5ms  \(Meta-Llama-3\.3-70B-Instruct @ c=8: \d+(\.\d+)? ms\)/);
-      assert.match(out1, /FAIL  ttft\.p50\{model=other\} < 1s  \(no cell matched: the threshold selects no cell\)/);
+      assert.match(out1, /FAIL  output_tokens_per_s\{concurrency=8\} > 1000000  \(Meta-Llama-3\.3-70B-Instruct @ c=8: \d+(\.\d+)? tok\/s\)/);
       assert.match(out1, /ok    tpot\.p99 <= 40ms/);
       assert.match(out1, /ok    errors\.rate < 1%  \(Meta-Llama-3\.3-70B-Instruct @ c=8: 0%\)/);
       const junit = await readFile(path.join(out, 'thresholds.junit.xml'), 'utf8');
