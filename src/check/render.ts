@@ -10,9 +10,10 @@ export function formatMeasured(threshold: Threshold, value: number | undefined):
   if (value === undefined) return 'no value';
   const round = (n: number) => String(Math.round(n * 1000) / 1000);
   if (threshold.stat === 'rate') return `${round(value * 100)}%`;
-  if (threshold.metric === 'output_tokens_per_s' && threshold.stat === undefined) return `${round(value)} tok/s`;
   if (threshold.metric === 'requests_per_s' || threshold.metric === 'goodput') return `${round(value)} req/s`;
-  if (threshold.stat === 'count' || /tokens/.test(threshold.metric)) return round(value);
+  if (threshold.stat === 'count') return round(value);
+  if (threshold.metric.endsWith('_per_s')) return `${round(value)} tok/s`;
+  if (/tokens/.test(threshold.metric)) return `${round(value)} tokens`;
   return `${round(value)} ms`;
 }
 
