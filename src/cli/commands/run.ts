@@ -49,7 +49,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const results = evaluateThresholds(scenario.thresholds, outcome.cells.filter((cell) => cell.repeat === undefined));
   io.stdout.write(renderThresholdLines(results));
   await writeCiOutputs(outcome.outDir, io, {
-    markdown: renderThresholdMarkdown(scenario.name, results),
+    markdown: renderThresholdMarkdown(outcome.completed ? scenario.name : `${scenario.name} (interrupted: incomplete)`, results),
     junit: renderJunit([{ name: `thresholds: ${scenario.name}`, cases: thresholdCases(results) }]),
   });
   const failed = results.some((result) => !result.ok);
