@@ -19,7 +19,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
       .usage('$0 <command> [options]\n\nBenchmark streaming LLM inference over OpenAI-compatible APIs, counting every token of every chunk.')
       .command(
         'run <scenario>',
-        'Run a scenario: stream completions, measure TTFT/TPOT/ITL/tokens/s, write CSV/JSON results.',
+        'Run a scenario: stream completions, measure TTFT/TPOT/ITL/tokens/s, write CSV/JSON/HTML results; exit 99 if a threshold fails.',
         (y) =>
           y
             .positional('scenario', { type: 'string', demandOption: true, describe: 'Scenario file (YAML or JSON)' })

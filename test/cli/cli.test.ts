@@ -32,7 +32,7 @@ const FAST_SIM = `  simulator:
 `;
 
 describe('the command line', () => {
-  for (const command of ['run', 'capacity', 'report', 'validate', 'sim']) {
+  for (const command of ['run', 'capacity', 'check', 'compare', 'report', 'validate', 'sim']) {
     test(`${command} --help says what it does, with an example`, async () => {
       const io = captureIo();
       await main([command, '--help'], io);
