@@ -7,7 +7,7 @@
  * never competes with the socket reads of other streams for the event loop.
  */
 import { ChatClient } from '../client/chat-client.js';
-import { CellAccumulator, mergeRepeats, type CellSummary } from '../metrics/cell-summary.js';
+import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary } from '../metrics/cell-summary.js';
 import { droppedRecord, toRequestRecord, uncountedRecord } from '../metrics/request-record.js';
 import { requestMeetsSlo } from '../metrics/slo.js';
 import { FALLBACK_TOKENIZER, loadTokenizer, loadTokenizerFile, tokenizerForModelName, type Tokenizer } from '../metrics/tokenizers.js';
@@ -108,8 +108,24 @@ export class ScenarioRunner {
     return this.options.interrupt?.aborted === true;
   }
 
-  /** Runs one cell: the model's load at `value` (concurrency, or requests/s); `repeat` numbers a repetition. */
-  async runCell(modelIndex: number, value: number, cells?: number, repeat?: number): Promise<CellSummary> {
+  /** Runs one cell: the model's load at `value` (concurrency, or requests/s). */
+  async runCell(modelIndex: number, value: number, cells?: number): Promise<CellSummary> {
+    return (await this.measure(modelIndex, value, cells)).summary;
+  }
+
+  /** Runs a cell `repeat` times (each a cell of its own), and returns the repeats merged; undefined if none ran. */
+  async runRepeats(modelIndex: number, value: number, repeat: number, cells?: number): Promise<CellSummary | undefined> {
+    const parts: { accumulator: CellAccumulator; summary: CellSummary }[] = [];
+    for (let r = 1; r <= repeat && !this.interrupted; r++) parts.push(await this.measure(modelIndex, value, cells, r));
+    return parts.length > 0 ? mergeRepeats(parts, this.cellOptions) : undefined;
+  }
+
+  private get cellOptions(): CellOptions {
+    return { slo: this.scenario.slo, maxScheduleLagMs: this.scenario.load.maxScheduleLagMs };
+  }
+
+  /** Sends a cell's load, then counts its tokens and aggregates; `repeat` numbers a repetition. */
+  private async measure(modelIndex: number, value: number, cells?: number, repeat?: number) {
     const { scenario, options } = this;
     const setup = this.setups[modelIndex]!;
     const load: LoadLevel = { kind: scenario.load.kind, value };
@@ -150,7 +166,7 @@ export class ScenarioRunner {
     }
 
     // The cell's load is over: now count tokens and aggregate.
-    const accumulator = new CellAccumulator(key, { slo: scenario.slo, maxScheduleLagMs: scenario.load.maxScheduleLagMs });
+    const accumulator = new CellAccumulator(key, this.cellOptions);
     for (const request of finished) {
       const record = this.recordOf(request, setup, load);
       if (repeat !== undefined) record.repeat = repeat;
@@ -161,7 +177,7 @@ export class ScenarioRunner {
     const summary = accumulator.summary();
     this.cells.push(summary);
     await options.onCell?.(summary);
-    return summary;
+    return { accumulator, summary };
   }
 
   close(): void {
@@ -256,9 +272,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           if (!runner.interrupted) await runner.runCell(modelIndex, value, cells);
           continue;
         }
-        const repeats: CellSummary[] = [];
-        for (let r = 1; r <= repeat && !runner.interrupted; r++) repeats.push(await runner.runCell(modelIndex, value, cells, r));
-        if (repeats.length > 0) merged.push(mergeRepeats(repeats, { slo: scenario.slo, maxScheduleLagMs: scenario.load.maxScheduleLagMs }));
+        const repeats = await runner.runRepeats(modelIndex, value, repeat, cells);
+        if (repeats) merged.push(repeats);
       }
     }
   } finally {

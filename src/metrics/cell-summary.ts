@@ -82,6 +82,10 @@ export class CellAccumulator {
   private outputTokens = 0;
   private windowStart = Infinity;
   private windowEnd = -Infinity;
+  /** The windows of merged repeats, summed: throughput is over the time each repeat ran, not the gaps between, ms. */
+  private mergedWindowMs = 0;
+  /** Set on merged repeats: the reasons their parts were invalid (a merged cell is invalid when one of them was). */
+  private invalidParts: string[] | undefined;
   private readonly errorsByClass: Partial<Record<ErrorClass, number>> = {};
   private readonly tokenSources: Partial<Record<TokenSource, number>> = {};
   private mismatches = 0;
@@ -157,8 +161,59 @@ export class CellAccumulator {
     }
   }
 
+  /**
+   * The repeats of one cell as one accumulator: every count and list added,
+   * histograms merged exactly (HdrHistogram adds losslessly), windows summed.
+   */
+  static merge(key: CellKey, parts: readonly CellAccumulator[], options: CellOptions): CellAccumulator {
+    const merged = new CellAccumulator(key, options);
+    merged.invalidParts = [];
+    for (const part of parts) {
+      for (const name of METRIC_NAMES) merged.histograms[name].add(part.histograms[name]);
+      merged.requests += part.requests;
+      merged.ok += part.ok;
+      merged.interrupted += part.interrupted;
+      merged.dropped += part.dropped;
+      merged.good += part.good;
+      merged.late += part.late;
+      merged.outputTokens += part.outputTokens;
+      merged.mergedWindowMs += part.windowMs();
+      merged.mismatches += part.mismatches;
+      merged.mismatchSum += part.mismatchSum;
+      merged.tokenizer = part.tokenizer;
+      addCounts(merged.errorsByClass, part.errorsByClass);
+      addCounts(merged.tokenSources, part.tokenSources);
+      merged.serverTtft.push(...part.serverTtft);
+      merged.ttftMinusServer.push(...part.ttftMinusServer);
+      merged.serverE2e.push(...part.serverE2e);
+      merged.e2eMinusServer.push(...part.e2eMinusServer);
+      const invalid = part.invalidReason();
+      if (invalid) merged.invalidParts.push(`repeat ${part.key.repeat}: ${invalid}`);
+    }
+    return merged;
+  }
+
+  private windowMs(): number {
+    return (this.windowEnd > this.windowStart ? this.windowEnd - this.windowStart : 0) + this.mergedWindowMs;
+  }
+
+  /**
+   * Why the cell is invalid, if it is: p99 schedule lag over the bound, and more than one request late (with
+   * under 100 requests p99 is the maximum, and one event-loop hiccup must not void a cell). Merged repeats
+   * are invalid when one of their parts was.
+   */
+  private invalidReason(lagP99 = statsOf(this.histograms.schedule_lag, 'schedule_lag')?.p99): string | undefined {
+    if (this.invalidParts) return this.invalidParts.length > 0 ? this.invalidParts.join('; ') : undefined;
+    const { maxScheduleLagMs } = this.options;
+    if (lagP99 === undefined || lagP99 <= maxScheduleLagMs || this.late < 2) return undefined;
+    return (
+      `p99 schedule lag ${lagP99.toFixed(1)} ms > ${maxScheduleLagMs} ms (${this.late} requests late): the client could not send on time, ` +
+      'so these numbers describe the client, not the server'
+    );
+  }
+
   summary(): CellSummary {
-    const windowS = this.windowEnd > this.windowStart ? (this.windowEnd - this.windowStart) / 1000 : 0;
+    const windowS = this.windowMs() / 1000;
     const errors = this.requests - this.ok - this.interrupted - this.dropped;
     const completed = this.requests - this.interrupted - this.dropped;
     const stats: Partial<Record<MetricName, Stats>> = {};
@@ -167,14 +222,15 @@ export class CellAccumulator {
       if (s) stats[name] = s;
     }
     const { slo, maxScheduleLagMs } = this.options;
-    const lagP99 = stats.schedule_lag?.p99;
-    // Invalid when p99 is over the bound, and more than one request was late: with under 100 requests p99 is the
-    // maximum, and one event-loop hiccup must not void a cell.
-    const invalid = lagP99 !== undefined && lagP99 > maxScheduleLagMs && this.late >= 2;
+    const invalid = this.invalidReason(stats.schedule_lag?.p99);
     const hasSlo = slo.length > 0;
     // For the SLO, an arrival dropped at the in-flight cap is load the deployment did not take: it counts as failed.
     const sloErrorRate = completed + this.dropped > 0 ? (errors + this.dropped) / (completed + this.dropped) : 0;
-    const facts = { errorRate: sloErrorRate, dropped: this.dropped, ...(invalid ? { scheduleLag: { p99: lagP99, bound: maxScheduleLagMs } } : {}) };
+    const facts = {
+      errorRate: sloErrorRate,
+      dropped: this.dropped,
+      ...(invalid ? { scheduleLag: { p99: stats.schedule_lag?.p99 ?? 0, bound: maxScheduleLagMs } } : {}),
+    };
     return {
       ...this.key,
       requests: this.requests,
@@ -189,13 +245,7 @@ export class CellAccumulator {
             slo: cellSloVerdict(slo, this.histograms, facts),
           }
         : {}),
-      ...(invalid
-        ? {
-            invalid:
-              `p99 schedule lag ${lagP99.toFixed(1)} ms > ${maxScheduleLagMs} ms (${this.late} requests late): the client could not send on time, ` +
-              'so these numbers describe the client, not the server',
-          }
-        : {}),
+      ...(invalid ? { invalid } : {}),
       errorsByClass: { ...this.errorsByClass },
       errorRate: completed > 0 ? errors / completed : 0,
       windowS,
@@ -253,81 +303,24 @@ function headline(cell: CellSummary, metric: SpreadMetric): number | undefined {
 }
 
 /**
- * The K repeats of a cell as one: counts added, histograms merged exactly
- * (HdrHistogram adds losslessly), throughput over the summed windows, and the
- * spread of each headline number across the repeats.
+ * The K repeats of a cell as one (CellAccumulator.merge), with the spread of
+ * each headline number across the repeats.
  */
-export function mergeRepeats(repeats: readonly CellSummary[], options: CellOptions): CellSummary {
-  const first = repeats[0]!;
-  const histograms = Object.fromEntries(
-    METRIC_NAMES.map((name) => {
-      const merged = createHistogram();
-      for (const cell of repeats) merged.add(cell.histograms[name]);
-      return [name, merged];
-    }),
-  ) as Record<MetricName, Histogram>;
-  const sum = (pick: (cell: CellSummary) => number) => repeats.reduce((total, cell) => total + pick(cell), 0);
-  const windowS = sum((cell) => cell.windowS);
-  const errorsByClass: Partial<Record<ErrorClass, number>> = {};
-  const tokenSources: Partial<Record<TokenSource, number>> = {};
-  for (const cell of repeats) {
-    for (const [name, n] of Object.entries(cell.errorsByClass)) errorsByClass[name as ErrorClass] = (errorsByClass[name as ErrorClass] ?? 0) + (n ?? 0);
-    for (const [name, n] of Object.entries(cell.tokenSources)) tokenSources[name as TokenSource] = (tokenSources[name as TokenSource] ?? 0) + (n ?? 0);
-  }
-  const stats: Partial<Record<MetricName, Stats>> = {};
-  for (const name of METRIC_NAMES) {
-    const s = statsOf(histograms[name], name);
-    if (s) stats[name] = s;
-  }
-  const requests = sum((cell) => cell.requests);
-  const ok = sum((cell) => cell.ok);
-  const errors = sum((cell) => cell.errors);
-  const dropped = sum((cell) => cell.dropped);
-  const interrupted = sum((cell) => cell.interrupted);
-  const completed = requests - interrupted - dropped;
-  const mismatches = sum((cell) => cell.usageMismatchRate * cell.ok);
+export function mergeRepeats(parts: readonly { accumulator: CellAccumulator; summary: CellSummary }[], options: CellOptions): CellSummary {
+  const key: CellKey = { model: parts[0]!.summary.model, load: parts[0]!.summary.load };
+  const merged = CellAccumulator.merge(key, parts.map((part) => part.accumulator), options).summary();
   const spread = Object.fromEntries(
     SPREAD_METRICS.map((metric) => {
-      const values = repeats.map((cell) => headline(cell, metric)).filter((v): v is number => v !== undefined);
+      const values = parts.map(({ summary }) => headline(summary, metric)).filter((v): v is number => v !== undefined);
       const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
       const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / Math.max(1, values.length - 1));
       return [metric, { min: Math.min(...values), max: Math.max(...values), cv: mean > 0 ? sd / mean : 0 }];
     }),
   ) as Record<SpreadMetric, Spread>;
-  const good = repeats.some((cell) => cell.goodRequests !== undefined) ? sum((cell) => cell.goodRequests ?? 0) : undefined;
-  const invalid = repeats.filter((cell) => cell.invalid).map((cell) => `repeat ${cell.repeat}: ${cell.invalid}`);
-  const sloErrorRate = completed + dropped > 0 ? (errors + dropped) / (completed + dropped) : 0;
-  return {
-    model: first.model,
-    load: first.load,
-    requests,
-    ok,
-    errors,
-    interrupted,
-    dropped,
-    errorsByClass,
-    errorRate: completed > 0 ? errors / completed : 0,
-    windowS,
-    outputTokensPerS: windowS > 0 ? sum((cell) => cell.outputTokensPerS * cell.windowS) / windowS : 0,
-    requestsPerS: windowS > 0 ? ok / windowS : 0,
-    ...(good !== undefined
-      ? {
-          goodRequests: good,
-          goodputPerS: windowS > 0 ? good / windowS : 0,
-          slo: cellSloVerdict(options.slo, histograms, {
-            errorRate: sloErrorRate,
-            dropped,
-            ...(invalid.length > 0 ? { scheduleLag: { p99: stats.schedule_lag?.p99 ?? 0, bound: options.maxScheduleLagMs } } : {}),
-          }),
-        }
-      : {}),
-    ...(invalid.length > 0 ? { invalid: invalid.join('; ') } : {}),
-    stats,
-    histograms,
-    tokenSources,
-    tokenizer: first.tokenizer,
-    usageMismatchRate: ok > 0 ? mismatches / ok : 0,
-    usageMismatchMean: mismatches > 0 ? sum((cell) => cell.usageMismatchMean * cell.usageMismatchRate * cell.ok) / mismatches : 0,
-    repeats: { count: repeats.length, spread },
-  };
+  return { ...merged, repeats: { count: parts.length, spread } };
+}
+
+/** Adds counts by name into `into`. */
+function addCounts<K extends string>(into: Partial<Record<K, number>>, from: Partial<Record<K, number>>): void {
+  for (const [name, n] of Object.entries(from) as [K, number | undefined][]) into[name] = (into[name] ?? 0) + (n ?? 0);
 }

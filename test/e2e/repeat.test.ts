@@ -38,6 +38,10 @@ thresholds: ["ttft.count >= 36"]
     assert.equal(Number(merged.ttft_p95_repeat_max), Math.max(...p95s));
     assert.ok(Number(merged.ttft_p95_repeat_cv) >= 0);
     assert.equal(rows[0]!.ttft_p95_repeat_min, '', 'only the merged row carries the spread');
+    // The server's own timings (the simulator reports SambaNova's) are merged too, not dropped.
+    assert.notEqual(merged.server_ttft_p50_ms, '');
+    const serverP50s = rows.slice(0, 3).map((r) => Number(r.server_ttft_p50_ms));
+    assert.ok(Number(merged.server_ttft_p50_ms) >= Math.min(...serverP50s) && Number(merged.server_ttft_p50_ms) <= Math.max(...serverP50s));
     // The threshold judged the merged cell: 36 TTFT samples, where each repeat alone has 12.
     assert.match(io.out(), /ok    ttft\.count >= 36 +\(Meta-Llama-3\.3-70B-Instruct @ c=4: 36\)/);
     assert.match(io.out(), /spread over 3 repeats of Meta-Llama-3\.3-70B-Instruct @ c=4: TTFT p50 /);
