@@ -6,7 +6,7 @@
  */
 import type { CellSummary } from '../metrics/cell-summary.js';
 import type { LoadLevel, SideBySide, SideBySideValue } from '../types.js';
-import { cellId, compareSamples, lineCell, type RegressionRule, type RequestLine } from './baseline.js';
+import { cellId, compareSamples, samplesByCell, type RegressionRule, type RequestLine } from './baseline.js';
 
 /** One side of the comparison: a model's cells from one run, with that run's request lines. */
 export interface Contender {
@@ -54,17 +54,34 @@ export function compareContenders(contenders: readonly Contender[], confidence =
   const loads = new Map<string, LoadLevel>();
   for (const contender of contenders) for (const cell of contender.cells) loads.set(`${cell.load.kind}:${cell.load.value}`, cell.load);
   const sortedLoads = [...loads.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.value - b.value);
+  // Each contender's per-request samples by cell, gathered once for every level and row.
+  const samplesOf = contenders.map((c) => samplesByCell(c.lines, SAMPLED_FIELDS));
   return {
     contenders: contenders.map((c) => c.name),
     confidence,
     levels: sortedLoads.map((load) => {
       const cells = contenders.map((c) => c.cells.find((cell) => cell.load.kind === load.kind && cell.load.value === load.value));
-      return { load, rows: ROWS.map((row) => compareRow(row, contenders, cells, confidence)) };
+      const samples = cells.map((cell, i) => (cell ? samplesOf[i]!.get(cellId(cell))?.samples : undefined));
+      return { load, rows: ROWS.map((row) => compareRow(row, cells, samples, confidence)) };
     }),
   };
 }
 
-function compareRow(row: RowSpec, contenders: readonly Contender[], cells: (CellSummary | undefined)[], confidence: number): SideBySide['levels'][number]['rows'][number] {
+/** The fields rows take per-request samples of (samplesByCell reads only `field`). */
+const SAMPLED_FIELDS: RegressionRule[] = [...new Set(ROWS.flatMap((row) => (row.samples ? [row.samples.field] : [])))].map((field) => ({
+  key: field,
+  field,
+  percentile: 50,
+  higherIsBetter: false,
+  margin: 0,
+}));
+
+function compareRow(
+  row: RowSpec,
+  cells: (CellSummary | undefined)[],
+  samples: (Map<string, number[]> | undefined)[],
+  confidence: number,
+): SideBySide['levels'][number]['rows'][number] {
   const raw = cells.map((cell) => (cell ? row.value(cell) : undefined));
   const present = raw.filter((v): v is number => v !== undefined);
   const best = present.length > 1 ? (row.higherIsBetter ? Math.max(...present) : Math.min(...present)) : undefined;
@@ -74,31 +91,15 @@ function compareRow(row: RowSpec, contenders: readonly Contender[], cells: (Cell
     const entry: SideBySideValue = { value, best: value === best };
     if (i > 0 && reference !== undefined && reference !== 0) {
       entry.diff = { change: (value - reference) / reference };
-      const interval = row.samples && sampleInterval(row.samples, contenders[0]!, contenders[i]!, cells[0]!, cells[i]!, confidence);
-      if (interval) entry.diff.interval = interval;
+      const a = row.samples && samples[0]?.get(row.samples.field);
+      const b = row.samples && samples[i]?.get(row.samples.field);
+      if (row.samples && a && b) {
+        const rule: RegressionRule = { key: row.metric, field: row.samples.field, percentile: row.samples.percentile, higherIsBetter: false, margin: 0 };
+        const interval = compareSamples(a, b, rule, { confidence }).interval;
+        if (interval) entry.diff.interval = interval;
+      }
     }
     return entry;
   });
   return { metric: row.metric, unit: row.unit, higherIsBetter: row.higherIsBetter, values };
-}
-
-/** The bootstrap interval of the relative change of a percentile, from both cells' per-request samples. */
-function sampleInterval(
-  samples: { field: string; percentile: number },
-  reference: Contender,
-  other: Contender,
-  referenceCell: CellSummary,
-  otherCell: CellSummary,
-  confidence: number,
-): [number, number] | undefined {
-  const of = (contender: Contender, cell: CellSummary): number[] =>
-    contender.lines
-      .filter((line) => !line.warmup && line.outcome === 'ok' && cellId(lineCell(line)) === cellId(cell))
-      .map((line) => line[samples.field])
-      .filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
-  const a = of(reference, referenceCell);
-  const b = of(other, otherCell);
-  if (a.length === 0 || b.length === 0) return undefined;
-  const rule: RegressionRule = { key: samples.field, field: samples.field, percentile: samples.percentile, higherIsBetter: false, margin: 0 };
-  return compareSamples(a, b, rule, { confidence }).interval;
 }
