@@ -1,4 +1,5 @@
 /** Threshold and baseline verdicts as terminal lines, Markdown and JUnit cases. Pure. */
+import { signedPercent } from '../report/format.js';
 import { loadLabel } from '../report/load-label.js';
 import type { CellKey, Threshold } from '../types.js';
 import type { Comparison } from './baseline.js';
@@ -56,14 +57,13 @@ export function md(text: string): string {
   return text.replace(/[|\\`*_]/g, (c) => `\\${c}`);
 }
 
-const percent = (share: number): string => `${share >= 0 ? '+' : ''}${(share * 100).toFixed(1)}%`;
 const cellName = (cell: CellKey): string => `${cell.model} @ ${loadLabel(cell.load)}`;
 const verdictOf = (c: Comparison): string =>
   c.regression ? 'REGRESSION' : c.improvement ? 'improved' : c.interval ? 'ok' : 'too few samples';
 
 /** Change and interval: relative for percentiles, percentage points (`pp`) for error rates. */
 const change = (c: Comparison, value: number): string =>
-  c.rule.errorRate ? `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}pp` : percent(value);
+  c.rule.errorRate ? `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}pp` : signedPercent(value);
 const intervalText = (c: Comparison): string => (c.interval ? `[${change(c, c.interval[0])}, ${change(c, c.interval[1])}]` : '—');
 const allowed = (c: Comparison): string => (c.rule.errorRate ? `+${(c.rule.margin * 100).toFixed(1)}pp` : `+${(c.rule.margin * 100).toFixed(0)}%`);
 const valueText = (c: Comparison, value: number): string => (c.rule.errorRate ? `${round(value * 100)}%` : round(value));

@@ -7,6 +7,7 @@ import type { Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
 import type { CapacityOutcome, SideBySide, SloBound } from '../types.js';
 import { renderCharts, type Chart } from './charts.js';
+import { formatNumber } from './format.js';
 import { loadLabel } from './load-label.js';
 import { renderSideBySideHtml } from './side-by-side.js';
 
@@ -46,13 +47,6 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
 /** Escapes text for HTML element content and double- or single-quoted attributes. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-/** Numbers in the table: HdrHistogram keeps 3 significant digits, so 4 shown are faithful; no float noise. */
-export function formatNumber(value: number | undefined): string {
-  if (value === undefined || !Number.isFinite(value)) return '—';
-  if (Math.abs(value) >= 1000) return value.toFixed(0);
-  return String(Number(value.toPrecision(4)));
 }
 
 // The CSP forbids every fetch: a chart or style that reached for the network would fail loudly in a browser.

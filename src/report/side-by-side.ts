@@ -1,18 +1,17 @@
 /** `tokenmeter compare`'s tables: terminal text, Markdown and an HTML section. Pure. */
 import type { SideBySide, SideBySideValue } from '../types.js';
+import { formatNumber, signedPercent } from './format.js';
 import { loadLabel } from './load-label.js';
 
-const number = (value: number): string => (Math.abs(value) >= 1000 ? value.toFixed(0) : String(Number(value.toPrecision(4))));
-const percent = (share: number): string => `${share >= 0 ? '+' : ''}${(share * 100).toFixed(1)}%`;
 
 /** `412.3 ★ (+12.0% [+8.1%, +15.2%])`: the value, the best-mark, the difference to the first contender. */
 function cellText(entry: SideBySideValue | undefined, mark: string): string {
   if (!entry) return '—';
   const best = entry.best ? ` ${mark}` : '';
   const diff = entry.diff
-    ? ` (${percent(entry.diff.change)}${entry.diff.interval ? ` [${percent(entry.diff.interval[0])}, ${percent(entry.diff.interval[1])}]` : ''})`
+    ? ` (${signedPercent(entry.diff.change)}${entry.diff.interval ? ` [${signedPercent(entry.diff.interval[0])}, ${signedPercent(entry.diff.interval[1])}]` : ''})`
     : '';
-  return `${number(entry.value)}${best}${diff}`;
+  return `${formatNumber(entry.value)}${best}${diff}`;
 }
 
 function tables(comparison: SideBySide, mark: string): { title: string; header: string[]; rows: string[][] }[] {
