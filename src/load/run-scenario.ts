@@ -87,10 +87,15 @@ export class ScenarioRunner {
   static async open(scenario: Scenario, options: RunOptions): Promise<ScenarioRunner> {
     const warnings = providerWarnings(scenario);
     // Load every tokenizer (and build synthetic prompts) before the first request: nothing loads between cells.
+    // Synthetic prompts depend only on the tokenizer (and the seed): models that share one share them.
+    const synthetic = new Map<Tokenizer, Prompt[]>();
     const setups = await Promise.all(
       scenario.models.map(async (model): Promise<ModelSetup> => {
         const { tokenizer, fallback } = await tokenizerFor(model, warnings);
-        const prompts = Array.isArray(scenario.prompts) ? scenario.prompts : buildSyntheticPrompts(scenario.prompts, tokenizer, scenario.seed);
+        if (!Array.isArray(scenario.prompts) && !synthetic.has(tokenizer)) {
+          synthetic.set(tokenizer, buildSyntheticPrompts(scenario.prompts, tokenizer, scenario.seed));
+        }
+        const prompts = Array.isArray(scenario.prompts) ? scenario.prompts : synthetic.get(tokenizer)!;
         return { model, tokenizer, fallback, prompts };
       }),
     );
