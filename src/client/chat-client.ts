@@ -31,8 +31,8 @@ export interface ChatRequest {
   messages: ChatMessage[];
   /** Body parameters passed through as written. */
   params: Record<string, unknown>;
-  /** When the scheduler meant to send it (performance.now(), ms). */
-  ts: number;
+  /** When the scheduler meant to send it (performance.now(), ms); undefined without a schedule (closed loop): ts = t0. */
+  ts?: number;
   /** Total timeout, ms. */
   timeoutMs: number;
   /** Idle timeout: longest wait for the next byte, ms. */
@@ -287,7 +287,8 @@ export class ChatClient {
   }
 
   async send(request: ChatRequest): Promise<Exchange> {
-    const exchange: Exchange = { id: request.id, ts: request.ts, t0: request.ts, tEnd: request.ts, chunks: [] };
+    const start = request.ts ?? performance.now();
+    const exchange: Exchange = { id: request.id, ts: start, t0: start, tEnd: start, chunks: [] };
     const probe: RequestProbe = {};
     const abort = (reason: AbortReason): void => abortRequest(probe, reason);
     const totalTimer = setTimeout(
@@ -371,6 +372,8 @@ export class ChatClient {
       idle.stop();
       unwatch?.();
       exchange.t0 = probe.t0 ?? exchange.t0;
+      // No schedule, no lateness: the request was due when it was sent (METRICS.md).
+      if (request.ts === undefined) exchange.ts = exchange.t0;
       if (probe.connectMs !== undefined) exchange.connectMs = probe.connectMs;
     }
     return exchange;

@@ -17,8 +17,8 @@ export interface OutgoingRequest {
   /** Index into the prompts. */
   prompt: number;
   messages: ChatMessage[];
-  /** When the scheduler meant to send it (performance.now(), ms). */
-  ts: number;
+  /** When the scheduler meant to send it (performance.now(), ms); undefined in a closed loop, which has no schedule. */
+  ts?: number;
 }
 
 export type SendRequest = (request: OutgoingRequest) => Promise<Exchange>;
@@ -106,9 +106,8 @@ export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, inter
       const prompt = n % plan.prompts.length;
       const messages = plan.prompts[prompt]!.messages;
       const id = `${plan.idPrefix}-${n}`;
-      const sent = await send({ id, prompt, messages, ts: performance.now() });
-      // A closed loop has no schedule: each request is due when it is sent, so ts = t0 (METRICS.md).
-      const exchange = { ...sent, ts: sent.t0 };
+      // A closed loop has no schedule: no ts, so the client takes ts = t0 (METRICS.md).
+      const exchange = await send({ id, prompt, messages });
       finished.push({ id, warmup: role === 'warmup', prompt, messages, ts: exchange.ts, exchange });
     }
   };

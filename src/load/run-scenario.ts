@@ -199,7 +199,7 @@ export class ScenarioRunner {
         model: setup.model.name,
         messages: request.messages,
         params: { ...scenario.params, ...setup.model.params, ...(maxTokens !== undefined ? this.outputParams(maxTokens, exact) : {}) },
-        ts: request.ts,
+        ...(request.ts !== undefined ? { ts: request.ts } : {}),
         timeoutMs: scenario.target.timeoutMs,
         idleTimeoutMs: scenario.target.idleTimeoutMs,
         ...(options.interrupt ? { interrupt: options.interrupt } : {}),

@@ -10,7 +10,7 @@ import type { Exchange } from '../../src/types.ts';
 const prompts = [{ messages: [{ role: 'user' as const, content: 'hi' }] }];
 
 function exchangeOf(request: OutgoingRequest, t0: number): Exchange {
-  return { id: request.id, ts: request.ts, t0, tEnd: performance.now(), chunks: [] };
+  return { id: request.id, ts: request.ts!, t0, tEnd: performance.now(), chunks: [] };
 }
 
 test('the open-loop scheduler does not drift over a 30 s run', async () => {
@@ -21,7 +21,7 @@ test('the open-loop scheduler does not drift over a 30 s run', async () => {
     { rate, arrival: 'constant', maxInFlight: 1000, random: seededRandom(1), durationMs: 30_000, warmup: 0, prompts, idPrefix: 'd' },
     async (request) => {
       const at = performance.now();
-      sent.push({ ts: request.ts, at });
+      sent.push({ ts: request.ts!, at });
       await sleep(5); // a short request: several in flight at once
       return exchangeOf(request, at);
     },
