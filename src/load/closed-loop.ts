@@ -87,9 +87,14 @@ export class CellClock {
     return 'measured';
   }
 
-  /** Sends so far, warm-up included: the next request's number. */
-  get count(): number {
-    return this.sent;
+  /**
+   * The request just allowed by next(): its id, and its prompt, taken in turn so
+   * every model and load level sends the same prompts in the same order.
+   */
+  current(): { id: string; prompt: number; messages: ChatMessage[] } {
+    const n = this.sent - 1;
+    const prompt = n % this.plan.prompts.length;
+    return { id: `${this.plan.idPrefix}-${n}`, prompt, messages: this.plan.prompts[prompt]!.messages };
   }
 }
 
@@ -102,10 +107,7 @@ export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, inter
       if (interrupt?.aborted) return; // never sent, so never recorded
       const role = clock.next();
       if (role === 'done') return;
-      const n = clock.count - 1;
-      const prompt = n % plan.prompts.length;
-      const messages = plan.prompts[prompt]!.messages;
-      const id = `${plan.idPrefix}-${n}`;
+      const { id, prompt, messages } = clock.current();
       // A closed loop has no schedule: no ts, so the client takes ts = t0 (METRICS.md).
       const exchange = await send({ id, prompt, messages });
       finished.push({ id, warmup: role === 'warmup', prompt, messages, ts: exchange.ts, exchange });

@@ -54,10 +54,7 @@ export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, interrupt
       // The cell's bounds are judged at the scheduled time, so a late client does not lengthen the cell.
       const role = clock.next(ts);
       if (role === 'done') return;
-      const n = clock.count - 1;
-      const prompt = n % plan.prompts.length;
-      const messages = plan.prompts[prompt]!.messages;
-      const id = `${plan.idPrefix}-${n}`;
+      const { id, prompt, messages } = clock.current();
       const warmup = role === 'warmup';
       if (inFlight.size >= plan.maxInFlight) {
         finished.push({ id, warmup, prompt, messages, ts, exchange: undefined });
