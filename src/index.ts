@@ -8,7 +8,8 @@ export { SseDecoder, LineSplitter, SseEventAssembler, type SseEvent } from './cl
 export { ChatEventReader, EventReader, type StreamEvents } from './client/chat-events.js';
 export { ResponsesEventReader } from './client/responses-events.js';
 export { MessagesEventReader } from './client/messages-events.js';
-export { runScenario, type RunOptions, type RunResult, type Progress } from './load/run-scenario.js';
+export { runScenario, runCapacity, collectRun, judgeThresholds, renderResultFiles, type PipelineOptions, type RunEvent, type RunResult, type RunContext, type RequestClient, type Progress } from './pipeline.js';
+export { VirtualClock, systemClock, type Clock } from './util/clock.js';
 export { closedLoop } from './load/closed-loop.js';
 export { requestMetrics, type RequestTimeline, type TimedTokens } from './metrics/timing.js';
 export { tokensPerChunk, reconcileWithUsage } from './metrics/attribution.js';

@@ -3,7 +3,7 @@
  * output tokens/s and TTFT p95 over the last few seconds, and the failed (or
  * dropped) requests so far. Only on a terminal; silent otherwise (CI logs stay clean).
  */
-import type { Progress } from '../load/run-scenario.js';
+import type { Progress } from '../load/progress.js';
 import { loadLabel } from '../report/load-label.js';
 
 const WINDOW_MS = 5000;

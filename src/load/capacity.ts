@@ -27,12 +27,12 @@ export function capacityVerdict(cell: CellSummary): LoadVerdict {
   return reasons.length === 0 ? { met: true } : { met: false, reason: reasons.join('; ') };
 }
 
-export async function searchCapacity(
-  model: string,
-  kind: LoadKind,
-  spec: CapacitySpec,
-  tryLoad: (load: number) => Promise<LoadVerdict | undefined>,
-): Promise<CapacityOutcome> {
+/**
+ * The search as a state machine: it yields the next load to try and is
+ * resumed with that load's verdict (undefined: the run was interrupted), so
+ * the caller runs each cell its own way (the pipeline streams its events).
+ */
+export function* capacitySearch(model: string, kind: LoadKind, spec: CapacitySpec): Generator<number, CapacityOutcome, LoadVerdict | undefined> {
   const outcome: CapacityOutcome = { model, kind, steps: [], tolerance: spec.tolerance, reachedMax: false };
   const whole = (load: number): number => (kind === 'concurrency' ? Math.floor(load) : load);
   // The lowest load worth trying: one request in flight, or a rate one tolerance wide.
@@ -40,8 +40,8 @@ export async function searchCapacity(
   let failing: { load: number; reason: string } | undefined;
 
   /** Runs one load; undefined when the run was interrupted. */
-  const attempt = async (load: number): Promise<boolean | undefined> => {
-    const verdict = await tryLoad(load);
+  function* attempt(load: number): Generator<number, boolean | undefined, LoadVerdict | undefined> {
+    const verdict = yield load;
     if (verdict === undefined) {
       outcome.interrupted = true;
       return undefined;
@@ -50,12 +50,12 @@ export async function searchCapacity(
     if (verdict.met) outcome.best = Math.max(outcome.best ?? load, load);
     else if (failing === undefined || load < failing.load) failing = { load, reason: verdict.reason ?? 'SLO not met' };
     return verdict.met;
-  };
+  }
 
   const max = Math.max(floor, whole(spec.max));
   // Coarse: double until a load fails or max has passed…
   for (let load = Math.min(max, Math.max(floor, whole(spec.start))); ; load = Math.min(whole(load * 2), max)) {
-    const met = await attempt(load);
+    const met = yield* attempt(load);
     if (met === undefined) return finish(outcome, failing);
     if (!met) break;
     if (load >= max) {
@@ -67,15 +67,29 @@ export async function searchCapacity(
   while (outcome.best === undefined && failing !== undefined && failing.load > floor) {
     const lower = Math.max(floor, whole(failing.load / 2));
     if (lower >= failing.load) break;
-    if ((await attempt(lower)) === undefined) return finish(outcome, failing);
+    if ((yield* attempt(lower)) === undefined) return finish(outcome, failing);
   }
   // Fine: bisect between the highest pass and the lowest failure.
   while (outcome.best !== undefined && failing !== undefined && failing.load - outcome.best > spec.tolerance) {
     const middle = whole((outcome.best + failing.load) / 2);
     if (middle <= outcome.best || middle >= failing.load) break;
-    if ((await attempt(middle)) === undefined) break;
+    if ((yield* attempt(middle)) === undefined) break;
   }
   return finish(outcome, failing);
+}
+
+/** The search driven by a function that runs one load and returns its verdict (undefined: interrupted). */
+export async function searchCapacity(
+  model: string,
+  kind: LoadKind,
+  spec: CapacitySpec,
+  tryLoad: (load: number) => Promise<LoadVerdict | undefined>,
+): Promise<CapacityOutcome> {
+  const search = capacitySearch(model, kind, spec);
+  for (let step = search.next(); ; ) {
+    if (step.done) return step.value;
+    step = search.next(await tryLoad(step.value));
+  }
 }
 
 function finish(outcome: CapacityOutcome, failing: { load: number; reason: string } | undefined): CapacityOutcome {

@@ -8,106 +8,32 @@
  *
  * Yields each finished request; aggregates nothing.
  */
-import { performance } from 'node:perf_hooks';
-import type { ChatMessage, Exchange, Prompt } from '../types.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { CellBudget, type CellPlan, type FinishedRequest, type SendRequest } from './cell-budget.js';
 import { Channel } from './channel.js';
-
-export interface OutgoingRequest {
-  id: string;
-  /** Index into the prompts. */
-  prompt: number;
-  messages: ChatMessage[];
-  /** When the scheduler meant to send it (performance.now(), ms); undefined in a closed loop, which has no schedule. */
-  ts?: number;
-}
-
-export type SendRequest = (request: OutgoingRequest) => Promise<Exchange>;
-
-/** What every load loop needs to know about a cell. */
-export interface CellPlan {
-  /** Warm-up requests (closed loop: raised to one per slot). */
-  warmup?: number;
-  /** Warm-up time, ms: requests sent before it ends are warm-up. */
-  warmupMs?: number;
-  /** Measured requests; with durationMs, whichever ends first. */
-  requests?: number;
-  /** Measured time, ms, from the first measured send. */
-  durationMs?: number;
-  prompts: readonly Prompt[];
-  /** Request ids are `${idPrefix}-${n}`. */
-  idPrefix: string;
-}
 
 export interface ClosedLoopPlan extends CellPlan {
   concurrency: number;
 }
 
-export interface FinishedRequest {
-  id: string;
-  warmup: boolean;
-  /** Index into the prompts. */
-  prompt: number;
-  messages: ChatMessage[];
-  /** When it was due to be sent (performance.now(), ms). */
-  ts: number;
-  /** What came back; undefined when the request was dropped at the in-flight cap and never sent (open loop). */
-  exchange: Exchange | undefined;
+export interface LoopOptions {
+  /** Aborting it stops the loop: nothing new is sent. */
+  interrupt?: AbortSignal;
+  /** The time the cell's bounds are judged on (default: the system clock). */
+  clock?: Clock;
 }
 
-/** Decides, send by send, whether the next request is warm-up, measured, or past the cell's end. */
-export class CellClock {
-  private sent = 0;
-  private measured = 0;
-  private readonly startedAt: number;
-  private measureStart: number | undefined;
-
-  constructor(
-    private readonly plan: CellPlan,
-    private readonly minWarmup: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.startedAt = now();
-  }
-
-  /** The next send's role at time `at`, or 'done' when the cell has ended. */
-  next(at: number = this.now()): 'warmup' | 'measured' | 'done' {
-    const { warmup, warmupMs, requests, durationMs } = this.plan;
-    const inWarmup =
-      this.measureStart === undefined &&
-      (this.sent < Math.max(warmup ?? 0, this.minWarmup) || (warmupMs !== undefined && at < this.startedAt + warmupMs));
-    if (inWarmup) {
-      this.sent++;
-      return 'warmup';
-    }
-    this.measureStart ??= at;
-    if (requests !== undefined && this.measured >= requests) return 'done';
-    if (durationMs !== undefined && at >= this.measureStart + durationMs) return 'done';
-    this.sent++;
-    this.measured++;
-    return 'measured';
-  }
-
-  /**
-   * The request just allowed by next(): its id, and its prompt, taken in turn so
-   * every model and load level sends the same prompts in the same order.
-   */
-  current(): { id: string; prompt: number; messages: ChatMessage[] } {
-    const n = this.sent - 1;
-    const prompt = n % this.plan.prompts.length;
-    return { id: `${this.plan.idPrefix}-${n}`, prompt, messages: this.plan.prompts[prompt]!.messages };
-  }
-}
-
-export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, interrupt?: AbortSignal): AsyncGenerator<FinishedRequest> {
+export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, options: LoopOptions = {}): AsyncGenerator<FinishedRequest> {
+  const { interrupt, clock = systemClock } = options;
   const finished = new Channel<FinishedRequest>();
-  const clock = new CellClock(plan, plan.concurrency);
+  const budget = new CellBudget(plan, plan.concurrency, clock.now());
 
   const slot = async (): Promise<void> => {
     for (;;) {
       if (interrupt?.aborted) return; // never sent, so never recorded
-      const role = clock.next();
+      const role = budget.next(clock.now());
       if (role === 'done') return;
-      const { id, prompt, messages } = clock.current();
+      const { id, prompt, messages } = budget.current();
       // A closed loop has no schedule: no ts, so the client takes ts = t0 (METRICS.md).
       const exchange = await send({ id, prompt, messages });
       finished.push({ id, warmup: role === 'warmup', prompt, messages, ts: exchange.ts, exchange });

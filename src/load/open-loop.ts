@@ -7,12 +7,12 @@
  * At most `maxInFlight` requests are in flight; an arrival that finds the cap
  * full is yielded as dropped (no exchange), never queued silently.
  */
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Arrival } from '../types.js';
+import { sleepUntil, systemClock } from '../util/clock.js';
 import { arrivalOffsetsMs } from './arrivals.js';
+import { CellBudget, type CellPlan, type FinishedRequest, type SendRequest } from './cell-budget.js';
 import { Channel } from './channel.js';
-import { CellClock, type CellPlan, type FinishedRequest, type SendRequest } from './closed-loop.js';
+import type { LoopOptions } from './closed-loop.js';
 
 export interface OpenLoopPlan extends CellPlan {
   /** Arrivals per second. */
@@ -26,35 +26,33 @@ export interface OpenLoopPlan extends CellPlan {
 /** When behind schedule, yield to the event loop every this many arrivals, so responses still get read. */
 const YIELD_EVERY = 16;
 
-export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, interrupt?: AbortSignal): AsyncGenerator<FinishedRequest> {
+export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, options: LoopOptions = {}): AsyncGenerator<FinishedRequest> {
+  const { interrupt, clock = systemClock } = options;
   const finished = new Channel<FinishedRequest>();
-  const clock = new CellClock(plan, 1);
+  const start = clock.now();
+  const budget = new CellBudget(plan, 1, start);
   const inFlight = new Set<Promise<unknown>>();
-  const start = performance.now();
   let failure: unknown;
 
   const schedule = async (): Promise<void> => {
     let behind = 0;
     for (const offset of arrivalOffsetsMs(plan.arrival, plan.rate, plan.random)) {
       const ts = start + offset;
-      const waitMs = ts - performance.now();
-      if (waitMs > 0) {
+      if (ts > clock.now()) {
         behind = 0;
         try {
-          await sleep(waitMs, undefined, interrupt ? { signal: interrupt } : {});
+          await sleepUntil(clock, ts, interrupt); // never before the due time
         } catch {
           return; // interrupted while waiting
         }
-        // Timers count whole milliseconds and may fire up to ~1 ms early: never send before the due time.
-        while (performance.now() < ts) await new Promise((resolve) => setImmediate(resolve));
       } else if (++behind % YIELD_EVERY === 0) {
         await new Promise((resolve) => setImmediate(resolve));
       }
       if (interrupt?.aborted) return;
       // The cell's bounds are judged at the scheduled time, so a late client does not lengthen the cell.
-      const role = clock.next(ts);
+      const role = budget.next(ts);
       if (role === 'done') return;
-      const { id, prompt, messages } = clock.current();
+      const { id, prompt, messages } = budget.current();
       const warmup = role === 'warmup';
       if (inFlight.size >= plan.maxInFlight) {
         finished.push({ id, warmup, prompt, messages, ts, exchange: undefined });

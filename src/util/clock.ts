@@ -90,7 +90,14 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private readonly timers = new Map<TimerHandle, VirtualTimer>();
 
-  constructor(start = 0) {
+  /**
+   * `start`: the time it reads at first, ms. `stuckAfterMs`: how long (real time)
+   * `run` waits for real I/O to set a timer before it calls the work stuck.
+   */
+  constructor(
+    start = 0,
+    private readonly stuckAfterMs = 10_000,
+  ) {
     this.time = start;
   }
 
@@ -127,6 +134,14 @@ export class VirtualClock implements Clock {
   }
 
   /**
+   * Moves time forward by `ms` without firing anything: the thread was busy
+   * (a stalled event loop), so the timers that fell due meanwhile fire late.
+   */
+  block(ms: number): void {
+    this.time += ms;
+  }
+
+  /**
    * Runs the event loop and simulated time until `work` settles: whenever
    * nothing else is left to do, time jumps to the next timer. Only for work
    * whose every wait is on this clock (a fake server on real sockets would
@@ -134,23 +149,35 @@ export class VirtualClock implements Clock {
    * `work` is still pending with no timer left (it would never settle).
    */
   async run<T>(work: Promise<T>): Promise<T> {
-    let state: 'pending' | 'done' = 'pending';
-    const watched = work.finally(() => (state = 'done'));
+    const state = { done: false };
+    const watched = work.finally(() => (state.done = true));
     watched.catch(() => undefined);
     for (;;) {
       await settle();
-      if (state === 'done') return watched;
-      const next = this.nextTimer();
+      if (state.done) return watched;
+      const next = this.nextTimer() ?? (await this.awaitTimer(state));
       if (!next) {
-        await new Promise((resolve) => setTimeout(resolve, 1)); // real I/O may still be in flight
-        if (state === 'done') return watched;
-        if (!this.nextTimer()) throw new Error('VirtualClock.run: the work is pending and no timer is left to fire');
-        continue;
+        if (state.done) return watched;
+        throw new Error('VirtualClock.run: the work is pending and no timer is left to fire');
       }
       this.time = Math.max(this.time, next[1].at);
       this.timers.delete(next[0]);
       next[1].callback();
     }
+  }
+
+  /**
+   * No timer is pending: the work waits on real I/O (a file, a dynamic import).
+   * Waits in real time, up to stuckAfterMs, for a timer to be set or the work to end.
+   */
+  private async awaitTimer(state: { done: boolean }): Promise<[TimerHandle, VirtualTimer] | undefined> {
+    const giveUpAt = performance.now() + this.stuckAfterMs;
+    while (!state.done && performance.now() < giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const next = this.nextTimer();
+      if (next) return next;
+    }
+    return undefined;
   }
 
   private nextTimer(): [TimerHandle, VirtualTimer] | undefined {

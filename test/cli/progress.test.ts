@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProgressLine } from '../../src/cli/progress.ts';
-import type { Progress } from '../../src/load/run-scenario.ts';
+import type { Progress } from '../../src/load/progress.ts';
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];

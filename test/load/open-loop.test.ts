@@ -1,69 +1,103 @@
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { OutgoingRequest } from '../../src/load/closed-loop.ts';
+import type { OutgoingRequest } from '../../src/load/cell-budget.ts';
 import { openLoop } from '../../src/load/open-loop.ts';
 import { seededRandom } from '../../src/load/seeded-random.ts';
 import type { Exchange } from '../../src/types.ts';
+import { sleep, VirtualClock } from '../../src/util/clock.ts';
 
 const prompts = [{ messages: [{ role: 'user' as const, content: 'hi' }] }];
 
-function exchangeOf(request: OutgoingRequest, t0: number): Exchange {
-  return { id: request.id, ts: request.ts!, t0, tEnd: performance.now(), chunks: [] };
+const exchangeOf = (request: OutgoingRequest, t0: number, tEnd: number): Exchange => ({ id: request.id, ts: request.ts!, t0, tEnd, chunks: [] });
+
+async function drain<T>(loop: AsyncGenerator<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of loop) items.push(item);
+  return items;
 }
 
-test('the open-loop scheduler does not drift over a 30 s run', async () => {
+test('the open-loop scheduler sends every arrival at its due time over a 30 s run, without drift', async () => {
+  const clock = new VirtualClock(1000);
   const rate = 100;
   const sent: { ts: number; at: number }[] = [];
-  let start = 0;
   const loop = openLoop(
     { rate, arrival: 'constant', maxInFlight: 1000, random: seededRandom(1), durationMs: 30_000, warmup: 0, prompts, idPrefix: 'd' },
     async (request) => {
-      const at = performance.now();
+      const at = clock.now();
       sent.push({ ts: request.ts!, at });
-      await sleep(5); // a short request: several in flight at once
-      return exchangeOf(request, at);
+      await sleep(clock, 25); // longer than the gap between arrivals: several in flight at once
+      return exchangeOf(request, at, clock.now());
     },
+    { clock },
   );
-  let count = 0;
-  for await (const request of loop) {
-    if (count++ === 0) start = request.ts;
-    assert.ok(request.exchange, 'nothing dropped below maxInFlight');
-  }
+  const finished = await clock.run(drain(loop));
+  assert.ok(finished.every((request) => request.exchange), 'nothing dropped below maxInFlight');
   // One warm-up arrival, then 30 s of arrivals every 10 ms.
   assert.equal(sent.length, 1 + 30_000 / (1000 / rate));
-  sent.forEach((s, i) => assert.ok(Math.abs(s.ts - (start + i * 10)) < 1e-6, `arrival ${i} scheduled at start + i/rate`));
-  // Medians, so one stall of a shared machine (seen: a few hundred ms) cannot fail a 30 s test.
-  const median = (part: typeof sent) => part.map((s) => s.at - s.ts).sort((a, b) => a - b)[part.length >> 1]!;
-  const overall = median(sent);
-  assert.ok(overall >= 0 && overall < 5, `median schedule lag ${overall.toFixed(2)} ms`);
-  // No drift: the last tenth is sent as punctually as the first.
-  const tenth = sent.length / 10;
-  const first = median(sent.slice(0, tenth));
-  const last = median(sent.slice(-tenth));
-  assert.ok(last - first < 2, `median lag first 3 s ${first.toFixed(2)} ms, last 3 s ${last.toFixed(2)} ms`);
-  assert.ok(sent.every((s) => s.at >= s.ts), 'nothing is sent before it is due');
+  sent.forEach((s, i) => {
+    assert.equal(s.ts, 1000 + i * 10, `arrival ${i} is scheduled at start + i/rate`);
+    assert.equal(s.at, s.ts, `arrival ${i} is sent when due, neither early nor late`);
+  });
+});
+
+test('a client that stalls sends late, and the lag shows against the schedule instead of shifting it', async () => {
+  const clock = new VirtualClock();
+  const sent: { ts: number; at: number }[] = [];
+  const loop = openLoop(
+    { rate: 100, arrival: 'constant', maxInFlight: 1000, random: seededRandom(1), requests: 20, warmup: 0, prompts, idPrefix: 's' },
+    async (request) => {
+      sent.push({ ts: request.ts!, at: clock.now() });
+      // The fifth send holds the thread for 35 ms: the arrivals due meanwhile go out late, at once.
+      if (sent.length === 5) clock.block(35);
+      return exchangeOf(request, clock.now(), clock.now());
+    },
+    { clock },
+  );
+  await clock.run(drain(loop));
+  const lag = sent.map((s) => s.at - s.ts);
+  assert.deepEqual(lag.slice(0, 5), [0, 0, 0, 0, 0]);
+  assert.deepEqual(lag.slice(5, 9), [25, 15, 5, 0], 'the arrivals due during the stall are sent at once when it ends');
+  assert.deepEqual(
+    sent.map((s) => s.ts),
+    Array.from({ length: 21 }, (_, i) => i * 10),
+    'the schedule itself never moves',
+  );
+});
+
+test('poisson arrivals follow their seeded schedule exactly', async () => {
+  const run = async () => {
+    const clock = new VirtualClock();
+    const sent: number[] = [];
+    const loop = openLoop(
+      { rate: 50, arrival: 'poisson', maxInFlight: 100, random: seededRandom(7), requests: 200, warmup: 0, prompts, idPrefix: 'p' },
+      async (request) => {
+        sent.push(clock.now());
+        return exchangeOf(request, clock.now(), clock.now());
+      },
+      { clock },
+    );
+    await clock.run(drain(loop));
+    return sent;
+  };
+  const first = await run();
+  assert.deepEqual(await run(), first, 'the same seed gives the same arrivals');
+  const meanGapMs = first.at(-1)! / (first.length - 1);
+  assert.ok(meanGapMs > 17 && meanGapMs < 23, `mean gap ${meanGapMs.toFixed(2)} ms at 50 req/s`);
 });
 
 test('an arrival that finds maxInFlight requests in flight is recorded as dropped, never queued', async () => {
-  const release: (() => void)[] = [];
+  const clock = new VirtualClock();
+  // Each request takes 200 ms; arrivals come every 5 ms for 100 ms: the first five fill the cap.
   const loop = openLoop(
     { rate: 200, arrival: 'constant', maxInFlight: 5, random: seededRandom(1), requests: 20, warmup: 0, prompts, idPrefix: 'x' },
     async (request) => {
-      const t0 = performance.now();
-      await new Promise<void>((resolve) => release.push(resolve));
-      return exchangeOf(request, t0);
+      const t0 = clock.now();
+      await sleep(clock, 200);
+      return exchangeOf(request, t0, clock.now());
     },
+    { clock },
   );
-  const finished = [];
-  const releaseAll = setInterval(() => {
-    // Hold the first five until every other arrival has come and found the cap full.
-    if (release.length === 5 && finishedArrivals() >= 16) release.splice(0).forEach((r) => r());
-  }, 5);
-  const finishedArrivals = () => finished.length;
-  for await (const request of loop) finished.push(request);
-  clearInterval(releaseAll);
+  const finished = await clock.run(drain(loop));
   // 1 warm-up + 20 measured arrivals; 5 sent, 16 dropped.
   assert.equal(finished.length, 21);
   assert.equal(finished.filter((r) => r.exchange === undefined).length, 16);

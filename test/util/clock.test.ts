@@ -32,8 +32,15 @@ test('run drives chained sleeps to their end on simulated time', async () => {
 });
 
 test('run refuses work that waits on nothing the clock can fire', async () => {
-  const clock = new VirtualClock();
+  const clock = new VirtualClock(0, 50);
   await assert.rejects(clock.run(new Promise(() => undefined)), /no timer is left/);
+});
+
+test('run waits for real I/O that sets a timer later', async () => {
+  const clock = new VirtualClock();
+  const work = new Promise<string>((resolve) => setTimeout(() => clock.setTimeout(() => resolve('after I/O'), 1000), 20));
+  assert.equal(await clock.run(work), 'after I/O');
+  assert.equal(clock.now(), 1000);
 });
 
 test('sleepUntil rejects with the abort reason and cancels its timer', async () => {

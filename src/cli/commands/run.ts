@@ -1,21 +1,16 @@
 /**
- * `tokenmeter run SCENARIO`: the whole pipeline in one readable place.
- * scenario → (simulator) → load → metrics → report → files.
+ * `tokenmeter run SCENARIO`: the simulator if the scenario asks for it, the
+ * pipeline (src/pipeline.ts), and the files. The CLI only writes what the
+ * pipeline renders and shows what it reports.
  */
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderJunit } from '../../check/junit.js';
-import { renderThresholdLines, renderThresholdMarkdown, thresholdCases } from '../../check/render.js';
-import { evaluateThresholds } from '../../check/thresholds.js';
-import type { CellSummary } from '../../metrics/cell-summary.js';
-import { runScenario, type RunOptions } from '../../load/run-scenario.js';
+import { collectRun, judgeThresholds, renderResultFiles, runScenario, type PipelineOptions, type RunEvent, type RunResult } from '../../pipeline.js';
 import { renderSummaryTable } from '../../report/console.js';
-import { renderHistogramsCsv, renderSummaryCsv } from '../../report/csv.js';
-import { renderReportHtml } from '../../report/html.js';
-import { renderHistogramsJson, renderRequestLine, renderRunJson, renderSummaryJson } from '../../report/json.js';
+import { renderRequestLine } from '../../report/json.js';
 import { loadScenario } from '../../scenario/load.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
-import type { CapacityOutcome, Scenario } from '../../types.js';
+import type { Scenario } from '../../types.js';
 import { ExitCode } from '../exit-codes.js';
 import { AtomicLineWriter, createOutputDir, writeFileAtomic } from '../files.js';
 import { ProgressLine } from '../progress.js';
@@ -43,17 +38,11 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const scenario = await loadScenario(args.scenario, io.env);
   const outcome = await withResultsFolder(scenario, args, io, (options) => runScenario(scenario, { ...options, repeat: args.repeat ?? 1 }));
   io.stdout.write(renderSummaryTable(outcome.cells));
-  if (scenario.thresholds.length === 0) return outcome.exitCode;
-
-  // With --repeat, thresholds judge each cell's repeats merged, not one lucky (or unlucky) repeat.
-  const results = evaluateThresholds(scenario.thresholds, outcome.cells.filter((cell) => cell.repeat === undefined));
-  io.stdout.write(renderThresholdLines(results));
-  await writeCiOutputs(outcome.outDir, io, {
-    markdown: renderThresholdMarkdown(outcome.completed ? scenario.name : `${scenario.name} (interrupted: incomplete)`, results),
-    junit: renderJunit([{ name: `thresholds: ${scenario.name}`, cases: thresholdCases(results) }]),
-  });
-  const failed = results.some((result) => !result.ok);
-  return outcome.exitCode === ExitCode.OK && failed ? ExitCode.THRESHOLDS_FAILED : outcome.exitCode;
+  const verdict = judgeThresholds(scenario, outcome);
+  if (!verdict) return outcome.exitCode;
+  io.stdout.write(verdict.lines);
+  await writeCiOutputs(outcome.outDir, io, verdict);
+  return outcome.exitCode === ExitCode.OK && verdict.failed ? ExitCode.THRESHOLDS_FAILED : outcome.exitCode;
 }
 
 /**
@@ -69,25 +58,17 @@ export async function writeCiOutputs(outDir: string, io: Io, verdict: { markdown
   io.stderr.write(`wrote ${outDir}/{${names.join(',')}}${stepSummary ? ` and appended to ${stepSummary}` : ''}\n`);
 }
 
-/** What a command's load produced, for the files. */
-export interface LoadOutcome {
-  cells: CellSummary[];
-  completed: boolean;
-  warnings: string[];
-  capacity?: CapacityOutcome[];
-}
-
 /**
- * Everything around the load that `run` and `capacity` share: the simulator,
- * the results folder, requests.jsonl as it goes, the live view, and every
- * output file at the end, also after Ctrl-C.
+ * Everything around the pipeline that `run` and `capacity` share: the
+ * simulator, the results folder, requests.jsonl as it goes, the live view,
+ * and every output file at the end, also after Ctrl-C.
  */
 export async function withResultsFolder(
   scenario: Scenario,
   args: RunArgs,
   io: Io,
-  load: (options: RunOptions) => Promise<LoadOutcome>,
-): Promise<LoadOutcome & { outDir: string; exitCode: number }> {
+  pipeline: (options: PipelineOptions) => AsyncIterable<RunEvent>,
+): Promise<RunResult & { outDir: string; exitCode: number }> {
   const startedAt = new Date();
   const outDir = await createOutputDir(args.out, scenario.name, startedAt, args.resultsRoot);
 
@@ -102,13 +83,15 @@ export async function withResultsFolder(
 
   const requestsFile = await AtomicLineWriter.open(path.join(outDir, 'requests.jsonl'));
   const progress = new ProgressLine(io.stderr);
-  let result: LoadOutcome;
+  let result: RunResult;
   try {
-    result = await load({
-      baseURL,
-      ...(io.interrupt ? { interrupt: io.interrupt } : {}),
-      onProgress: (p) => progress.update(p),
-      onRecord: (record) => requestsFile.write(renderRequestLine(record)),
+    result = await collectRun(pipeline({ baseURL, ...(io.interrupt ? { interrupt: io.interrupt } : {}) }), async (event) => {
+      if (event.type === 'progress') progress.update(event.progress);
+      else if (event.type === 'record') await requestsFile.write(renderRequestLine(event.record));
+      else if (event.type === 'capacity-step') {
+        const { verdict } = event;
+        io.stderr.write(`  ${event.model} @ ${event.load}: ${verdict.met ? 'meets the SLO' : `fails (${verdict.reason})`}\n`);
+      }
     });
   } finally {
     progress.clear();
@@ -117,32 +100,7 @@ export async function withResultsFolder(
   }
   const endedAt = new Date();
 
-  const files: Record<string, string> = {
-    'summary.csv': renderSummaryCsv(result.cells),
-    'summary.json': renderSummaryJson(result.cells, result.capacity ? { capacity: result.capacity } : {}),
-    'histograms.csv': renderHistogramsCsv(result.cells),
-    'histograms.json': renderHistogramsJson(result.cells),
-    'run.json': renderRunJson({
-      scenario,
-      tokenmeterVersion: TOKENMETER_VERSION,
-      startedAt,
-      endedAt,
-      completed: result.completed,
-      baseURL,
-      warnings: result.warnings,
-      argv: args.argv ?? [],
-      nodeVersion: process.version,
-      platform: `${process.platform}-${process.arch}`,
-    }),
-    'report.html': await renderReportHtml({
-      title: scenario.name,
-      ...(scenario.description !== undefined ? { description: scenario.description } : {}),
-      generatedAt: endedAt.toISOString(),
-      cells: result.cells.filter((cell) => cell.repeat === undefined),
-      slo: scenario.slo,
-      ...(result.capacity ? { capacity: result.capacity } : {}),
-    }),
-  };
+  const files = await renderResultFiles(scenario, result, { startedAt, endedAt, baseURL, argv: args.argv ?? [], tokenmeterVersion: TOKENMETER_VERSION });
   for (const [name, text] of Object.entries(files)) await writeFileAtomic(path.join(outDir, name), text);
 
   for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
@@ -150,7 +108,7 @@ export async function withResultsFolder(
   return { ...result, outDir, exitCode: exitCodeOf(result, io) };
 }
 
-function exitCodeOf(result: LoadOutcome, io: Io): number {
+function exitCodeOf(result: RunResult, io: Io): number {
   if (!result.completed) {
     io.stderr.write('interrupted: the results above are incomplete (run.json says completed: false)\n');
     return ExitCode.INTERRUPTED;

@@ -1,0 +1,55 @@
+/**
+ * One cell's load: the scenario's bounds and warm-up turned into a plan, and
+ * the loop that sends it (closed loop for concurrency, open loop for a rate).
+ */
+import type { LoadLevel, Prompt, Scenario } from '../types.js';
+import { deriveSeed, seededRandom } from './seeded-random.js';
+import type { CellPlan, FinishedRequest, SendRequest } from './cell-budget.js';
+import { closedLoop, type LoopOptions } from './closed-loop.js';
+import { openLoop } from './open-loop.js';
+
+/** The seed stream of open-loop arrivals (deriveSeed's part), apart from synthetic prompts'. */
+const ARRIVALS_STREAM = 0xa1;
+
+/** Default open-loop warm-up when the scenario sets none: one second of arrivals. */
+const OPEN_LOOP_WARMUP_MS = 1000;
+
+export interface CellLoad {
+  /** Every request of the cell as it finishes, warm-up and dropped ones included. */
+  requests: AsyncGenerator<FinishedRequest>;
+  /** Requests the cell will send, when known in advance (a closed loop bounded by a count and a warm-up count). */
+  total?: number;
+  /** How long a time-bounded cell runs: warm-up time plus measured duration, ms. */
+  durationMs?: number;
+}
+
+export function cellLoad(scenario: Scenario, load: LoadLevel, prompts: readonly Prompt[], idPrefix: string, send: SendRequest, options: LoopOptions): CellLoad {
+  const { requests, durationMs, warmup, warmupMs, arrival, maxInFlight } = scenario.load;
+  const plan: CellPlan = { prompts, idPrefix };
+  if (requests !== undefined) plan.requests = requests;
+  if (durationMs !== undefined) plan.durationMs = durationMs;
+  if (warmup !== undefined) plan.warmup = warmup;
+  if (warmupMs !== undefined) plan.warmupMs = warmupMs;
+  else if (warmup === undefined && load.kind === 'rate') plan.warmupMs = OPEN_LOOP_WARMUP_MS;
+
+  const cell: CellLoad =
+    load.kind === 'concurrency'
+      ? { requests: closedLoop({ ...plan, concurrency: load.value }, send, options) }
+      : {
+          requests: openLoop(
+            {
+              ...plan,
+              rate: load.value,
+              arrival,
+              maxInFlight,
+              // Seeded by the scenario and the level, not the model: every model sees the same arrivals.
+              random: seededRandom(deriveSeed(scenario.seed, ARRIVALS_STREAM, Math.round(load.value * 1000))),
+            },
+            send,
+            options,
+          ),
+        };
+  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined) cell.total = Math.max(warmup ?? 0, load.value) + requests;
+  if (durationMs !== undefined) cell.durationMs = durationMs + (plan.warmupMs ?? 0);
+  return cell;
+}

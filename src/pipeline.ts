@@ -1,0 +1,321 @@
+/**
+ * The whole pipeline in one readable place; read this file first.
+ *
+ *   scenario → load → token attribution → accumulate → check → outputs
+ *
+ * 1. A session prepares what every cell shares: each model's tokenizer and
+ *    prompts (load/workload.ts) and the client that sends requests.
+ * 2. A cell's load loop (load/cell-load.ts: closed or open loop) sends
+ *    requests and yields each one as it finishes; it aggregates nothing.
+ * 3. When the cell's load is over, each finished request's tokens are
+ *    counted (metrics/request-record.ts), off the hot path, and the record
+ *    goes into the cell's accumulator (metrics/cell-summary.ts).
+ * 4. Everything that happens is an event on one stream (`RunEvent`): progress
+ *    while the load runs, each record, each cell's summary, capacity steps.
+ *    The `run` and `capacity` commands and the library API consume it; nothing
+ *    calls back from here into the CLI.
+ * 5. `collectRun` gathers a stream into a `RunResult`; `judgeThresholds` and
+ *    `renderResultFiles` turn that into verdicts and file contents, which
+ *    the caller writes.
+ */
+import { ChatClient } from './client/chat-client.js';
+import { renderJunit } from './check/junit.js';
+import { renderThresholdLines, renderThresholdMarkdown, thresholdCases } from './check/render.js';
+import { evaluateThresholds, type ThresholdResult } from './check/thresholds.js';
+import { capacitySearch, capacityVerdict, type LoadVerdict } from './load/capacity.js';
+import type { FinishedRequest, SendRequest } from './load/cell-budget.js';
+import { cellLoad } from './load/cell-load.js';
+import { progressOf, type Progress } from './load/progress.js';
+import { prepareWorkloads, requestParams, type ModelWorkload } from './load/workload.js';
+import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary } from './metrics/cell-summary.js';
+import { droppedRecord, toRequestRecord, uncountedRecord } from './metrics/request-record.js';
+import { requestMeetsSlo } from './metrics/slo.js';
+import { renderHistogramsCsv, renderSummaryCsv } from './report/csv.js';
+import { renderReportHtml } from './report/html.js';
+import { renderHistogramsJson, renderRunJson, renderSummaryJson } from './report/json.js';
+import { providerWarnings } from './scenario/providers.js';
+import type { CapacityOutcome, CellKey, LoadLevel, RequestRecord, Scenario } from './types.js';
+import { systemClock, type Clock } from './util/clock.js';
+
+export type { Progress };
+
+/** What sends one request and records what came back: a ChatClient, or a test's simulated server. */
+export type RequestClient = Pick<ChatClient, 'send' | 'close'>;
+
+export interface PipelineOptions {
+  /** The URL to send to; `builtin` must already be replaced by the simulator's address. */
+  baseURL: string;
+  /** Aborting it stops the run: nothing new is sent, requests in flight end as `interrupted`. */
+  interrupt?: AbortSignal;
+  /** The time the loops, the schedule and the progress run on (default: the system clock). */
+  clock?: Clock;
+  /** Run each cell this many times (default 1); the repeats are kept apart and also merged, with their spread. */
+  repeat?: number;
+  /** Sends the requests (default: a ChatClient for the scenario's target, on `clock`). */
+  client?: RequestClient;
+}
+
+/** Everything a run reports, in the order it happens. */
+export type RunEvent =
+  /** Something the user should know about the whole run (a fallback tokenizer, a parameter the provider ignores). */
+  | { type: 'warning'; message: string }
+  /** A request finished (before its tokens are counted): for the live view. */
+  | { type: 'progress'; progress: Progress }
+  /** A request with its tokens counted, warm-up and dropped ones included: one line of requests.jsonl. */
+  | { type: 'record'; record: RequestRecord }
+  /** A cell's summary; with `repeat > 1`, each repeat's, then (after every cell ran) the merged ones. */
+  | { type: 'cell'; cell: CellSummary }
+  /** `capacity`: one load tried, and its verdict. */
+  | { type: 'capacity-step'; model: string; load: number; verdict: LoadVerdict }
+  /** `capacity`: what the search found for one model. */
+  | { type: 'capacity'; outcome: CapacityOutcome }
+  /** The run is over; `completed` is false when it was interrupted. */
+  | { type: 'end'; completed: boolean };
+
+/** A run gathered from its events. */
+export interface RunResult {
+  cells: CellSummary[];
+  /** False when the run was interrupted. */
+  completed: boolean;
+  warnings: string[];
+  /** `capacity` only: per model, what the search found. */
+  capacity?: CapacityOutcome[];
+}
+
+/** What every cell of a run shares. */
+interface Session {
+  scenario: Scenario;
+  clock: Clock;
+  client: RequestClient;
+  workloads: ModelWorkload[];
+  warnings: string[];
+  interrupt: AbortSignal | undefined;
+  /** Cells started so far (numbers the cells and their request ids). */
+  started: number;
+  /** Cells the run will have, when known in advance (a sweep, not a search). */
+  cells?: number;
+}
+
+/** Runs the scenario's sweep: every model at every level, in order, each `repeat` times. */
+export async function* runScenario(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
+  const repeat = options.repeat ?? 1;
+  const session = await openSession(scenario, options);
+  session.cells = scenario.models.length * scenario.load.levels.length * repeat;
+  yield* warningsOf(session);
+  const merged: CellSummary[] = [];
+  try {
+    for (const modelIndex of scenario.models.keys()) {
+      for (const value of scenario.load.levels) {
+        const parts: { accumulator: CellAccumulator; summary: CellSummary }[] = [];
+        for (let r = 1; r <= repeat && !interrupted(session); r++) {
+          parts.push(yield* measureCell(session, modelIndex, value, repeat > 1 ? r : undefined));
+        }
+        if (repeat > 1 && parts.length > 0) merged.push(mergeRepeats(parts, cellOptions(scenario)));
+      }
+    }
+  } finally {
+    session.client.close();
+  }
+  // Each cell's repeats first, then the merged cells (repeat undefined): what thresholds and the report judge.
+  for (const cell of merged) yield { type: 'cell', cell };
+  yield { type: 'end', completed: !interrupted(session) };
+}
+
+/** `tokenmeter capacity`: for each model, the highest load that meets the scenario's SLO (load/capacity.ts). */
+export async function* runCapacity(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
+  const session = await openSession(scenario, options);
+  yield* warningsOf(session);
+  try {
+    for (const [modelIndex, model] of scenario.models.entries()) {
+      if (interrupted(session)) break;
+      const search = capacitySearch(model.name, scenario.load.kind, scenario.capacity);
+      let step = search.next();
+      while (!step.done) {
+        const load = step.value;
+        const { summary } = yield* measureCell(session, modelIndex, load);
+        const verdict = interrupted(session) ? undefined : capacityVerdict(summary);
+        if (verdict) yield { type: 'capacity-step', model: model.name, load, verdict };
+        step = search.next(verdict);
+      }
+      yield { type: 'capacity', outcome: step.value };
+    }
+  } finally {
+    session.client.close();
+  }
+  yield { type: 'end', completed: !interrupted(session) };
+}
+
+/** Gathers a run's events into its result; `onEvent` sees each event first (to stream records to a file, say). */
+export async function collectRun(events: AsyncIterable<RunEvent>, onEvent?: (event: RunEvent) => void | Promise<void>): Promise<RunResult> {
+  const result: RunResult = { cells: [], completed: false, warnings: [] };
+  for await (const event of events) {
+    await onEvent?.(event);
+    if (event.type === 'warning') result.warnings.push(event.message);
+    else if (event.type === 'cell') result.cells.push(event.cell);
+    else if (event.type === 'capacity') (result.capacity ??= []).push(event.outcome);
+    else if (event.type === 'end') result.completed = event.completed;
+  }
+  return result;
+}
+
+async function openSession(scenario: Scenario, options: PipelineOptions): Promise<Session> {
+  const warnings = providerWarnings(scenario);
+  const clock = options.clock ?? systemClock;
+  const workloads = await prepareWorkloads(scenario, warnings);
+  const client =
+    options.client ??
+    new ChatClient({
+      baseURL: options.baseURL,
+      api: scenario.target.api,
+      ...(scenario.target.apiKey !== undefined ? { apiKey: scenario.target.apiKey } : {}),
+      headers: scenario.target.headers,
+      newConnectionPerRequest: scenario.target.newConnectionPerRequest,
+    });
+  return { scenario, clock, client, workloads, warnings, interrupt: options.interrupt, started: 0 };
+}
+
+function* warningsOf(session: Session): Generator<RunEvent> {
+  for (const message of session.warnings) yield { type: 'warning', message };
+}
+
+const interrupted = (session: Session): boolean => session.interrupt?.aborted === true;
+
+const cellOptions = (scenario: Scenario): CellOptions => ({ slo: scenario.slo, maxScheduleLagMs: scenario.load.maxScheduleLagMs });
+
+/**
+ * One cell: the model's load at `value` (concurrency, or requests/s). Sends
+ * its load (yielding progress), then counts its tokens and aggregates
+ * (yielding each record, then the summary); `repeat` numbers a repetition.
+ */
+async function* measureCell(
+  session: Session,
+  modelIndex: number,
+  value: number,
+  repeat?: number,
+): AsyncGenerator<RunEvent, { accumulator: CellAccumulator; summary: CellSummary }> {
+  const { scenario, clock } = session;
+  const workload = session.workloads[modelIndex]!;
+  const load: LoadLevel = { kind: scenario.load.kind, value };
+  const key: CellKey = { model: workload.model.name, load, ...(repeat !== undefined ? { repeat } : {}) };
+  const cell = ++session.started;
+
+  const send: SendRequest = ({ id, prompt, messages, ts }) =>
+    session.client.send({
+      id,
+      model: workload.model.name,
+      messages,
+      params: requestParams(scenario, workload, prompt),
+      ...(ts !== undefined ? { ts } : {}),
+      timeoutMs: scenario.target.timeoutMs,
+      idleTimeoutMs: scenario.target.idleTimeoutMs,
+      ...(session.interrupt ? { interrupt: session.interrupt } : {}),
+    });
+  const { requests, total, durationMs } = cellLoad(scenario, load, workload.prompts, `c${cell}`, send, {
+    clock,
+    ...(session.interrupt ? { interrupt: session.interrupt } : {}),
+  });
+  const startedAt = clock.now();
+  const finished: FinishedRequest[] = [];
+  for await (const request of requests) {
+    finished.push(request);
+    const progress = progressOf(request, { ...key, cell, done: finished.length, elapsedMs: clock.now() - startedAt });
+    if (session.cells !== undefined) progress.cells = session.cells;
+    if (total !== undefined) progress.total = total;
+    if (durationMs !== undefined) progress.durationMs = durationMs;
+    yield { type: 'progress', progress };
+  }
+
+  // The cell's load is over: now count tokens and aggregate.
+  const accumulator = new CellAccumulator(key, cellOptions(scenario));
+  for (const request of finished) {
+    const record = countTokens(request, workload, load);
+    if (repeat !== undefined) record.repeat = repeat;
+    if (scenario.slo.length > 0) record.metSlo = requestMeetsSlo(record, scenario.slo);
+    accumulator.add(record, request.exchange ?? { t0: request.ts, tEnd: request.ts });
+    yield { type: 'record', record };
+  }
+  const summary = accumulator.summary();
+  yield { type: 'cell', cell: summary };
+  return { accumulator, summary };
+}
+
+/** Token attribution: a finished request becomes a record with its tokens counted and its metrics derived. */
+function countTokens(request: FinishedRequest, workload: ModelWorkload, load: LoadLevel): RequestRecord {
+  const context = {
+    model: workload.model.name,
+    load,
+    warmup: request.warmup,
+    prompt: request.prompt,
+    messages: request.messages,
+    tokenizer: workload.tokenizer,
+    fallback: workload.fallback,
+  };
+  if (request.exchange === undefined) return droppedRecord(request.id, request.ts, context);
+  try {
+    return toRequestRecord(request.exchange, context);
+  } catch (error) {
+    // One response tokenmeter cannot count must not cost the run its other results.
+    return uncountedRecord(request.exchange, context, error as Error);
+  }
+}
+
+/** The thresholds' verdict on a run, as terminal lines, Markdown and JUnit; undefined when the scenario has none. */
+export function judgeThresholds(
+  scenario: Scenario,
+  result: RunResult,
+): { results: ThresholdResult[]; failed: boolean; lines: string; markdown: string; junit: string } | undefined {
+  if (scenario.thresholds.length === 0) return undefined;
+  // With --repeat, thresholds judge each cell's repeats merged, not one lucky (or unlucky) repeat.
+  const results = evaluateThresholds(scenario.thresholds, judgedCells(result));
+  return {
+    results,
+    failed: results.some((r) => !r.ok),
+    lines: renderThresholdLines(results),
+    markdown: renderThresholdMarkdown(result.completed ? scenario.name : `${scenario.name} (interrupted: incomplete)`, results),
+    junit: renderJunit([{ name: `thresholds: ${scenario.name}`, cases: thresholdCases(results) }]),
+  };
+}
+
+/** The cells a verdict or the report judges: each cell run once, or each cell's repeats merged. */
+const judgedCells = (result: RunResult): CellSummary[] => result.cells.filter((cell) => cell.repeat === undefined);
+
+/** What the run was, for run.json. */
+export interface RunContext {
+  startedAt: Date;
+  endedAt: Date;
+  /** The URL requests went to (the simulator's address for builtin). */
+  baseURL: string;
+  argv: string[];
+  tokenmeterVersion: string;
+}
+
+/** Every output file of a results folder but requests.jsonl (written as the run goes): name → contents. */
+export async function renderResultFiles(scenario: Scenario, result: RunResult, context: RunContext): Promise<Record<string, string>> {
+  const capacity = result.capacity ? { capacity: result.capacity } : {};
+  return {
+    'summary.csv': renderSummaryCsv(result.cells),
+    'summary.json': renderSummaryJson(result.cells, capacity),
+    'histograms.csv': renderHistogramsCsv(result.cells),
+    'histograms.json': renderHistogramsJson(result.cells),
+    'run.json': renderRunJson({
+      scenario,
+      tokenmeterVersion: context.tokenmeterVersion,
+      startedAt: context.startedAt,
+      endedAt: context.endedAt,
+      completed: result.completed,
+      baseURL: context.baseURL,
+      warnings: result.warnings,
+      argv: context.argv,
+      nodeVersion: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    }),
+    'report.html': await renderReportHtml({
+      title: scenario.name,
+      ...(scenario.description !== undefined ? { description: scenario.description } : {}),
+      generatedAt: context.endedAt.toISOString(),
+      cells: judgedCells(result),
+      slo: scenario.slo,
+      ...capacity,
+    }),
+  };
+}

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadTokenizer } from '../../src/metrics/tokenizers.ts';
+import { parse } from 'csv-parse/sync';
+import { collectRun, renderResultFiles, runCapacity, runScenario, type RequestClient, type RunEvent } from '../../src/pipeline.ts';
+import { renderSummaryTable } from '../../src/report/console.ts';
+import { parseScenario } from '../../src/scenario/load.ts';
+import { VirtualClock } from '../../src/util/clock.ts';
+import { VirtualServer, type VirtualServerProfile } from '../virtual-server.ts';
+
+const LLAMA = 'Meta-Llama-3.3-70B-Instruct';
+const scenarioOf = (yaml: string) => parseScenario(`name: t\ntarget: {baseURL: "http://virtual.invalid/v1"}\nmodels: [${LLAMA}]\nprompts: [hi]\n${yaml}`, 't.yaml', {});
+
+/** Runs a scenario's pipeline against a VirtualServer on simulated time; every event, and the result. */
+async function runVirtual(
+  yaml: string,
+  profile: VirtualServerProfile,
+  options: { capacity?: boolean; wrap?: (server: VirtualServer, clock: VirtualClock) => RequestClient; onEvent?: (event: RunEvent) => void } = {},
+) {
+  const clock = new VirtualClock();
+  const server = new VirtualServer(clock, profile, 1);
+  const client = options.wrap ? options.wrap(server, clock) : server;
+  const scenario = scenarioOf(yaml);
+  const pipelineOptions = { baseURL: 'http://virtual.invalid/v1', clock, client };
+  const events: RunEvent[] = [];
+  const stream = options.capacity ? runCapacity(scenario, pipelineOptions) : runScenario(scenario, pipelineOptions);
+  const result = await clock.run(collectRun(stream, (event) => {
+      events.push(event);
+      options.onEvent?.(event);
+    }));
+  return { events, result, server, clock };
+}
+
+const FAST: VirtualServerProfile = { ttftMs: 5, tokensPerSecond: 1000, tokensPerChunk: [1, 3], outputTokens: [20, 40], capacity: 16 };
+
+test('a cell’s tokens are counted only once its load is over: every progress event of a cell comes before its records', async () => {
+  const tokenizer = await loadTokenizer('llama3');
+  const original = tokenizer.tokenByteLengths;
+  const log: string[] = [];
+  (tokenizer as { tokenByteLengths: typeof original }).tokenByteLengths = (text) => {
+    log.push('encode');
+    return original(text);
+  };
+  try {
+    const { events, result } = await runVirtual('load: {concurrency: [4, 8], requests: 16}\n', FAST, { onEvent: (event) => log.push(event.type) });
+    assert.equal(result.completed, true);
+    assert.equal(events.filter((e) => e.type === 'record').length, 4 + 16 + 8 + 16);
+    // Per cell: all progress, then encodes and records interleaved, then the cell's summary.
+    const cells = log.join(' ').split(' cell').slice(0, 2);
+    for (const [i, cell] of cells.entries()) {
+      const lastProgress = cell.lastIndexOf('progress');
+      const firstEncode = cell.indexOf('encode');
+      assert.ok(firstEncode > lastProgress, `cell ${i + 1}: the tokenizer ran while streams were in flight`);
+    }
+    assert.deepEqual(
+      result.cells.map((s) => [s.load.value, s.requests, s.ok]),
+      [
+        [4, 16, 16],
+        [8, 16, 16],
+      ],
+    );
+  } finally {
+    (tokenizer as { tokenByteLengths: typeof original }).tokenByteLengths = original;
+  }
+});
+
+test('on simulated time the numbers are the server’s exactly: TTFT, TPOT and the knee of a capacity-4 server', async () => {
+  const profile: VirtualServerProfile = { ttftMs: 20, tokensPerSecond: 200, tokensPerChunk: [1, 3], outputTokens: 80, capacity: 4 };
+  const { result } = await runVirtual('load: {concurrency: [4, 5], requests: 40}\n', profile);
+  const [atCapacity, pastCapacity] = result.cells;
+  assert.equal(atCapacity!.stats.ttft!.min, 20);
+  assert.equal(atCapacity!.stats.ttft!.max, 20);
+  // HDR keeps 3 significant digits: 5 ms reads as the top of its bucket, 5.003.
+  assert.ok(Math.abs(atCapacity!.stats.tpot!.p50 - 5) < 0.005, 'TPOT is 1000/200 ms per token, whatever the chunk size');
+  // One stream too many: a request waits for a whole request (20 ms + at least 77 tokens × 5 ms) before its own 20 ms.
+  assert.ok(pastCapacity!.stats.ttft!.max >= 20 + 20 + 77 * 5, `TTFT max ${pastCapacity!.stats.ttft!.max}`);
+});
+
+test('capacity finds the knee of a capacity-4 server on simulated time: the steps it took are exact', async () => {
+  const profile: VirtualServerProfile = { ttftMs: 20, tokensPerSecond: 200, tokensPerChunk: [1, 3], outputTokens: 80, capacity: 4 };
+  const { events, result } = await runVirtual(
+    'load: {concurrency: 1, duration: 2s}\nslo: {ttft_p95_ms: 70, error_rate: 0.01}\ncapacity: {start: 1, max: 32, tolerance: 1}\n',
+    profile,
+    { capacity: true },
+  );
+  const [outcome] = result.capacity!;
+  assert.equal(outcome!.best, 4);
+  assert.equal(outcome!.firstFailure?.load, 5);
+  assert.match(outcome!.firstFailure!.reason, /^ttft_p95_ms \d+(\.\d+)? > 70$/);
+  assert.deepEqual(
+    outcome!.steps.map((s) => [s.load, s.met]),
+    [
+      [1, true],
+      [2, true],
+      [4, true],
+      [8, false],
+      [6, false],
+      [5, false],
+    ],
+  );
+  assert.deepEqual(
+    events.filter((e) => e.type === 'capacity-step').map((e) => e.type === 'capacity-step' && `${e.load}:${e.verdict.met}`),
+    ['1:true', '2:true', '4:true', '8:false', '6:false', '5:false'],
+  );
+  const knee = result.cells.find((cell) => cell.load.value === 4)!;
+  assert.equal(knee.goodRequests, knee.ok, 'every request at the knee met the SLO');
+});
+
+test('a client too busy to send on time: its schedule lag is reported and the cell is marked invalid', async () => {
+  // Every send holds the client's thread for 25 ms, while arrivals are due every 20 ms.
+  const { events, result } = await runVirtual('load: {rate: 50, requests: 60, warmup: 0}\n', FAST, {
+    wrap: (server, clock) => ({
+      send: (request) => {
+        clock.block(25);
+        return server.send(request);
+      },
+      close: () => undefined,
+    }),
+  });
+  const [cell] = result.cells;
+  assert.match(cell!.invalid ?? '', /^p99 schedule lag \d+\.\d ms > 10 ms/);
+  assert.ok(cell!.stats.schedule_lag!.p99 > 10);
+  const records = events.flatMap((e) => (e.type === 'record' ? [e.record] : []));
+  const lagged = records.filter((r) => r.metrics.scheduleLagMs > 10);
+  assert.ok(lagged.length > 30, `${lagged.length} requests late`);
+  // Latency from the scheduled time includes the lag; from the send time it does not.
+  for (const r of lagged) assert.equal(r.metrics.scheduledTtftMs, r.metrics.ttftMs! + r.metrics.scheduleLagMs);
+  // Every output says so.
+  const at = new Date(0);
+  const files = await renderResultFiles(scenarioOf('load: {rate: 50, requests: 60, warmup: 0}\n'), result, { startedAt: at, endedAt: at, baseURL: '', argv: [], tokenmeterVersion: 'test' });
+  const [row] = parse(files['summary.csv']!, { columns: true }) as Record<string, string>[];
+  assert.equal(row!.rate_rps, '50');
+  assert.equal(row!.valid, 'false');
+  assert.match(row!.invalid_reason!, /^p99 schedule lag \d+\.\d ms > 10 ms/);
+  assert.match(JSON.parse(files['summary.json']!).cells[0].invalid, /p99 schedule lag/);
+  assert.match(files['report.html']!, /INVALID/);
+  assert.match(renderSummaryTable(result.cells), /INVALID .* @ 50 req\/s: p99 schedule lag/);
+});
+
+test('with repeat, each repeat is a cell of its own and the merged cells come last', async () => {
+  const clock = new VirtualClock();
+  const scenario = scenarioOf('load: {concurrency: [2, 4], requests: 8}\n');
+  const client = new VirtualServer(clock, FAST);
+  const result = await clock.run(collectRun(runScenario(scenario, { baseURL: '', clock, client, repeat: 2 })));
+  assert.deepEqual(
+    result.cells.map((c) => `${c.load.value}#${c.repeat ?? 'all'}`),
+    ['2#1', '2#2', '4#1', '4#2', '2#all', '4#all'],
+  );
+  assert.equal(result.cells[4]!.requests, 16);
+});
