@@ -4,6 +4,7 @@
  * dropped) requests so far. Only on a terminal; silent otherwise (CI logs stay clean).
  */
 import type { Progress } from '../load/progress.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { loadLabel } from '../report/load-label.js';
 
 const WINDOW_MS = 5000;
@@ -18,7 +19,7 @@ export class ProgressLine {
 
   constructor(
     private readonly stream: NodeJS.WriteStream,
-    private readonly now: () => number = () => performance.now(),
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {}
 
   get enabled(): boolean {
@@ -27,7 +28,7 @@ export class ProgressLine {
 
   update(progress: Progress): void {
     if (!this.enabled) return;
-    const at = this.now();
+    const at = this.clock.now();
     if (progress.cell !== this.cell) {
       // A new cell: its rolling numbers start afresh; errors are counted for the whole run.
       this.cell = progress.cell;

@@ -25,7 +25,7 @@ const progress = (done: number, tokens: number, extra: Partial<Progress> = {}): 
 test('on a terminal: cell, done/total and the rolling output tokens/s', () => {
   const { stream, writes } = fakeStream(true);
   let now = 0;
-  const line = new ProgressLine(stream, () => now);
+  const line = new ProgressLine(stream, { now: () => now });
   line.update(progress(1, 100));
   now = 1000;
   line.update(progress(2, 100));
@@ -39,7 +39,7 @@ test('on a terminal: cell, done/total and the rolling output tokens/s', () => {
 
 test('quiet when stderr is not a terminal', () => {
   const { stream, writes } = fakeStream(false);
-  const line = new ProgressLine(stream, () => 0);
+  const line = new ProgressLine(stream, { now: () => 0 });
   line.update(progress(1, 100));
   line.clear();
   assert.deepEqual(writes, []);
@@ -48,7 +48,7 @@ test('quiet when stderr is not a terminal', () => {
 test('the live view shows rolling TTFT p95, errors so far, and time-bounded progress', () => {
   const { stream, writes } = fakeStream(true);
   let now = 0;
-  const line = new ProgressLine(stream, () => now);
+  const line = new ProgressLine(stream, { now: () => now });
   for (let i = 1; i <= 20; i++) {
     now = i * 300;
     // TTFTs 10..200 ms; the last 5 s hold requests 4..20 (TTFT 40..200): p95 is 200.
