@@ -37,7 +37,7 @@ describe('CI gates', () => {
       const { code, io, out } = await runInto(
         dir,
         'gate',
-        scenario({ thresholds: 'thresholds:\n  - "ttft.p95 < 5ms"\n  - "tpot.p99 <= 40ms"\n  - "errors.rate < 1%"\n  - "output_tokens_per_s{concurrency=8} > 1000000"\n' }),
+        scenario({ thresholds: 'thresholds:\n  - "ttft.p95 < 5ms"\n  - "tpot.count >= 64"\n  - "errors.rate < 1%"\n  - "output_tokens_per_s{concurrency=8} > 1000000"\n' }),
         { GITHUB_STEP_SUMMARY: stepSummary },
       );
       assert.equal(code, 99, io.err());
@@ -45,14 +45,15 @@ describe('CI gates', () => {
       assert.match(out1, /thresholds: 2 of 4 failed/);
       assert.match(out1, /FAIL  ttft\.p95 < 5ms  \(Meta-Llama-3\.3-70B-Instruct @ c=8: \d+(\.\d+)? ms\)/);
       assert.match(out1, /FAIL  output_tokens_per_s\{concurrency=8\} > 1000000  \(Meta-Llama-3\.3-70B-Instruct @ c=8: \d+(\.\d+)? tok\/s\)/);
-      assert.match(out1, /ok    tpot\.p99 <= 40ms/);
+      assert.match(out1, /ok    tpot\.count >= 64/);
       assert.match(out1, /ok    errors\.rate < 1%  \(Meta-Llama-3\.3-70B-Instruct @ c=8: 0%\)/);
       const junit = await readFile(path.join(out, 'thresholds.junit.xml'), 'utf8');
       assert.match(junit, /<testsuites name="tokenmeter" tests="4" failures="2" errors="0">/);
       assert.match(await readFile(stepSummary, 'utf8'), /### tokenmeter: ci: 2 of 4 thresholds failed/);
       assert.ok((await readFile(path.join(out, 'summary.csv'), 'utf8')).length > 0, 'the results are written too');
 
-      const passing = await runInto(dir, 'pass', scenario({ thresholds: 'thresholds: ["ttft.p95 < 2s", "output_tokens_per_s > 1"]\n' }));
+      // Bounds that hold however busy the machine is: a TTFT floor (the simulator waits 100 ms) and any throughput at all.
+      const passing = await runInto(dir, 'pass', scenario({ thresholds: 'thresholds: ["ttft.p95 >= 50ms", "output_tokens_per_s > 0"]\n' }));
       assert.equal(passing.code, 0, passing.io.err());
       assert.match(passing.io.out(), /thresholds: all hold/);
     }));
