@@ -32,11 +32,18 @@ export interface VirtualServerProfile {
   ttftJitter?: number;
   /** Requests whose id matches fail with a 500 (tests of error accounting). */
   fails?: (id: string) => boolean;
+  /** Profiles of particular models, by name, over this one (as the simulator's `models`). */
+  models?: Record<string, Omit<VirtualServerProfile, 'models'>>;
+}
+
+/** Streams decoding at once, and those waiting for a slot, of one model. */
+interface Slots {
+  active: number;
+  waiting: (() => void)[];
 }
 
 export class VirtualServer implements RequestClient {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slotsByModel = new Map<string, Slots>();
   private readonly random: () => number;
   /** Requests seen, in arrival order. */
   readonly received: { id: string; at: number; params: Record<string, unknown> }[] = [];
@@ -53,14 +60,16 @@ export class VirtualServer implements RequestClient {
     const t0 = this.clock.now();
     const exchange: Exchange = { id: request.id, ts: request.ts ?? t0, t0, tEnd: t0, chunks: [] };
     this.received.push({ id: request.id, at: t0, params: request.params });
-    if (this.profile.fails?.(request.id)) {
+    const profile = { ...this.profile, ...this.profile.models?.[request.model] };
+    if (profile.fails?.(request.id)) {
       exchange.status = 500;
       exchange.error = { class: 'server_error', message: '500 simulated failure', status: 500 };
       return exchange;
     }
-    await this.admit();
+    const slots = this.slotsOf(request.model);
+    await admit(slots, profile.capacity);
     try {
-      const { ttftMs, tokensPerSecond, tokensPerChunk, outputTokens, ttftJitter = 0 } = this.profile;
+      const { ttftMs, tokensPerSecond, tokensPerChunk, outputTokens, ttftJitter = 0 } = profile;
       const cap = typeof request.params.max_tokens === 'number' ? request.params.max_tokens : Infinity;
       const total = Math.min(draw(outputTokens, this.random), cap);
       const jitter = 1 + (this.random() * 2 - 1) * ttftJitter;
@@ -82,29 +91,32 @@ export class VirtualServer implements RequestClient {
       exchange.tEnd = this.clock.now();
       return exchange;
     } finally {
-      this.release();
+      slots.active--;
+      slots.waiting.shift()?.();
     }
   }
 
   close(): void {}
 
-  private admit(): Promise<void> {
-    if (this.active < this.profile.capacity) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) =>
-      this.waiting.push(() => {
-        this.active++;
-        resolve();
-      }),
-    );
+  private slotsOf(model: string): Slots {
+    let slots = this.slotsByModel.get(model);
+    if (!slots) this.slotsByModel.set(model, (slots = { active: 0, waiting: [] }));
+    return slots;
   }
+}
 
-  private release(): void {
-    this.active--;
-    this.waiting.shift()?.();
+/** Takes a decode slot now, or waits for one in FIFO order. */
+function admit(slots: Slots, capacity: number): Promise<void> {
+  if (slots.active < capacity) {
+    slots.active++;
+    return Promise.resolve();
   }
+  return new Promise((resolve) =>
+    slots.waiting.push(() => {
+      slots.active++;
+      resolve();
+    }),
+  );
 }
 
 /**

@@ -4,29 +4,34 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { assertChartsLaidOut, inspectInChromium } from '../browser.ts';
-import { captureIo, runScenarioText, withTempDir } from '../helpers.ts';
+import { captureIo, withTempDir } from '../helpers.ts';
+import { runVirtualInto } from '../virtual-server.ts';
 
 test('compare: two models side by side per load level, the better value marked, differences with intervals; the page renders in Chromium', () =>
   withTempDir(async (dir) => {
-    const run = await runScenarioText(
+    // On simulated time (test/virtual-server.ts), so the difference is the servers', whatever the machine is doing.
+    const run = await runVirtualInto(
       dir,
       'run',
       `name: two
-target:
-  baseURL: builtin
-  simulator:
-    models:
-      fast-model: {ttftMs: 40, tokensPerSecond: 800, tokensPerChunk: [1, 4], outputTokens: [20, 30], capacity: 64}
-      slow-model: {ttftMs: 80, tokensPerSecond: 400, tokensPerChunk: 1, outputTokens: [20, 30], capacity: 64}
+target: {baseURL: "http://virtual.invalid/v1"}
 models: [{name: fast-model, tokenizer: llama3}, {name: slow-model, tokenizer: llama3}]
 load: {concurrency: [2, 4], requests: 24}
 prompts: ["hi"]
 `,
+      {
+        ttftMs: 40,
+        ttftJitter: 0.2,
+        tokensPerSecond: 800,
+        tokensPerChunk: [1, 4],
+        outputTokens: [20, 30],
+        capacity: 64,
+        models: { 'slow-model': { ttftMs: 80, ttftJitter: 0.2, tokensPerSecond: 400, tokensPerChunk: 1, outputTokens: [20, 30], capacity: 64 } },
+      },
     );
-    assert.equal(run.code, 0, run.io.err());
     const io = captureIo();
     const out = path.join(dir, 'cmp');
-    assert.equal(await main(['compare', run.out, '--out', out], io), 0, io.err());
+    assert.equal(await main(['compare', run, '--out', out], io), 0, io.err());
     const text = io.out();
     assert.match(text, /^at c=2\nmetric +fast-model +slow-model\n/);
     assert.match(text, /\nat c=4\n/);
