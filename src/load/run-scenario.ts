@@ -15,7 +15,7 @@ import { outputLengthParams, providerWarnings } from '../scenario/providers.js';
 import type { CellKey, LoadLevel, ModelSpec, Prompt, RequestRecord, Scenario, TokenizerName } from '../types.js';
 import { closedLoop, type CellPlan, type FinishedRequest, type SendRequest } from './closed-loop.js';
 import { openLoop } from './open-loop.js';
-import { deriveSeed, seededRandom } from './seeded-random.js';
+import { deriveSeed, seededRandom } from '../util/random.js';
 import { buildSyntheticPrompts } from './synthetic-prompts.js';
 
 export interface Progress extends CellKey {

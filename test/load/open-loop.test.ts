@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OutgoingRequest } from '../../src/load/closed-loop.ts';
 import { openLoop } from '../../src/load/open-loop.ts';
-import { seededRandom } from '../../src/load/seeded-random.ts';
+import { seededRandom } from '../../src/util/random.ts';
 import type { Exchange } from '../../src/types.ts';
 
 const prompts = [{ messages: [{ role: 'user' as const, content: 'hi' }] }];
