@@ -1,7 +1,6 @@
 /** Threshold and baseline verdicts as terminal lines, Markdown and JUnit cases. Pure. */
-import { signedPercent } from '../report/format.js';
-import { loadLabel } from '../report/load-label.js';
 import type { CellKey, Threshold } from '../types.js';
+import { loadLabel, roundedText, signedPercent, signedPoints } from '../util/format.js';
 import type { Comparison } from './baseline.js';
 import type { JunitCase } from './junit.js';
 import type { ThresholdResult } from './thresholds.js';
@@ -9,13 +8,12 @@ import type { ThresholdResult } from './thresholds.js';
 /** A measured value in the threshold's own unit: `612.3 ms`, `1.2%`, `930 tok/s`. */
 export function formatMeasured(threshold: Threshold, value: number | undefined): string {
   if (value === undefined) return 'no value';
-  const round = (n: number) => String(Math.round(n * 1000) / 1000);
-  if (threshold.stat === 'rate') return `${round(value * 100)}%`;
-  if (threshold.metric === 'requests_per_s' || threshold.metric === 'goodput') return `${round(value)} req/s`;
-  if (threshold.stat === 'count') return round(value);
-  if (threshold.metric.endsWith('_per_s')) return `${round(value)} tok/s`;
-  if (/tokens/.test(threshold.metric)) return `${round(value)} tokens`;
-  return `${round(value)} ms`;
+  if (threshold.stat === 'rate') return `${roundedText(value * 100)}%`;
+  if (threshold.metric === 'requests_per_s' || threshold.metric === 'goodput') return `${roundedText(value)} req/s`;
+  if (threshold.stat === 'count') return roundedText(value);
+  if (threshold.metric.endsWith('_per_s')) return `${roundedText(value)} tok/s`;
+  if (/tokens/.test(threshold.metric)) return `${roundedText(value)} tokens`;
+  return `${roundedText(value)} ms`;
 }
 
 const where = (result: ThresholdResult): string => (result.cell ? `${result.cell.model} @ ${loadLabel(result.cell.load)}` : 'no cell matched');
@@ -63,10 +61,11 @@ const verdictOf = (c: Comparison): string =>
 
 /** Change and interval: relative for percentiles, percentage points (`pp`) for error rates. */
 const change = (c: Comparison, value: number): string =>
-  c.rule.errorRate ? `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}pp` : signedPercent(value);
+  c.rule.errorRate ? signedPoints(value) : signedPercent(value);
 const intervalText = (c: Comparison): string => (c.interval ? `[${change(c, c.interval[0])}, ${change(c, c.interval[1])}]` : '—');
-const allowed = (c: Comparison): string => (c.rule.errorRate ? `+${(c.rule.margin * 100).toFixed(1)}pp` : `+${(c.rule.margin * 100).toFixed(0)}%`);
-const valueText = (c: Comparison, value: number): string => (c.rule.errorRate ? `${round(value * 100)}%` : round(value));
+// Margins are never negative: the sign is always +.
+const allowed = (c: Comparison): string => (c.rule.errorRate ? signedPoints(c.rule.margin) : signedPercent(c.rule.margin, 0));
+const valueText = (c: Comparison, value: number): string => (c.rule.errorRate ? `${roundedText(value * 100, 2)}%` : roundedText(value, 2));
 
 /** The verdict on a check: the comparisons, and the baseline cells this run did not produce. */
 export interface CheckVerdict {
@@ -131,5 +130,3 @@ export function renderComparisonMarkdown(title: string, verdict: CheckVerdict): 
     '',
   ].join('\n');
 }
-
-const round = (value: number): string => String(Math.round(value * 100) / 100);

@@ -4,7 +4,7 @@
  * dropped) requests so far. Only on a terminal; silent otherwise (CI logs stay clean).
  */
 import type { Progress } from '../load/run-scenario.js';
-import { loadLabel } from '../report/load-label.js';
+import { loadLabel } from '../util/format.js';
 
 const WINDOW_MS = 5000;
 const REDRAW_MS = 200;

@@ -7,9 +7,8 @@ import type { Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
 import type { CapacityOutcome, SideBySide, SloBound } from '../types.js';
 import { renderCharts, type Chart } from './charts.js';
-import { formatNumber } from './format.js';
-import { loadLabel } from './load-label.js';
 import { renderSideBySideHtml } from './side-by-side.js';
+import { formatNumber, loadLabel } from '../util/format.js';
 
 /** Everything the page shows. */
 export interface ReportInput {

@@ -1,7 +1,6 @@
 /** `tokenmeter compare`'s tables: terminal text, Markdown and an HTML section. Pure. */
 import type { SideBySide, SideBySideValue } from '../types.js';
-import { formatNumber, signedPercent } from './format.js';
-import { loadLabel } from './load-label.js';
+import { formatNumber, loadLabel, signedPercent } from '../util/format.js';
 
 
 /** `412.3 ★ (+12.0% [+8.1%, +15.2%])`: the value, the best-mark, the difference to the first contender. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { compareRuns, DEFAULT_MAX_REGRESSION, parseRegressionRules } from '../../check/baseline.js';
 import { renderJunit } from '../../check/junit.js';
 import { comparisonCases, renderComparisonLines, renderComparisonMarkdown } from '../../check/render.js';
-import { loadLabel } from '../../report/load-label.js';
+import { loadLabel } from '../../util/format.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import { readRequestLines, readResultsFile } from '../results-folder.js';
 import { writeCiOutputs, type Io } from './run.js';
