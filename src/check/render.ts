@@ -1,6 +1,7 @@
 /** Threshold and baseline verdicts as terminal lines, Markdown and JUnit cases. Pure. */
 import type { CellKey, Threshold } from '../types.js';
 import { loadLabel, roundedText, signedPercent, signedPoints } from '../util/format.js';
+import { textTableLines } from '../util/text-table.js';
 import type { Comparison } from './baseline.js';
 import type { JunitCase } from './junit.js';
 import type { ThresholdResult } from './thresholds.js';
@@ -86,16 +87,13 @@ export function renderComparisonLines(verdict: CheckVerdict, confidence: number)
     allowed(c),
     verdictOf(c),
   ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((text, i) => text.padEnd(widths[i]!)).join('  ').trimEnd();
   const regressions = verdict.comparisons.filter((c) => c.regression);
   const failures = [
     ...regressions.map((c) => `${c.rule.key} in ${cellName(c.cell)} ${change(c, c.worsening)}`),
     ...verdict.missing.map((cell) => `${cellName(cell)} is in the baseline but not in this run`),
   ];
   return [
-    line(header),
-    ...rows.map(line),
+    ...textTableLines(header.map((title) => ({ title })), rows),
     '(change: how much worse, + is worse for latencies and throughputs alike; "too few samples": fewer than one request beyond the percentile)',
     failures.length === 0 ? 'no regression beyond the allowed margins' : `${failures.length} regression(s): ${failures.join('; ')}`,
     '',

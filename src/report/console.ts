@@ -3,10 +3,10 @@ import { SPREAD_METRICS, type CellSummary, type SpreadMetric } from '../metrics/
 import type { CapacityOutcome } from '../types.js';
 import { describeFailures } from '../metrics/slo.js';
 import { fixedOrDash, loadLabel, percent } from '../util/format.js';
+import { textTableLines } from '../util/text-table.js';
 
 export function renderSummaryTable(cells: readonly CellSummary[]): string {
-  const header = [
-    'model',
+  const rightAlignedTitles = [
     'load',
     'ok/req',
     'err',
@@ -41,10 +41,9 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
     fixedOrDash(cell.stats.tokens_per_chunk?.mean, 2),
     ...(cell.slo ? [fixedOrDash(cell.goodputPerS, 2), cell.slo.met ? 'met' : 'FAILED'] : []),
   ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells.map((text, i) => (i === 0 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))).join('  ');
-  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  // The model reads left-aligned; every other column is a number or lines up like one.
+  const columns = [{ title: 'model' }, ...rightAlignedTitles.map((title) => ({ title, align: 'right' as const }))];
+  const out = textTableLines(columns, rows, { rule: true });
   const errorLines = cells
     .filter((cell) => cell.errors > 0)
     .map(

@@ -1,6 +1,7 @@
 /** `tokenmeter compare`'s tables: terminal text, Markdown and an HTML section. Pure. */
 import type { SideBySide, SideBySideValue } from '../types.js';
 import { formatNumber, loadLabel, signedPercent } from '../util/format.js';
+import { textTableLines } from '../util/text-table.js';
 
 
 /** `412.3 ★ (+12.0% [+8.1%, +15.2%])`: the value, the best-mark, the difference to the first contender. */
@@ -28,9 +29,7 @@ const legend = (comparison: SideBySide): string =>
 export function renderSideBySideText(comparison: SideBySide): string {
   const out: string[] = [];
   for (const table of tables(comparison, '*')) {
-    const widths = table.header.map((title, i) => Math.max(title.length, ...table.rows.map((row) => row[i]!.length)));
-    const line = (cells: string[]) => cells.map((text, i) => text.padEnd(widths[i]!)).join('  ').trimEnd();
-    out.push(`at ${table.title}`, line(table.header), widths.map((w) => '-'.repeat(w)).join('  '), ...table.rows.map(line), '');
+    out.push(`at ${table.title}`, ...textTableLines(table.header.map((title) => ({ title })), table.rows, { rule: true }), '');
   }
   out.push(`(${legend(comparison)}: *)`, '');
   return out.join('\n');
