@@ -1,5 +1,6 @@
 /** Threshold and baseline verdicts as terminal lines, Markdown and JUnit cases. Pure. */
 import type { CellKey, Threshold } from '../types.js';
+import { escapeMarkdown, escapeMarkdownPipes } from '../util/escape.js';
 import { loadLabel, roundedText, signedPercent, signedPoints } from '../util/format.js';
 import { textTableLines } from '../util/text-table.js';
 import type { Comparison } from './baseline.js';
@@ -40,20 +41,15 @@ export function thresholdCases(results: readonly ThresholdResult[]): JunitCase[]
 
 export function renderThresholdMarkdown(title: string, results: readonly ThresholdResult[]): string {
   const failed = results.filter((r) => !r.ok).length;
-  const rows = results.map((r) => `| ${r.ok ? '✅' : '❌'} | \`${r.threshold.source.replace(/\|/g, '\\|')}\` | ${md(where(r))} | ${r.cell ? formatMeasured(r.threshold, r.measured) : '—'} |`);
+  const rows = results.map((r) => `| ${r.ok ? '✅' : '❌'} | \`${escapeMarkdownPipes(r.threshold.source)}\` | ${escapeMarkdown(where(r))} | ${r.cell ? formatMeasured(r.threshold, r.measured) : '—'} |`);
   return [
-    `### tokenmeter: ${md(title)}: ${failed === 0 ? 'all thresholds hold' : `${failed} of ${results.length} thresholds failed`}`,
+    `### tokenmeter: ${escapeMarkdown(title)}: ${failed === 0 ? 'all thresholds hold' : `${failed} of ${results.length} thresholds failed`}`,
     '',
     '| | threshold | cell | measured |',
     '| --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');
-}
-
-/** Escapes Markdown table cells. */
-export function md(text: string): string {
-  return text.replace(/[|\\`*_]/g, (c) => `\\${c}`);
 }
 
 const cellName = (cell: CellKey): string => `${cell.model} @ ${loadLabel(cell.load)}`;
@@ -116,15 +112,15 @@ export function comparisonCases(verdict: CheckVerdict): JunitCase[] {
 export function renderComparisonMarkdown(title: string, verdict: CheckVerdict): string {
   const failures = verdict.comparisons.filter((c) => c.regression).length + verdict.missing.length;
   return [
-    `### tokenmeter check: ${md(title)}: ${failures === 0 ? 'no regression' : `${failures} regression(s)`}`,
+    `### tokenmeter check: ${escapeMarkdown(title)}: ${failures === 0 ? 'no regression' : `${failures} regression(s)`}`,
     '',
     '| | cell | metric | baseline | current | change | interval | allowed |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...verdict.comparisons.map(
       (c) =>
-        `| ${c.regression ? '❌' : c.improvement ? '🟢' : '✅'} | ${md(cellName(c.cell))} | ${c.rule.key} | ${valueText(c, c.baseline)} | ${valueText(c, c.current)} | ${change(c, c.worsening)} | ${intervalText(c)} | ${allowed(c)} |`,
+        `| ${c.regression ? '❌' : c.improvement ? '🟢' : '✅'} | ${escapeMarkdown(cellName(c.cell))} | ${c.rule.key} | ${valueText(c, c.baseline)} | ${valueText(c, c.current)} | ${change(c, c.worsening)} | ${intervalText(c)} | ${allowed(c)} |`,
     ),
-    ...verdict.missing.map((cell) => `| ❌ | ${md(cellName(cell))} | (the cell) | ran | missing | | | |`),
+    ...verdict.missing.map((cell) => `| ❌ | ${escapeMarkdown(cellName(cell))} | (the cell) | ran | missing | | | |`),
     '',
   ].join('\n');
 }

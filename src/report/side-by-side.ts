@@ -1,5 +1,6 @@
 /** `tokenmeter compare`'s tables: terminal text, Markdown and an HTML section. Pure. */
 import type { SideBySide, SideBySideValue } from '../types.js';
+import { escapeHtml, escapeMarkdownPipes } from '../util/escape.js';
 import { formatNumber, loadLabel, signedPercent } from '../util/format.js';
 import { textTableLines } from '../util/text-table.js';
 
@@ -36,28 +37,27 @@ export function renderSideBySideText(comparison: SideBySide): string {
 }
 
 export function renderSideBySideMarkdown(title: string, comparison: SideBySide): string {
-  const cell = (text: string) => text.replace(/\|/g, '\\|');
-  const out = [`## ${cell(title)}`, ''];
+  const out = [`## ${escapeMarkdownPipes(title)}`, ''];
   for (const table of tables(comparison, '**★**')) {
-    out.push(`### at ${cell(table.title)}`, '', `| ${table.header.map(cell).join(' | ')} |`, `|${table.header.map(() => ' --- ').join('|')}|`);
-    out.push(...table.rows.map((row) => `| ${row.map(cell).join(' | ')} |`), '');
+    out.push(`### at ${escapeMarkdownPipes(table.title)}`, '', `| ${table.header.map(escapeMarkdownPipes).join(' | ')} |`, `|${table.header.map(() => ' --- ').join('|')}|`);
+    out.push(...table.rows.map((row) => `| ${row.map(escapeMarkdownPipes).join(' | ')} |`), '');
   }
   out.push(`_${legend(comparison)}: ★_`, '');
   return out.join('\n');
 }
 
-/** The HTML section the compare page puts above its charts; `escape` is the page's HTML escaper. */
-export function renderSideBySideHtml(comparison: SideBySide, escape: (text: string) => string): string {
+/** The HTML section the compare page puts above its charts. */
+export function renderSideBySideHtml(comparison: SideBySide): string {
   const out = ['<section data-section="compare"><h2>Side by side</h2>'];
   for (const level of comparison.levels) {
-    out.push(`<h3>at ${escape(loadLabel(level.load))}</h3>`, '<div class="table-wrap"><table data-table="compare">');
-    out.push(`<thead><tr><th scope="col">metric</th>${comparison.contenders.map((name) => `<th scope="col">${escape(name)}</th>`).join('')}</tr></thead><tbody>`);
+    out.push(`<h3>at ${escapeHtml(loadLabel(level.load))}</h3>`, '<div class="table-wrap"><table data-table="compare">');
+    out.push(`<thead><tr><th scope="col">metric</th>${comparison.contenders.map((name) => `<th scope="col">${escapeHtml(name)}</th>`).join('')}</tr></thead><tbody>`);
     for (const row of level.rows) {
-      const cells = row.values.map((entry) => `<td class="num${entry?.best ? ' best' : ''}">${escape(cellText(entry, '★'))}</td>`);
-      out.push(`<tr><th scope="row">${escape(`${row.metric} (${row.unit})`)}</th>${cells.join('')}</tr>`);
+      const cells = row.values.map((entry) => `<td class="num${entry?.best ? ' best' : ''}">${escapeHtml(cellText(entry, '★'))}</td>`);
+      out.push(`<tr><th scope="row">${escapeHtml(`${row.metric} (${row.unit})`)}</th>${cells.join('')}</tr>`);
     }
     out.push('</tbody></table></div>');
   }
-  out.push(`<p class="note">${escape(legend(comparison))}: ★</p></section>`);
+  out.push(`<p class="note">${escapeHtml(legend(comparison))}: ★</p></section>`);
   return out.join('\n');
 }
