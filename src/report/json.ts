@@ -1,6 +1,6 @@
 /** JSON renderers: requests.jsonl lines, histograms.json, run.json. Pure. */
 import type { CellSummary } from '../metrics/cell-summary.js';
-import { createHistogram, decodeHistogram, encodeHistogram, METRIC_NAMES, METRIC_UNITS, type MetricName } from '../metrics/histograms.js';
+import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
 import type { CapacityOutcome, LoadLevel, RequestRecord, Scenario } from '../types.js';
 import { jsonNumber } from '../util/format.js';
 
@@ -88,7 +88,7 @@ export function renderHistogramsJson(cells: readonly CellSummary[]): string {
 /**
  * summary.json: every cell's summary (SLO verdict, validity, goodput, stats)
  * without its histograms, which are in histograms.json. `tokenmeter report`
- * rebuilds the cells from the two.
+ * rebuilds the cells from the two (cli/results-folder.ts).
  */
 export function renderSummaryJson(cells: readonly CellSummary[], extra: { capacity?: readonly CapacityOutcome[] } = {}): string {
   return (
@@ -101,23 +101,6 @@ export function renderSummaryJson(cells: readonly CellSummary[], extra: { capaci
       2,
     ) + '\n'
   );
-}
-
-/** The inverse of renderSummaryJson + renderHistogramsJson: the cells of a results folder. */
-export function parseResultCells(summaryJson: string, histogramsJson: string): { cells: CellSummary[]; capacity?: CapacityOutcome[] } {
-  const summary = JSON.parse(summaryJson) as { cells: Omit<CellSummary, 'histograms'>[]; capacity?: CapacityOutcome[] };
-  const histograms = JSON.parse(histogramsJson) as { cells: { histograms: Partial<Record<MetricName, { encoded: string }>> }[] };
-  if (!Array.isArray(summary.cells) || !Array.isArray(histograms.cells) || summary.cells.length !== histograms.cells.length) {
-    throw new Error('summary.json and histograms.json do not describe the same cells');
-  }
-  const cells = summary.cells.map((cell, i): CellSummary => {
-    const encoded = histograms.cells[i]!.histograms;
-    const decoded = Object.fromEntries(
-      METRIC_NAMES.map((name) => [name, encoded[name] ? decodeHistogram(encoded[name].encoded) : createHistogram()]),
-    ) as CellSummary['histograms'];
-    return { ...cell, histograms: decoded };
-  });
-  return summary.capacity ? { cells, capacity: summary.capacity } : { cells };
 }
 
 export interface RunInfo {
