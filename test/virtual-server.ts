@@ -17,7 +17,7 @@ import type { ChatRequest } from '../src/client/chat-client.ts';
 import { collectRun, renderResultFiles, runScenario, type RequestClient } from '../src/pipeline.ts';
 import { renderRequestLine } from '../src/report/json.ts';
 import { parseScenario } from '../src/scenario/load.ts';
-import { draw, seededRandom } from '../src/sim/random.ts';
+import { drawInteger as draw, seededRandom } from '../src/util/random.ts';
 import { SIM_WORDS } from '../src/sim/words.ts';
 import type { Exchange, OutputChunk } from '../src/types.ts';
 import { sleepUntil, VirtualClock } from '../src/util/clock.ts';

@@ -8,7 +8,7 @@
  * larger than allowed AND statistically significant, so a noisy shared CI
  * machine does not flap the gate.
  */
-import { deriveSeed, seededRandom, type Random } from '../load/seeded-random.js';
+import { deriveSeed, seededRandom, type Random } from '../util/random.js';
 import { parsePercentile } from '../scenario/slo.js';
 import type { CellKey } from '../types.js';
 

@@ -3,6 +3,7 @@
  * read test results from: one <testsuite> per kind of check, one <testcase>
  * per threshold × cell or compared metric × cell. Pure.
  */
+import { escapeXml } from '../util/escape.js';
 
 export interface JunitCase {
   name: string;
@@ -26,19 +27,14 @@ export function renderJunit(suites: readonly JunitSuite[]): string {
     `<testsuites name="tokenmeter" tests="${count(all)}" failures="${failed(all)}" errors="0">`,
   ];
   for (const suite of suites) {
-    lines.push(`  <testsuite name="${xml(suite.name)}" tests="${count(suite.cases)}" failures="${failed(suite.cases)}" errors="0" skipped="0">`);
+    lines.push(`  <testsuite name="${escapeXml(suite.name)}" tests="${count(suite.cases)}" failures="${failed(suite.cases)}" errors="0" skipped="0">`);
     for (const testCase of suite.cases) {
-      const open = `    <testcase name="${xml(testCase.name)}" classname="${xml(testCase.classname)}" time="0"`;
+      const open = `    <testcase name="${escapeXml(testCase.name)}" classname="${escapeXml(testCase.classname)}" time="0"`;
       if (testCase.failure === undefined) lines.push(`${open}/>`);
-      else lines.push(`${open}>`, `      <failure message="${xml(testCase.failure)}" type="failure">${xml(testCase.failure)}</failure>`, '    </testcase>');
+      else lines.push(`${open}>`, `      <failure message="${escapeXml(testCase.failure)}" type="failure">${escapeXml(testCase.failure)}</failure>`, '    </testcase>');
     }
     lines.push('  </testsuite>');
   }
   lines.push('</testsuites>', '');
   return lines.join('\n');
-}
-
-/** Escapes text for XML attributes and content. */
-export function xml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }

@@ -1,7 +1,8 @@
 /** Threshold and baseline verdicts as terminal lines, Markdown and JUnit cases. Pure. */
-import { signedPercent } from '../report/format.js';
-import { loadLabel } from '../report/load-label.js';
 import type { CellKey, Threshold } from '../types.js';
+import { escapeMarkdown, escapeMarkdownPipes } from '../util/escape.js';
+import { loadLabel, roundedText, signedPercent, signedPoints } from '../util/format.js';
+import { textTableLines } from '../util/text-table.js';
 import type { Comparison } from './baseline.js';
 import type { JunitCase } from './junit.js';
 import type { ThresholdResult } from './thresholds.js';
@@ -9,13 +10,12 @@ import type { ThresholdResult } from './thresholds.js';
 /** A measured value in the threshold's own unit: `612.3 ms`, `1.2%`, `930 tok/s`. */
 export function formatMeasured(threshold: Threshold, value: number | undefined): string {
   if (value === undefined) return 'no value';
-  const round = (n: number) => String(Math.round(n * 1000) / 1000);
-  if (threshold.stat === 'rate') return `${round(value * 100)}%`;
-  if (threshold.metric === 'requests_per_s' || threshold.metric === 'goodput') return `${round(value)} req/s`;
-  if (threshold.stat === 'count') return round(value);
-  if (threshold.metric.endsWith('_per_s')) return `${round(value)} tok/s`;
-  if (/tokens/.test(threshold.metric)) return `${round(value)} tokens`;
-  return `${round(value)} ms`;
+  if (threshold.stat === 'rate') return `${roundedText(value * 100)}%`;
+  if (threshold.metric === 'requests_per_s' || threshold.metric === 'goodput') return `${roundedText(value)} req/s`;
+  if (threshold.stat === 'count') return roundedText(value);
+  if (threshold.metric.endsWith('_per_s')) return `${roundedText(value)} tok/s`;
+  if (/tokens/.test(threshold.metric)) return `${roundedText(value)} tokens`;
+  return `${roundedText(value)} ms`;
 }
 
 const where = (result: ThresholdResult): string => (result.cell ? `${result.cell.model} @ ${loadLabel(result.cell.load)}` : 'no cell matched');
@@ -41,9 +41,9 @@ export function thresholdCases(results: readonly ThresholdResult[]): JunitCase[]
 
 export function renderThresholdMarkdown(title: string, results: readonly ThresholdResult[]): string {
   const failed = results.filter((r) => !r.ok).length;
-  const rows = results.map((r) => `| ${r.ok ? '✅' : '❌'} | \`${r.threshold.source.replace(/\|/g, '\\|')}\` | ${md(where(r))} | ${r.cell ? formatMeasured(r.threshold, r.measured) : '—'} |`);
+  const rows = results.map((r) => `| ${r.ok ? '✅' : '❌'} | \`${escapeMarkdownPipes(r.threshold.source)}\` | ${escapeMarkdown(where(r))} | ${r.cell ? formatMeasured(r.threshold, r.measured) : '—'} |`);
   return [
-    `### tokenmeter: ${md(title)}: ${failed === 0 ? 'all thresholds hold' : `${failed} of ${results.length} thresholds failed`}`,
+    `### tokenmeter: ${escapeMarkdown(title)}: ${failed === 0 ? 'all thresholds hold' : `${failed} of ${results.length} thresholds failed`}`,
     '',
     '| | threshold | cell | measured |',
     '| --- | --- | --- | --- |',
@@ -52,21 +52,17 @@ export function renderThresholdMarkdown(title: string, results: readonly Thresho
   ].join('\n');
 }
 
-/** Escapes Markdown table cells. */
-export function md(text: string): string {
-  return text.replace(/[|\\`*_]/g, (c) => `\\${c}`);
-}
-
 const cellName = (cell: CellKey): string => `${cell.model} @ ${loadLabel(cell.load)}`;
 const verdictOf = (c: Comparison): string =>
   c.regression ? 'REGRESSION' : c.improvement ? 'improved' : c.interval ? 'ok' : 'too few samples';
 
 /** Change and interval: relative for percentiles, percentage points (`pp`) for error rates. */
 const change = (c: Comparison, value: number): string =>
-  c.rule.errorRate ? `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}pp` : signedPercent(value);
+  c.rule.errorRate ? signedPoints(value) : signedPercent(value);
 const intervalText = (c: Comparison): string => (c.interval ? `[${change(c, c.interval[0])}, ${change(c, c.interval[1])}]` : '—');
-const allowed = (c: Comparison): string => (c.rule.errorRate ? `+${(c.rule.margin * 100).toFixed(1)}pp` : `+${(c.rule.margin * 100).toFixed(0)}%`);
-const valueText = (c: Comparison, value: number): string => (c.rule.errorRate ? `${round(value * 100)}%` : round(value));
+// Margins are never negative: the sign is always +.
+const allowed = (c: Comparison): string => (c.rule.errorRate ? signedPoints(c.rule.margin) : signedPercent(c.rule.margin, 0));
+const valueText = (c: Comparison, value: number): string => (c.rule.errorRate ? `${roundedText(value * 100, 2)}%` : roundedText(value, 2));
 
 /** The verdict on a check: the comparisons, and the baseline cells this run did not produce. */
 export interface CheckVerdict {
@@ -87,16 +83,13 @@ export function renderComparisonLines(verdict: CheckVerdict, confidence: number)
     allowed(c),
     verdictOf(c),
   ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((text, i) => text.padEnd(widths[i]!)).join('  ').trimEnd();
   const regressions = verdict.comparisons.filter((c) => c.regression);
   const failures = [
     ...regressions.map((c) => `${c.rule.key} in ${cellName(c.cell)} ${change(c, c.worsening)}`),
     ...verdict.missing.map((cell) => `${cellName(cell)} is in the baseline but not in this run`),
   ];
   return [
-    line(header),
-    ...rows.map(line),
+    ...textTableLines(header.map((title) => ({ title })), rows),
     '(change: how much worse, + is worse for latencies and throughputs alike; "too few samples": fewer than one request beyond the percentile)',
     failures.length === 0 ? 'no regression beyond the allowed margins' : `${failures.length} regression(s): ${failures.join('; ')}`,
     '',
@@ -119,17 +112,15 @@ export function comparisonCases(verdict: CheckVerdict): JunitCase[] {
 export function renderComparisonMarkdown(title: string, verdict: CheckVerdict): string {
   const failures = verdict.comparisons.filter((c) => c.regression).length + verdict.missing.length;
   return [
-    `### tokenmeter check: ${md(title)}: ${failures === 0 ? 'no regression' : `${failures} regression(s)`}`,
+    `### tokenmeter check: ${escapeMarkdown(title)}: ${failures === 0 ? 'no regression' : `${failures} regression(s)`}`,
     '',
     '| | cell | metric | baseline | current | change | interval | allowed |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...verdict.comparisons.map(
       (c) =>
-        `| ${c.regression ? '❌' : c.improvement ? '🟢' : '✅'} | ${md(cellName(c.cell))} | ${c.rule.key} | ${valueText(c, c.baseline)} | ${valueText(c, c.current)} | ${change(c, c.worsening)} | ${intervalText(c)} | ${allowed(c)} |`,
+        `| ${c.regression ? '❌' : c.improvement ? '🟢' : '✅'} | ${escapeMarkdown(cellName(c.cell))} | ${c.rule.key} | ${valueText(c, c.baseline)} | ${valueText(c, c.current)} | ${change(c, c.worsening)} | ${intervalText(c)} | ${allowed(c)} |`,
     ),
-    ...verdict.missing.map((cell) => `| ❌ | ${md(cellName(cell))} | (the cell) | ran | missing | | | |`),
+    ...verdict.missing.map((cell) => `| ❌ | ${escapeMarkdown(cellName(cell))} | (the cell) | ran | missing | | | |`),
     '',
   ].join('\n');
 }
-
-const round = (value: number): string => String(Math.round(value * 100) / 100);

@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { ScenarioError } from '../scenario/load.js';
-import { ExitCode, UsageError } from './exit-codes.js';
+import { ExitCode, exitCodeHelp, UsageError } from './exit-codes.js';
 import type { Io } from './commands/run.js';
 
 export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo()): Promise<number> {
@@ -137,6 +137,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .example('$0 run scenarios/quickstart.yaml', 'Benchmark the built-in simulator with the quickstart scenario')
+      .epilogue(exitCodeHelp())
       .demandCommand(1, 'Name a command: run, capacity, check, compare, report, validate or sim (see --help).')
       .strict()
       .help()

@@ -5,7 +5,7 @@
  */
 import type { Progress } from '../load/progress.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { loadLabel } from '../report/load-label.js';
+import { loadLabel } from '../util/format.js';
 
 const WINDOW_MS = 5000;
 const REDRAW_MS = 200;

@@ -1,12 +1,23 @@
-/** Reading a results folder back (report, check, compare): its files, or a usage error naming the file. */
+/**
+ * Reading a results folder back (report, check, compare). Every file is
+ * checked against what `run` writes, and a file that is missing, is not JSON,
+ * or lacks a field `run` always writes is a usage error naming the file and
+ * what is wrong: a corrupt folder fails closed (exit 2), it never passes a gate.
+ */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Histogram } from 'hdr-histogram-js';
+import { z } from 'zod';
 import type { RequestLine } from '../check/baseline.js';
-import { parseResultCells } from '../report/json.js';
-import type { Scenario } from '../types.js';
+import type { CellSummary } from '../metrics/cell-summary.js';
+import { createHistogram, decodeHistogram, METRIC_NAMES } from '../metrics/histograms.js';
+import { formatPath } from '../scenario/load.js';
+import type { CapacityOutcome, SloBound } from '../types.js';
+import { loadLabel } from '../util/format.js';
 import { UsageError } from './exit-codes.js';
 
-export async function readResultsFile(dir: string, name: string): Promise<string> {
+/** A file of the folder as text. */
+async function readResultsFile(dir: string, name: string): Promise<string> {
   const file = path.join(dir, name);
   try {
     return await readFile(file, 'utf8');
@@ -15,31 +26,229 @@ export async function readResultsFile(dir: string, name: string): Promise<string
   }
 }
 
-/** requests.jsonl, one parsed object per line. */
-export async function readRequestLines(dir: string): Promise<RequestLine[]> {
-  const text = await readResultsFile(dir, 'requests.jsonl');
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as RequestLine;
-      } catch {
-        throw new UsageError(`${path.join(dir, 'requests.jsonl')}:${i + 1}: not valid JSON`);
-      }
-    });
+/** A results folder, read whole: what report, check and compare need from it. */
+export interface ResultsFolder {
+  /** run.json: false when Ctrl-C cut the run short. */
+  completed: boolean;
+  /** run.json: the scenario's name, description and SLO bounds, as it ran. */
+  scenario: { name: string; description?: string; slo: SloBound[] };
+  /** run.json: ISO time the run ended. */
+  endedAt?: string;
+  /** summary.json's cells with histograms.json's histograms. */
+  cells: CellSummary[];
+  /** summary.json: `tokenmeter capacity`'s outcome per model. */
+  capacity?: CapacityOutcome[];
+  /** requests.jsonl, one object per request. */
+  lines: RequestLine[];
 }
 
-/** The cells (summaries with histograms), the capacity search if any, and the run's scenario and end time. */
-export async function readResults(dir: string) {
-  // One after the other, so a folder missing several files always names the same one first.
-  const summaryJson = await readResultsFile(dir, 'summary.json');
-  const histogramsJson = await readResultsFile(dir, 'histograms.json');
-  const runJson = await readResultsFile(dir, 'run.json');
+/**
+ * Every file of a results folder, checked, even one the command does not
+ * use: a folder with a missing or corrupt file is not what `run` wrote, and
+ * a gate must not pass on it. One file after another, so a folder missing
+ * several always names the same one first: run.json, which every folder has.
+ */
+export async function readResultsFolder(dir: string): Promise<ResultsFolder> {
+  const run = await readJsonFile(dir, 'run.json', runJsonSchema);
+  const summary = await readJsonFile(dir, 'summary.json', summaryJsonSchema);
+  const histograms = await readJsonFile(dir, 'histograms.json', histogramsJsonSchema);
+  let cells: CellSummary[];
   try {
-    const run = JSON.parse(runJson) as { scenario: Scenario; ended_at?: string };
-    return { ...parseResultCells(summaryJson, histogramsJson), scenario: run.scenario, endedAt: run.ended_at };
+    cells = joinCells(summary.cells as Omit<CellSummary, 'histograms'>[], histograms.cells);
   } catch (error) {
-    throw new UsageError(`${dir}: the results files do not parse (${(error as Error).message})`);
+    throw new UsageError(`${path.join(dir, 'histograms.json')}: ${(error as Error).message}`);
+  }
+  const { name, description, slo } = run.scenario;
+  return {
+    completed: run.completed,
+    scenario: { name, ...(description !== undefined ? { description } : {}), slo: (slo ?? []) as SloBound[] },
+    ...(run.ended_at !== undefined ? { endedAt: run.ended_at } : {}),
+    cells,
+    ...(summary.capacity ? { capacity: summary.capacity as CapacityOutcome[] } : {}),
+    lines: await readRequestLines(dir),
+  };
+}
+
+/** requests.jsonl, one checked object per line (blank lines skipped). */
+async function readRequestLines(dir: string): Promise<RequestLine[]> {
+  const file = path.join(dir, 'requests.jsonl');
+  const text = await readResultsFile(dir, 'requests.jsonl');
+  const lines: RequestLine[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    const where = `${file}:${i + 1}`;
+    lines.push(validate(requestLineSchema, parseJson(where, line), where) as RequestLine);
+  }
+  return lines;
+}
+
+/**
+ * Each summary cell with its histograms: histograms.json must list the same
+ * cells in the same order, and every histogram must decode to as many values
+ * as it and summary.json say. A metric absent from both is an empty histogram
+ * (a folder written before that metric existed).
+ */
+function joinCells(summaryCells: readonly Omit<CellSummary, 'histograms'>[], histogramCells: readonly HistogramsCell[]): CellSummary[] {
+  if (summaryCells.length !== histogramCells.length) {
+    throw new Error(`has ${histogramCells.length} cells, but summary.json has ${summaryCells.length}: they are not from the same run`);
+  }
+  return summaryCells.map((cell, i): CellSummary => {
+    const entry = histogramCells[i]!;
+    const repeat = cell.repeat ?? (cell.repeats ? 'all' : undefined);
+    const load = cell.load.kind === 'concurrency' ? entry.concurrency : entry.rate;
+    if (entry.model !== cell.model || load !== cell.load.value || entry.repeat !== repeat) {
+      throw new Error(`cells[${i}] is not summary.json's cells[${i}] (${cell.model} @ ${loadLabel(cell.load)}${repeat === undefined ? '' : ` repeat ${repeat}`})`);
+    }
+    const decoded = Object.fromEntries(
+      METRIC_NAMES.map((metric): [string, Histogram] => {
+        const where = `cells[${i}].histograms.${metric}`;
+        const counted = cell.stats[metric]?.count ?? 0;
+        const histogram = entry.histograms[metric];
+        if (!histogram) {
+          if (counted > 0) throw new Error(`${where} is missing, but summary.json counts ${counted} values`);
+          return [metric, createHistogram()];
+        }
+        let value: Histogram;
+        try {
+          value = decodeHistogram(histogram.encoded);
+        } catch (error) {
+          throw new Error(`${where}.encoded does not decode as an HdrHistogram (${(error as Error).message})`);
+        }
+        if (value.totalCount !== histogram.count || value.totalCount !== counted) {
+          throw new Error(`${where} decodes to ${value.totalCount} values, but its count is ${histogram.count} and summary.json counts ${counted}`);
+        }
+        return [metric, value];
+      }),
+    ) as CellSummary['histograms'];
+    return { ...cell, histograms: decoded };
+  });
+}
+
+async function readJsonFile<T extends z.ZodType>(dir: string, name: string, schema: T): Promise<z.output<T>> {
+  const file = path.join(dir, name);
+  return validate(schema, parseJson(file, await readResultsFile(dir, name)), file);
+}
+
+function parseJson(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file}: not valid JSON (${(error as Error).message})`);
   }
 }
+
+/** The parsed value, or a usage error naming the file and the first few problems with their paths. */
+function validate<T extends z.ZodType>(schema: T, value: unknown, file: string): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : '';
+  throw new UsageError(`${file}: not as tokenmeter writes it: ${problems.slice(0, 3).join('; ')}${more}`);
+}
+
+// What each file must hold: every field `run` always writes that a reader uses. Objects are loose,
+// so a field a later version adds does not make an older reader refuse the file.
+
+const count = z.number().int().nonnegative();
+const loadKind = z.enum(['concurrency', 'rate']);
+
+const sloBoundSchema = z.looseObject({
+  key: z.string(),
+  metric: z.enum([...METRIC_NAMES, 'error_rate']),
+  stat: z.union([z.number(), z.enum(['mean', 'min', 'max'])]).optional(),
+  bound: z.number(),
+  direction: z.enum(['max', 'min']),
+});
+
+const runJsonSchema = z.looseObject({
+  completed: z.boolean({ error: 'must be true or false: whether the run finished' }),
+  ended_at: z.string().optional(),
+  scenario: z.looseObject({ name: z.string(), description: z.string().optional(), slo: z.array(sloBoundSchema).optional() }, { error: 'must be the scenario that ran' }),
+});
+
+const statsSchema = z.looseObject({
+  count,
+  min: z.number(),
+  mean: z.number(),
+  stdev: z.number(),
+  p50: z.number(),
+  p90: z.number(),
+  p95: z.number(),
+  p99: z.number(),
+  p999: z.number(),
+  max: z.number(),
+});
+
+/** A spread's min and max are null where no repeat had the metric (JSON writes Infinity as null). */
+const spreadSchema = z.looseObject({ min: z.number().nullable(), max: z.number().nullable(), cv: z.number() });
+
+const summaryCellSchema = z.looseObject({
+  model: z.string(),
+  load: z.looseObject({ kind: loadKind, value: z.number().positive() }),
+  repeat: z.number().int().positive().optional(),
+  requests: count,
+  ok: count,
+  errors: count,
+  interrupted: count,
+  dropped: count,
+  errorsByClass: z.record(z.string(), count),
+  errorRate: z.number(),
+  windowS: z.number(),
+  outputTokensPerS: z.number(),
+  requestsPerS: z.number(),
+  goodRequests: count.optional(),
+  goodputPerS: z.number().optional(),
+  slo: z.looseObject({ met: z.boolean(), checks: z.array(z.looseObject({ key: z.string(), bound: z.number(), direction: z.enum(['max', 'min']), ok: z.boolean() })) }).optional(),
+  invalid: z.string().optional(),
+  repeats: z.looseObject({ count, spread: z.record(z.string(), spreadSchema) }).optional(),
+  stats: z.partialRecord(z.enum(METRIC_NAMES), statsSchema),
+  tokenSources: z.record(z.string(), count),
+  tokenizer: z.string(),
+  usageMismatchRate: z.number(),
+  usageMismatchMean: z.number(),
+});
+
+const capacitySchema = z.looseObject({
+  model: z.string(),
+  kind: loadKind,
+  best: z.number().optional(),
+  firstFailure: z.looseObject({ load: z.number(), reason: z.string() }).optional(),
+  steps: z.array(z.looseObject({ load: z.number(), met: z.boolean(), reason: z.string().optional() })),
+  tolerance: z.number(),
+  reachedMax: z.boolean(),
+  interrupted: z.boolean().optional(),
+});
+
+const summaryJsonSchema = z.looseObject({
+  cells: z.array(summaryCellSchema, { error: 'must be the list of cells' }),
+  capacity: z.array(capacitySchema).optional(),
+});
+
+const histogramsCellSchema = z.looseObject({
+  model: z.string(),
+  concurrency: z.number().optional(),
+  rate: z.number().optional(),
+  repeat: z.union([z.number().int().positive(), z.literal('all')]).optional(),
+  histograms: z.record(z.string(), z.looseObject({ count, encoded: z.string() })),
+});
+type HistogramsCell = z.output<typeof histogramsCellSchema>;
+
+const histogramsJsonSchema = z.looseObject({
+  format: z.literal('hdrhistogram-compressed-base64', { error: 'must be "hdrhistogram-compressed-base64"' }),
+  cells: z.array(histogramsCellSchema, { error: 'must be the list of cells' }),
+});
+
+/** The per-request fields check and compare take samples from: a number, or null where the request has none. */
+const SAMPLE_FIELDS = ['ttft_ms', 'ttfo_ms', 'tpot_ms', 'e2e_ms', 'ttfb_ms', 'scheduled_ttft_ms', 'output_tokens_per_s', 'decode_tokens_per_s'];
+
+const requestLineSchema = z
+  .looseObject({
+    model: z.string(),
+    concurrency: z.number().positive().optional(),
+    rate: z.number().positive().optional(),
+    warmup: z.boolean(),
+    outcome: z.enum(['ok', 'error', 'dropped']),
+    error: z.looseObject({ class: z.string() }).nullable().optional(),
+    ...Object.fromEntries(SAMPLE_FIELDS.map((field) => [field, z.number().nullable().optional()])),
+  })
+  .refine((line) => (line.concurrency === undefined) !== (line.rate === undefined), { message: 'must have concurrency or rate (one of them)' });

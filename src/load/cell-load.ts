@@ -3,7 +3,7 @@
  * the loop that sends it (closed loop for concurrency, open loop for a rate).
  */
 import type { LoadLevel, Prompt, Scenario } from '../types.js';
-import { deriveSeed, seededRandom } from './seeded-random.js';
+import { deriveSeed, seededRandom } from '../util/random.js';
 import type { CellPlan, FinishedRequest, SendRequest } from './cell-budget.js';
 import { closedLoop, type LoopOptions } from './closed-loop.js';
 import { openLoop } from './open-loop.js';

@@ -9,7 +9,7 @@
 import type { Tokenizer } from '../metrics/tokenizers.js';
 import type { LengthDistribution, Prompt, SyntheticPrompts } from '../types.js';
 import { PROMPT_WORDS } from './prompt-words.js';
-import { deriveSeed, seededRandom, type Random } from './seeded-random.js';
+import { deriveSeed, drawInteger, seededRandom, type Random } from '../util/random.js';
 
 /** The independent streams drawn from a run's seed. */
 const STREAM = { inputLengths: 1, outputLengths: 2, text: 3 } as const;
@@ -42,7 +42,7 @@ export function drawLength(distribution: LengthDistribution, random: () => numbe
     case 'fixed':
       return distribution.value;
     case 'uniform':
-      return distribution.min + Math.floor(random() * (distribution.max - distribution.min + 1));
+      return drawInteger([distribution.min, distribution.max], random);
     case 'normal':
       return roundAndClamp(distribution.mean + distribution.stdev * standardNormal(random), distribution.min, distribution.max);
     case 'lognormal': {

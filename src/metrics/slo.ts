@@ -6,6 +6,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { MetricName, RequestMetrics, RequestRecord, SloBound } from '../types.js';
 import { METRIC_UNITS } from './histograms.js';
+import { roundTo } from '../util/format.js';
 
 /** A request's own value of a metric; undefined where one request has no single value (itl, chunk gaps). */
 function requestValue(record: RequestRecord, metric: MetricName): number | undefined {
@@ -119,9 +120,7 @@ export function describeFailures(verdict: SloVerdict): string {
     .map((check) =>
       check.measured === undefined
         ? `${check.key}: no samples`
-        : `${check.key} ${round(check.measured)} ${check.direction === 'max' ? '>' : '<'} ${check.bound}`,
+        : `${check.key} ${roundTo(check.measured)} ${check.direction === 'max' ? '>' : '<'} ${check.bound}`,
     )
     .join(', ');
 }
-
-const round = (value: number): number => Math.round(value * 1000) / 1000;

@@ -17,7 +17,7 @@ import {
   type MetricName,
 } from '../metrics/histograms.js';
 import type { CapacityOutcome, SloBound } from '../types.js';
-import { loadLabel } from './load-label.js';
+import { loadLabel } from '../util/format.js';
 
 /** What the charts are drawn from: the report's cells, SLO and capacity outcomes. */
 export interface ChartInput {

@@ -2,13 +2,11 @@
 import { SPREAD_METRICS, type CellSummary, type SpreadMetric } from '../metrics/cell-summary.js';
 import type { CapacityOutcome } from '../types.js';
 import { describeFailures } from '../metrics/slo.js';
-import { loadLabel } from './load-label.js';
-
-const fixed = (value: number | undefined, digits = 1): string => (value === undefined ? '-' : value.toFixed(digits));
+import { fixedOrDash, loadLabel, percent } from '../util/format.js';
+import { textTableLines } from '../util/text-table.js';
 
 export function renderSummaryTable(cells: readonly CellSummary[]): string {
-  const header = [
-    'model',
+  const rightAlignedTitles = [
     'load',
     'ok/req',
     'err',
@@ -30,23 +28,22 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
     loadLabel(cell.load) + (cell.repeat !== undefined ? ` #${cell.repeat}` : cell.repeats ? ` all ${cell.repeats.count}` : ''),
     `${cell.ok}/${cell.requests}`,
     String(cell.errors),
-    fixed(cell.outputTokensPerS),
-    fixed(cell.requestsPerS, 2),
-    fixed(cell.stats.ttft?.p50),
-    fixed(cell.stats.ttft?.p99),
-    fixed(cell.stats.tpot?.p50, 2),
-    fixed(cell.stats.tpot?.p99, 2),
-    fixed(cell.stats.itl?.p50, 2),
-    fixed(cell.stats.itl?.p99, 2),
-    fixed(cell.stats.e2e?.p50),
-    fixed(cell.stats.e2e?.p99),
-    fixed(cell.stats.tokens_per_chunk?.mean, 2),
-    ...(cell.slo ? [fixed(cell.goodputPerS, 2), cell.slo.met ? 'met' : 'FAILED'] : []),
+    fixedOrDash(cell.outputTokensPerS),
+    fixedOrDash(cell.requestsPerS, 2),
+    fixedOrDash(cell.stats.ttft?.p50),
+    fixedOrDash(cell.stats.ttft?.p99),
+    fixedOrDash(cell.stats.tpot?.p50, 2),
+    fixedOrDash(cell.stats.tpot?.p99, 2),
+    fixedOrDash(cell.stats.itl?.p50, 2),
+    fixedOrDash(cell.stats.itl?.p99, 2),
+    fixedOrDash(cell.stats.e2e?.p50),
+    fixedOrDash(cell.stats.e2e?.p99),
+    fixedOrDash(cell.stats.tokens_per_chunk?.mean, 2),
+    ...(cell.slo ? [fixedOrDash(cell.goodputPerS, 2), cell.slo.met ? 'met' : 'FAILED'] : []),
   ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells.map((text, i) => (i === 0 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))).join('  ');
-  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  // The model reads left-aligned; every other column is a number or lines up like one.
+  const columns = [{ title: 'model' }, ...rightAlignedTitles.map((title) => ({ title, align: 'right' as const }))];
+  const out = textTableLines(columns, rows, { rule: true });
   const errorLines = cells
     .filter((cell) => cell.errors > 0)
     .map(
@@ -89,8 +86,8 @@ export function renderCapacity(outcomes: readonly CapacityOutcome[], cells: read
       lines.push(
         `  capacity: ${label(outcome.best)}${bound}` +
           (knee
-            ? ` — ${fixed(knee.outputTokensPerS)} output tok/s, ${fixed(knee.requestsPerS, 2)} req/s, goodput ${fixed(knee.goodputPerS, 2)} req/s, ` +
-              `TTFT p95 ${fixed(knee.stats.ttft?.p95)} ms, TPOT p95 ${fixed(knee.stats.tpot?.p95, 2)} ms`
+            ? ` — ${fixedOrDash(knee.outputTokensPerS)} output tok/s, ${fixedOrDash(knee.requestsPerS, 2)} req/s, goodput ${fixedOrDash(knee.goodputPerS, 2)} req/s, ` +
+              `TTFT p95 ${fixedOrDash(knee.stats.ttft?.p95)} ms, TPOT p95 ${fixedOrDash(knee.stats.tpot?.p95, 2)} ms`
             : ''),
       );
     }
@@ -116,6 +113,6 @@ function spreadText(spread: NonNullable<CellSummary['repeats']>['spread']): stri
   };
   return SPREAD_METRICS.map((metric) => {
     const s = spread[metric];
-    return `${names[metric]} ${fixed(s.min, 2)}–${fixed(s.max, 2)} (cv ${(s.cv * 100).toFixed(1)}%)`;
+    return `${names[metric]} ${fixedOrDash(s.min, 2)}–${fixedOrDash(s.max, 2)} (cv ${percent(s.cv)})`;
   }).join(', ');
 }

@@ -3,17 +3,12 @@ import { stringify } from 'csv-stringify/sync';
 import { SPREAD_METRICS, type CellSummary } from '../metrics/cell-summary.js';
 import { METRIC_NAMES, METRIC_UNITS, percentileDistribution, type MetricName, type Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
+import { csvNumber } from '../util/format.js';
 
 const SUMMARY_METRICS: readonly MetricName[] = ['ttft', 'tpot', 'itl', 'e2e'];
 const SUMMARY_STATS: readonly (keyof Stats)[] = ['p50', 'p90', 'p95', 'p99', 'mean', 'max'];
 /** The rest of METRICS.md's percentiles, after the columns the issue fixed. */
 const EXTRA_STATS: readonly (keyof Stats)[] = ['p999', 'min', 'stdev'];
-
-/** Numbers in CSV: enough digits for µs resolution, no float noise. */
-export function csvNumber(value: number | undefined): string {
-  if (value === undefined || !Number.isFinite(value)) return '';
-  return String(Math.round(value * 1000) / 1000);
-}
 
 /** summary.csv: one row per cell. */
 export function renderSummaryCsv(cells: readonly CellSummary[]): string {

@@ -7,9 +7,9 @@ import type { Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
 import type { CapacityOutcome, SideBySide, SloBound } from '../types.js';
 import { renderCharts, type Chart } from './charts.js';
-import { formatNumber } from './format.js';
-import { loadLabel } from './load-label.js';
 import { renderSideBySideHtml } from './side-by-side.js';
+import { escapeHtml } from '../util/escape.js';
+import { formatNumber, loadLabel } from '../util/format.js';
 
 /** Everything the page shows. */
 export interface ReportInput {
@@ -37,16 +37,11 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     header(input),
     sloSection(input.slo),
     input.capacity ? capacitySection(input.capacity) : '',
-    input.sideBySide ? renderSideBySideHtml(input.sideBySide, escapeHtml) : '',
+    input.sideBySide ? renderSideBySideHtml(input.sideBySide) : '',
     `<section><h2>Charts</h2>\n${charts.map(figure).join('\n')}\n</section>`,
     cellTable(input.cells),
   ].filter(Boolean);
   return page(input.title, body.join('\n'));
-}
-
-/** Escapes text for HTML element content and double- or single-quoted attributes. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 // The CSP forbids every fetch: a chart or style that reached for the network would fail loudly in a browser.

@@ -1,9 +1,8 @@
 /** JSON renderers: requests.jsonl lines, histograms.json, run.json. Pure. */
 import type { CellSummary } from '../metrics/cell-summary.js';
-import { createHistogram, decodeHistogram, encodeHistogram, METRIC_NAMES, METRIC_UNITS, type MetricName } from '../metrics/histograms.js';
+import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
 import type { CapacityOutcome, LoadLevel, RequestRecord, Scenario } from '../types.js';
-
-const round3 = (value: number | undefined): number | null => (value === undefined ? null : Math.round(value * 1000) / 1000);
+import { jsonNumber } from '../util/format.js';
 
 /** `concurrency` (closed loop) or `rate` (open loop, requests/s): the load level's field in every JSON file. */
 export function loadFields(load: LoadLevel): { concurrency: number } | { rate: number } {
@@ -26,33 +25,33 @@ export function renderRequestLine(record: RequestRecord): string {
     ...(record.metSlo !== undefined ? { met_slo: record.metSlo } : {}),
     error: record.error ?? null,
     status: record.status ?? null,
-    connect_ms: round3(record.connectMs),
-    schedule_lag_ms: sent ? round3(m.scheduleLagMs) : null,
-    scheduled_ttft_ms: round3(m.scheduledTtftMs),
-    scheduled_e2e_ms: sent ? round3(m.scheduledE2eMs) : null,
-    ttfb_ms: round3(m.ttfbMs),
-    ttft_ms: round3(m.ttftMs),
-    ttfo_ms: round3(m.ttfoMs),
-    tpot_ms: round3(m.tpotMs),
-    e2e_ms: sent ? round3(m.e2eMs) : null,
+    connect_ms: jsonNumber(record.connectMs),
+    schedule_lag_ms: sent ? jsonNumber(m.scheduleLagMs) : null,
+    scheduled_ttft_ms: jsonNumber(m.scheduledTtftMs),
+    scheduled_e2e_ms: sent ? jsonNumber(m.scheduledE2eMs) : null,
+    ttfb_ms: jsonNumber(m.ttfbMs),
+    ttft_ms: jsonNumber(m.ttftMs),
+    ttfo_ms: jsonNumber(m.ttfoMs),
+    tpot_ms: jsonNumber(m.tpotMs),
+    e2e_ms: sent ? jsonNumber(m.e2eMs) : null,
     output_tokens: m.outputTokens,
     reasoning_tokens: m.reasoningTokens,
     input_tokens: m.inputTokens ?? null,
-    output_tokens_per_s: round3(m.outputTokensPerS),
-    decode_tokens_per_s: round3(m.decodeTokensPerS),
+    output_tokens_per_s: jsonNumber(m.outputTokensPerS),
+    decode_tokens_per_s: jsonNumber(m.decodeTokensPerS),
     tokens_per_chunk: m.tokensPerChunk,
-    chunk_times_ms: m.chunkTimesMs.map((t) => round3(t)),
+    chunk_times_ms: m.chunkTimesMs.map((t) => jsonNumber(t)),
     ...(m.perChoice
       ? {
           chunk_choices: m.chunkChoices,
-          choices: m.perChoice.map((c) => ({ choice: c.choice, output_tokens: c.outputTokens, ttft_ms: round3(c.ttftMs), tpot_ms: round3(c.tpotMs) })),
+          choices: m.perChoice.map((c) => ({ choice: c.choice, output_tokens: c.outputTokens, ttft_ms: jsonNumber(c.ttftMs), tpot_ms: jsonNumber(c.tpotMs) })),
         }
       : {}),
     token_source: record.tokenSource,
     tokenizer: record.tokenizer,
     usage_mismatch: record.usageMismatch ?? null,
-    server_ttft_ms: round3(record.serverTtftMs),
-    server_e2e_ms: round3(record.serverE2eMs),
+    server_ttft_ms: jsonNumber(record.serverTtftMs),
+    server_e2e_ms: jsonNumber(record.serverE2eMs),
     usage: record.usage ?? null,
   }) + '\n';
 }
@@ -89,7 +88,7 @@ export function renderHistogramsJson(cells: readonly CellSummary[]): string {
 /**
  * summary.json: every cell's summary (SLO verdict, validity, goodput, stats)
  * without its histograms, which are in histograms.json. `tokenmeter report`
- * rebuilds the cells from the two.
+ * rebuilds the cells from the two (cli/results-folder.ts).
  */
 export function renderSummaryJson(cells: readonly CellSummary[], extra: { capacity?: readonly CapacityOutcome[] } = {}): string {
   return (
@@ -102,23 +101,6 @@ export function renderSummaryJson(cells: readonly CellSummary[], extra: { capaci
       2,
     ) + '\n'
   );
-}
-
-/** The inverse of renderSummaryJson + renderHistogramsJson: the cells of a results folder. */
-export function parseResultCells(summaryJson: string, histogramsJson: string): { cells: CellSummary[]; capacity?: CapacityOutcome[] } {
-  const summary = JSON.parse(summaryJson) as { cells: Omit<CellSummary, 'histograms'>[]; capacity?: CapacityOutcome[] };
-  const histograms = JSON.parse(histogramsJson) as { cells: { histograms: Partial<Record<MetricName, { encoded: string }>> }[] };
-  if (!Array.isArray(summary.cells) || !Array.isArray(histograms.cells) || summary.cells.length !== histograms.cells.length) {
-    throw new Error('summary.json and histograms.json do not describe the same cells');
-  }
-  const cells = summary.cells.map((cell, i): CellSummary => {
-    const encoded = histograms.cells[i]!.histograms;
-    const decoded = Object.fromEntries(
-      METRIC_NAMES.map((name) => [name, encoded[name] ? decodeHistogram(encoded[name].encoded) : createHistogram()]),
-    ) as CellSummary['histograms'];
-    return { ...cell, histograms: decoded };
-  });
-  return summary.capacity ? { cells, capacity: summary.capacity } : { cells };
 }
 
 export interface RunInfo {

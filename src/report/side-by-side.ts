@@ -1,7 +1,8 @@
 /** `tokenmeter compare`'s tables: terminal text, Markdown and an HTML section. Pure. */
 import type { SideBySide, SideBySideValue } from '../types.js';
-import { formatNumber, signedPercent } from './format.js';
-import { loadLabel } from './load-label.js';
+import { escapeHtml, escapeMarkdownPipes } from '../util/escape.js';
+import { formatNumber, loadLabel, signedPercent } from '../util/format.js';
+import { textTableLines } from '../util/text-table.js';
 
 
 /** `412.3 ★ (+12.0% [+8.1%, +15.2%])`: the value, the best-mark, the difference to the first contender. */
@@ -29,37 +30,34 @@ const legend = (comparison: SideBySide): string =>
 export function renderSideBySideText(comparison: SideBySide): string {
   const out: string[] = [];
   for (const table of tables(comparison, '*')) {
-    const widths = table.header.map((title, i) => Math.max(title.length, ...table.rows.map((row) => row[i]!.length)));
-    const line = (cells: string[]) => cells.map((text, i) => text.padEnd(widths[i]!)).join('  ').trimEnd();
-    out.push(`at ${table.title}`, line(table.header), widths.map((w) => '-'.repeat(w)).join('  '), ...table.rows.map(line), '');
+    out.push(`at ${table.title}`, ...textTableLines(table.header.map((title) => ({ title })), table.rows, { rule: true }), '');
   }
   out.push(`(${legend(comparison)}: *)`, '');
   return out.join('\n');
 }
 
 export function renderSideBySideMarkdown(title: string, comparison: SideBySide): string {
-  const cell = (text: string) => text.replace(/\|/g, '\\|');
-  const out = [`## ${cell(title)}`, ''];
+  const out = [`## ${escapeMarkdownPipes(title)}`, ''];
   for (const table of tables(comparison, '**★**')) {
-    out.push(`### at ${cell(table.title)}`, '', `| ${table.header.map(cell).join(' | ')} |`, `|${table.header.map(() => ' --- ').join('|')}|`);
-    out.push(...table.rows.map((row) => `| ${row.map(cell).join(' | ')} |`), '');
+    out.push(`### at ${escapeMarkdownPipes(table.title)}`, '', `| ${table.header.map(escapeMarkdownPipes).join(' | ')} |`, `|${table.header.map(() => ' --- ').join('|')}|`);
+    out.push(...table.rows.map((row) => `| ${row.map(escapeMarkdownPipes).join(' | ')} |`), '');
   }
   out.push(`_${legend(comparison)}: ★_`, '');
   return out.join('\n');
 }
 
-/** The HTML section the compare page puts above its charts; `escape` is the page's HTML escaper. */
-export function renderSideBySideHtml(comparison: SideBySide, escape: (text: string) => string): string {
+/** The HTML section the compare page puts above its charts. */
+export function renderSideBySideHtml(comparison: SideBySide): string {
   const out = ['<section data-section="compare"><h2>Side by side</h2>'];
   for (const level of comparison.levels) {
-    out.push(`<h3>at ${escape(loadLabel(level.load))}</h3>`, '<div class="table-wrap"><table data-table="compare">');
-    out.push(`<thead><tr><th scope="col">metric</th>${comparison.contenders.map((name) => `<th scope="col">${escape(name)}</th>`).join('')}</tr></thead><tbody>`);
+    out.push(`<h3>at ${escapeHtml(loadLabel(level.load))}</h3>`, '<div class="table-wrap"><table data-table="compare">');
+    out.push(`<thead><tr><th scope="col">metric</th>${comparison.contenders.map((name) => `<th scope="col">${escapeHtml(name)}</th>`).join('')}</tr></thead><tbody>`);
     for (const row of level.rows) {
-      const cells = row.values.map((entry) => `<td class="num${entry?.best ? ' best' : ''}">${escape(cellText(entry, '★'))}</td>`);
-      out.push(`<tr><th scope="row">${escape(`${row.metric} (${row.unit})`)}</th>${cells.join('')}</tr>`);
+      const cells = row.values.map((entry) => `<td class="num${entry?.best ? ' best' : ''}">${escapeHtml(cellText(entry, '★'))}</td>`);
+      out.push(`<tr><th scope="row">${escapeHtml(`${row.metric} (${row.unit})`)}</th>${cells.join('')}</tr>`);
     }
     out.push('</tbody></table></div>');
   }
-  out.push(`<p class="note">${escape(legend(comparison))}: ★</p></section>`);
+  out.push(`<p class="note">${escapeHtml(legend(comparison))}: ★</p></section>`);
   return out.join('\n');
 }

@@ -15,6 +15,7 @@ import type { RawLength, RawScenario, RawSimProfile } from './schema.js';
 import { readPromptFile } from './prompt-file.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold } from './thresholds.js';
+import { durationMs } from '../util/duration.js';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -27,14 +28,6 @@ const DEFAULT_MAX_LENGTH = 32_768;
 /** A tokenizer.json path is relative to the scenario file; built-in names stay as they are. */
 function resolveTokenizer(tokenizer: string, file: string): string {
   return tokenizer.endsWith('.json') ? path.resolve(path.dirname(file), tokenizer) : tokenizer;
-}
-
-/** "250ms" | "30s" | "5m" | "1h" | seconds → milliseconds. */
-export function durationMs(value: string | number): number {
-  if (typeof value === 'number') return value * 1000;
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(value)!;
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * factor;
 }
 
 export function normalizeScenario(raw: RawScenario, file: string): Scenario {

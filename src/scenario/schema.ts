@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { API_NAMES, ARRIVAL_NAMES, PROVIDER_NAMES, TOKENIZER_NAMES } from '../types.js';
+import { DURATION_PATTERN } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
 
@@ -19,7 +20,7 @@ export const durationSchema = z
       positiveNumber,
       z
         .string()
-        .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'must be a duration such as "500ms", "30s" or "5m"')
+        .regex(DURATION_PATTERN, 'must be a duration such as "500ms", "30s" or "5m"')
         .refine((text) => Number.parseFloat(text) > 0, 'must be longer than zero'),
     ],
     {
@@ -99,7 +100,7 @@ const levels = <T extends z.ZodType<number>>(level: T, what: string) =>
 
 const warmupDuration = z
   .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'must be a count of requests or a duration such as "5s"');
+  .regex(DURATION_PATTERN, 'must be a count of requests or a duration such as "5s"');
 
 const loadSchema = z
   .strictObject({

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { SimConfig, SimModelProfile } from '../types.js';
 import { profileFor } from './profile.js';
-import { draw, seededRandom, type Random } from './random.js';
+import { drawInteger, seededRandom, type Random } from '../util/random.js';
 import { SIM_WORDS } from './words.js';
 
 /** One chunk the simulator wrote. */
@@ -218,7 +218,7 @@ interface CompletionPlan {
 function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random): CompletionPlan {
   const maxTokens = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens) ?? positiveInteger(body.max_output_tokens);
   // The profile's length is drawn even when the request overrides it, so the rest of the plan stays the same.
-  const drawn = Math.max(1, draw(profile.outputTokens, random));
+  const drawn = Math.max(1, drawInteger(profile.outputTokens, random));
   // Like vLLM: ignore_eos decodes to the cap (no cap: the profile's length, as no context limit is simulated);
   // min_tokens lengthens a shorter answer.
   const ignoreEos = body.ignore_eos === true && maxTokens !== undefined;
@@ -226,7 +226,7 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
   const wanted = ignoreEos ? maxTokens : Math.max(drawn, minTokens);
   const total = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens);
   const wordsPerToken = profile.wordsPerToken ?? 1;
-  const reasoningTotal = Math.min(draw(profile.reasoningTokens ?? 0, random), total - 1);
+  const reasoningTotal = Math.min(drawInteger(profile.reasoningTokens ?? 0, random), total - 1);
   const chunkTokens: number[] = [];
   const tokenTexts: string[][] = [];
   const chunkReasoning: boolean[] = [];
@@ -234,7 +234,7 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
     const reasoning = sent < reasoningTotal;
     // A chunk is all reasoning or all answer, so the truth of each is exact.
     const limit = reasoning ? reasoningTotal - sent : total - sent;
-    const tokens = Math.min(Math.max(1, draw(profile.tokensPerChunk, random)), limit);
+    const tokens = Math.min(Math.max(1, drawInteger(profile.tokensPerChunk, random)), limit);
     chunkReasoning.push(reasoning);
     const texts: string[] = [];
     for (let i = 0; i < tokens; i++) {

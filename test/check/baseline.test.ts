@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { compareErrorRates, compareRuns, compareSamples, parseRegressionRules, percentileOf, type RequestLine } from '../../src/check/baseline.ts';
 import { renderJunit } from '../../src/check/junit.ts';
 import { comparisonCases } from '../../src/check/render.ts';
-import { seededRandom } from '../../src/load/seeded-random.ts';
+import { seededRandom } from '../../src/util/random.ts';
 import { validateXML } from 'xmllint-wasm';
 import { REPO_ROOT } from '../helpers.ts';
 

@@ -91,8 +91,12 @@ describe('CI gates', () => {
     withTempDir(async (dir) => {
       const line = (concurrency: number, ok: boolean, ttft: number) =>
         JSON.stringify({ model: 'm', concurrency, warmup: false, outcome: ok ? 'ok' : 'error', ttft_ms: ok ? ttft : null }) + '\n';
+      // A results folder around hand-written requests: check reads every file, but compares only requests.jsonl.
       const folder = async (name: string, lines: string[]) => {
         await mkdir(path.join(dir, name));
+        await writeFile(path.join(dir, name, 'run.json'), JSON.stringify({ completed: true, scenario: { name } }));
+        await writeFile(path.join(dir, name, 'summary.json'), JSON.stringify({ cells: [] }));
+        await writeFile(path.join(dir, name, 'histograms.json'), JSON.stringify({ format: 'hdrhistogram-compressed-base64', cells: [] }));
         await writeFile(path.join(dir, name, 'requests.jsonl'), lines.join(''));
         return path.join(dir, name);
       };
@@ -108,7 +112,7 @@ describe('CI gates', () => {
     withTempDir(async (dir) => {
       const io = captureIo();
       assert.equal(await main(['check', path.join(dir, 'a'), '--baseline', path.join(dir, 'b')], io), 2);
-      assert.match(io.err(), /requests\.jsonl: cannot read it \(ENOENT\)/);
+      assert.match(io.err(), /run\.json: cannot read it \(ENOENT\)/);
       const rule = captureIo();
       assert.equal(await main(['check', dir, '--baseline', dir, '--max-regression', 'ttft=10%'], rule), 2);
       assert.match(rule.err(), /--max-regression: "ttft=10%" must be METRIC\.pNN=N%/);

@@ -51,5 +51,5 @@ slo: {ttft_p95_ms: 1000}
     assert.match(html, /20 req\/s/);
     const missing = captureIo();
     assert.equal(await main(['report', path.join(dir, 'nope')], missing), 2);
-    assert.match(missing.err(), /summary\.json: cannot read it \(ENOENT\); is .*nope a tokenmeter results folder\?/);
+    assert.match(missing.err(), /run\.json: cannot read it \(ENOENT\); is .*nope a tokenmeter results folder\?/);
   }));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { arrivalOffsetsMs } from '../../src/load/arrivals.ts';
-import { seededRandom } from '../../src/load/seeded-random.ts';
+import { seededRandom } from '../../src/util/random.ts';
 
 function take(generator: Generator<number>, n: number): number[] {
   const out: number[] = [];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OutgoingRequest } from '../../src/load/cell-budget.ts';
 import { openLoop } from '../../src/load/open-loop.ts';
-import { seededRandom } from '../../src/load/seeded-random.ts';
+import { seededRandom } from '../../src/util/random.ts';
 import type { Exchange } from '../../src/types.ts';
 import { sleep, VirtualClock } from '../../src/util/clock.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { seededRandom } from '../../src/load/seeded-random.ts';
+import { seededRandom } from '../../src/util/random.ts';
 import { buildSyntheticPrompts, drawLength } from '../../src/load/synthetic-prompts.ts';
 import { loadTokenizer, loadTokenizerFile, TOKENIZER_NAMES, type Tokenizer } from '../../src/metrics/tokenizers.ts';
 import type { LengthDistribution, Prompt, SyntheticPrompts } from '../../src/types.ts';

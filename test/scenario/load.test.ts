@@ -3,7 +3,6 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { main } from '../../src/cli/main.ts';
-import { durationMs } from '../../src/scenario/normalize.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { captureIo, withTempDir } from '../helpers.ts';
 
@@ -196,7 +195,4 @@ describe('scenario loading', () => {
       assert.equal(scenario.target.apiKey, undefined);
       assert.equal(scenario.name, 'fallback');
     }));
-
-  const durations: [string | number, number][] = [['250ms', 250], ['30s', 30_000], ['5m', 300_000], ['1h', 3_600_000], [2, 2000]];
-  for (const [input, ms] of durations) test(`duration ${input} is ${ms} ms`, () => assert.equal(durationMs(input), ms));
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadTokenizer, TOKENIZER_NAMES } from '../../src/metrics/tokenizers.ts';
-import { seededRandom } from '../../src/sim/random.ts';
+import { seededRandom } from '../../src/util/random.ts';
 import { SIM_WORDS } from '../../src/sim/words.ts';
 
 for (const name of TOKENIZER_NAMES) {

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { compareRuns, DEFAULT_MAX_REGRESSION, parseRegressionRules } from '../../check/baseline.js';
 import { renderJunit } from '../../check/junit.js';
 import { comparisonCases, renderComparisonLines, renderComparisonMarkdown } from '../../check/render.js';
-import { loadLabel } from '../../report/load-label.js';
+import { loadLabel } from '../../util/format.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import { readRequestLines, readResultsFile } from '../results-folder.js';
+import { readResultsFolder } from '../results-folder.js';
 import { writeCiOutputs, type Io } from './run.js';
 
 export interface CheckArgs {
@@ -28,9 +28,10 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   }
   const confidence = args.confidence ?? 0.95;
   if (!(confidence > 0.5 && confidence < 1)) throw new UsageError('--confidence must be between 0.5 and 1 (e.g. 0.95)');
-  const baseline = await readRequestLines(args.baseline);
-  const current = await readRequestLines(args.results);
-  const { comparisons, missing, onlyInCurrent } = compareRuns(baseline, current, rules, { confidence });
+  // Whole folders, so a missing or corrupt file in either fails the gate (exit 2) instead of passing it.
+  const baseline = await readResultsFolder(args.baseline);
+  const current = await readResultsFolder(args.results);
+  const { comparisons, missing, onlyInCurrent } = compareRuns(baseline.lines, current.lines, rules, { confidence });
   if (comparisons.length === 0 && missing.length === 0) {
     throw new UsageError(`${args.baseline} has no measured request to compare ${args.results} with`);
   }
@@ -38,7 +39,7 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   io.stdout.write(renderComparisonLines(verdict, confidence));
   for (const cell of onlyInCurrent) io.stderr.write(`warning: ${cell.model} @ ${loadLabel(cell.load)} is not in the baseline: not compared\n`);
   // A run cut short by Ctrl-C proves nothing either way: it fails the gate rather than pass on what it skipped.
-  const incomplete = !(await runCompleted(args.results));
+  const incomplete = !current.completed;
   if (incomplete) io.stderr.write(`error: ${args.results} is an interrupted run (run.json says completed: false): it cannot pass a check\n`);
   await writeCiOutputs(
     args.results,
@@ -51,13 +52,4 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   );
   const failed = incomplete || missing.length > 0 || comparisons.some((c) => c.regression);
   return failed ? ExitCode.THRESHOLDS_FAILED : ExitCode.OK;
-}
-
-/** run.json's `completed`; a folder without run.json is taken as complete (only requests.jsonl is needed). */
-async function runCompleted(dir: string): Promise<boolean> {
-  try {
-    return (JSON.parse(await readResultsFile(dir, 'run.json')) as { completed?: boolean }).completed !== false;
-  } catch {
-    return true;
-  }
 }

@@ -4,13 +4,12 @@
  * compare.html (the run report's charts, one colour per contender).
  */
 import path from 'node:path';
-import type { RequestLine } from '../../check/baseline.js';
 import { compareContenders, type Contender } from '../../check/compare.js';
 import { renderReportHtml } from '../../report/html.js';
 import { renderSideBySideMarkdown, renderSideBySideText } from '../../report/side-by-side.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import { createOutputDir, writeFileAtomic } from '../files.js';
-import { readRequestLines, readResults } from '../results-folder.js';
+import { readResultsFolder, type ResultsFolder } from '../results-folder.js';
 import type { Io } from './run.js';
 
 export interface CompareArgs {
@@ -20,8 +19,8 @@ export interface CompareArgs {
 }
 
 export async function compareCommand(args: CompareArgs, io: Io): Promise<number> {
-  const runs: (Awaited<ReturnType<typeof readResults>> & { dir: string; lines: RequestLine[] })[] = [];
-  for (const dir of args.results) runs.push({ dir, ...(await readResults(dir)), lines: await readRequestLines(dir) });
+  const runs: ResultsFolder[] = [];
+  for (const dir of args.results) runs.push(await readResultsFolder(dir));
   const resolved = args.results.map((dir) => path.resolve(dir));
   if (new Set(resolved).size < resolved.length) throw new UsageError('compare: the same results folder is named twice');
   // A contender per model per run; named by the model alone unless two runs share a model, then by the run too.
@@ -51,7 +50,7 @@ export async function compareCommand(args: CompareArgs, io: Io): Promise<number>
     description: `From ${args.results.join(', ')}`,
     generatedAt: new Date().toISOString(),
     cells: contenders.flatMap((c) => c.cells),
-    slo: runs[0]!.scenario.slo ?? [],
+    slo: runs[0]!.scenario.slo,
     sideBySide: comparison,
   });
   await writeFileAtomic(path.join(outDir, 'compare.md'), renderSideBySideMarkdown(title, comparison));

@@ -3,17 +3,17 @@ import path from 'node:path';
 import { renderReportHtml } from '../../report/html.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeFileAtomic } from '../files.js';
-import { readResults } from '../results-folder.js';
+import { readResultsFolder } from '../results-folder.js';
 import type { Io } from './run.js';
 
 export async function reportCommand(resultsDir: string, io: Io): Promise<number> {
-  const results = await readResults(resultsDir);
+  const results = await readResultsFolder(resultsDir);
   const html = await renderReportHtml({
     title: results.scenario.name,
     ...(results.scenario.description !== undefined ? { description: results.scenario.description } : {}),
     generatedAt: results.endedAt ?? new Date().toISOString(),
     cells: results.cells.filter((cell) => cell.repeat === undefined),
-    slo: results.scenario.slo ?? [],
+    slo: results.scenario.slo,
     ...(results.capacity ? { capacity: results.capacity } : {}),
   });
   const file = path.join(resultsDir, 'report.html');

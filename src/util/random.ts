@@ -1,13 +1,13 @@
 /**
- * Seeded randomness for the load side (synthetic prompts, poisson arrivals),
- * so a scenario's seed replays the same run. `sim` keeps its own generator:
- * `load` does not import `sim`.
+ * Seeded randomness, so a seed replays the same run: synthetic prompts and
+ * poisson arrivals (load), bootstrap resamples (check), and the simulator's
+ * replies (sim) all draw from here.
  */
 
 /** Uniform draws in [0, 1). */
 export type Random = () => number;
 
-/** mulberry32, by Tommy Ettinger: a 32-bit state, fast, and plenty for lengths and word choices. */
+/** mulberry32, by Tommy Ettinger: a 32-bit state, fast, and plenty for lengths, word choices and resamples. */
 export function seededRandom(seed: number): Random {
   let state = seed >>> 0;
   return () => {
@@ -28,6 +28,13 @@ export function deriveSeed(seed: number, ...parts: number[]): number {
   let hash = fmix32(seed >>> 0);
   for (const part of parts) hash = fmix32((hash ^ Math.imul(part >>> 0, 0x9e3779b1)) >>> 0);
   return hash;
+}
+
+/** A fixed value as it is, or an integer drawn uniformly from the inclusive range `[min, max]` (one draw). */
+export function drawInteger(value: number | readonly [number, number], random: Random): number {
+  if (typeof value === 'number') return value;
+  const [min, max] = value;
+  return min + Math.floor(random() * (max - min + 1));
 }
 
 function fmix32(value: number): number {
