@@ -19,15 +19,11 @@ import { renderRequestLine } from '../src/report/json.ts';
 import { parseScenario } from '../src/scenario/load.ts';
 import { drawInteger as draw, seededRandom } from '../src/util/random.ts';
 import { SIM_WORDS } from '../src/sim/words.ts';
-import type { Exchange, OutputChunk } from '../src/types.ts';
+import type { Exchange, OutputChunk, SimModelProfile } from '../src/types.ts';
 import { sleepUntil, VirtualClock } from '../src/util/clock.ts';
 
-export interface VirtualServerProfile {
-  ttftMs: number;
-  tokensPerSecond: number;
-  tokensPerChunk: number | [number, number];
-  outputTokens: number | [number, number];
-  capacity: number;
+/** The simulator's timing knobs (SimModelProfile), and a few of a test's own. */
+export interface VirtualServerProfile extends Pick<SimModelProfile, 'ttftMs' | 'tokensPerSecond' | 'tokensPerChunk' | 'outputTokens' | 'capacity'> {
   /** Each request's TTFT is scaled by a factor drawn uniformly from [1 - jitter, 1 + jitter] (default 0). */
   ttftJitter?: number;
   /** Requests whose id matches fail with a 500 (tests of error accounting). */
