@@ -11,7 +11,8 @@
  * are lower bounds (value ≥ bound), so `decode_tokens_per_s_p5: 20` reads
  * "95% of requests decode at 20 tokens/s or faster".
  */
-import { METRIC_NAMES, type MetricName, type SloBound } from '../types.js';
+import { METRIC_NAMES, type MetricName } from '../metrics/catalog.js';
+import type { SloBound } from '../types.js';
 
 const COUNT_METRICS: readonly MetricName[] = ['tokens_per_chunk', 'input_tokens', 'output_tokens', 'reasoning_tokens'];
 

@@ -17,7 +17,8 @@
  * Examples: `ttft.p95 < 500ms`, `tpot.p99 <= 40ms`, `output_tokens_per_s > 900`,
  * `errors.rate < 1%`, `ttft.p99{model=gpt-oss-120b, concurrency=8} < 2s`.
  */
-import { METRIC_NAMES, type MetricName, type Threshold, type ThresholdOp } from '../types.js';
+import { METRIC_NAMES, type MetricName } from '../metrics/catalog.js';
+import type { Threshold, ThresholdOp } from '../types.js';
 import { parsePercentile } from './slo.js';
 
 const CELL_VALUES = ['output_tokens_per_s', 'requests_per_s', 'goodput'] as const;
