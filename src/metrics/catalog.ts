@@ -30,9 +30,9 @@ export interface Sample {
   count: number;
 }
 
-interface MetricEntry {
+interface MetricEntry<Name extends string> {
   /** `ttft`: the name in histograms.json, SLO keys, thresholds, summary.csv column names. */
-  name: string;
+  name: Name;
   /** `TTFT`: for people (table headers, chart titles, `compare` rows). */
   label: string;
   /** Unit of the reported values. */
@@ -50,7 +50,7 @@ interface MetricEntry {
 }
 
 /** A metric with one value per request (TTFT, E2E): that value is also what a per-request SLO bound checks. */
-export interface PerRequestMetric extends MetricEntry {
+export interface PerRequestMetric<Name extends string = string> extends MetricEntry<Name> {
   /** The request's value in `unit`; undefined where it has none (no TPOT in a one-token reply). */
   value: (record: RequestRecord) => number | undefined;
   samples?: never;
@@ -62,7 +62,7 @@ export interface PerRequestMetric extends MetricEntry {
 }
 
 /** A metric with many samples per request (per chunk, per token): no single per-request value. */
-export interface PerSampleMetric extends MetricEntry {
+export interface PerSampleMetric<Name extends string = string> extends MetricEntry<Name> {
   /** The request's samples, in `unit`. */
   samples: (record: RequestRecord) => readonly Sample[];
   value?: never;
@@ -70,7 +70,7 @@ export interface PerSampleMetric extends MetricEntry {
 }
 
 /** One distribution kept per cell as an HDR histogram. */
-export type HistogramMetric = PerRequestMetric | PerSampleMetric;
+export type HistogramMetric<Name extends string = MetricName> = PerRequestMetric<Name> | PerSampleMetric<Name>;
 
 const TIME = { unit: 'ms', scale: 1000 } as const;
 const TOKENS = { unit: 'tokens', scale: 1 } as const;
@@ -78,8 +78,7 @@ const TOKEN_RATE = { unit: 'tokens/s', scale: 1000 } as const;
 
 const each = (values: readonly number[]): Sample[] => values.map((value) => ({ value, count: 1 }));
 
-/** Every distribution, in the order of METRIC_NAMES (histograms.json, histograms.csv). */
-export const HISTOGRAM_METRICS = [
+const ENTRIES = [
   {
     name: 'ttft',
     label: 'TTFT',
@@ -247,10 +246,13 @@ export const HISTOGRAM_METRICS = [
     value: (record) => record.metrics.scheduledE2eMs,
     baselineCheck: false,
   },
-] as const satisfies readonly HistogramMetric[];
+] as const satisfies readonly HistogramMetric<string>[];
 
 /** A distribution's name: `ttft`, `decode_tokens_per_s`… */
-export type MetricName = (typeof HISTOGRAM_METRICS)[number]['name'];
+export type MetricName = (typeof ENTRIES)[number]['name'];
+
+/** Every distribution, in the order of METRIC_NAMES (histograms.json, histograms.csv). */
+export const HISTOGRAM_METRICS: readonly HistogramMetric[] = ENTRIES;
 
 /** Every distribution tokenmeter keeps per cell (histograms, summary columns, SLO keys), in catalog order. */
 export const METRIC_NAMES: readonly MetricName[] = HISTOGRAM_METRICS.map((metric) => metric.name);
@@ -288,8 +290,7 @@ export interface CellValue {
   value: (cell: CellSummary) => number | undefined;
 }
 
-/** Every cell value, in the order the threshold grammar lists them. */
-export const CELL_VALUES = [
+const CELL_VALUE_ENTRIES = [
   {
     name: 'output_tokens_per_s',
     label: 'output tok/s',
@@ -351,7 +352,11 @@ export const CELL_VALUES = [
   },
 ] as const satisfies readonly CellValue[];
 
-export type CellValueName = (typeof CELL_VALUES)[number]['name'];
+/** `output_tokens_per_s`, `errors.rate`… */
+export type CellValueName = (typeof CELL_VALUE_ENTRIES)[number]['name'];
+
+/** Every cell value, in the order the threshold grammar lists them. */
+export const CELL_VALUES: readonly CellValue[] = CELL_VALUE_ENTRIES;
 
 /** The catalog entry of a cell value, by name; undefined for a name that is none. */
 export function cellValueNamed(name: string): CellValue | undefined {
