@@ -358,7 +358,10 @@ export type CellValueName = (typeof CELL_VALUE_ENTRIES)[number]['name'];
 /** Every cell value, in the order the threshold grammar lists them. */
 export const CELL_VALUES: readonly CellValue[] = CELL_VALUE_ENTRIES;
 
-/** The catalog entry of a cell value, by name; undefined for a name that is none. */
+/** The catalog entry of a cell value, by name. */
+export const CELL_VALUES_BY_NAME = Object.fromEntries(CELL_VALUES.map((entry) => [entry.name, entry])) as Record<CellValueName, CellValue>;
+
+/** The catalog entry of a cell value, by a name read from input; undefined for a name that is none. */
 export function cellValueNamed(name: string): CellValue | undefined {
   return CELL_VALUES.find((entry) => entry.name === name);
 }

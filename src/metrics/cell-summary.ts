@@ -4,7 +4,7 @@
  */
 import type { Histogram } from 'hdr-histogram-js';
 import type { CellKey, ErrorClass, RequestRecord, SloBound, TokenSource } from '../types.js';
-import { HISTOGRAM_METRICS, samplesOf, type HistogramMetric } from './catalog.js';
+import { CELL_VALUES_BY_NAME, HISTOGRAM_METRICS, samplesOf, type CellValueName, type HistogramMetric } from './catalog.js';
 import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
 import { cellSloVerdict, type SloVerdict } from './slo.js';
 
@@ -279,9 +279,17 @@ export function median(values: readonly number[]): number | undefined {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** The headline numbers whose run-to-run spread `--repeat` reports. */
-export const SPREAD_METRICS = ['ttft_p50', 'ttft_p95', 'tpot_p50', 'tpot_p95', 'e2e_p95', 'output_tokens_per_s'] as const;
-export type SpreadMetric = (typeof SPREAD_METRICS)[number];
+/** The headline numbers whose run-to-run spread `--repeat` reports: a statistic of a distribution, or a cell value. */
+export const SPREAD_SOURCES = {
+  ttft_p50: { metric: 'ttft', stat: 'p50' },
+  ttft_p95: { metric: 'ttft', stat: 'p95' },
+  tpot_p50: { metric: 'tpot', stat: 'p50' },
+  tpot_p95: { metric: 'tpot', stat: 'p95' },
+  e2e_p95: { metric: 'e2e', stat: 'p95' },
+  output_tokens_per_s: { cellValue: 'output_tokens_per_s' },
+} as const satisfies Record<string, { metric: MetricName; stat: keyof Stats } | { cellValue: CellValueName }>;
+export type SpreadMetric = keyof typeof SPREAD_SOURCES;
+export const SPREAD_METRICS = Object.keys(SPREAD_SOURCES) as SpreadMetric[];
 
 /** Across repeats: the lowest and highest value, and the coefficient of variation (stdev / mean). */
 export interface Spread {
@@ -291,9 +299,8 @@ export interface Spread {
 }
 
 function headline(cell: CellSummary, metric: SpreadMetric): number | undefined {
-  if (metric === 'output_tokens_per_s') return cell.outputTokensPerS;
-  const [name, stat] = metric.split('_') as ['ttft' | 'tpot' | 'e2e', 'p50' | 'p95'];
-  return cell.stats[name]?.[stat];
+  const source: (typeof SPREAD_SOURCES)[SpreadMetric] = SPREAD_SOURCES[metric];
+  return 'cellValue' in source ? CELL_VALUES_BY_NAME[source.cellValue].value(cell) : cell.stats[source.metric]?.[source.stat];
 }
 
 /**

@@ -48,3 +48,12 @@ test('the summary table labels repeats and their merged row, and prints the spre
     ].join('\n'),
   );
 });
+
+test('a cell without an SLO beside cells with one shows - for goodput and the verdict', () => {
+  const [withSlo] = sampleReport().cells;
+  const [, , merged] = repeatCells();
+  const lines = renderSummaryTable([withSlo!, merged!]).split('\n');
+  assert.match(lines[0]!, /goodput\/s  SLO$/);
+  assert.match(lines[2]!, / 9\.25  met$/);
+  assert.match(lines[3]!, / {10}- {4}-$/);
+});
