@@ -1,21 +1,22 @@
 /** Threshold and baseline verdicts as terminal lines, Markdown and JUnit cases. Pure. */
 import { signedPercent } from '../report/format.js';
 import { loadLabel } from '../report/load-label.js';
+import type { Unit } from '../metrics/catalog.js';
+import { thresholdUnit } from '../scenario/thresholds.js';
 import type { CellKey, Threshold } from '../types.js';
 import type { Comparison } from './baseline.js';
 import type { JunitCase } from './junit.js';
 import type { ThresholdResult } from './thresholds.js';
 
-/** A measured value in the threshold's own unit: `612.3 ms`, `1.2%`, `930 tok/s`. */
+/** How a value of each unit reads after its number (a share is shown as a percentage). */
+const UNIT_TEXT: Record<Exclude<Unit, 'share'>, string> = { ms: ' ms', tokens: ' tokens', 'tokens/s': ' tok/s', 'req/s': ' req/s', count: '' };
+
+/** A measured value in the threshold's own unit (the catalog's): `612.3 ms`, `1.2%`, `930 tok/s`. */
 export function formatMeasured(threshold: Threshold, value: number | undefined): string {
   if (value === undefined) return 'no value';
   const round = (n: number) => String(Math.round(n * 1000) / 1000);
-  if (threshold.stat === 'rate') return `${round(value * 100)}%`;
-  if (threshold.metric === 'requests_per_s' || threshold.metric === 'goodput') return `${round(value)} req/s`;
-  if (threshold.stat === 'count') return round(value);
-  if (threshold.metric.endsWith('_per_s')) return `${round(value)} tok/s`;
-  if (/tokens/.test(threshold.metric)) return `${round(value)} tokens`;
-  return `${round(value)} ms`;
+  const unit = thresholdUnit(threshold);
+  return unit === 'share' ? `${round(value * 100)}%` : `${round(value)}${UNIT_TEXT[unit]}`;
 }
 
 const where = (result: ThresholdResult): string => (result.cell ? `${result.cell.model} @ ${loadLabel(result.cell.load)}` : 'no cell matched');
