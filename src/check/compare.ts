@@ -114,6 +114,7 @@ function compareRow(
       const a = row.samples && samples[0]?.get(row.samples.field);
       const b = row.samples && samples[i]?.get(row.samples.field);
       if (row.samples && a && b) {
+        // higherIsBetter: false makes the bootstrapped "worsening" the plain relative change, like diff.change, whatever the row's direction.
         const rule: RegressionRule = { key: row.metric, field: row.samples.field, percentile: row.samples.percentile, higherIsBetter: false, margin: 0 };
         const interval = compareSamples(a, b, rule, { confidence }).interval;
         if (interval) entry.diff.interval = interval;
