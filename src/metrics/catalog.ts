@@ -9,6 +9,10 @@
  * HISTOGRAM_METRICS. It then has a histogram in every cell, in
  * histograms.json and histograms.csv, SLO keys (`NAME_p95[_ms]`), threshold
  * subjects (`NAME.p95`) and, with `baselineCheck`, `--max-regression` rules.
+ * A per-request metric also belongs in requests.jsonl under `fieldName(NAME)`
+ * (report/json.ts; test/metrics/catalog.test.ts fails until it is there).
+ * summary.csv, the console table and the report show chosen statistics of
+ * chosen metrics: a new one appears there only if a column names it.
  *
  * A leaf: it imports types only, so the scenario grammar may read it too.
  */
@@ -56,7 +60,7 @@ export interface PerRequestMetric<Name extends string = string> extends MetricEn
   samples?: never;
   /**
    * `check --max-regression` may compare it: per-request samples from
-   * requests.jsonl (field `requestsField(name)`), bootstrapped.
+   * requests.jsonl (field `fieldName(name)`), bootstrapped.
    */
   baselineCheck: boolean;
 }
