@@ -26,6 +26,15 @@ export {
   type MetricName,
   type Stats,
 } from './metrics/histograms.js';
+export {
+  HISTOGRAM_METRICS,
+  CELL_VALUES,
+  METRICS,
+  type HistogramMetric,
+  type CellValue,
+  type Better,
+  type Unit,
+} from './metrics/catalog.js';
 export { renderSummaryCsv, renderHistogramsCsv } from './report/csv.js';
 export { renderRequestLine, renderHistogramsJson, renderRunJson } from './report/json.js';
 export { renderSummaryTable } from './report/console.js';

@@ -5,6 +5,10 @@
  * (`performance.now()`), and relative to `t0` (the instant just before the
  * HTTP request was written) wherever a field name ends in `Ms`.
  */
+import type { CellValueSubject, MetricName } from './metrics/catalog.js';
+
+/** A distribution's name: one of METRIC_NAMES, which the metric catalog (metrics/catalog.ts) defines. */
+export type { MetricName };
 
 /** One chat message, as OpenAI's chat API takes it. */
 export interface ChatMessage {
@@ -176,28 +180,6 @@ export interface CapacitySpec {
   /** Bisection stops when the passing and failing loads are this close (same unit as the load). */
   tolerance: number;
 }
-
-/** Every distribution tokenmeter keeps per cell (histograms, summary columns, SLO keys). */
-export const METRIC_NAMES = [
-  'ttft',
-  'ttfo',
-  'tpot',
-  'itl',
-  'e2e',
-  'ttfb',
-  'chunk_gap',
-  'tokens_per_chunk',
-  'output_tokens_per_s',
-  'decode_tokens_per_s',
-  'input_tokens',
-  'output_tokens',
-  'reasoning_tokens',
-  'connect',
-  'schedule_lag',
-  'scheduled_ttft',
-  'scheduled_e2e',
-] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** A scenario after loading, interpolation, validation and normalization. */
 export interface Scenario {
@@ -430,7 +412,7 @@ export interface Threshold {
    * or a cell value (`output_tokens_per_s`, `requests_per_s`, `goodput`, `errors.rate`,
    * `errors.count`, `dropped.rate`, `dropped.count`).
    */
-  metric: MetricName | 'output_tokens_per_s' | 'requests_per_s' | 'goodput' | 'errors' | 'dropped';
+  metric: MetricName | CellValueSubject;
   /** Percentile (0–100), `mean`, `min`, `max`, `stdev`, `count`; or `rate`/`count` for errors and dropped. */
   stat?: number | 'mean' | 'min' | 'max' | 'stdev' | 'count' | 'rate';
   /** Only cells of this model / at this load level. */

@@ -9,6 +9,7 @@
  * machine does not flap the gate.
  */
 import { deriveSeed, seededRandom, type Random } from '../util/random.js';
+import { fieldName, HISTOGRAM_METRICS, type HistogramMetric } from '../metrics/catalog.js';
 import { parsePercentile } from '../scenario/slo.js';
 import type { CellKey } from '../types.js';
 
@@ -27,17 +28,16 @@ export interface RegressionRule {
   errorRate?: true;
 }
 
-/** Per-request metrics a rule may name, with their requests.jsonl field. */
-const RULE_METRICS: Record<string, { field: string; higherIsBetter: boolean }> = {
-  ttft: { field: 'ttft_ms', higherIsBetter: false },
-  ttfo: { field: 'ttfo_ms', higherIsBetter: false },
-  tpot: { field: 'tpot_ms', higherIsBetter: false },
-  e2e: { field: 'e2e_ms', higherIsBetter: false },
-  ttfb: { field: 'ttfb_ms', higherIsBetter: false },
-  scheduled_ttft: { field: 'scheduled_ttft_ms', higherIsBetter: false },
-  output_tokens_per_s: { field: 'output_tokens_per_s', higherIsBetter: true },
-  decode_tokens_per_s: { field: 'decode_tokens_per_s', higherIsBetter: true },
-};
+/**
+ * Per-request metrics a rule may name: the catalog's with `baselineCheck`,
+ * latencies (lower is better) before throughputs. Samples come from each
+ * one's requests.jsonl field (`ttft_ms`).
+ */
+const RULE_METRICS = new Map<string, HistogramMetric>(
+  HISTOGRAM_METRICS.filter((metric) => metric.baselineCheck)
+    .sort((a, b) => Number(a.better === 'higher') - Number(b.better === 'higher'))
+    .map((metric) => [metric.name, metric]),
+);
 
 export const DEFAULT_MAX_REGRESSION = 'ttft.p95=10%,tpot.p95=10%,e2e.p95=10%,decode_tokens_per_s.p50=10%,errors.rate=1%';
 
@@ -51,14 +51,20 @@ export function parseRegressionRules(text: string): RegressionRule[] {
       const errors = /^errors\.rate=(\d+(?:\.\d+)?)%$/.exec(item);
       if (errors) return { key: 'errors.rate', field: '', percentile: NaN, higherIsBetter: false, margin: Number(errors[1]) / 100, errorRate: true };
       const match = /^([a-z][a-z0-9_]*)\.(p[\d.]+)=(\d+(?:\.\d+)?)%$/.exec(item);
-      const metric = match ? RULE_METRICS[match[1]!] : undefined;
+      const metric = match ? RULE_METRICS.get(match[1]!) : undefined;
       const percentile = match ? parsePercentile(match[2]!) : undefined;
       if (!match || !metric || percentile === undefined) {
         throw new Error(
-          `--max-regression: "${item}" must be METRIC.pNN=N% (METRIC one of ${Object.keys(RULE_METRICS).join(', ')}; e.g. ttft.p95=10%) or errors.rate=N%`,
+          `--max-regression: "${item}" must be METRIC.pNN=N% (METRIC one of ${[...RULE_METRICS.keys()].join(', ')}; e.g. ttft.p95=10%) or errors.rate=N%`,
         );
       }
-      return { key: `${match[1]}.${match[2]}`, field: metric.field, percentile, higherIsBetter: metric.higherIsBetter, margin: Number(match[3]) / 100 };
+      return {
+        key: `${match[1]}.${match[2]}`,
+        field: fieldName(metric.name),
+        percentile,
+        higherIsBetter: metric.better === 'higher',
+        margin: Number(match[3]) / 100,
+      };
     });
 }
 

@@ -4,6 +4,7 @@
  * difference to the first contender, with its bootstrap interval where the
  * per-request samples allow one (TTFT, TPOT, E2E percentiles).
  */
+import { CELL_VALUES_BY_NAME, fieldName, METRICS, type CellValueName, type MetricName } from '../metrics/catalog.js';
 import type { CellSummary } from '../metrics/cell-summary.js';
 import type { LoadLevel, SideBySide, SideBySideValue } from '../types.js';
 import { cellId, compareSamples, samplesByCell, type RegressionRule, type RequestLine } from './baseline.js';
@@ -25,29 +26,48 @@ interface RowSpec {
   samples?: { field: string; percentile: number };
 }
 
-const percentileRow = (name: string, metric: 'ttft' | 'tpot' | 'itl' | 'e2e', p: 50 | 95 | 99, field?: string): RowSpec => ({
-  metric: `${name} p${p}`,
-  unit: 'ms',
-  higherIsBetter: false,
-  value: (cell) => cell.stats[metric]?.[`p${p}`],
-  ...(field ? { samples: { field, percentile: p } } : {}),
-});
+/** A percentile of a distribution, labelled and directed by the catalog; with an interval where requests.jsonl has its per-request samples. */
+const percentileRow = (metric: MetricName, p: 50 | 95 | 99): RowSpec => {
+  const { label, unit, better, value } = METRICS[metric];
+  return {
+    metric: `${label} p${p}`,
+    unit,
+    higherIsBetter: better === 'higher',
+    value: (cell) => cell.stats[metric]?.[`p${p}`],
+    // ITL samples are per token, which requests.jsonl does not list: no interval.
+    ...(value ? { samples: { field: fieldName(metric), percentile: p } } : {}),
+  };
+};
+
+/** A cell value, labelled and directed by the catalog; a share reads as a percentage. */
+const cellValueRow = (name: CellValueName): RowSpec => {
+  const { label, unit, better, value } = CELL_VALUES_BY_NAME[name];
+  const percent = unit === 'share';
+  return {
+    metric: label,
+    unit: percent ? '%' : unit,
+    higherIsBetter: better === 'higher',
+    value: (cell) => {
+      const measured = value(cell);
+      return percent && measured !== undefined ? measured * 100 : measured;
+    },
+  };
+};
 
 const ROWS: readonly RowSpec[] = [
-  percentileRow('TTFT', 'ttft', 50, 'ttft_ms'),
-  percentileRow('TTFT', 'ttft', 95, 'ttft_ms'),
-  percentileRow('TTFT', 'ttft', 99, 'ttft_ms'),
-  percentileRow('TPOT', 'tpot', 50, 'tpot_ms'),
-  percentileRow('TPOT', 'tpot', 95, 'tpot_ms'),
-  // ITL samples are per token, which requests.jsonl does not list: no interval.
-  percentileRow('ITL', 'itl', 50),
-  percentileRow('ITL', 'itl', 99),
-  percentileRow('E2E', 'e2e', 50, 'e2e_ms'),
-  percentileRow('E2E', 'e2e', 95, 'e2e_ms'),
-  percentileRow('E2E', 'e2e', 99, 'e2e_ms'),
-  { metric: 'output tok/s', unit: 'tokens/s', higherIsBetter: true, value: (cell) => cell.outputTokensPerS },
-  { metric: 'goodput', unit: 'req/s', higherIsBetter: true, value: (cell) => cell.goodputPerS },
-  { metric: 'error rate', unit: '%', higherIsBetter: false, value: (cell) => cell.errorRate * 100 },
+  percentileRow('ttft', 50),
+  percentileRow('ttft', 95),
+  percentileRow('ttft', 99),
+  percentileRow('tpot', 50),
+  percentileRow('tpot', 95),
+  percentileRow('itl', 50),
+  percentileRow('itl', 99),
+  percentileRow('e2e', 50),
+  percentileRow('e2e', 95),
+  percentileRow('e2e', 99),
+  cellValueRow('output_tokens_per_s'),
+  cellValueRow('goodput'),
+  cellValueRow('errors.rate'),
 ];
 
 export function compareContenders(contenders: readonly Contender[], confidence = 0.95): SideBySide {
@@ -94,6 +114,7 @@ function compareRow(
       const a = row.samples && samples[0]?.get(row.samples.field);
       const b = row.samples && samples[i]?.get(row.samples.field);
       if (row.samples && a && b) {
+        // higherIsBetter: false makes the bootstrapped "worsening" the plain relative change, like diff.change, whatever the row's direction.
         const rule: RegressionRule = { key: row.metric, field: row.samples.field, percentile: row.samples.percentile, higherIsBetter: false, margin: 0 };
         const interval = compareSamples(a, b, rule, { confidence }).interval;
         if (interval) entry.diff.interval = interval;

@@ -1,4 +1,6 @@
 /** Threshold and baseline verdicts as terminal lines, Markdown and JUnit cases. Pure. */
+import type { Unit } from '../metrics/catalog.js';
+import { thresholdUnit } from '../scenario/thresholds.js';
 import type { CellKey, Threshold } from '../types.js';
 import { escapeMarkdown, escapeMarkdownPipes } from '../util/escape.js';
 import { loadLabel, roundedText, signedPercent, signedPoints } from '../util/format.js';
@@ -7,15 +9,14 @@ import type { Comparison } from './baseline.js';
 import type { JunitCase } from './junit.js';
 import type { ThresholdResult } from './thresholds.js';
 
-/** A measured value in the threshold's own unit: `612.3 ms`, `1.2%`, `930 tok/s`. */
+/** How a value of each unit reads after its number (a share is shown as a percentage). */
+const UNIT_TEXT: Record<Exclude<Unit, 'share'>, string> = { ms: ' ms', tokens: ' tokens', 'tokens/s': ' tok/s', 'req/s': ' req/s', count: '' };
+
+/** A measured value in the threshold's own unit (the catalog's): `612.3 ms`, `1.2%`, `930 tok/s`. */
 export function formatMeasured(threshold: Threshold, value: number | undefined): string {
   if (value === undefined) return 'no value';
-  if (threshold.stat === 'rate') return `${roundedText(value * 100)}%`;
-  if (threshold.metric === 'requests_per_s' || threshold.metric === 'goodput') return `${roundedText(value)} req/s`;
-  if (threshold.stat === 'count') return roundedText(value);
-  if (threshold.metric.endsWith('_per_s')) return `${roundedText(value)} tok/s`;
-  if (/tokens/.test(threshold.metric)) return `${roundedText(value)} tokens`;
-  return `${roundedText(value)} ms`;
+  const unit = thresholdUnit(threshold);
+  return unit === 'share' ? `${roundedText(value * 100)}%` : `${roundedText(value)}${UNIT_TEXT[unit]}`;
 }
 
 const where = (result: ThresholdResult): string => (result.cell ? `${result.cell.model} @ ${loadLabel(result.cell.load)}` : 'no cell matched');

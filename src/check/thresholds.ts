@@ -5,6 +5,7 @@
  */
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { cellValue } from '../metrics/slo.js';
+import { thresholdCellValue } from '../scenario/thresholds.js';
 import type { CellKey, MetricName, Threshold } from '../types.js';
 
 export interface ThresholdResult {
@@ -41,20 +42,8 @@ function selects(threshold: Threshold, cell: CellSummary): boolean {
 }
 
 function measure(threshold: Threshold, cell: CellSummary): number | undefined {
-  const completed = cell.requests - cell.interrupted;
-  switch (threshold.metric) {
-    case 'output_tokens_per_s':
-      if (threshold.stat === undefined) return cell.outputTokensPerS;
-      break;
-    case 'requests_per_s':
-      return cell.requestsPerS;
-    case 'goodput':
-      return cell.goodputPerS;
-    case 'errors':
-      return threshold.stat === 'count' ? cell.errors : cell.errorRate;
-    case 'dropped':
-      return threshold.stat === 'count' ? cell.dropped : completed > 0 ? cell.dropped / completed : 0;
-  }
+  const bounded = thresholdCellValue(threshold);
+  if (bounded) return bounded.value(cell);
   const metric = threshold.metric as MetricName;
   return cellValue(cell.histograms[metric], metric, threshold.stat as Exclude<Threshold['stat'], 'rate'>);
 }

@@ -4,6 +4,7 @@
  */
 import type { Histogram } from 'hdr-histogram-js';
 import type { CellKey, ErrorClass, RequestRecord, SloBound, TokenSource } from '../types.js';
+import { CELL_VALUES_BY_NAME, HISTOGRAM_METRICS, samplesOf, type CellValueName, type HistogramMetric } from './catalog.js';
 import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
 import { cellSloVerdict, type SloVerdict } from './slo.js';
 
@@ -118,9 +119,9 @@ export class CellAccumulator {
     if (record.metSlo) this.good++;
     this.windowStart = Math.min(this.windowStart, edges.t0);
     this.windowEnd = Math.max(this.windowEnd, edges.tEnd);
-    recordValue(this.histograms.schedule_lag, 'schedule_lag', record.metrics.scheduleLagMs);
+    // Every distribution comes from the catalog; errors, the window and the server's timings are not distributions.
+    this.recordSamples(record, 'sent');
     if (record.metrics.scheduleLagMs > this.options.maxScheduleLagMs) this.late++;
-    recordValue(this.histograms.scheduled_e2e, 'scheduled_e2e', record.metrics.scheduledE2eMs);
     if (record.outcome === 'error') {
       const errorClass = record.error?.class ?? 'bad_response';
       this.errorsByClass[errorClass] = (this.errorsByClass[errorClass] ?? 0) + 1;
@@ -134,22 +135,7 @@ export class CellAccumulator {
     }
     const m = record.metrics;
     this.outputTokens += m.outputTokens;
-    const h = this.histograms;
-    if (m.ttftMs !== undefined) recordValue(h.ttft, 'ttft', m.ttftMs);
-    if (m.scheduledTtftMs !== undefined) recordValue(h.scheduled_ttft, 'scheduled_ttft', m.scheduledTtftMs);
-    if (m.ttfoMs !== undefined) recordValue(h.ttfo, 'ttfo', m.ttfoMs);
-    recordValue(h.reasoning_tokens, 'reasoning_tokens', m.reasoningTokens);
-    if (m.tpotMs !== undefined) recordValue(h.tpot, 'tpot', m.tpotMs);
-    if (m.ttfbMs !== undefined) recordValue(h.ttfb, 'ttfb', m.ttfbMs);
-    recordValue(h.e2e, 'e2e', m.e2eMs);
-    for (const sample of m.itl) recordValue(h.itl, 'itl', sample.gapPerTokenMs, sample.tokens);
-    for (const gap of m.chunkGapsMs) recordValue(h.chunk_gap, 'chunk_gap', gap);
-    for (const tokens of m.tokensPerChunk) recordValue(h.tokens_per_chunk, 'tokens_per_chunk', tokens);
-    if (m.outputTokensPerS !== undefined) recordValue(h.output_tokens_per_s, 'output_tokens_per_s', m.outputTokensPerS);
-    if (m.decodeTokensPerS !== undefined) recordValue(h.decode_tokens_per_s, 'decode_tokens_per_s', m.decodeTokensPerS);
-    if (m.inputTokens !== undefined) recordValue(h.input_tokens, 'input_tokens', m.inputTokens);
-    recordValue(h.output_tokens, 'output_tokens', m.outputTokens);
-    if (record.connectMs !== undefined) recordValue(h.connect, 'connect', record.connectMs);
+    this.recordSamples(record, 'ok');
     // Differences can be negative (the server may count time the client cannot see), so plain lists, not HDR.
     if (record.serverTtftMs !== undefined && m.ttftMs !== undefined) {
       this.serverTtft.push(record.serverTtftMs);
@@ -158,6 +144,14 @@ export class CellAccumulator {
     if (record.serverE2eMs !== undefined) {
       this.serverE2e.push(record.serverE2eMs);
       this.e2eMinusServer.push(m.e2eMs - record.serverE2eMs);
+    }
+  }
+
+  /** Adds the request's samples to the histogram of every metric the catalog records for such requests. */
+  private recordSamples(record: RequestRecord, recordedFor: HistogramMetric['recordedFor']): void {
+    for (const metric of HISTOGRAM_METRICS) {
+      if (metric.recordedFor !== recordedFor) continue;
+      for (const sample of samplesOf(metric, record)) recordValue(this.histograms[metric.name], metric.name, sample.value, sample.count);
     }
   }
 
@@ -285,9 +279,17 @@ export function median(values: readonly number[]): number | undefined {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** The headline numbers whose run-to-run spread `--repeat` reports. */
-export const SPREAD_METRICS = ['ttft_p50', 'ttft_p95', 'tpot_p50', 'tpot_p95', 'e2e_p95', 'output_tokens_per_s'] as const;
-export type SpreadMetric = (typeof SPREAD_METRICS)[number];
+/** The headline numbers whose run-to-run spread `--repeat` reports: a statistic of a distribution, or a cell value. */
+export const SPREAD_SOURCES = {
+  ttft_p50: { metric: 'ttft', stat: 'p50' },
+  ttft_p95: { metric: 'ttft', stat: 'p95' },
+  tpot_p50: { metric: 'tpot', stat: 'p50' },
+  tpot_p95: { metric: 'tpot', stat: 'p95' },
+  e2e_p95: { metric: 'e2e', stat: 'p95' },
+  output_tokens_per_s: { cellValue: 'output_tokens_per_s' },
+} as const satisfies Record<string, { metric: MetricName; stat: keyof Stats } | { cellValue: CellValueName }>;
+export type SpreadMetric = keyof typeof SPREAD_SOURCES;
+export const SPREAD_METRICS = Object.keys(SPREAD_SOURCES) as SpreadMetric[];
 
 /** Across repeats: the lowest and highest value, and the coefficient of variation (stdev / mean). */
 export interface Spread {
@@ -297,9 +299,8 @@ export interface Spread {
 }
 
 function headline(cell: CellSummary, metric: SpreadMetric): number | undefined {
-  if (metric === 'output_tokens_per_s') return cell.outputTokensPerS;
-  const [name, stat] = metric.split('_') as ['ttft' | 'tpot' | 'e2e', 'p50' | 'p95'];
-  return cell.stats[name]?.[stat];
+  const source: (typeof SPREAD_SOURCES)[SpreadMetric] = SPREAD_SOURCES[metric];
+  return 'cellValue' in source ? CELL_VALUES_BY_NAME[source.cellValue].value(cell) : cell.stats[source.metric]?.[source.stat];
 }
 
 /**

@@ -7,7 +7,7 @@
 import hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 
-import { METRIC_NAMES, type MetricName } from '../types.js';
+import { HISTOGRAM_METRICS, METRIC_NAMES, type MetricName } from './catalog.js';
 
 export { METRIC_NAMES, type MetricName };
 
@@ -18,29 +18,10 @@ export interface MetricUnit {
   scale: number;
 }
 
-const TIME: MetricUnit = { unit: 'ms', scale: 1000 };
-const COUNT: MetricUnit = { unit: 'tokens', scale: 1 };
-const RATE: MetricUnit = { unit: 'tokens/s', scale: 1000 };
-
-export const METRIC_UNITS: Record<MetricName, MetricUnit> = {
-  ttft: TIME,
-  ttfo: TIME,
-  tpot: TIME,
-  itl: TIME,
-  e2e: TIME,
-  ttfb: TIME,
-  chunk_gap: TIME,
-  connect: TIME,
-  schedule_lag: TIME,
-  scheduled_ttft: TIME,
-  scheduled_e2e: TIME,
-  tokens_per_chunk: COUNT,
-  input_tokens: COUNT,
-  output_tokens: COUNT,
-  reasoning_tokens: COUNT,
-  output_tokens_per_s: RATE,
-  decode_tokens_per_s: RATE,
-};
+/** Each metric's unit and scale, from the catalog. */
+export const METRIC_UNITS = Object.fromEntries(
+  HISTOGRAM_METRICS.map((metric): [MetricName, MetricUnit] => [metric.name, { unit: metric.unit, scale: metric.scale }]),
+) as Record<MetricName, MetricUnit>;
 
 export function createHistogram(): Histogram {
   return hdr.build({

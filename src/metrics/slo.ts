@@ -4,31 +4,10 @@
  * stay within their bounds.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import type { MetricName, RequestMetrics, RequestRecord, SloBound } from '../types.js';
+import type { MetricName, RequestRecord, SloBound } from '../types.js';
+import { METRICS } from './catalog.js';
 import { METRIC_UNITS } from './histograms.js';
 import { roundTo } from '../util/format.js';
-
-/** A request's own value of a metric; undefined where one request has no single value (itl, chunk gaps). */
-function requestValue(record: RequestRecord, metric: MetricName): number | undefined {
-  const m: RequestMetrics = record.metrics;
-  const values: Partial<Record<MetricName, number | undefined>> = {
-    ttft: m.ttftMs,
-    ttfo: m.ttfoMs,
-    tpot: m.tpotMs,
-    e2e: m.e2eMs,
-    ttfb: m.ttfbMs,
-    output_tokens_per_s: m.outputTokensPerS,
-    decode_tokens_per_s: m.decodeTokensPerS,
-    input_tokens: m.inputTokens,
-    output_tokens: m.outputTokens,
-    reasoning_tokens: m.reasoningTokens,
-    connect: record.connectMs,
-    schedule_lag: m.scheduleLagMs,
-    scheduled_ttft: m.scheduledTtftMs,
-    scheduled_e2e: m.scheduledE2eMs,
-  };
-  return values[metric];
-}
 
 const within = (value: number, bound: SloBound): boolean => (bound.direction === 'max' ? value <= bound.bound : value >= bound.bound);
 
@@ -42,7 +21,7 @@ export function requestMeetsSlo(record: RequestRecord, slo: readonly SloBound[])
   if (record.outcome !== 'ok') return false;
   for (const bound of slo) {
     if (bound.metric === 'error_rate') continue;
-    const value = requestValue(record, bound.metric);
+    const value = METRICS[bound.metric].value?.(record);
     if (value !== undefined && !within(value, bound)) return false;
   }
   return true;

@@ -8,6 +8,7 @@ import type { Histogram, JsHistogram } from 'hdr-histogram-js';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import type { CellSummary } from '../metrics/cell-summary.js';
+import { METRICS } from '../metrics/catalog.js';
 import {
   createHistogram,
   decodeHistogram,
@@ -148,7 +149,7 @@ function latencyRows(input: ChartInput): LatencyRow[] {
 
 function latencyThroughputSpec(rows: LatencyRow[], slo: readonly SloBound[], colours: Colours): Spec {
   const x = { field: 'outputTokensPerS', type: 'quantitative', title: 'output tokens/s (cell)' } as const;
-  const y = { field: 'ttftMs', type: 'quantitative', title: 'TTFT (ms)' } as const;
+  const y = { field: 'ttftMs', type: 'quantitative', title: `${METRICS.ttft.label} (${METRICS.ttft.unit})` } as const;
   const percentileScale = { domain: [...LATENCY_PERCENTILES] };
   const shape = { field: 'percentile', type: 'nominal', title: 'percentile', scale: percentileScale } as const;
   return {
@@ -225,11 +226,11 @@ interface PercentilePoint {
 
 async function percentileChart(cells: readonly CellSummary[], metric: (typeof PERCENTILE_METRICS)[number], colours: Colours): Promise<Chart> {
   const name = `percentiles-${metric}`;
-  const title = metric.toUpperCase();
-  const caption = `${title} percentile distribution per cell (HdrHistogram style: x is 1/(1−p) on a log scale), ms`;
+  const { label, unit } = METRICS[metric];
+  const caption = `${label} percentile distribution per cell (HdrHistogram style: x is 1/(1−p) on a log scale), ${unit}`;
   const points = percentilePoints(cells, metric);
-  if (points.length === 0) return { name, caption, note: `No ${title} samples in any cell.` };
-  return { name, caption, svg: await toSvg(percentileSpec(points, title, loadDomain(cells), colours), name) };
+  if (points.length === 0) return { name, caption, note: `No ${label} samples in any cell.` };
+  return { name, caption, svg: await toSvg(percentileSpec(points, `${label} (${unit})`, loadDomain(cells), colours), name) };
 }
 
 /**
@@ -259,7 +260,8 @@ function percentileAxisMax(inversePercentiles: number[]): number {
   return 10 ** Math.ceil(Math.log10(largest) - 1e-9);
 }
 
-function percentileSpec(points: PercentilePoint[], title: string, loads: string[], colours: Colours): Spec {
+/** `axisTitle`: the metric and its unit, `TTFT (ms)`. */
+function percentileSpec(points: PercentilePoint[], axisTitle: string, loads: string[], colours: Colours): Spec {
   const edge = Math.max(...points.map((point) => point.inversePercentile));
   const ticks: number[] = [];
   for (let tick = 1; tick <= edge; tick *= 10) ticks.push(tick);
@@ -277,7 +279,7 @@ function percentileSpec(points: PercentilePoint[], title: string, loads: string[
         // 1/(1−p) = 10^k is the percentile 100·(1 − 10^−k): 0%, 90%, 99%, 99.9%…
         axis: { values: ticks, labelExpr: "format(100 - 100 / datum.value, '.6~g') + '%'", grid: true },
       },
-      y: { field: 'value', type: 'quantitative', title: `${title} (ms)` },
+      y: { field: 'value', type: 'quantitative', title: axisTitle },
       // One model: a colour per load, light to dark, so the sweep reads at a glance. Several: a colour per model, a dash per load.
       ...(new Set(points.map((point) => point.model)).size === 1
         ? { color: { field: 'load', type: 'ordinal', title: 'load', scale: { domain: loads, scheme: 'viridis' } } }

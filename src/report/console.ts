@@ -1,49 +1,60 @@
 /** The summary table printed at the end of a run. Pure: summaries in, text out. */
-import { SPREAD_METRICS, type CellSummary, type SpreadMetric } from '../metrics/cell-summary.js';
+import { SPREAD_METRICS, SPREAD_SOURCES, type CellSummary, type SpreadMetric } from '../metrics/cell-summary.js';
+import { CELL_VALUES_BY_NAME, METRICS, type MetricName } from '../metrics/catalog.js';
+import type { Stats } from '../metrics/histograms.js';
 import type { CapacityOutcome } from '../types.js';
 import { describeFailures } from '../metrics/slo.js';
 import { fixedOrDash, loadLabel, percent } from '../util/format.js';
 import { textTableLines } from '../util/text-table.js';
 
+/** One column of the summary table: its header and how a cell fills it. */
+interface Column {
+  header: string;
+  value: (cell: CellSummary) => string;
+}
+
+/** `TTFT p50`: a statistic of a distribution, with `digits` decimals. */
+const stat = (metric: MetricName, key: keyof Stats, digits: number): Column => ({
+  header: `${METRICS[metric].label} ${key}`,
+  value: (cell) => fixedOrDash(cell.stats[metric]?.[key], digits),
+});
+
+const COLUMNS: readonly Column[] = [
+  { header: 'model', value: (cell) => cell.model },
+  {
+    header: 'load',
+    value: (cell) => loadLabel(cell.load) + (cell.repeat !== undefined ? ` #${cell.repeat}` : cell.repeats ? ` all ${cell.repeats.count}` : ''),
+  },
+  { header: 'ok/req', value: (cell) => `${cell.ok}/${cell.requests}` },
+  { header: 'err', value: (cell) => String(cell.errors) },
+  { header: 'out tok/s', value: (cell) => fixedOrDash(cell.outputTokensPerS) },
+  { header: 'req/s', value: (cell) => fixedOrDash(cell.requestsPerS, 2) },
+  stat('ttft', 'p50', 1),
+  stat('ttft', 'p99', 1),
+  stat('tpot', 'p50', 2),
+  stat('tpot', 'p99', 2),
+  stat('itl', 'p50', 2),
+  stat('itl', 'p99', 2),
+  stat('e2e', 'p50', 1),
+  stat('e2e', 'p99', 1),
+  { header: 'tok/chunk', value: (cell) => fixedOrDash(cell.stats.tokens_per_chunk?.mean, 2) },
+];
+
+/** Shown when any cell has an SLO. */
+const SLO_COLUMNS: readonly Column[] = [
+  { header: 'goodput/s', value: (cell) => fixedOrDash(cell.goodputPerS, 2) },
+  { header: 'SLO', value: (cell) => (cell.slo ? (cell.slo.met ? 'met' : 'FAILED') : '-') },
+];
+
 export function renderSummaryTable(cells: readonly CellSummary[]): string {
-  const rightAlignedTitles = [
-    'load',
-    'ok/req',
-    'err',
-    'out tok/s',
-    'req/s',
-    'TTFT p50',
-    'TTFT p99',
-    'TPOT p50',
-    'TPOT p99',
-    'ITL p50',
-    'ITL p99',
-    'E2E p50',
-    'E2E p99',
-    'tok/chunk',
-    ...(cells.some((cell) => cell.slo) ? ['goodput/s', 'SLO'] : []),
-  ];
-  const rows = cells.map((cell) => [
-    cell.model,
-    loadLabel(cell.load) + (cell.repeat !== undefined ? ` #${cell.repeat}` : cell.repeats ? ` all ${cell.repeats.count}` : ''),
-    `${cell.ok}/${cell.requests}`,
-    String(cell.errors),
-    fixedOrDash(cell.outputTokensPerS),
-    fixedOrDash(cell.requestsPerS, 2),
-    fixedOrDash(cell.stats.ttft?.p50),
-    fixedOrDash(cell.stats.ttft?.p99),
-    fixedOrDash(cell.stats.tpot?.p50, 2),
-    fixedOrDash(cell.stats.tpot?.p99, 2),
-    fixedOrDash(cell.stats.itl?.p50, 2),
-    fixedOrDash(cell.stats.itl?.p99, 2),
-    fixedOrDash(cell.stats.e2e?.p50),
-    fixedOrDash(cell.stats.e2e?.p99),
-    fixedOrDash(cell.stats.tokens_per_chunk?.mean, 2),
-    ...(cell.slo ? [fixedOrDash(cell.goodputPerS, 2), cell.slo.met ? 'met' : 'FAILED'] : []),
-  ]);
+  const columns = [...COLUMNS, ...(cells.some((cell) => cell.slo) ? SLO_COLUMNS : [])];
+  const rows = cells.map((cell) => columns.map((column) => column.value(cell)));
   // The model reads left-aligned; every other column is a number or lines up like one.
-  const columns = [{ title: 'model' }, ...rightAlignedTitles.map((title) => ({ title, align: 'right' as const }))];
-  const out = textTableLines(columns, rows, { rule: true });
+  const out = textTableLines(
+    columns.map((column, i) => ({ title: column.header, ...(i > 0 ? { align: 'right' as const } : {}) })),
+    rows,
+    { rule: true },
+  );
   const errorLines = cells
     .filter((cell) => cell.errors > 0)
     .map(
@@ -103,16 +114,14 @@ export function renderCapacity(outcomes: readonly CapacityOutcome[], cells: read
 
 /** `TTFT p95 101.2–104.5 ms (cv 1.2%), …`: how much the headline numbers moved between repeats. */
 function spreadText(spread: NonNullable<CellSummary['repeats']>['spread']): string {
-  const names: Record<SpreadMetric, string> = {
-    ttft_p50: 'TTFT p50',
-    ttft_p95: 'TTFT p95',
-    tpot_p50: 'TPOT p50',
-    tpot_p95: 'TPOT p95',
-    e2e_p95: 'E2E p95',
-    output_tokens_per_s: 'output tok/s',
-  };
   return SPREAD_METRICS.map((metric) => {
     const s = spread[metric];
-    return `${names[metric]} ${fixedOrDash(s.min, 2)}–${fixedOrDash(s.max, 2)} (cv ${percent(s.cv)})`;
+    return `${spreadLabel(metric)} ${fixedOrDash(s.min, 2)}–${fixedOrDash(s.max, 2)} (cv ${percent(s.cv)})`;
   }).join(', ');
+}
+
+/** `TTFT p50`, `output tok/s`: a headline number as people read it. */
+function spreadLabel(metric: SpreadMetric): string {
+  const source: (typeof SPREAD_SOURCES)[SpreadMetric] = SPREAD_SOURCES[metric];
+  return 'cellValue' in source ? CELL_VALUES_BY_NAME[source.cellValue].label : `${METRICS[source.metric].label} ${source.stat}`;
 }

@@ -1,105 +1,83 @@
 /** CSV renderers: pure functions of the cell summaries. */
 import { stringify } from 'csv-stringify/sync';
 import { SPREAD_METRICS, type CellSummary } from '../metrics/cell-summary.js';
+import { fieldName } from '../metrics/catalog.js';
 import { METRIC_NAMES, METRIC_UNITS, percentileDistribution, type MetricName, type Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
 import { csvNumber } from '../util/format.js';
 
-const SUMMARY_METRICS: readonly MetricName[] = ['ttft', 'tpot', 'itl', 'e2e'];
-const SUMMARY_STATS: readonly (keyof Stats)[] = ['p50', 'p90', 'p95', 'p99', 'mean', 'max'];
-/** The rest of METRICS.md's percentiles, after the columns the issue fixed. */
-const EXTRA_STATS: readonly (keyof Stats)[] = ['p999', 'min', 'stdev'];
+/** One column of summary.csv: its header and how a cell fills it. */
+interface Column {
+  header: string;
+  value: (cell: CellSummary) => string;
+}
+
+const column = (header: string, value: (cell: CellSummary) => string | number | boolean | undefined): Column => ({
+  header,
+  value: (cell) => String(value(cell) ?? ''),
+});
+
+const numberColumn = (header: string, value: (cell: CellSummary) => number | undefined): Column => ({
+  header,
+  value: (cell) => csvNumber(value(cell)),
+});
+
+/** `ttft_p50_ms`, `tokens_per_chunk_mean`…: one column per metric and statistic, metric by metric. */
+const statColumns = (metrics: readonly MetricName[], stats: readonly (keyof Stats)[]): Column[] =>
+  metrics.flatMap((metric) => stats.map((stat) => numberColumn(fieldName(metric, stat), (cell) => cell.stats[metric]?.[stat])));
+
+const LATENCIES: readonly MetricName[] = ['ttft', 'tpot', 'itl', 'e2e'];
+
+/**
+ * summary.csv's columns, in order. Scripts read them by position: a new
+ * column goes at the end (test/report/csv.test.ts pins the header).
+ */
+const SUMMARY_COLUMNS: readonly Column[] = [
+  column('model', (cell) => cell.model),
+  column('concurrency', (cell) => (cell.load.kind === 'concurrency' ? cell.load.value : '')),
+  column('requests', (cell) => cell.requests),
+  column('ok', (cell) => cell.ok),
+  column('errors', (cell) => cell.errors),
+  numberColumn('output_tokens_per_s', (cell) => cell.outputTokensPerS),
+  numberColumn('requests_per_s', (cell) => cell.requestsPerS),
+  ...statColumns(LATENCIES, ['p50', 'p90', 'p95', 'p99', 'mean', 'max']),
+  column('interrupted', (cell) => cell.interrupted),
+  numberColumn('error_rate', (cell) => cell.errorRate),
+  numberColumn('window_s', (cell) => cell.windowS),
+  ...statColumns(['tokens_per_chunk'], ['mean', 'max']),
+  ...statColumns(['ttfb'], ['p50']),
+  column('tokenizer', (cell) => cell.tokenizer),
+  column('token_sources', (cell) => formatCounts(cell.tokenSources)),
+  numberColumn('usage_mismatch_rate', (cell) => cell.usageMismatchRate),
+  numberColumn('usage_mismatch_mean', (cell) => cell.usageMismatchMean),
+  column('errors_by_class', (cell) => formatCounts(cell.errorsByClass)),
+  // The rest of METRICS.md's percentiles, after the columns the first version had.
+  ...statColumns(LATENCIES, ['p999', 'min', 'stdev']),
+  ...statColumns(['schedule_lag'], ['p99']),
+  ...statColumns(['ttfo'], ['p50', 'p95']),
+  ...statColumns(['reasoning_tokens'], ['mean']),
+  numberColumn('server_ttft_p50_ms', (cell) => cell.serverTimings?.serverTtftP50Ms),
+  numberColumn('ttft_minus_server_p50_ms', (cell) => cell.serverTimings?.ttftMinusServerP50Ms),
+  numberColumn('server_e2e_p50_ms', (cell) => cell.serverTimings?.serverE2eP50Ms),
+  numberColumn('e2e_minus_server_p50_ms', (cell) => cell.serverTimings?.e2eMinusServerP50Ms),
+  column('rate_rps', (cell) => (cell.load.kind === 'rate' ? csvNumber(cell.load.value) : '')),
+  column('dropped', (cell) => cell.dropped),
+  column('good_requests', (cell) => cell.goodRequests),
+  numberColumn('goodput_rps', (cell) => cell.goodputPerS),
+  column('slo_met', (cell) => cell.slo?.met),
+  column('slo_failures', (cell) => (cell.slo === undefined ? '' : describeFailures(cell.slo))),
+  column('valid', (cell) => cell.invalid === undefined),
+  column('invalid_reason', (cell) => cell.invalid),
+  ...statColumns(['scheduled_ttft', 'scheduled_e2e'], ['p95']),
+  column('repeat', (cell) => cell.repeat ?? (cell.repeats ? `all ${cell.repeats.count}` : '')),
+  ...SPREAD_METRICS.flatMap((metric) =>
+    (['min', 'max', 'cv'] as const).map((key) => numberColumn(`${metric}_repeat_${key}`, (cell) => cell.repeats?.spread[metric][key])),
+  ),
+];
 
 /** summary.csv: one row per cell. */
 export function renderSummaryCsv(cells: readonly CellSummary[]): string {
-  const header = [
-    'model',
-    'concurrency',
-    'requests',
-    'ok',
-    'errors',
-    'output_tokens_per_s',
-    'requests_per_s',
-    ...SUMMARY_METRICS.flatMap((metric) => SUMMARY_STATS.map((stat) => `${metric}_${stat}_ms`)),
-    'interrupted',
-    'error_rate',
-    'window_s',
-    'tokens_per_chunk_mean',
-    'tokens_per_chunk_max',
-    'ttfb_p50_ms',
-    'tokenizer',
-    'token_sources',
-    'usage_mismatch_rate',
-    'usage_mismatch_mean',
-    'errors_by_class',
-    ...SUMMARY_METRICS.flatMap((metric) => EXTRA_STATS.map((stat) => `${metric}_${stat}_ms`)),
-    'schedule_lag_p99_ms',
-    'ttfo_p50_ms',
-    'ttfo_p95_ms',
-    'reasoning_tokens_mean',
-    'server_ttft_p50_ms',
-    'ttft_minus_server_p50_ms',
-    'server_e2e_p50_ms',
-    'e2e_minus_server_p50_ms',
-    'rate_rps',
-    'dropped',
-    'good_requests',
-    'goodput_rps',
-    'slo_met',
-    'slo_failures',
-    'valid',
-    'invalid_reason',
-    'scheduled_ttft_p95_ms',
-    'scheduled_e2e_p95_ms',
-    'repeat',
-    ...SPREAD_METRICS.flatMap((metric) => [`${metric}_repeat_min`, `${metric}_repeat_max`, `${metric}_repeat_cv`]),
-  ];
-  const rows = cells.map((cell) => [
-    cell.model,
-    cell.load.kind === 'concurrency' ? cell.load.value : '',
-    cell.requests,
-    cell.ok,
-    cell.errors,
-    csvNumber(cell.outputTokensPerS),
-    csvNumber(cell.requestsPerS),
-    ...SUMMARY_METRICS.flatMap((metric) => SUMMARY_STATS.map((stat) => csvNumber(cell.stats[metric]?.[stat]))),
-    cell.interrupted,
-    csvNumber(cell.errorRate),
-    csvNumber(cell.windowS),
-    csvNumber(cell.stats.tokens_per_chunk?.mean),
-    csvNumber(cell.stats.tokens_per_chunk?.max),
-    csvNumber(cell.stats.ttfb?.p50),
-    cell.tokenizer,
-    formatCounts(cell.tokenSources),
-    csvNumber(cell.usageMismatchRate),
-    csvNumber(cell.usageMismatchMean),
-    formatCounts(cell.errorsByClass),
-    ...SUMMARY_METRICS.flatMap((metric) => EXTRA_STATS.map((stat) => csvNumber(cell.stats[metric]?.[stat]))),
-    csvNumber(cell.stats.schedule_lag?.p99),
-    csvNumber(cell.stats.ttfo?.p50),
-    csvNumber(cell.stats.ttfo?.p95),
-    csvNumber(cell.stats.reasoning_tokens?.mean),
-    csvNumber(cell.serverTimings?.serverTtftP50Ms),
-    csvNumber(cell.serverTimings?.ttftMinusServerP50Ms),
-    csvNumber(cell.serverTimings?.serverE2eP50Ms),
-    csvNumber(cell.serverTimings?.e2eMinusServerP50Ms),
-    cell.load.kind === 'rate' ? csvNumber(cell.load.value) : '',
-    cell.dropped,
-    cell.goodRequests ?? '',
-    csvNumber(cell.goodputPerS),
-    cell.slo === undefined ? '' : String(cell.slo.met),
-    cell.slo === undefined ? '' : describeFailures(cell.slo),
-    String(cell.invalid === undefined),
-    cell.invalid ?? '',
-    csvNumber(cell.stats.scheduled_ttft?.p95),
-    csvNumber(cell.stats.scheduled_e2e?.p95),
-    cell.repeat ?? (cell.repeats ? `all ${cell.repeats.count}` : ''),
-    ...SPREAD_METRICS.flatMap((metric) => {
-      const spread = cell.repeats?.spread[metric];
-      return [csvNumber(spread?.min), csvNumber(spread?.max), csvNumber(spread?.cv)];
-    }),
-  ]);
-  return stringify([header, ...rows]);
+  return stringify([SUMMARY_COLUMNS.map((c) => c.header), ...cells.map((cell) => SUMMARY_COLUMNS.map((c) => c.value(cell)))]);
 }
 
 /** histograms.csv: HdrHistogram's percentile distribution of every metric of every cell. */

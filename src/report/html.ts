@@ -3,6 +3,7 @@
  * network) with the charts, the per-cell table and the capacity search.
  */
 import type { CellSummary } from '../metrics/cell-summary.js';
+import { METRICS, type MetricName } from '../metrics/catalog.js';
 import type { Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
 import type { CapacityOutcome, SideBySide, SloBound } from '../types.js';
@@ -151,8 +152,9 @@ const num = (title: string, value: (cell: CellSummary) => number | undefined): C
   value: (cell) => formatNumber(value(cell)),
 });
 
-const stat = (metric: 'ttft' | 'tpot' | 'itl' | 'e2e', key: keyof Stats): Column =>
-  num(`${metric.toUpperCase()} ${key} (ms)`, (cell) => cell.stats[metric]?.[key]);
+/** `TTFT p95 (ms)`: a statistic of a distribution, labelled from the catalog. */
+const stat = (metric: MetricName, key: keyof Stats): Column =>
+  num(`${METRICS[metric].label} ${key} (${METRICS[metric].unit})`, (cell) => cell.stats[metric]?.[key]);
 
 const COLUMNS: readonly Column[] = [
   { title: 'model', numeric: false, value: (cell) => escapeHtml(cell.model) },
@@ -175,7 +177,7 @@ const COLUMNS: readonly Column[] = [
   stat('e2e', 'p50'),
   stat('e2e', 'p99'),
   num('tokens/chunk mean', (cell) => cell.stats.tokens_per_chunk?.mean),
-  num('schedule lag p99 (ms)', (cell) => cell.stats.schedule_lag?.p99),
+  stat('schedule_lag', 'p99'),
   { title: 'SLO', numeric: false, value: sloVerdict },
   { title: 'validity', numeric: false, value: (cell) => (cell.invalid ? `<span class="invalid-marker">INVALID: ${escapeHtml(cell.invalid)}</span>` : 'valid') },
 ];

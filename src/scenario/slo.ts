@@ -7,19 +7,13 @@
  *   stat   := "p" digits | "mean" | "min" | "max"   (p95 → 95, p999 → 99.9, p9999 → 99.99)
  *   unit   := "_ms" for times, nothing for token counts and rates
  *
- * Times and token counts are upper bounds (value ≤ bound); rates (`*_per_s`)
- * are lower bounds (value ≥ bound), so `decode_tokens_per_s_p5: 20` reads
- * "95% of requests decode at 20 tokens/s or faster".
+ * A bound is a ceiling (value ≤ bound) where the catalog says lower is
+ * better (times, token counts) and a floor (value ≥ bound) where higher is
+ * (rates: `*_per_s`), so `decode_tokens_per_s_p5: 20` reads "95% of requests
+ * decode at 20 tokens/s or faster".
  */
-import { METRIC_NAMES, type MetricName, type SloBound } from '../types.js';
-
-const COUNT_METRICS: readonly MetricName[] = ['tokens_per_chunk', 'input_tokens', 'output_tokens', 'reasoning_tokens'];
-
-/** The unit a metric's bound is written in. */
-function unitOf(metric: MetricName): 'ms' | 'tokens' | 'tokens/s' {
-  if (metric.endsWith('_per_s')) return 'tokens/s';
-  return COUNT_METRICS.includes(metric) ? 'tokens' : 'ms';
-}
+import { fieldName, METRIC_NAMES, METRICS, type MetricName } from '../metrics/catalog.js';
+import type { SloBound } from '../types.js';
 
 /** `p95` → 95, `p999` and `p99.9` → 99.9, `p5` → 5; undefined unless it is a percentile strictly between 0 and 100. */
 export function parsePercentile(stat: string): number | undefined {
@@ -49,8 +43,8 @@ export function parseSloKey(key: string, bound: number): SloBound | string {
   const statText = match[2]!;
   const stat = statText.startsWith('p') ? parsePercentile(statText) : (statText as 'mean' | 'min' | 'max');
   if (stat === undefined) return `${statText} is not a percentile between 0 and 100 (p50, p95, p99, p999 = 99.9)`;
-  const unit = unitOf(metric);
-  if (unit === 'ms' && match[3] === undefined) return `${metric} is a time: write ${metric}_${statText}_ms`;
-  if (unit !== 'ms' && match[3] !== undefined) return `${metric} is in ${unit}, not ms: write ${metric}_${statText}`;
-  return { key, metric, stat, bound, direction: unit === 'tokens/s' ? 'min' : 'max' };
+  const { unit, better } = METRICS[metric];
+  if (unit === 'ms' && match[3] === undefined) return `${metric} is a time: write ${fieldName(metric, statText)}`;
+  if (unit !== 'ms' && match[3] !== undefined) return `${metric} is in ${unit}, not ms: write ${fieldName(metric, statText)}`;
+  return { key, metric, stat, bound, direction: better === 'higher' ? 'min' : 'max' };
 }

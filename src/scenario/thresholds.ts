@@ -16,16 +16,41 @@
  *
  * Examples: `ttft.p95 < 500ms`, `tpot.p99 <= 40ms`, `output_tokens_per_s > 900`,
  * `errors.rate < 1%`, `ttft.p99{model=gpt-oss-120b, concurrency=8} < 2s`.
+ *
+ * The metrics, the cell values and their units are the metric catalog's
+ * (metrics/catalog.ts); this file knows only how each unit may be written.
  */
-import { METRIC_NAMES, type MetricName, type Threshold, type ThresholdOp } from '../types.js';
+import {
+  CELL_VALUES,
+  cellValueNamed,
+  METRIC_NAMES,
+  METRICS,
+  type CellValue,
+  type CellValueSubject,
+  type MetricName,
+  type Unit,
+} from '../metrics/catalog.js';
+import type { Threshold, ThresholdOp } from '../types.js';
 import { parsePercentile } from './slo.js';
 
-const CELL_VALUES = ['output_tokens_per_s', 'requests_per_s', 'goodput'] as const;
-const COUNTED = ['errors', 'dropped'] as const;
-const COUNT_METRICS: readonly MetricName[] = ['tokens_per_chunk', 'input_tokens', 'output_tokens', 'reasoning_tokens'];
+/** Cell values named whole (`goodput`), from the catalog. */
+const WHOLE_VALUES = CELL_VALUES.map((value) => value.name).filter((name) => !name.includes('.'));
+/** Cell values named with a statistic (`errors.rate`): the statistics each subject takes. */
+const COUNTED = new Map<string, string[]>();
+for (const { name } of CELL_VALUES) {
+  const [head, stat] = name.split('.') as [string, string | undefined];
+  if (stat !== undefined) COUNTED.set(head, [...(COUNTED.get(head) ?? []), stat]);
+}
 
-/** What unit a subject is in, which decides the units it may be written with. */
-type Kind = 'time' | 'share' | 'tokens/s' | 'req/s' | 'count' | 'tokens';
+/** How a value in each unit may be written: unit → factor to the catalog's unit; none: a plain number only. */
+const WRITTEN_UNITS: Record<Unit, Record<string, number>> = {
+  ms: { ms: 1, s: 1000 },
+  share: { '%': 0.01 },
+  'tokens/s': { 'tok/s': 1 },
+  'req/s': { 'req/s': 1 },
+  count: {},
+  tokens: {},
+};
 
 export class ThresholdSyntaxError extends Error {
   constructor(
@@ -45,7 +70,8 @@ export function parseThreshold(source: string): Threshold {
   const subjectAt = scanner.column;
   const name = scanner.take(/^[a-z_][a-z0-9_]*(\.(p\d+(\.\d+)?|[a-z]+))?/);
   if (!name) throw new ThresholdSyntaxError(subjectAt, 'expected a metric such as ttft.p95, output_tokens_per_s or errors.rate');
-  const { metric, stat, kind } = subjectOf(name, subjectAt);
+  const subject = subjectOf(name, subjectAt);
+  const { metric, stat } = subject;
   scanner.skipSpaces();
   const filters = parseSelector(scanner);
   scanner.skipSpaces();
@@ -61,34 +87,47 @@ export function parseThreshold(source: string): Threshold {
   const unit = scanner.take(/^(ms|s|%|tok\/s|req\/s)/);
   scanner.skipSpaces();
   if (!scanner.done) throw new ThresholdSyntaxError(scanner.column, `unexpected "${scanner.rest}"`);
-  const value = inUnit(Number(number), unit, kind, unitAt, name);
-  if (kind === 'share' && value > 1) throw new ThresholdSyntaxError(numberAt, `${name} is a share from 0 to 1, or a percentage with %: ${name} < 1%`);
+  const subjectUnit = thresholdUnit(subject);
+  const value = inUnit(Number(number), unit, subjectUnit, unitAt, name);
+  if (subjectUnit === 'share' && value > 1) throw new ThresholdSyntaxError(numberAt, `${name} is a share from 0 to 1, or a percentage with %: ${name} < 1%`);
   return { source, metric, ...(stat !== undefined ? { stat } : {}), filters, op, value };
 }
 
-function subjectOf(name: string, column: number): Pick<Threshold, 'metric' | 'stat'> & { kind: Kind } {
+function subjectOf(name: string, column: number): Pick<Threshold, 'metric' | 'stat'> {
   const dot = name.indexOf('.');
   const head = dot < 0 ? name : name.slice(0, dot);
   const tail = dot < 0 ? undefined : name.slice(dot + 1);
-  if ((CELL_VALUES as readonly string[]).includes(head) && tail === undefined) {
-    return { metric: head as (typeof CELL_VALUES)[number], kind: head === 'output_tokens_per_s' ? 'tokens/s' : 'req/s' };
-  }
-  if ((COUNTED as readonly string[]).includes(head)) {
-    if (tail !== 'rate' && tail !== 'count') throw new ThresholdSyntaxError(column, `${head} takes .rate or .count (${head}.rate < 1%)`);
-    return { metric: head as (typeof COUNTED)[number], stat: tail, kind: tail === 'rate' ? 'share' : 'count' };
+  if (WHOLE_VALUES.includes(head) && tail === undefined) return { metric: head as CellValueSubject };
+  const stats = COUNTED.get(head);
+  if (stats) {
+    if (tail === undefined || !stats.includes(tail)) {
+      throw new ThresholdSyntaxError(column, `${head} takes ${stats.map((stat) => `.${stat}`).join(' or ')} (${head}.rate < 1%)`);
+    }
+    return { metric: head as CellValueSubject, stat: tail as 'rate' | 'count' };
   }
   if (!(METRIC_NAMES as readonly string[]).includes(head)) {
     throw new ThresholdSyntaxError(
       column,
-      `unknown metric "${head}"; use one of ${METRIC_NAMES.join(', ')} with a statistic (ttft.p95), or ${CELL_VALUES.join(', ')}, errors.rate, dropped.count`,
+      `unknown metric "${head}"; use one of ${METRIC_NAMES.join(', ')} with a statistic (ttft.p95), or ${WHOLE_VALUES.join(', ')}, errors.rate, dropped.count`,
     );
   }
   const metric = head as MetricName;
   if (tail === undefined) throw new ThresholdSyntaxError(column + name.length, `${metric} needs a statistic: ${metric}.p95, ${metric}.mean, ${metric}.max`);
   const stat = statOf(tail);
   if (stat === undefined) throw new ThresholdSyntaxError(column + dot + 1, `unknown statistic "${tail}": use p50, p95, p99, p99.9, mean, min, max, stdev or count`);
-  const kind: Kind = stat === 'count' ? 'count' : metric.endsWith('_per_s') ? 'tokens/s' : COUNT_METRICS.includes(metric) ? 'tokens' : 'time';
-  return { metric, stat, kind };
+  return { metric, stat };
+}
+
+/** The cell value a threshold bounds (`goodput`, `errors.rate`); undefined when it bounds a statistic of a distribution. */
+export function thresholdCellValue(threshold: Pick<Threshold, 'metric' | 'stat'>): CellValue | undefined {
+  return cellValueNamed(threshold.stat === undefined ? threshold.metric : `${threshold.metric}.${threshold.stat}`);
+}
+
+/** The unit of what a threshold bounds: the cell value's, a count's, or the distribution's (catalog). */
+export function thresholdUnit(threshold: Pick<Threshold, 'metric' | 'stat'>): Unit {
+  const cellValue = thresholdCellValue(threshold);
+  if (cellValue) return cellValue.unit;
+  return threshold.stat === 'count' ? 'count' : METRICS[threshold.metric as MetricName].unit;
 }
 
 /** A statistic's name, or a percentile (`p95`, `p99.9`); undefined when it is neither. */
@@ -122,20 +161,12 @@ function parseSelector(scanner: Scanner): Threshold['filters'] {
   }
 }
 
-function inUnit(number: number, unit: string | undefined, kind: Kind, column: number, name: string): number {
-  const allowed: Record<Kind, Record<string, number>> = {
-    time: { ms: 1, s: 1000 },
-    share: { '%': 0.01 },
-    'tokens/s': { 'tok/s': 1 },
-    'req/s': { 'req/s': 1 },
-    count: {},
-    tokens: {},
-  };
-  if (unit === undefined) return number;
-  const factor = allowed[kind][unit];
+function inUnit(number: number, written: string | undefined, unit: Unit, column: number, name: string): number {
+  if (written === undefined) return number;
+  const factor = WRITTEN_UNITS[unit][written];
   if (factor === undefined) {
-    const units = Object.keys(allowed[kind]);
-    throw new ThresholdSyntaxError(column, `${name} cannot be in ${unit}${units.length ? `; use ${units.join(' or ')}` : '; write a plain number'}`);
+    const units = Object.keys(WRITTEN_UNITS[unit]);
+    throw new ThresholdSyntaxError(column, `${name} cannot be in ${written}${units.length ? `; use ${units.join(' or ')}` : '; write a plain number'}`);
   }
   return number * factor;
 }

@@ -156,3 +156,29 @@ test('JUnit XML validates against the common (Ant/Jenkins) JUnit schema, with th
   const broken = await validateXML({ xml: [{ fileName: 'bad.xml', contents: xml.replace(/ classname="[^"]*"/, '') }], schema: [schema] });
   assert.equal(broken.valid, false);
 });
+
+test('--max-regression accepts the per-request latencies and throughputs of requests.jsonl, each with its field and direction', () => {
+  const accepted = [
+    ['ttft', 'ttft_ms', false],
+    ['ttfo', 'ttfo_ms', false],
+    ['tpot', 'tpot_ms', false],
+    ['e2e', 'e2e_ms', false],
+    ['ttfb', 'ttfb_ms', false],
+    ['scheduled_ttft', 'scheduled_ttft_ms', false],
+    ['output_tokens_per_s', 'output_tokens_per_s', true],
+    ['decode_tokens_per_s', 'decode_tokens_per_s', true],
+  ] as const;
+  for (const [metric, field, higherIsBetter] of accepted) {
+    const [rule] = parseRegressionRules(`${metric}.p90=10%`);
+    assert.deepEqual([rule!.key, rule!.field, rule!.percentile, rule!.higherIsBetter], [`${metric}.p90`, field, 90, higherIsBetter]);
+  }
+  for (const metric of ['itl', 'chunk_gap', 'tokens_per_chunk', 'input_tokens', 'output_tokens', 'reasoning_tokens', 'connect', 'schedule_lag', 'scheduled_e2e']) {
+    assert.throws(
+      () => parseRegressionRules(`${metric}.p90=10%`),
+      (error: Error) =>
+        error.message ===
+        `--max-regression: "${metric}.p90=10%" must be METRIC.pNN=N% (METRIC one of ttft, ttfo, tpot, e2e, ttfb, scheduled_ttft, ` +
+          'output_tokens_per_s, decode_tokens_per_s; e.g. ttft.p95=10%) or errors.rate=N%',
+    );
+  }
+});

@@ -36,3 +36,35 @@ for (const [key, bound, message] of rejected) {
     assert.match(result as string, message);
   });
 }
+
+test('every metric has SLO keys: times end in _ms, counts and rates do not; rates are lower bounds, the rest upper bounds', () => {
+  const keys: [string, 'max' | 'min'][] = [
+    ['ttft_p95_ms', 'max'],
+    ['ttfo_p95_ms', 'max'],
+    ['tpot_p95_ms', 'max'],
+    ['itl_p95_ms', 'max'],
+    ['e2e_p95_ms', 'max'],
+    ['ttfb_p95_ms', 'max'],
+    ['chunk_gap_p95_ms', 'max'],
+    ['tokens_per_chunk_p95', 'max'],
+    ['output_tokens_per_s_p95', 'min'],
+    ['decode_tokens_per_s_p95', 'min'],
+    ['input_tokens_p95', 'max'],
+    ['output_tokens_p95', 'max'],
+    ['reasoning_tokens_p95', 'max'],
+    ['connect_p95_ms', 'max'],
+    ['schedule_lag_p95_ms', 'max'],
+    ['scheduled_ttft_p95_ms', 'max'],
+    ['scheduled_e2e_p95_ms', 'max'],
+  ];
+  for (const [key, direction] of keys) {
+    const metric = key.replace(/_p95(_ms)?$/, '');
+    assert.deepEqual(parseSloKey(key, 7), { key, metric, stat: 95, bound: 7, direction });
+    const other = key.endsWith('_ms') ? key.slice(0, -3) : `${key}_ms`;
+    assert.equal(typeof parseSloKey(other, 7), 'string', `${other} is refused`);
+  }
+  assert.match(
+    parseSloKey('speed_p95', 1) as string,
+    /METRIC one of ttft, ttfo, tpot, itl, e2e, ttfb, chunk_gap, tokens_per_chunk, output_tokens_per_s, decode_tokens_per_s, input_tokens, output_tokens, reasoning_tokens, connect, schedule_lag, scheduled_ttft, scheduled_e2e, or error_rate$/,
+  );
+});

@@ -60,3 +60,51 @@ for (const [source, column, message] of malformed) {
     );
   });
 }
+
+/** Every subject the grammar knows, by the units it may be written in (none: a plain number only). */
+const subjectsByUnits: [string[], string[]][] = [
+  [
+    ['ms', 's'],
+    ['ttft.p95', 'ttfo.p95', 'tpot.p95', 'itl.p95', 'e2e.p95', 'ttfb.p95', 'chunk_gap.p95', 'connect.p95', 'schedule_lag.p95', 'scheduled_ttft.p95', 'scheduled_e2e.p95'],
+  ],
+  [['tok/s'], ['output_tokens_per_s.p95', 'decode_tokens_per_s.p95', 'output_tokens_per_s']],
+  [['req/s'], ['requests_per_s', 'goodput']],
+  [['%'], ['errors.rate', 'dropped.rate']],
+  [
+    [],
+    [
+      'tokens_per_chunk.p95',
+      'input_tokens.p95',
+      'output_tokens.p95',
+      'reasoning_tokens.p95',
+      ...['ttft', 'ttfo', 'tpot', 'itl', 'e2e', 'ttfb', 'chunk_gap', 'tokens_per_chunk', 'output_tokens_per_s', 'decode_tokens_per_s'].map((m) => `${m}.count`),
+      ...['input_tokens', 'output_tokens', 'reasoning_tokens', 'connect', 'schedule_lag', 'scheduled_ttft', 'scheduled_e2e'].map((m) => `${m}.count`),
+      'errors.count',
+      'dropped.count',
+    ],
+  ],
+];
+
+for (const [units, subjects] of subjectsByUnits) {
+  test(`${subjects.length} subjects may be written in ${units.length ? units.join(' or ') : 'a plain number only'}`, () => {
+    for (const subject of subjects) {
+      assert.doesNotThrow(() => parseThreshold(`${subject} < 0.5`), subject);
+      for (const unit of ['ms', 's', '%', 'tok/s', 'req/s']) {
+        const parse = () => parseThreshold(`${subject} < 0.5${unit}`);
+        if (units.includes(unit)) assert.doesNotThrow(parse, `${subject} in ${unit}`);
+        else assert.throws(parse, ThresholdSyntaxError, `${subject} in ${unit}`);
+      }
+    }
+  });
+}
+
+test('an unknown metric is refused with the list of every metric and cell value', () => {
+  assert.throws(
+    () => parseThreshold('goodput.p5 < 1'),
+    (error: Error) =>
+      error.message ===
+      'col 1: unknown metric "goodput"; use one of ttft, ttfo, tpot, itl, e2e, ttfb, chunk_gap, tokens_per_chunk, output_tokens_per_s, ' +
+        'decode_tokens_per_s, input_tokens, output_tokens, reasoning_tokens, connect, schedule_lag, scheduled_ttft, scheduled_e2e with a ' +
+        'statistic (ttft.p95), or output_tokens_per_s, requests_per_s, goodput, errors.rate, dropped.count',
+  );
+});

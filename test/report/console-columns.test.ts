@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderSummaryTable } from '../../src/report/console.ts';
+import { sampleReport } from './fixture.ts';
+import { repeatCells, richCell } from './rich-cells.ts';
+
+// The table as the run printed it before its columns became one list of definitions.
+
+test('the summary table shows goodput and the SLO verdict when the cells have an SLO, and notes each failure', () => {
+  assert.equal(
+    renderSummaryTable([...sampleReport().cells.slice(0, 2), richCell()]),
+    [
+      'model                 load  ok/req  err  out tok/s  req/s  TTFT p50  TTFT p99  TPOT p50  TPOT p99  ITL p50  ITL p99  E2E p50  E2E p99  tok/chunk  goodput/s     SLO',
+      '---------------  ---------  ------  ---  ---------  -----  --------  --------  --------  --------  -------  -------  -------  -------  ---------  ---------  ------',
+      'alpha-70b              c=1   20/20    0      111.0   9.25     157.6     207.6      4.55      4.55     3.33    10.01    212.6    262.7       2.00       9.25     met',
+      'alpha-70b              c=4   20/20    0      309.7  25.81     195.1     245.1      4.55      4.55     3.33    10.01    250.1    300.0       2.00      25.81     met',
+      'gamma, "quoted"  2.5 req/s   16/21    3      191.4  19.14     149.1     205.1      4.50      5.50     3.67    11.01    183.0    236.0       2.25       5.98  FAILED',
+      '',
+      'errors in gamma, "quoted" @ 2.5 req/s: rate_limited 2, timeout 1',
+      'dropped in gamma, "quoted" @ 2.5 req/s: 1 arrivals found maxInFlight requests in flight',
+      'SLO failed in gamma, "quoted" @ 2.5 req/s: ttft_p95_ms 205.055 > 130, error_rate 0.2 > 0.01, dropped 1 > 0, schedule_lag_p99_ms (invalid cell) 42.015 > 20',
+      'INVALID gamma, "quoted" @ 2.5 req/s: p99 schedule lag 42.0 ms > 20 ms (3 requests late): the client could not send on time, so these numbers describe the client, not the server',
+      '(times in ms; TPOT and ITL count every token of every chunk)',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('the summary table labels repeats and their merged row, and prints the spread', () => {
+  assert.equal(
+    renderSummaryTable(repeatCells()),
+    [
+      'model       load  ok/req  err  out tok/s  req/s  TTFT p50  TTFT p99  TPOT p50  TPOT p99  ITL p50  ITL p99  E2E p50  E2E p99  tok/chunk',
+      '-----  ---------  ------  ---  ---------  -----  --------  --------  --------  --------  -------  -------  -------  -------  ---------',
+      'delta     c=2 #1   11/16    3      182.4  17.92     142.1     177.0      4.71      5.50     3.67    11.01    173.1    214.0       2.30',
+      'delta     c=2 #2   12/17    3      180.5  18.05     149.1     191.1      4.50      5.50     3.67    11.01    183.0    225.0       2.25',
+      'delta  c=2 all 2   23/33    6      181.4  17.98     149.1     191.1      4.71      5.50     3.67    11.01    183.0    225.0       2.27',
+      '',
+      'errors in delta @ c=2: rate_limited 2, timeout 1',
+      'errors in delta @ c=2: rate_limited 2, timeout 1',
+      'errors in delta @ c=2: rate_limited 4, timeout 2',
+      'dropped in delta @ c=2: 1 arrivals found maxInFlight requests in flight',
+      'dropped in delta @ c=2: 1 arrivals found maxInFlight requests in flight',
+      'dropped in delta @ c=2: 2 arrivals found maxInFlight requests in flight',
+      'spread over 2 repeats of delta @ c=2: TTFT p50 142.08–149.12 (cv 3.4%), TTFT p95 177.02–191.10 (cv 5.4%), TPOT p50 4.50–4.71 (cv 3.3%), TPOT p95 5.50–5.50 (cv 0.0%), E2E p95 214.01–225.02 (cv 3.5%), output tok/s 180.45–182.41 (cv 0.8%)',
+      '(times in ms; TPOT and ITL count every token of every chunk)',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('a cell without an SLO beside cells with one shows - for goodput and the verdict', () => {
+  const [withSlo] = sampleReport().cells;
+  const [, , merged] = repeatCells();
+  const lines = renderSummaryTable([withSlo!, merged!]).split('\n');
+  assert.match(lines[0]!, /goodput\/s  SLO$/);
+  assert.match(lines[2]!, / 9\.25  met$/);
+  assert.match(lines[3]!, / {10}- {4}-$/);
+});

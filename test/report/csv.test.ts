@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderSummaryCsv } from '../../src/report/csv.ts';
+import { ALPHA, cellSummary } from './fixture.ts';
+import { repeatCells, richCell } from './rich-cells.ts';
+
+/**
+ * summary.csv is a contract: scripts read its columns by position as well as
+ * by name. These lines were written by the renderer before its columns became
+ * one list of definitions; any change to them is a change of the file format.
+ */
+const HEADER =
+  `model,concurrency,requests,ok,errors,output_tokens_per_s,requests_per_s,ttft_p50_ms,ttft_p90_ms,ttft_p95_ms,ttft_p99_ms,ttft_mean_ms,ttft_max_ms,tpot_p50_ms,tpot_p90_ms,tpot_p95_ms,tpot_p99_ms,tpot_mean_ms,tpot_max_ms,itl_p50_ms,itl_p90_ms,itl_p95_ms,itl_p99_ms,itl_mean_ms,itl_max_ms,e2e_p50_ms,e2e_p90_ms,e2e_p95_ms,e2e_p99_ms,e2e_mean_ms,e2e_max_ms,interrupted,error_rate,window_s,tokens_per_chunk_mean,tokens_per_chunk_max,ttfb_p50_ms,tokenizer,token_sources,usage_mismatch_rate,usage_mismatch_mean,errors_by_class,ttft_p999_ms,ttft_min_ms,ttft_stdev_ms,tpot_p999_ms,tpot_min_ms,tpot_stdev_ms,itl_p999_ms,itl_min_ms,itl_stdev_ms,e2e_p999_ms,e2e_min_ms,e2e_stdev_ms,schedule_lag_p99_ms,ttfo_p50_ms,ttfo_p95_ms,reasoning_tokens_mean,server_ttft_p50_ms,ttft_minus_server_p50_ms,server_e2e_p50_ms,e2e_minus_server_p50_ms,rate_rps,dropped,good_requests,goodput_rps,slo_met,slo_failures,valid,invalid_reason,scheduled_ttft_p95_ms,scheduled_e2e_p95_ms,repeat,ttft_p50_repeat_min,ttft_p50_repeat_max,ttft_p50_repeat_cv,ttft_p95_repeat_min,ttft_p95_repeat_max,ttft_p95_repeat_cv,tpot_p50_repeat_min,tpot_p50_repeat_max,tpot_p50_repeat_cv,tpot_p95_repeat_min,tpot_p95_repeat_max,tpot_p95_repeat_cv,e2e_p95_repeat_min,e2e_p95_repeat_max,e2e_p95_repeat_cv,output_tokens_per_s_repeat_min,output_tokens_per_s_repeat_max,output_tokens_per_s_repeat_cv`;
+
+const ROWS = {
+  /** The sweep fixture at c=4: no errors, an SLO met, no server timings, no repeats. */
+  closedLoop:
+    `alpha-70b,4,20,20,0,309.677,25.806,195.071,235.007,240.127,245.119,197.504,245,4.547,4.547,4.547,4.547,4.546,4.545,3.333,5.003,10.007,10.007,4.546,10,250.111,290.047,295.167,300.031,252.499,300,0,0,0.775,2,3,194.047,llama3,tokenizer=20,0,0,,245.119,149.888,28.825,4.547,4.544,0,10.007,3.332,1.894,300.031,204.928,28.834,0,,,0,,,,,,0,20,25.806,true,,true,,240.127,295.167,,,,,,,,,,,,,,,,,,,`,
+  /** Open loop with every kind of failure, reasoning, server timings, a failed SLO, invalid. */
+  openLoop:
+    `"gamma, ""quoted""",,21,16,3,191.388,19.139,149.119,198.015,205.055,205.055,152.502,205,4.503,5.503,5.503,5.503,4.617,5.5,3.667,9.007,10.007,11.007,4.588,11,183.039,235.007,236.031,236.031,186.286,236,1,0.158,0.836,2.25,4,147.071,llama3,logprobs=12;tokenizer+usage=4,0.25,1.75,rate_limited=2;timeout=1,205.055,99.968,32.266,5.503,3.856,0.546,11.007,2.25,2.527,236.031,130.944,32.455,42.015,151.039,209.023,1,145,11,175.5,13,2.5,1,5,5.981,false,"ttft_p95_ms 205.055 > 130, error_rate 0.2 > 0.01, dropped 1 > 0, schedule_lag_p99_ms (invalid cell) 42.015 > 20",false,"p99 schedule lag 42.0 ms > 20 ms (3 requests late): the client could not send on time, so these numbers describe the client, not the server",205.567,236.543,,,,,,,,,,,,,,,,,,,`,
+  /** Two repeats and their merged row, with the spread of the headline numbers. */
+  repeats: [
+    `delta,2,16,11,3,182.41,17.915,142.079,170.111,177.023,177.023,142.004,177,4.715,5.503,5.503,5.503,4.657,5.5,3.667,10.007,11.007,11.007,4.627,11,173.055,204.031,214.015,214.015,176.25,214,1,0.214,0.614,2.295,4,140.031,llama3,logprobs=9;tokenizer+usage=2,0.182,2.5,rate_limited=2;timeout=1,177.023,106.944,22.137,5.503,3.856,0.544,11.007,2.25,2.572,214.015,140.928,22.424,42.015,149.119,180.095,1,131,11,164.5,13,,1,,,,,true,,177.535,214.527,1,,,,,,,,,,,,,,,,,,`,
+    `delta,2,17,12,3,180.451,18.045,149.119,184.063,191.103,191.103,152.509,191,4.503,5.503,5.503,5.503,4.644,5.5,3.667,10.007,11.007,11.007,4.617,11,183.039,215.039,225.023,225.023,186.475,225,1,0.2,0.665,2.25,4,147.071,llama3,logprobs=9;tokenizer+usage=3,0.25,2,rate_limited=2;timeout=1,191.103,113.984,24.165,5.503,3.856,0.522,11.007,2.25,2.54,225.023,150.912,23.989,42.015,151.039,193.023,1,145,11,175.5,13,,1,,,,,true,,191.615,225.535,2,,,,,,,,,,,,,,,,,,`,
+    `delta,2,33,23,6,181.392,17.983,149.119,177.023,184.063,191.103,147.485,191,4.715,5.503,5.503,5.503,4.65,5.5,3.667,10.007,11.007,11.007,4.622,11,183.039,214.015,215.039,225.023,181.585,225,2,0.207,1.279,2.272,4,147.071,llama3,logprobs=18;tokenizer+usage=5,0.217,2.2,rate_limited=4;timeout=2,191.103,106.944,23.803,5.503,3.856,0.533,11.007,2.25,2.555,225.023,140.928,23.808,42.015,151.039,191.103,1,138,11,170,13,,2,,,,,true,,184.575,215.551,all 2,142.079,149.119,0.034,177.023,191.103,0.054,4.503,4.715,0.033,5.503,5.503,0,214.015,225.023,0.035,180.451,182.41,0.008`,
+  ],
+};
+
+test('summary.csv keeps its header, column for column', () => {
+  assert.equal(renderSummaryCsv([]), HEADER + '\n');
+  assert.equal(HEADER.split(',').length, 91);
+});
+
+test('summary.csv keeps every value of a closed-loop cell in its column', () => {
+  assert.equal(renderSummaryCsv([cellSummary(ALPHA, 4)]), [HEADER, ROWS.closedLoop, ''].join('\n'));
+});
+
+test('summary.csv keeps every value of an open-loop cell with failures, server timings and a failed SLO in its column', () => {
+  assert.equal(renderSummaryCsv([richCell()]), [HEADER, ROWS.openLoop, ''].join('\n'));
+});
+
+test('summary.csv keeps the repeats and their merged row, spread included, in their columns', () => {
+  assert.equal(renderSummaryCsv(repeatCells()), [HEADER, ...ROWS.repeats, ''].join('\n'));
+});
