@@ -134,16 +134,18 @@ export class VirtualClock implements Clock {
    * `work` is still pending with no timer left (it would never settle).
    */
   async run<T>(work: Promise<T>): Promise<T> {
-    let state: 'pending' | 'done' = 'pending';
-    const watched = work.finally(() => (state = 'done'));
+    let settled = false;
+    // A function, not a variable read: tsc would keep `settled` narrowed to false across the awaits.
+    const done = (): boolean => settled;
+    const watched = work.finally(() => (settled = true));
     watched.catch(() => undefined);
     for (;;) {
       await settle();
-      if (state === 'done') return watched;
+      if (done()) return watched;
       const next = this.nextTimer();
       if (!next) {
         await new Promise((resolve) => setTimeout(resolve, 1)); // real I/O may still be in flight
-        if (state === 'done') return watched;
+        if (done()) return watched;
         if (!this.nextTimer()) throw new Error('VirtualClock.run: the work is pending and no timer is left to fire');
         continue;
       }
