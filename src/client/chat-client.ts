@@ -3,9 +3,8 @@
  *
  * The `openai` SDK builds and sends the request (`maxRetries: 0`, so a 429 is
  * measured, not hidden by a retry) and hands back the raw response; the body
- * is read here, each read stamped with performance.now() before any parsing.
+ * is read here, each read stamped with the client's clock before any parsing.
  */
-import { performance } from 'node:perf_hooks';
 import Anthropic, { APIError as AnthropicAPIError } from '@anthropic-ai/sdk';
 import OpenAI, { APIError } from 'openai';
 import type { ApiName, ChatMessage, Exchange, RequestError, Usage } from '../types.js';
@@ -14,6 +13,7 @@ import { MessagesEventReader } from './messages-events.js';
 import { ResponsesEventReader } from './responses-events.js';
 import { AbortReason, classOfStatus, describeNetworkError, requestError } from './errors.js';
 import { SseDecoder } from './sse.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { abortRequest, createTimedFetch, PROBE_OPTION, type BodySink, type RequestProbe, type TimedFetch } from './timed-fetch.js';
 
 export interface ChatClientOptions {
@@ -23,6 +23,8 @@ export interface ChatClientOptions {
   apiKey?: string;
   headers?: Record<string, string>;
   newConnectionPerRequest?: boolean;
+  /** Stamps every time of the Exchange and runs the timeouts (default: the system clock; tests pass a VirtualClock). */
+  clock?: Clock;
 }
 
 export interface ChatRequest {
@@ -31,7 +33,7 @@ export interface ChatRequest {
   messages: ChatMessage[];
   /** Body parameters passed through as written. */
   params: Record<string, unknown>;
-  /** When the scheduler meant to send it (performance.now(), ms); undefined without a schedule (closed loop): ts = t0. */
+  /** When the scheduler meant to send it (the client's clock, ms); undefined without a schedule (closed loop): ts = t0. */
   ts?: number;
   /** Total timeout, ms. */
   timeoutMs: number;
@@ -49,14 +51,16 @@ export const REQUEST_ID_HEADER = 'x-tokenmeter-request-id';
  * itself for the time left instead of being reset on every read.
  */
 class IdleWatch {
-  private lastActivity = performance.now();
-  private timer: NodeJS.Timeout;
+  private lastActivity: number;
+  private timer: TimerHandle;
 
   constructor(
+    private readonly clock: Clock,
     private readonly timeoutMs: number,
     private readonly onIdle: () => void,
   ) {
-    this.timer = setTimeout(this.check, timeoutMs);
+    this.lastActivity = clock.now();
+    this.timer = clock.setTimeout(this.check, timeoutMs);
   }
 
   touch(at: number): void {
@@ -64,13 +68,13 @@ class IdleWatch {
   }
 
   stop(): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
   }
 
   private readonly check = (): void => {
-    const quietMs = performance.now() - this.lastActivity;
+    const quietMs = this.clock.now() - this.lastActivity;
     if (quietMs >= this.timeoutMs) this.onIdle();
-    else this.timer = setTimeout(this.check, this.timeoutMs - quietMs);
+    else this.timer = this.clock.setTimeout(this.check, this.timeoutMs - quietMs);
   };
 }
 
@@ -255,10 +259,12 @@ export class ChatClient {
   private readonly api: ApiName;
   /** The Anthropic SDK, for the Messages API only. */
   private readonly anthropic: Anthropic | undefined;
+  private readonly clock: Clock;
 
   constructor(options: ChatClientOptions) {
     this.api = options.api ?? 'chat';
-    this.transport = createTimedFetch({ newConnectionPerRequest: options.newConnectionPerRequest ?? false });
+    this.clock = options.clock ?? systemClock;
+    this.transport = createTimedFetch({ newConnectionPerRequest: options.newConnectionPerRequest ?? false, clock: this.clock });
     // Servers without auth (vLLM, llama.cpp) ignore the header; the SDK insists on a key.
     const apiKey = options.apiKey ?? 'none';
     // Header values may be credentials too (a custom auth header): scrub the longer ones as well.
@@ -287,24 +293,25 @@ export class ChatClient {
   }
 
   async send(request: ChatRequest): Promise<Exchange> {
-    const start = request.ts ?? performance.now();
+    const clock = this.clock;
+    const start = request.ts ?? clock.now();
     const exchange: Exchange = { id: request.id, ts: start, t0: start, tEnd: start, chunks: [] };
     const probe: RequestProbe = {};
     const abort = (reason: AbortReason): void => abortRequest(probe, reason);
-    const totalTimer = setTimeout(
+    const totalTimer = clock.setTimeout(
       () => abort(new AbortReason('timeout', `total timeout: no complete response within ${request.timeoutMs} ms`)),
       request.timeoutMs,
     );
-    const idle = new IdleWatch(request.idleTimeoutMs, () =>
+    const idle = new IdleWatch(clock, request.idleTimeoutMs, () =>
       abort(new AbortReason('timeout', `idle timeout: no data for ${request.idleTimeoutMs} ms`)),
     );
     const unwatch = request.interrupt ? this.interrupts.watch(request.interrupt, () => abort(INTERRUPTED)) : undefined;
     const body = new StreamBody(exchange, idle, eventReaderFor(this.api));
     probe.sink = body;
-    let afterDone: NodeJS.Timeout | undefined;
+    let afterDone: TimerHandle | undefined;
     body.onDone = () => {
       idle.stop();
-      afterDone = setTimeout(() => probe.response?.destroy(), AFTER_DONE_MS);
+      afterDone = clock.setTimeout(() => probe.response?.destroy(), AFTER_DONE_MS);
     };
     if (request.params.stream === false && this.api === 'chat') {
       exchange.streamed = false;
@@ -362,13 +369,13 @@ export class ChatClient {
       if (outcome) exchange.error = outcome;
     } catch (error) {
       probe.response?.destroy();
-      exchange.tEnd = performance.now();
+      exchange.tEnd = clock.now();
       exchange.error = this.classify(error, probe);
       const status = httpStatusOf(error);
       if (status !== undefined) exchange.status = status;
     } finally {
-      clearTimeout(totalTimer);
-      clearTimeout(afterDone);
+      clock.clearTimeout(totalTimer);
+      clock.clearTimeout(afterDone);
       idle.stop();
       unwatch?.();
       exchange.t0 = probe.t0 ?? exchange.t0;
