@@ -61,3 +61,8 @@ export function describeNetworkError(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code;
   return code ? `${code}: ${error.message}` : error.message;
 }
+
+/** The message of anything thrown: an Error's own, else its text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

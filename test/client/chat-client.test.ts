@@ -3,7 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
-import { ChatClient, REQUEST_ID_HEADER } from '../../src/client/chat-client.ts';
+import { REQUEST_ID_HEADER } from '../../src/client/apis/common.ts';
+import { ChatClient } from '../../src/client/chat-client.ts';
 import type { Exchange } from '../../src/types.ts';
 import { VirtualClock } from '../../src/util/clock.ts';
 
