@@ -309,6 +309,10 @@ export interface Exchange {
   error?: RequestError;
   /** False for a non-streaming request: its text arrived all at once, so it has no TTFT or TPOT. */
   streamed?: boolean;
+  /** The server's own TTFT, as its API's adapter found it (SambaNova: usage.time_to_first_token), ms. */
+  serverTtftMs?: number;
+  /** The server's own E2E latency, as its API's adapter found it (SambaNova: usage.total_latency), ms. */
+  serverE2eMs?: number;
 }
 
 /** How the per-chunk token counts of a request were obtained (METRICS.md, "Counting the tokens of a chunk"). */

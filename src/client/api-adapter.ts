@@ -1,7 +1,8 @@
 /**
  * One adapter per API (chat, completions, responses, messages) behind one
  * interface: how its request is built and sent through its SDK, how its event
- * stream is read. The client knows none of this. Adding an API is one file in apis/ and one line in
+ * stream is read, and where its server reports its own timings. The client
+ * knows none of this. Adding an API is one file in apis/ and one line in
  * ADAPTERS; a server's quirk touches its API's file only.
  */
 import type { ApiName, ChatMessage, OutputChunk, Usage } from '../types.js';
@@ -36,6 +37,12 @@ export interface AdapterRequest {
   probe: RequestProbe;
 }
 
+/** The server's own view of one request (kept beside the client's, never mixed in), ms. */
+export interface ServerTimings {
+  ttftMs?: number;
+  e2eMs?: number;
+}
+
 /** What a whole (non-streamed) JSON body holds: its output and usage, or why it is not a response of the API. */
 export type WholeResponse = { chunks: OutputChunk[]; usage: Usage | undefined } | { failure: string };
 
@@ -48,6 +55,8 @@ export interface ApiAdapter {
   send(request: AdapterRequest): Promise<Response>;
   /** A reader for one response's event stream: timed chunks, usage, the final event. */
   newReader(): StreamEvents;
+  /** The server's own timings in a final usage block, converted to ms; empty when it sent none. */
+  serverTimingsOf(usage: Usage): ServerTimings;
   /** The status and message of the SDK's error for a non-2xx response; undefined for any other failure. */
   httpErrorOf(error: unknown): { status: number; message: string } | undefined;
   /** Only for an API that can answer without streaming (`params.stream: false`); the others always stream. */

@@ -176,6 +176,11 @@ export class ChatClient {
       if (request.ts === undefined) exchange.ts = exchange.t0;
       if (probe.connectMs !== undefined) exchange.connectMs = probe.connectMs;
     }
+    if (exchange.usage !== undefined) {
+      const server = this.adapter.serverTimingsOf(exchange.usage);
+      if (server.ttftMs !== undefined) exchange.serverTtftMs = server.ttftMs;
+      if (server.e2eMs !== undefined) exchange.serverE2eMs = server.e2eMs;
+    }
     return exchange;
   }
 

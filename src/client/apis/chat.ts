@@ -9,7 +9,7 @@ import type { OutputChunk, Usage } from '../../types.js';
 import type { AdapterRequest, ApiAdapter, SdkConnection, WholeResponse } from '../api-adapter.js';
 import { EventReader, textOf } from '../event-reader.js';
 import type { SseEvent } from '../sse.js';
-import { splitStreamOptions, withUsage } from './common.js';
+import { splitStreamOptions, usageBlockTimings, withUsage } from './common.js';
 import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
 
 export function chatAdapter(connection: SdkConnection): ApiAdapter {
@@ -22,6 +22,7 @@ export function chatAdapter(connection: SdkConnection): ApiAdapter {
       return sdk.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsStreaming, openAiRequestOptions(request)).asResponse();
     },
     newReader: () => new ChatEventReader(),
+    serverTimingsOf: usageBlockTimings,
     httpErrorOf: openAiHttpError,
     whole: {
       send(request: AdapterRequest) {

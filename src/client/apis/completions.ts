@@ -5,7 +5,7 @@
 import type OpenAI from 'openai';
 import type { AdapterRequest, ApiAdapter, SdkConnection } from '../api-adapter.js';
 import { ChatEventReader } from './chat.js';
-import { splitStreamOptions, withUsage } from './common.js';
+import { splitStreamOptions, usageBlockTimings, withUsage } from './common.js';
 import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
 
 export function completionsAdapter(connection: SdkConnection): ApiAdapter {
@@ -19,6 +19,7 @@ export function completionsAdapter(connection: SdkConnection): ApiAdapter {
       return sdk.completions.create(body as OpenAI.CompletionCreateParamsStreaming, openAiRequestOptions(request)).asResponse();
     },
     newReader: () => new ChatEventReader(),
+    serverTimingsOf: usageBlockTimings,
     httpErrorOf: openAiHttpError,
   };
 }

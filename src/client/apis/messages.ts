@@ -12,7 +12,7 @@ import type { AdapterRequest, ApiAdapter, SdkConnection } from '../api-adapter.j
 import { EventReader } from '../event-reader.js';
 import type { SseEvent } from '../sse.js';
 import { PROBE_OPTION } from '../timed-fetch.js';
-import { REQUEST_ID_HEADER, sdkSettings, splitStreamOptions } from './common.js';
+import { REQUEST_ID_HEADER, sdkSettings, splitStreamOptions, usageBlockTimings } from './common.js';
 
 export function messagesAdapter(connection: SdkConnection): ApiAdapter {
   // The Anthropic SDK adds /v1/messages itself: give it the server root.
@@ -31,6 +31,7 @@ export function messagesAdapter(connection: SdkConnection): ApiAdapter {
       return sdk.messages.create(body as Anthropic.MessageCreateParamsStreaming, options).asResponse();
     },
     newReader: () => new MessagesEventReader(),
+    serverTimingsOf: usageBlockTimings,
     httpErrorOf: (error) =>
       error instanceof APIError && typeof error.status === 'number' ? { status: error.status, message: error.message } : undefined,
   };

@@ -10,7 +10,7 @@ import type { OutputChunk, Usage } from '../../types.js';
 import type { AdapterRequest, ApiAdapter, SdkConnection } from '../api-adapter.js';
 import { EventReader } from '../event-reader.js';
 import type { SseEvent } from '../sse.js';
-import { splitStreamOptions } from './common.js';
+import { splitStreamOptions, usageBlockTimings } from './common.js';
 import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
 
 export function responsesAdapter(connection: SdkConnection): ApiAdapter {
@@ -25,6 +25,7 @@ export function responsesAdapter(connection: SdkConnection): ApiAdapter {
       return sdk.responses.create(body as OpenAI.Responses.ResponseCreateParamsStreaming, openAiRequestOptions(request)).asResponse();
     },
     newReader: () => new ResponsesEventReader(),
+    serverTimingsOf: usageBlockTimings,
     httpErrorOf: openAiHttpError,
   };
 }
