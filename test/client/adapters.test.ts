@@ -198,6 +198,20 @@ describe('each API’s adapter: the request its SDK sends and the Exchange its e
   });
 });
 
+describe('the chat text of a message', () => {
+  test('a whole response’s message is read as the same delta streamed: reasoning once under either name, answer, refusal, tool-call arguments', async () => {
+    const message = { reasoning_content: 'think', reasoning: 'think', content: 'Hi', refusal: ' no', tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] };
+    const whole = await exchangeOf('chat', { stream: false }, JSON.stringify({ choices: [{ index: 0, message }] }), 'application/json');
+    const streamed = await exchangeOf('chat', {}, sse([{ choices: [{ index: 0, delta: message }] }, '[DONE]']));
+    const texts = (exchange: Exchange) => exchange.chunks.map((chunk) => [chunk.text, chunk.reasoning ?? false]);
+    assert.deepEqual(texts(streamed.exchange), [
+      ['think', true],
+      ['Hi no{"a":1}', false],
+    ]);
+    assert.deepEqual(texts(whole.exchange), texts(streamed.exchange));
+  });
+});
+
 describe('server timings in a usage block', () => {
   const table: [string, Record<string, unknown>, { ttftMs?: number; e2eMs?: number }][] = [
     ['seconds become ms', { time_to_first_token: 0.25, total_latency: 1.5 }, { ttftMs: 250, e2eMs: 1500 }],

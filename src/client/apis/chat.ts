@@ -87,12 +87,7 @@ function readWholeChat(body: unknown, at: number): WholeResponse {
   const chunks: OutputChunk[] = [];
   for (const choice of body.choices) {
     if (!isObject(choice) || !isObject(choice.message)) continue;
-    const message = choice.message;
-    const index = typeof choice.index === 'number' ? choice.index : 0;
-    const reasoning = typeof message.reasoning_content === 'string' ? message.reasoning_content : typeof message.reasoning === 'string' ? message.reasoning : '';
-    const answer = typeof message.content === 'string' ? message.content : '';
-    if (reasoning) chunks.push({ at, text: reasoning, choice: index, reasoning: true });
-    if (answer) chunks.push({ at, text: answer, choice: index });
+    pushChatText(chunks, choice.message, at, typeof choice.index === 'number' ? choice.index : 0);
   }
   // A Usage only names the fields the metrics read; each is checked where it is read.
   return { chunks, usage: isObject(body.usage) ? (body.usage as Usage) : undefined };
