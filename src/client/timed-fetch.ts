@@ -119,7 +119,8 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
     } catch (error) {
       return Promise.reject(error);
     }
-    const probe: RequestProbe = (init as Record<string, unknown>)[PROBE_OPTION] as RequestProbe | undefined ?? {};
+    // The probe rides in the init the SDK passes on (its fetchOptions), which RequestInit's type does not know.
+    const probe = (init as { [PROBE_OPTION]?: RequestProbe })[PROBE_OPTION] ?? {};
     const transport = target.secure ? https : http;
     const agent = target.secure ? agents['https:'] : agents['http:'];
     const headers: Record<string, string> = {};
@@ -182,7 +183,7 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
   };
 
   return {
-    fetch: timedFetch as typeof globalThis.fetch,
+    fetch: timedFetch,
     close() {
       agents['http:'].destroy();
       agents['https:'].destroy();
