@@ -43,6 +43,12 @@ export interface ServerTimings {
   e2eMs?: number;
 }
 
+/** A non-2xx response, as the SDK's error reports it. */
+export interface HttpError {
+  status: number;
+  message: string;
+}
+
 /** What a whole (non-streamed) JSON body holds: its output and usage, or why it is not a response of the API. */
 export type WholeResponse = { chunks: OutputChunk[]; usage: Usage | undefined } | { failure: string };
 
@@ -58,7 +64,7 @@ export interface ApiAdapter {
   /** The server's own timings in a final usage block, converted to ms; empty when it sent none. */
   serverTimingsOf(usage: Usage): ServerTimings;
   /** The status and message of the SDK's error for a non-2xx response; undefined for any other failure. */
-  httpErrorOf(error: unknown): { status: number; message: string } | undefined;
+  httpErrorOf(error: unknown): HttpError | undefined;
   /** Only for an API that can answer without streaming (`params.stream: false`); the others always stream. */
   readonly whole?: {
     /** As `send`, for a response that arrives as one JSON body. */

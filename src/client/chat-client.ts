@@ -9,23 +9,28 @@
  */
 import type { ApiName, ChatMessage, Exchange, RequestError } from '../types.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
-import { adapterFor, type ApiAdapter } from './api-adapter.js';
+import { adapterFor, type ApiAdapter, type HttpError } from './api-adapter.js';
 import { AbortReason, classOfStatus, describeNetworkError, messageOf, requestError } from './errors.js';
 import { StreamBody, WholeBody, type ActivityWatch, type ResponseBody } from './response-body.js';
 import { abortRequest, createTimedFetch, type RequestProbe, type TimedFetch } from './timed-fetch.js';
 
 export interface ChatClientOptions {
+  /** The server's OpenAI-style base URL, usually ending in /v1. */
   baseURL: string;
   /** Which API to call (default chat). */
   api?: ApiName;
+  /** Sent as the API's auth header; scrubbed from every record. */
   apiKey?: string;
+  /** Extra headers on every request; values of 8 characters or more are scrubbed from records too. */
   headers?: Record<string, string>;
+  /** Open a new connection for every request (to measure cold starts). */
   newConnectionPerRequest?: boolean;
   /** Stamps every time of the Exchange and runs the timeouts (default: the system clock; tests pass a VirtualClock). */
   clock?: Clock;
 }
 
 export interface ChatRequest {
+  /** Unique in the run; sent as the `x-tokenmeter-request-id` header. */
   id: string;
   model: string;
   messages: ChatMessage[];
@@ -39,38 +44,6 @@ export interface ChatRequest {
   idleTimeoutMs: number;
   /** Aborts the request when the run is interrupted. */
   interrupt?: AbortSignal;
-}
-
-/**
- * An idle timeout that costs one assignment per read: the timer re-arms
- * itself for the time left instead of being reset on every read.
- */
-class IdleWatch implements ActivityWatch {
-  private lastActivity: number;
-  private timer: TimerHandle;
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly timeoutMs: number,
-    private readonly onIdle: () => void,
-  ) {
-    this.lastActivity = clock.now();
-    this.timer = clock.setTimeout(this.check, timeoutMs);
-  }
-
-  touch(at: number): void {
-    this.lastActivity = at;
-  }
-
-  stop(): void {
-    this.clock.clearTimeout(this.timer);
-  }
-
-  private readonly check = (): void => {
-    const quietMs = this.clock.now() - this.lastActivity;
-    if (quietMs >= this.timeoutMs) this.onIdle();
-    else this.timer = this.clock.setTimeout(this.check, this.timeoutMs - quietMs);
-  };
 }
 
 /**
@@ -102,6 +75,63 @@ class InterruptWatch {
   }
 }
 
+/**
+ * One request's deadlines on the client's clock: the total timeout, the idle
+ * timeout, the grace after the final event, and the run's interrupt; each ends
+ * the request through its probe. The idle timeout costs one assignment per
+ * read: its timer re-arms itself for the time left instead of being reset on
+ * every read.
+ */
+class RequestTimers implements ActivityWatch {
+  private lastActivity: number;
+  private readonly totalTimer: TimerHandle;
+  private idleTimer: TimerHandle;
+  private afterDone: TimerHandle | undefined;
+  private readonly unwatch: (() => void) | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly request: ChatRequest,
+    private readonly probe: RequestProbe,
+    interrupts: InterruptWatch,
+  ) {
+    this.lastActivity = clock.now();
+    this.totalTimer = clock.setTimeout(
+      () => this.abort(new AbortReason('timeout', `total timeout: no complete response within ${request.timeoutMs} ms`)),
+      request.timeoutMs,
+    );
+    this.idleTimer = clock.setTimeout(this.checkIdle, request.idleTimeoutMs);
+    this.unwatch = request.interrupt ? interrupts.watch(request.interrupt, () => this.abort(INTERRUPTED)) : undefined;
+  }
+
+  touch(at: number): void {
+    this.lastActivity = at;
+  }
+
+  finalEvent(): void {
+    this.clock.clearTimeout(this.idleTimer);
+    this.afterDone = this.clock.setTimeout(() => this.probe.response?.destroy(), AFTER_DONE_MS);
+  }
+
+  stop(): void {
+    this.clock.clearTimeout(this.totalTimer);
+    this.clock.clearTimeout(this.afterDone);
+    this.clock.clearTimeout(this.idleTimer);
+    this.unwatch?.();
+  }
+
+  private abort(reason: AbortReason): void {
+    abortRequest(this.probe, reason);
+  }
+
+  private readonly checkIdle = (): void => {
+    const timeoutMs = this.request.idleTimeoutMs;
+    const quietMs = this.clock.now() - this.lastActivity;
+    if (quietMs >= timeoutMs) this.abort(new AbortReason('timeout', `idle timeout: no data for ${timeoutMs} ms`));
+    else this.idleTimer = this.clock.setTimeout(this.checkIdle, timeoutMs - quietMs);
+  };
+}
+
 export class ChatClient {
   private readonly adapter: ApiAdapter;
   private readonly transport: TimedFetch;
@@ -125,52 +155,28 @@ export class ChatClient {
   }
 
   async send(request: ChatRequest): Promise<Exchange> {
-    const clock = this.clock;
-    const start = request.ts ?? clock.now();
+    const start = request.ts ?? this.clock.now();
     const exchange: Exchange = { id: request.id, ts: start, t0: start, tEnd: start, chunks: [] };
     const probe: RequestProbe = {};
-    const abort = (reason: AbortReason): void => abortRequest(probe, reason);
-    const totalTimer = clock.setTimeout(
-      () => abort(new AbortReason('timeout', `total timeout: no complete response within ${request.timeoutMs} ms`)),
-      request.timeoutMs,
-    );
-    const idle = new IdleWatch(clock, request.idleTimeoutMs, () =>
-      abort(new AbortReason('timeout', `idle timeout: no data for ${request.idleTimeoutMs} ms`)),
-    );
-    const unwatch = request.interrupt ? this.interrupts.watch(request.interrupt, () => abort(INTERRUPTED)) : undefined;
-    let afterDone: TimerHandle | undefined;
+    const timers = new RequestTimers(this.clock, request, probe, this.interrupts);
     // Only an API that can answer whole honours stream: false; the others always stream.
     const whole = request.params.stream === false ? this.adapter.whole : undefined;
-    let body: ResponseBody;
-    if (whole) {
-      exchange.streamed = false;
-      body = new WholeBody(exchange, idle, whole.read);
-    } else {
-      const stream = new StreamBody(exchange, idle, this.adapter.newReader());
-      stream.onDone = () => {
-        idle.stop();
-        afterDone = clock.setTimeout(() => probe.response?.destroy(), AFTER_DONE_MS);
-      };
-      body = stream;
-    }
+    if (whole) exchange.streamed = false;
+    const body: ResponseBody = whole ? new WholeBody(exchange, timers, whole.read) : new StreamBody(exchange, timers, this.adapter.newReader());
     probe.sink = body;
     try {
-      const sent = { id: request.id, model: request.model, messages: request.messages, params: request.params, probe };
-      await (whole ?? this.adapter).send(sent);
+      await (whole ?? this.adapter).send({ id: request.id, model: request.model, messages: request.messages, params: request.params, probe });
       exchange.status = 200;
       const failure = await body.outcome(probe);
       if (failure) exchange.error = requestError({ ...failure, status: 200 }, this.secrets);
     } catch (error) {
       probe.response?.destroy();
-      exchange.tEnd = clock.now();
+      exchange.tEnd = this.clock.now();
       const httpError = this.adapter.httpErrorOf(error);
       exchange.error = this.classify(error, httpError, probe);
       if (httpError) exchange.status = httpError.status;
     } finally {
-      clock.clearTimeout(totalTimer);
-      clock.clearTimeout(afterDone);
-      idle.stop();
-      unwatch?.();
+      timers.stop();
       exchange.t0 = probe.t0 ?? exchange.t0;
       // No schedule, no lateness: the request was due when it was sent (METRICS.md).
       if (request.ts === undefined) exchange.ts = exchange.t0;
@@ -185,7 +191,7 @@ export class ChatClient {
   }
 
   /** The class of a request that got no 2xx response (or none at all). */
-  private classify(error: unknown, httpError: { status: number; message: string } | undefined, probe: RequestProbe): RequestError {
+  private classify(error: unknown, httpError: HttpError | undefined, probe: RequestProbe): RequestError {
     if (probe.abortReason instanceof AbortReason) {
       return requestError({ class: probe.abortReason.errorClass, message: probe.abortReason.message }, this.secrets);
     }

@@ -23,10 +23,12 @@ export interface ResponseBody extends BodySink {
   outcome(probe: RequestProbe): Promise<BodyFailure | undefined>;
 }
 
-/** Told of every read, so the idle timeout counts from the last one. */
+/** The request's timers, told what the body does. */
 export interface ActivityWatch {
-  /** A read arrived at `at` (the client's clock, ms). */
+  /** A read arrived at `at` (the client's clock, ms): the idle timeout counts from the last one. */
   touch(at: number): void;
+  /** The final event arrived (called once): the response is whole, whatever the connection does next. */
+  finalEvent(): void;
 }
 
 interface BodyClosed {
@@ -44,15 +46,14 @@ const HEAD_BYTES = 300;
 export class StreamBody implements ResponseBody {
   /** The start of the body, to show when it is not an event stream. */
   private head = '';
-  /** Called once, when the final event has arrived. */
-  onDone: (() => void) | undefined;
+  private finalEventSeen = false;
   private readonly decoder: SseDecoder;
   private readonly closed: Promise<BodyClosed>;
   private resolveClosed!: (closed: BodyClosed) => void;
 
   constructor(
     private readonly exchange: Exchange,
-    private readonly idle: ActivityWatch,
+    private readonly timers: ActivityWatch,
     private readonly events: StreamEvents,
   ) {
     this.decoder = new SseDecoder(this.events.onEvent);
@@ -64,17 +65,16 @@ export class StreamBody implements ResponseBody {
       this.exchange.tb = at;
       this.head = bytes.toString('utf8', 0, Math.min(bytes.length, HEAD_BYTES));
     }
-    this.idle.touch(at);
+    this.timers.touch(at);
     try {
       this.decoder.push(bytes, at);
     } catch (error) {
       // Never let a server's bytes throw out of a socket callback: it would end the whole run.
       this.events.failure ??= { kind: 'bad_response', message: `undecodable stream: ${messageOf(error)}` };
     }
-    if (this.events.doneAt !== undefined && this.onDone) {
-      const onDone = this.onDone;
-      this.onDone = undefined;
-      onDone();
+    if (this.events.doneAt !== undefined && !this.finalEventSeen) {
+      this.finalEventSeen = true;
+      this.timers.finalEvent();
     }
   }
 
@@ -122,7 +122,7 @@ export class WholeBody implements ResponseBody {
   /** `read` is the API's: the output and usage of the parsed body. */
   constructor(
     private readonly exchange: Exchange,
-    private readonly idle: ActivityWatch,
+    private readonly timers: ActivityWatch,
     private readonly read: (body: unknown, at: number) => WholeResponse,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -130,7 +130,7 @@ export class WholeBody implements ResponseBody {
 
   data(bytes: Buffer, at: number): void {
     this.exchange.tb ??= at;
-    this.idle.touch(at);
+    this.timers.touch(at);
     this.parts.push(bytes);
   }
 

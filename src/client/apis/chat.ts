@@ -12,6 +12,7 @@ import type { SseEvent } from '../sse.js';
 import { splitStreamOptions, usageBlockTimings, withUsage } from './common.js';
 import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
 
+/** The chat API's adapter, the only one that also answers whole (`stream: false`). */
 export function chatAdapter(connection: SdkConnection): ApiAdapter {
   const sdk = openAiClient(connection);
   return {
@@ -93,6 +94,7 @@ function readWholeChat(body: unknown, at: number): WholeResponse {
   return { chunks, usage: isObject(body.usage) ? (body.usage as Usage) : undefined };
 }
 
+/** Reads chat (and legacy completions) chunks: text, reasoning, logprobs, continuous and final usage, [DONE]. */
 export class ChatEventReader extends EventReader {
   readonly onEvent = (event: SseEvent, at: number): void => {
     this.eventCount++;

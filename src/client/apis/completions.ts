@@ -8,6 +8,7 @@ import { ChatEventReader } from './chat.js';
 import { splitStreamOptions, usageBlockTimings, withUsage } from './common.js';
 import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
 
+/** The legacy completions API's adapter. */
 export function completionsAdapter(connection: SdkConnection): ApiAdapter {
   const sdk = openAiClient(connection);
   return {

@@ -14,6 +14,7 @@ import type { SseEvent } from '../sse.js';
 import { PROBE_OPTION } from '../timed-fetch.js';
 import { REQUEST_ID_HEADER, sdkSettings, splitStreamOptions, usageBlockTimings } from './common.js';
 
+/** The Messages API's adapter, through the Anthropic SDK. */
 export function messagesAdapter(connection: SdkConnection): ApiAdapter {
   // The Anthropic SDK adds /v1/messages itself: give it the server root.
   const sdk = new Anthropic({ baseURL: connection.baseURL.replace(/\/v1\/?$/, ''), ...sdkSettings(connection) });
@@ -57,6 +58,7 @@ interface MessagesEvent {
   error?: unknown;
 }
 
+/** Reads Messages events: text, thinking and tool-input deltas; usage merged from message_start and message_delta; the end at message_stop. */
 export class MessagesEventReader extends EventReader {
   readonly onEvent = (event: SseEvent, at: number): void => {
     this.eventCount++;

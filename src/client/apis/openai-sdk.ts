@@ -1,9 +1,10 @@
 /** The `openai` SDK, as the chat, completions and responses adapters use it. */
 import OpenAI, { APIError } from 'openai';
-import type { AdapterRequest, SdkConnection } from '../api-adapter.js';
+import type { AdapterRequest, HttpError, SdkConnection } from '../api-adapter.js';
 import { PROBE_OPTION } from '../timed-fetch.js';
 import { REQUEST_ID_HEADER, sdkSettings } from './common.js';
 
+/** One SDK client per ChatClient, with the settings every SDK gets. */
 export function openAiClient(connection: SdkConnection): OpenAI {
   return new OpenAI({ baseURL: connection.baseURL, ...sdkSettings(connection) });
 }
@@ -18,6 +19,6 @@ export function openAiRequestOptions(request: AdapterRequest): OpenAI.RequestOpt
 }
 
 /** The status and message of the SDK's error for a non-2xx response. */
-export function openAiHttpError(error: unknown): { status: number; message: string } | undefined {
+export function openAiHttpError(error: unknown): HttpError | undefined {
   return error instanceof APIError && typeof error.status === 'number' ? { status: error.status, message: error.message } : undefined;
 }

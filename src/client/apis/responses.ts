@@ -13,6 +13,7 @@ import type { SseEvent } from '../sse.js';
 import { splitStreamOptions, usageBlockTimings } from './common.js';
 import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
 
+/** The Responses API's adapter. */
 export function responsesAdapter(connection: SdkConnection): ApiAdapter {
   const sdk = openAiClient(connection);
   return {
@@ -44,6 +45,7 @@ const REASONING_DELTAS = new Set(['response.reasoning_text.delta', 'response.rea
 /** Events that end a response: completed, or stopped early at a limit (still a whole response). */
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete']);
 
+/** Reads Responses events: output, reasoning, refusal and tool-argument deltas; usage and the end from the final event. */
 export class ResponsesEventReader extends EventReader {
   readonly onEvent = (event: SseEvent, at: number): void => {
     this.eventCount++;
