@@ -264,7 +264,7 @@ export interface RequestError {
 
 /** One SSE data event that carried output, as the reader saw it. */
 export interface OutputChunk {
-  /** Arrival time (performance.now()) of the read that completed the event, ms. */
+  /** Arrival time of the read that completed the event, on the client's clock, ms. */
   at: number;
   /** Output text of the chunk (content plus any reasoning text). */
   text: string;
@@ -287,7 +287,7 @@ export type Usage = Record<string, unknown> & {
 
 /**
  * What the client observed for one request: raw timestamps, nothing derived.
- * Absolute times are performance.now() values, ms.
+ * Absolute times are on the client's clock (performance.now() unless a test injects one), ms.
  */
 export interface Exchange {
   /** Unique id of the request in this run (also sent as `x-tokenmeter-request-id`). */
