@@ -63,20 +63,31 @@ function arrival(scenario: string): Promise<{ req: http.IncomingMessage; res: ht
   return new Promise((resolve) => (handlers[scenario] = (req, res) => resolve({ req, res })));
 }
 
-/** Whether a promise has settled yet. */
-function track(promise: Promise<unknown>): { settled: boolean } {
-  const state = { settled: false };
-  promise.then(
-    () => (state.settled = true),
-    () => (state.settled = true),
+/**
+ * Moves the clock `ms` on and returns the request's Exchange, having checked
+ * that the request was still in flight 1 ms before: it ends at that moment,
+ * not earlier.
+ */
+async function endsAfter(clock: VirtualClock, sending: Promise<Exchange>, ms: number): Promise<Exchange> {
+  let settled = false;
+  sending.then(
+    () => (settled = true),
+    () => (settled = true),
   );
-  return state;
+  await clock.advance(ms - 1);
+  assert.equal(settled, false, `still in flight ${ms - 1} ms on`);
+  await clock.advance(1);
+  return sending;
 }
 
-async function send(
-  scenario: string,
-  options: { timeoutMs?: number; idleTimeoutMs?: number; interrupt?: AbortSignal; clock?: VirtualClock } = {},
-): Promise<Exchange> {
+interface SendOptions {
+  timeoutMs?: number;
+  idleTimeoutMs?: number;
+  interrupt?: AbortSignal;
+  clock?: VirtualClock;
+}
+
+async function send(scenario: string, options: SendOptions = {}): Promise<Exchange> {
   const clock = options.clock ?? new VirtualClock();
   const client = new ChatClient({ baseURL, apiKey: SECRET, headers: { 'x-scenario': scenario }, clock });
   try {
@@ -95,20 +106,33 @@ async function send(
   }
 }
 
+/**
+ * Starts a request of `scenario` on `clock` and waits until the server has it.
+ * `write` sends bytes (after the event-stream headers, the first time) and
+ * resolves once the client has read them.
+ */
+async function startStream(scenario: string, clock: StampedClock, options: Omit<SendOptions, 'clock'> = {}) {
+  const arrived = arrival(scenario);
+  const sending = send(scenario, { ...options, clock });
+  const { req, res } = await arrived;
+  const write = (text: string, end = false): Promise<void> => {
+    if (!res.headersSent) sse(res);
+    if (end) res.end(text);
+    else res.write(text);
+    return clock.nextStamp();
+  };
+  return { sending, req, res, write };
+}
+
 describe('a successful stream', () => {
   test('chunks, usage and each read stamped on the client clock; the SDK sent the request with our id and key', async () => {
     const clock = new StampedClock(1000);
-    const arrived = arrival('ok');
-    const sending = send('ok', { clock });
-    const { res } = await arrived;
-    sse(res);
-    res.write(chunk(''));
-    await clock.nextStamp();
+    const { sending, write } = await startStream('ok', clock);
+    await write(chunk(''));
     await clock.advance(20);
-    res.write(chunk(' hello'));
-    await clock.nextStamp();
+    await write(chunk(' hello'));
     await clock.advance(20);
-    res.end(`${chunk(' world')}data: ${JSON.stringify({ choices: [], usage: { completion_tokens: 2 } })}\n\ndata: [DONE]\n\n`);
+    await write(`${chunk(' world')}data: ${JSON.stringify({ choices: [], usage: { completion_tokens: 2 } })}\n\ndata: [DONE]\n\n`, true);
     const exchange = await sending;
     assert.equal(exchange.error, undefined);
     assert.equal(exchange.status, 200);
@@ -184,13 +208,8 @@ describe('a failed request is a record with its class, status and body excerpt',
   });
 
   test('a connection reset mid-stream → connection, with the chunks that did arrive', async () => {
-    const clock = new StampedClock();
-    const arrived = arrival('reset');
-    const sending = send('reset', { clock });
-    const { req, res } = await arrived;
-    sse(res);
-    res.write(chunk(' partial'));
-    await clock.nextStamp();
+    const { sending, req, write } = await startStream('reset', new StampedClock());
+    await write(chunk(' partial'));
     req.socket.destroy();
     const exchange = await sending;
     assert.equal(exchange.error?.class, 'connection');
@@ -231,18 +250,10 @@ describe('a failed request is a record with its class, status and body excerpt',
 
   test('[DONE] completes the request, and a response the server keeps open is closed 1 s after it', async () => {
     const clock = new StampedClock();
-    const arrived = arrival('openAfterDone');
-    const sending = send('openAfterDone', { clock, timeoutMs: 10_000, idleTimeoutMs: 10_000 });
-    const { res } = await arrived;
-    sse(res);
-    res.write(`${chunk(' done')}data: [DONE]\n\n`);
-    await clock.nextStamp();
+    const { sending, res, write } = await startStream('openAfterDone', clock, { timeoutMs: 10_000, idleTimeoutMs: 10_000 });
+    await write(`${chunk(' done')}data: [DONE]\n\n`);
     const closedByClient = once(res, 'close');
-    const ended = track(sending);
-    await clock.advance(999);
-    assert.equal(ended.settled, false, 'the server gets 1 s to close it');
-    await clock.advance(1);
-    const exchange = await sending;
+    const exchange = await endsAfter(clock, sending, 1000);
     await closedByClient;
     assert.equal(exchange.error, undefined);
     assert.equal(exchange.tEnd, 0, 'the end is [DONE], not the close');
@@ -262,20 +273,11 @@ describe('a failed request is a record with its class, status and body excerpt',
 
   test('no data for the idle timeout after the last read → timeout (idle), not a moment before', async () => {
     const clock = new StampedClock();
-    const arrived = arrival('stall');
-    const sending = send('stall', { clock, idleTimeoutMs: 150 });
-    const { res } = await arrived;
-    sse(res);
-    res.write(chunk(' a'));
-    await clock.nextStamp();
+    const { sending, write } = await startStream('stall', clock, { idleTimeoutMs: 150 });
+    await write(chunk(' a'));
     await clock.advance(100);
-    res.write(chunk(' then silence'));
-    await clock.nextStamp();
-    const ended = track(sending);
-    await clock.advance(149);
-    assert.equal(ended.settled, false, '149 ms of silence is not idle');
-    await clock.advance(1);
-    const exchange = await sending;
+    await write(chunk(' then silence'));
+    const exchange = await endsAfter(clock, sending, 150);
     assert.equal(exchange.error?.class, 'timeout');
     assert.equal(exchange.error?.message, 'idle timeout: no data for 150 ms');
     assert.equal(exchange.status, 200);
@@ -292,20 +294,12 @@ describe('a failed request is a record with its class, status and body excerpt',
 
   test('a stream that trickles past the total timeout → timeout (total), what arrived kept', async () => {
     const clock = new StampedClock();
-    const arrived = arrival('trickle');
-    const sending = send('trickle', { clock, timeoutMs: 250, idleTimeoutMs: 1000 });
-    const { res } = await arrived;
-    sse(res);
+    const { sending, write } = await startStream('trickle', clock, { timeoutMs: 250, idleTimeoutMs: 1000 });
     for (let i = 0; i < 3; i++) {
       if (i > 0) await clock.advance(100);
-      res.write(chunk(' more'));
-      await clock.nextStamp();
+      await write(chunk(' more'));
     }
-    const ended = track(sending);
-    await clock.advance(49);
-    assert.equal(ended.settled, false, 'within the total timeout');
-    await clock.advance(1);
-    const exchange = await sending;
+    const exchange = await endsAfter(clock, sending, 50);
     assert.equal(exchange.error?.class, 'timeout');
     assert.equal(exchange.error?.message, 'total timeout: no complete response within 250 ms');
     assert.deepEqual(
@@ -321,11 +315,7 @@ describe('a failed request is a record with its class, status and body excerpt',
     const arrived = arrival('silent');
     const sending = send('silent', { clock, timeoutMs: 200, idleTimeoutMs: 150 });
     await arrived;
-    const ended = track(sending);
-    await clock.advance(149);
-    assert.equal(ended.settled, false);
-    await clock.advance(1);
-    const exchange = await sending;
+    const exchange = await endsAfter(clock, sending, 150);
     assert.equal(exchange.error?.class, 'timeout');
     assert.equal(exchange.error?.message, 'idle timeout: no data for 150 ms');
     assert.equal(exchange.status, undefined);
@@ -334,14 +324,9 @@ describe('a failed request is a record with its class, status and body excerpt',
   });
 
   test('an interrupted run ends requests in flight as interrupted', async () => {
-    const clock = new StampedClock();
-    const arrived = arrival('slow');
     const controller = new AbortController();
-    const sending = send('slow', { clock, interrupt: controller.signal });
-    const { res } = await arrived;
-    sse(res);
-    res.write(chunk(' a'));
-    await clock.nextStamp();
+    const { sending, write } = await startStream('slow', new StampedClock(), { interrupt: controller.signal });
+    await write(chunk(' a'));
     controller.abort();
     const exchange = await sending;
     assert.equal(exchange.error?.class, 'interrupted');
