@@ -69,7 +69,7 @@ export interface ApiAdapter {
   readonly whole?: {
     /** As `send`, for a response that arrives as one JSON body. */
     send(request: AdapterRequest): Promise<Response>;
-    /** The output of the parsed body, every chunk stamped `at` (the end: a whole body has no per-chunk times, ms). */
+    /** The output of the parsed body, every chunk stamped `at`, the end of the body (ms): a whole body has no per-chunk times. */
     read(body: unknown, at: number): WholeResponse;
   };
 }
