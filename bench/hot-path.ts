@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
-import { ChatEventReader } from '../src/client/chat-events.js';
+import { ChatEventReader } from '../src/client/apis/chat.js';
 import { SseDecoder } from '../src/client/sse.js';
 import { tokensPerChunk } from '../src/metrics/attribution.js';
 import { createHistogram, recordValue } from '../src/metrics/histograms.js';

@@ -170,6 +170,7 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
       ...(scenario.target.apiKey !== undefined ? { apiKey: scenario.target.apiKey } : {}),
       headers: scenario.target.headers,
       newConnectionPerRequest: scenario.target.newConnectionPerRequest,
+      clock,
     });
   return { scenario, clock, client, workloads, warnings, interrupt: options.interrupt, started: 0 };
 }

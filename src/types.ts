@@ -246,7 +246,7 @@ export interface RequestError {
 
 /** One SSE data event that carried output, as the reader saw it. */
 export interface OutputChunk {
-  /** Arrival time (performance.now()) of the read that completed the event, ms. */
+  /** Arrival time of the read that completed the event, on the client's clock, ms. */
   at: number;
   /** Output text of the chunk (content plus any reasoning text). */
   text: string;
@@ -269,7 +269,7 @@ export type Usage = Record<string, unknown> & {
 
 /**
  * What the client observed for one request: raw timestamps, nothing derived.
- * Absolute times are performance.now() values, ms.
+ * Absolute times are on the client's clock (performance.now() unless a test injects one), ms.
  */
 export interface Exchange {
   /** Unique id of the request in this run (also sent as `x-tokenmeter-request-id`). */
@@ -291,6 +291,10 @@ export interface Exchange {
   error?: RequestError;
   /** False for a non-streaming request: its text arrived all at once, so it has no TTFT or TPOT. */
   streamed?: boolean;
+  /** The server's own TTFT, as its API's adapter found it (SambaNova: usage.time_to_first_token), ms. */
+  serverTtftMs?: number;
+  /** The server's own E2E latency, as its API's adapter found it (SambaNova: usage.total_latency), ms. */
+  serverE2eMs?: number;
 }
 
 /** How the per-chunk token counts of a request were obtained (METRICS.md, "Counting the tokens of a chunk"). */

@@ -58,6 +58,11 @@ export class AbortReason extends Error {
 
 /** A message for a socket-level failure (refused, reset, DNS, TLS, …), with its code. */
 export function describeNetworkError(error: Error): string {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = 'code' in error ? error.code : undefined;
   return code ? `${code}: ${error.message}` : error.message;
+}
+
+/** The message of anything thrown: an Error's own, else its text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -156,7 +156,7 @@ export class SseDecoder {
     this.events = new SseEventAssembler((event) => onEvent(event, this.at));
   }
 
-  /** Feeds one read that arrived at `at` (performance.now(), ms). */
+  /** Feeds one read that arrived at `at` (the client's clock, ms). */
   push(bytes: Buffer, at: number): void {
     this.at = at;
     let start = 0;

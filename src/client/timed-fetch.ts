@@ -13,7 +13,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { performance } from 'node:perf_hooks';
+import { systemClock, type Clock } from '../util/clock.js';
 
 /** Error bodies are kept up to this size; more is not useful for a report. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -34,7 +34,7 @@ export interface BodySink {
 export interface RequestProbe {
   /** Where the body of a 2xx response goes. Without it the body is discarded. */
   sink?: BodySink;
-  /** performance.now() just before the request was written, ms. */
+  /** The fetch's clock just before the request was written, ms. */
   t0?: number;
   /** Time spent opening a new connection, ms; unset on a reused connection. */
   connectMs?: number;
@@ -71,6 +71,8 @@ export const PROBE_OPTION = 'tokenmeterProbe';
 export interface TimedFetchOptions {
   /** Open a new connection for every request (to measure cold starts). */
   newConnectionPerRequest?: boolean;
+  /** Stamps t0, the connect time and every read of a body (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface TimedFetch {
@@ -86,6 +88,7 @@ interface Target {
 
 export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
   const keepAlive = !options.newConnectionPerRequest;
+  const clock = options.clock ?? systemClock;
   const agents = {
     'http:': new http.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }),
     'https:': new https.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }),
@@ -116,7 +119,8 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
     } catch (error) {
       return Promise.reject(error);
     }
-    const probe: RequestProbe = (init as Record<string, unknown>)[PROBE_OPTION] as RequestProbe | undefined ?? {};
+    // The probe rides in the init the SDK passes on (its fetchOptions), which RequestInit's type does not know.
+    const probe = (init as { [PROBE_OPTION]?: RequestProbe })[PROBE_OPTION] ?? {};
     const transport = target.secure ? https : http;
     const agent = target.secure ? agents['https:'] : agents['http:'];
     const headers: Record<string, string> = {};
@@ -140,13 +144,13 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
         // ~20 ms when 64 requests start at once) as server time. On a new connection the bytes
         // go out once it is open: t0 is then, and connectMs says how long opening took.
         if (socket.connecting) {
-          const openedAt = performance.now();
+          const openedAt = clock.now();
           socket.once(target.secure ? 'secureConnect' : 'connect', () => {
-            probe.t0 = performance.now();
+            probe.t0 = clock.now();
             probe.connectMs = probe.t0 - openedAt;
           });
         } else {
-          probe.t0 = performance.now();
+          probe.t0 = clock.now();
         }
         request.end(body ?? undefined);
       });
@@ -163,10 +167,10 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
           let bodyError: Error | undefined;
           // Attached before anything else: the parser pushes body bytes that came with the
           // headers right after this handler returns, and they are emitted (and stamped) then.
-          response.on('data', (bytes: Buffer) => sink?.data(bytes, performance.now()));
+          response.on('data', (bytes: Buffer) => sink?.data(bytes, clock.now()));
           response.on('end', () => (ended = true));
           response.on('error', (error) => (bodyError ??= error));
-          response.on('close', () => sink?.close(performance.now(), ended, bodyError));
+          response.on('close', () => sink?.close(clock.now(), ended, bodyError));
           resolve(new Response(null, { status, headers: toHeaders(response.headers) }));
           return;
         }
@@ -179,7 +183,7 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
   };
 
   return {
-    fetch: timedFetch as typeof globalThis.fetch,
+    fetch: timedFetch,
     close() {
       agents['http:'].destroy();
       agents['https:'].destroy();

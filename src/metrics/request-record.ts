@@ -88,16 +88,11 @@ function recordOf(
   if (exchange.status !== undefined) record.status = exchange.status;
   if (exchange.connectMs !== undefined) record.connectMs = exchange.connectMs;
   if (exchange.usage !== undefined) record.usage = exchange.usage;
-  // Server-reported timings (seconds in SambaNova's usage block): kept beside the client's, never mixed in.
-  const serverTtftS = seconds(exchange.usage?.time_to_first_token);
-  const serverE2eS = seconds(exchange.usage?.total_latency);
-  if (serverTtftS !== undefined) record.serverTtftMs = serverTtftS * 1000;
-  if (serverE2eS !== undefined) record.serverE2eMs = serverE2eS * 1000;
+  // Server-reported timings (the API's adapter found them): kept beside the client's, never mixed in.
+  if (exchange.serverTtftMs !== undefined) record.serverTtftMs = exchange.serverTtftMs;
+  if (exchange.serverE2eMs !== undefined) record.serverE2eMs = exchange.serverE2eMs;
   return record;
 }
-
-const seconds = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 
 /**
  * Per-chunk counts the server itself gave, when every chunk has them:

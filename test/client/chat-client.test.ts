@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
-import { ChatClient, REQUEST_ID_HEADER } from '../../src/client/chat-client.ts';
+import { REQUEST_ID_HEADER } from '../../src/client/apis/common.ts';
+import { ChatClient } from '../../src/client/chat-client.ts';
 import type { Exchange } from '../../src/types.ts';
+import { VirtualClock } from '../../src/util/clock.ts';
 
 const SECRET = 'sk-test-0123456789abcdef';
 
@@ -31,15 +33,70 @@ after(() => {
 const sse = (res: http.ServerResponse) => res.writeHead(200, { 'content-type': 'text/event-stream' });
 const chunk = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
 
-async function send(scenario: string, options: { timeoutMs?: number; idleTimeoutMs?: number; interrupt?: AbortSignal } = {}): Promise<Exchange> {
-  const client = new ChatClient({ baseURL, apiKey: SECRET, headers: { 'x-scenario': scenario } });
+/**
+ * Simulated time that also shows when the client reads it: the client stamps
+ * every read of a body with now(), so awaiting the next stamp right after the
+ * server wrote is awaiting "the client has read it", with no sleep. Time moves
+ * only when a test advances it, so no timeout fires on a busy machine.
+ */
+class StampedClock extends VirtualClock {
+  private waiting: (() => void) | undefined;
+
+  override now(): number {
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve?.();
+    return super.now();
+  }
+
+  /**
+   * Resolves at the client's next stamp. Call it in the same turn as the
+   * server's write: the client's read of it comes in a later turn of the loop.
+   */
+  nextStamp(): Promise<void> {
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+}
+
+/** Hands the next request of a scenario to the test, which then writes the response step by step. */
+function arrival(scenario: string): Promise<{ req: http.IncomingMessage; res: http.ServerResponse }> {
+  return new Promise((resolve) => (handlers[scenario] = (req, res) => resolve({ req, res })));
+}
+
+/**
+ * Moves the clock `ms` on and returns the request's Exchange, having checked
+ * that the request was still in flight 1 ms before: it ends at that moment,
+ * not earlier.
+ */
+async function endsAfter(clock: VirtualClock, sending: Promise<Exchange>, ms: number): Promise<Exchange> {
+  let settled = false;
+  sending.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await clock.advance(ms - 1);
+  assert.equal(settled, false, `still in flight ${ms - 1} ms on`);
+  await clock.advance(1);
+  return sending;
+}
+
+interface SendOptions {
+  timeoutMs?: number;
+  idleTimeoutMs?: number;
+  interrupt?: AbortSignal;
+  clock?: VirtualClock;
+}
+
+async function send(scenario: string, options: SendOptions = {}): Promise<Exchange> {
+  const clock = options.clock ?? new VirtualClock();
+  const client = new ChatClient({ baseURL, apiKey: SECRET, headers: { 'x-scenario': scenario }, clock });
   try {
     return await client.send({
       id: `req-${scenario}`,
       model: 'm',
       messages: [{ role: 'user', content: 'hi' }],
       params: { max_tokens: 5 },
-      ts: performance.now(),
+      ts: clock.now(),
       timeoutMs: options.timeoutMs ?? 5000,
       idleTimeoutMs: options.idleTimeoutMs ?? 5000,
       ...(options.interrupt ? { interrupt: options.interrupt } : {}),
@@ -49,27 +106,47 @@ async function send(scenario: string, options: { timeoutMs?: number; idleTimeout
   }
 }
 
+/**
+ * Starts a request of `scenario` on `clock` and waits until the server has it.
+ * `write` sends bytes (after the event-stream headers, the first time) and
+ * resolves once the client has read them.
+ */
+async function startStream(scenario: string, clock: StampedClock, options: Omit<SendOptions, 'clock'> = {}) {
+  const arrived = arrival(scenario);
+  const sending = send(scenario, { ...options, clock });
+  const { req, res } = await arrived;
+  const write = (text: string, end = false): Promise<void> => {
+    if (!res.headersSent) sse(res);
+    if (end) res.end(text);
+    else res.write(text);
+    return clock.nextStamp();
+  };
+  return { sending, req, res, write };
+}
+
 describe('a successful stream', () => {
-  test('chunks, usage and timestamps in order; the SDK sent the request with our id and key', async () => {
-    handlers.ok = (_req, res) => {
-      sse(res);
-      res.write(chunk(''));
-      setTimeout(() => res.write(chunk(' hello')), 20);
-      setTimeout(() => res.end(`${chunk(' world')}data: ${JSON.stringify({ choices: [], usage: { completion_tokens: 2 } })}\n\ndata: [DONE]\n\n`), 40);
-    };
-    const exchange = await send('ok');
+  test('chunks, usage and each read stamped on the client clock; the SDK sent the request with our id and key', async () => {
+    const clock = new StampedClock(1000);
+    const { sending, write } = await startStream('ok', clock);
+    await write(chunk(''));
+    await clock.advance(20);
+    await write(chunk(' hello'));
+    await clock.advance(20);
+    await write(`${chunk(' world')}data: ${JSON.stringify({ choices: [], usage: { completion_tokens: 2 } })}\n\ndata: [DONE]\n\n`, true);
+    const exchange = await sending;
     assert.equal(exchange.error, undefined);
     assert.equal(exchange.status, 200);
     assert.deepEqual(
-      exchange.chunks.map((c) => c.text),
-      [' hello', ' world'],
+      exchange.chunks.map((c) => [c.text, c.at]),
+      [
+        [' hello', 1020],
+        [' world', 1040],
+      ],
     );
     assert.deepEqual(exchange.usage, { completion_tokens: 2 });
-    assert.ok(exchange.t0 >= exchange.ts && exchange.tb! >= exchange.t0);
-    assert.ok(exchange.chunks[0]!.at - exchange.t0 >= 15, 'first content ~20 ms after send');
-    assert.ok(exchange.chunks[1]!.at - exchange.chunks[0]!.at >= 10);
-    assert.ok(exchange.tEnd >= exchange.chunks[1]!.at);
-    assert.ok(exchange.connectMs !== undefined && exchange.connectMs >= 0, 'a new connection was timed');
+    assert.deepEqual([exchange.ts, exchange.t0, exchange.tb, exchange.tEnd], [1000, 1000, 1000, 1040]);
+    assert.equal(exchange.connectMs, 0, 'a new connection was timed (on a clock that did not move)');
+    assert.equal(clock.pending, 0, 'no timer of the request is left behind');
     const headers = seenHeaders.at(-1)!;
     assert.equal(headers[REQUEST_ID_HEADER], 'req-ok');
     assert.equal(headers.authorization, `Bearer ${SECRET}`);
@@ -80,10 +157,10 @@ describe('a successful stream', () => {
       sse(res);
       res.end(`${chunk(' x')}data: [DONE]\n\n`);
     };
-    const client = new ChatClient({ baseURL, headers: { 'x-scenario': 'reuse' } });
+    const client = new ChatClient({ baseURL, headers: { 'x-scenario': 'reuse' }, clock: new VirtualClock() });
     const request = { model: 'm', messages: [{ role: 'user' as const, content: 'hi' }], params: {}, timeoutMs: 5000, idleTimeoutMs: 5000 };
-    const first = await client.send({ ...request, id: 'a', ts: performance.now() });
-    const second = await client.send({ ...request, id: 'b', ts: performance.now() });
+    const first = await client.send({ ...request, id: 'a' });
+    const second = await client.send({ ...request, id: 'b' });
     client.close();
     assert.ok(first.connectMs !== undefined);
     assert.equal(second.connectMs, undefined);
@@ -123,20 +200,18 @@ describe('a failed request is a record with its class, status and body excerpt',
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const client = new ChatClient({ baseURL: `http://127.0.0.1:${port}/v1` });
-    const exchange = await client.send({ id: 'x', model: 'm', messages: [], params: {}, ts: performance.now(), timeoutMs: 2000, idleTimeoutMs: 2000 });
+    const client = new ChatClient({ baseURL: `http://127.0.0.1:${port}/v1`, clock: new VirtualClock() });
+    const exchange = await client.send({ id: 'x', model: 'm', messages: [], params: {}, timeoutMs: 2000, idleTimeoutMs: 2000 });
     client.close();
     assert.equal(exchange.error?.class, 'connection');
     assert.match(exchange.error!.message, /ECONNREFUSED/);
   });
 
   test('a connection reset mid-stream → connection, with the chunks that did arrive', async () => {
-    handlers.reset = (req, res) => {
-      sse(res);
-      res.write(chunk(' partial'));
-      setTimeout(() => req.socket.destroy(), 20);
-    };
-    const exchange = await send('reset');
+    const { sending, req, write } = await startStream('reset', new StampedClock());
+    await write(chunk(' partial'));
+    req.socket.destroy();
+    const exchange = await sending;
     assert.equal(exchange.error?.class, 'connection');
     assert.deepEqual(
       exchange.chunks.map((c) => c.text),
@@ -169,20 +244,20 @@ describe('a failed request is a record with its class, status and body excerpt',
       sse(res);
       res.end('data: null\n\ndata: [DONE]\n\n');
     };
-    const exchange = await send('nullChunk', { timeoutMs: 2000 });
+    const exchange = await send('nullChunk');
     assert.equal(exchange.error?.class, 'bad_response');
   });
 
-  test('[DONE] completes the request even if the server keeps the response open', async () => {
-    handlers.openAfterDone = (_req, res) => {
-      sse(res);
-      res.write(`${chunk(' done')}data: [DONE]\n\n`);
-    };
-    const started = performance.now();
-    const exchange = await send('openAfterDone', { idleTimeoutMs: 10_000 });
+  test('[DONE] completes the request, and a response the server keeps open is closed 1 s after it', async () => {
+    const clock = new StampedClock();
+    const { sending, res, write } = await startStream('openAfterDone', clock, { timeoutMs: 10_000, idleTimeoutMs: 10_000 });
+    await write(`${chunk(' done')}data: [DONE]\n\n`);
+    const closedByClient = once(res, 'close');
+    const exchange = await endsAfter(clock, sending, 1000);
+    await closedByClient;
     assert.equal(exchange.error, undefined);
-    assert.ok(performance.now() - started < 5000, 'not held until the idle timeout');
-    assert.ok(exchange.tEnd - exchange.chunks[0]!.at < 50, 'the end is [DONE], not the close');
+    assert.equal(exchange.tEnd, 0, 'the end is [DONE], not the close');
+    assert.equal(clock.pending, 0);
   });
 
   test('a 2xx that is not an event stream → bad_response with what the server sent', async () => {
@@ -196,44 +271,68 @@ describe('a failed request is a record with its class, status and body excerpt',
     assert.match(exchange.error!.bodyExcerpt!, /not streamed/);
   });
 
-  test('no data for longer than the idle timeout → timeout (idle)', async () => {
-    handlers.stall = (_req, res) => {
-      sse(res);
-      res.write(chunk(' then silence'));
-    };
-    const started = performance.now();
-    const exchange = await send('stall', { idleTimeoutMs: 150 });
+  test('no data for the idle timeout after the last read → timeout (idle), not a moment before', async () => {
+    const clock = new StampedClock();
+    const { sending, write } = await startStream('stall', clock, { idleTimeoutMs: 150 });
+    await write(chunk(' a'));
+    await clock.advance(100);
+    await write(chunk(' then silence'));
+    const exchange = await endsAfter(clock, sending, 150);
     assert.equal(exchange.error?.class, 'timeout');
-    assert.match(exchange.error!.message, /idle timeout/);
-    assert.ok(performance.now() - started < 3000);
+    assert.equal(exchange.error?.message, 'idle timeout: no data for 150 ms');
+    assert.equal(exchange.status, 200);
+    assert.deepEqual(
+      exchange.chunks.map((c) => [c.text, c.at]),
+      [
+        [' a', 0],
+        [' then silence', 100],
+      ],
+    );
+    assert.equal(exchange.tEnd, 250, 'the last read plus the idle timeout');
+    assert.equal(clock.pending, 0);
   });
 
-  test('a stream that trickles past the total timeout → timeout (total)', async () => {
-    handlers.trickle = (_req, res) => {
-      sse(res);
-      const timer = setInterval(() => res.write(chunk(' more')), 30);
-      res.on('close', () => clearInterval(timer));
-    };
-    const exchange = await send('trickle', { timeoutMs: 250, idleTimeoutMs: 1000 });
+  test('a stream that trickles past the total timeout → timeout (total), what arrived kept', async () => {
+    const clock = new StampedClock();
+    const { sending, write } = await startStream('trickle', clock, { timeoutMs: 250, idleTimeoutMs: 1000 });
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) await clock.advance(100);
+      await write(chunk(' more'));
+    }
+    const exchange = await endsAfter(clock, sending, 50);
     assert.equal(exchange.error?.class, 'timeout');
-    assert.match(exchange.error!.message, /total timeout/);
-    assert.ok(exchange.chunks.length >= 2, 'what arrived is kept');
+    assert.equal(exchange.error?.message, 'total timeout: no complete response within 250 ms');
+    assert.deepEqual(
+      exchange.chunks.map((c) => c.at),
+      [0, 100, 200],
+    );
+    assert.equal(exchange.tEnd, 250);
+    assert.equal(clock.pending, 0);
   });
 
-  test('no response headers within the timeout → timeout', async () => {
-    handlers.silent = () => undefined;
-    const exchange = await send('silent', { timeoutMs: 200, idleTimeoutMs: 150 });
+  test('no response headers within the idle timeout → timeout, with no status', async () => {
+    const clock = new StampedClock();
+    const arrived = arrival('silent');
+    const sending = send('silent', { clock, timeoutMs: 200, idleTimeoutMs: 150 });
+    await arrived;
+    const exchange = await endsAfter(clock, sending, 150);
     assert.equal(exchange.error?.class, 'timeout');
+    assert.equal(exchange.error?.message, 'idle timeout: no data for 150 ms');
+    assert.equal(exchange.status, undefined);
+    assert.equal(exchange.tEnd, 150);
+    assert.equal(clock.pending, 0);
   });
 
   test('an interrupted run ends requests in flight as interrupted', async () => {
-    handlers.slow = (_req, res) => {
-      sse(res);
-      res.write(chunk(' a'));
-    };
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    const exchange = await send('slow', { interrupt: controller.signal });
+    const { sending, write } = await startStream('slow', new StampedClock(), { interrupt: controller.signal });
+    await write(chunk(' a'));
+    controller.abort();
+    const exchange = await sending;
     assert.equal(exchange.error?.class, 'interrupted');
+    assert.deepEqual(
+      exchange.chunks.map((c) => c.text),
+      [' a'],
+    );
   });
 });

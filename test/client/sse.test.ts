@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ChatEventReader } from '../../src/client/chat-events.ts';
+import { ChatEventReader } from '../../src/client/apis/chat.ts';
 import { LineSplitter, SseDecoder, type SseEvent } from '../../src/client/sse.ts';
 
 /** Feeds reads (strings or raw bytes) and returns the events with the index of the read that completed each. */

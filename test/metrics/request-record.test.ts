@@ -49,6 +49,16 @@ describe('request records', () => {
     assert.equal(record.usageMismatch, 5);
   });
 
+  test('the server’s own timings found by the client are kept beside the client’s, never mixed in', () => {
+    const record = toRequestRecord({ ...exchange({ completion_tokens: 3 }), serverTtftMs: 20, serverE2eMs: 90 }, context);
+    assert.equal(record.serverTtftMs, 20);
+    assert.equal(record.serverE2eMs, 90);
+    assert.equal(record.metrics.ttftMs, 50);
+    assert.equal(record.metrics.e2eMs, 100);
+    const without = toRequestRecord(exchange({ completion_tokens: 3, time_to_first_token: 0.02 }), context);
+    assert.equal(without.serverTtftMs, undefined, 'reading a usage block is the API adapter’s job, not the record’s');
+  });
+
   test('a response that cannot be counted becomes an error record, timestamps kept', () => {
     const record = uncountedRecord(exchange({ completion_tokens: 3 }), context, new Error('tokenizer broke'));
     assert.equal(record.outcome, 'error');

@@ -1,12 +1,35 @@
 /**
- * Turns the SSE events of a streamed `POST /v1/responses` into the same timed
- * chunks, usage and end marker as chat/completions: tokens from
- * `response.output_text.delta` (and reasoning, refusal and tool-argument
- * deltas), usage and the end from `response.completed`. No `[DONE]` is sent.
+ * `POST /v1/responses`: the request (the messages as `input`), and the reading
+ * of its events into the same timed chunks, usage and end marker as chat:
+ * tokens from `response.output_text.delta` (and reasoning, refusal and
+ * tool-argument deltas), usage and the end from `response.completed`. No
+ * `[DONE]` is sent.
  */
-import type { OutputChunk, Usage } from '../types.js';
-import type { SseEvent } from './sse.js';
-import { EventReader } from './chat-events.js';
+import type OpenAI from 'openai';
+import type { OutputChunk, Usage } from '../../types.js';
+import type { AdapterRequest, ApiAdapter, SdkConnection } from '../api-adapter.js';
+import { EventReader } from '../event-reader.js';
+import type { SseEvent } from '../sse.js';
+import { splitStreamOptions, usageBlockTimings } from './common.js';
+import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
+
+/** The Responses API's adapter. */
+export function responsesAdapter(connection: SdkConnection): ApiAdapter {
+  const sdk = openAiClient(connection);
+  return {
+    send(request: AdapterRequest) {
+      // No stream_options here: the usage comes with response.completed.
+      const { params } = splitStreamOptions(request.params);
+      const input = request.messages.map((message) => ({ role: message.role, content: message.content }));
+      const body = { ...params, model: request.model, input, stream: true };
+      // The scenario's params are passed through unchecked: the SDK's types cannot know them.
+      return sdk.responses.create(body as OpenAI.Responses.ResponseCreateParamsStreaming, openAiRequestOptions(request)).asResponse();
+    },
+    newReader: () => new ResponsesEventReader(),
+    serverTimingsOf: usageBlockTimings,
+    httpErrorOf: openAiHttpError,
+  };
+}
 
 interface ResponsesEvent {
   type?: unknown;
@@ -22,6 +45,7 @@ const REASONING_DELTAS = new Set(['response.reasoning_text.delta', 'response.rea
 /** Events that end a response: completed, or stopped early at a limit (still a whole response). */
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete']);
 
+/** Reads Responses events: output, reasoning, refusal and tool-argument deltas; usage and the end from the final event. */
 export class ResponsesEventReader extends EventReader {
   readonly onEvent = (event: SseEvent, at: number): void => {
     this.eventCount++;

@@ -1,0 +1,50 @@
+/** What the adapters share: the request-id header, the SDK settings, the usage-block timings. */
+import type { Usage } from '../../types.js';
+import type { ServerTimings, SdkConnection } from '../api-adapter.js';
+
+/** Header that carries the request id, so a server log (or the simulator) can match it. */
+export const REQUEST_ID_HEADER = 'x-tokenmeter-request-id';
+
+/**
+ * Settings every SDK client gets: `maxRetries: 0`, so a 429 is measured, not
+ * hidden by a retry; a timeout far beyond tokenmeter's own total and idle
+ * timeouts, which must always fire first; the timed fetch.
+ */
+export function sdkSettings(connection: SdkConnection) {
+  return {
+    apiKey: connection.apiKey,
+    maxRetries: 0,
+    timeout: 24 * 3600 * 1000,
+    fetch: connection.fetch,
+    defaultHeaders: connection.headers,
+  };
+}
+
+/**
+ * The scenario's parameters apart from its `stream_options`, which only chat
+ * and completions take (with include_usage added); the others drop it.
+ */
+export function splitStreamOptions(params: Record<string, unknown>): { params: Record<string, unknown>; streamOptions: unknown } {
+  const { stream_options: streamOptions, ...rest } = params;
+  return { params: rest, streamOptions };
+}
+
+/** The scenario's `stream_options` with `include_usage: true`, so the usage block always comes. */
+export const withUsage = (streamOptions: unknown) => Object.assign({}, streamOptions, { include_usage: true });
+
+/**
+ * Timings a server reports in its final usage block, in seconds: SambaNova's
+ * `time_to_first_token` and `total_latency`. Read on every API, since the
+ * usage block keeps whatever fields the server sent.
+ */
+export function usageBlockTimings(usage: Usage): ServerTimings {
+  const timings: ServerTimings = {};
+  const ttftS = seconds(usage.time_to_first_token);
+  const e2eS = seconds(usage.total_latency);
+  if (ttftS !== undefined) timings.ttftMs = ttftS * 1000;
+  if (e2eS !== undefined) timings.e2eMs = e2eS * 1000;
+  return timings;
+}
+
+const seconds = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;

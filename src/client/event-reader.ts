@@ -1,0 +1,59 @@
+/**
+ * What every API's event reader shares: the timed chunks, usage, end and
+ * failure it gives the client, and the parsing of one event's JSON. Each API
+ * reads its own events in its adapter's file (src/client/apis/).
+ */
+import type { OutputChunk, Usage } from '../types.js';
+import type { SseEvent } from './sse.js';
+
+/** What every API's event reader gives the client: timed chunks, usage, the end, any failure. */
+export interface StreamEvents {
+  readonly chunks: OutputChunk[];
+  usage: Usage | undefined;
+  /** Arrival of the final event ([DONE], response.completed, message_stop), ms. */
+  doneAt: number | undefined;
+  /** Set when the server sent an error event, or an event tokenmeter could not parse. */
+  failure: { kind: 'stream_error' | 'bad_response'; message: string } | undefined;
+  /** SSE events seen, of any kind. */
+  eventCount: number;
+  /** Reads one event that arrived at `at` (the client's clock, ms). */
+  readonly onEvent: (event: SseEvent, at: number) => void;
+}
+
+/**
+ * The results, and the parsing of an event's JSON, where valid JSON that is
+ * not an object is a bad response, never a throw: a server's bytes never get
+ * to throw on the hot path.
+ */
+export abstract class EventReader implements StreamEvents {
+  readonly chunks: OutputChunk[] = [];
+  usage: Usage | undefined;
+  doneAt: number | undefined;
+  failure: StreamEvents['failure'];
+  eventCount = 0;
+
+  abstract readonly onEvent: (event: SseEvent, at: number) => void;
+
+  /**
+   * The event's data as a JSON object, or undefined with the failure recorded.
+   * `T` is the shape the reader expects, every field optional and checked
+   * where it is read: the cast only names the fields, it trusts none of them.
+   */
+  protected parseObject<T extends object>(event: SseEvent): T | undefined {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(event.data);
+    } catch {
+      this.failure ??= { kind: 'bad_response', message: `unparseable SSE data: ${event.data.slice(0, 120)}` };
+      return undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      this.failure ??= { kind: 'bad_response', message: `SSE data is not a JSON object: ${event.data.slice(0, 120)}` };
+      return undefined;
+    }
+    return parsed as T;
+  }
+}
+
+/** The value if it is a string, else ''. */
+export const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
