@@ -272,7 +272,7 @@ function createTokenmeterClient(baseURL: string, model: string, expectedChunks: 
       window = runWindow;
       counts = { eventsInWindow: 0, completed: 0, failures: 0 };
       interrupt = new AbortController();
-      // Every request in flight listens on it, as in run-scenario.ts.
+      // Every request in flight listens on it, as in a pipeline run (src/pipeline.ts).
       setMaxListeners(0, interrupt.signal);
     },
     endRun: () => counts,
