@@ -12,7 +12,7 @@
  * one thread's clock (client: t_f - t0; simulator: first write - request
  * received), so the offset between the threads' clock origins cancels.
  */
-import { collectRun, runScenario } from '../src/pipeline.js';
+import { collectRun, scenarioEvents } from '../src/pipeline.js';
 import { parseScenario } from '../src/scenario/load.js';
 import type { SimRequestTruth } from '../src/sim/server.js';
 import { startSimulatorThread } from '../src/sim/threaded.js';
@@ -81,7 +81,7 @@ export async function measureAccuracy(concurrency: number): Promise<AccuracyRun>
       'accuracy.yaml',
       {},
     );
-    const result = await collectRun(runScenario(scenario, { baseURL: simulator.baseURL }), (event) => {
+    const result = await collectRun(scenarioEvents(scenario, { baseURL: simulator.baseURL }), (event) => {
       if (event.type === 'record') records.push(event.record);
     });
     if (!result.completed) throw new Error(`accuracy run at c=${concurrency} did not complete`);

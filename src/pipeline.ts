@@ -14,7 +14,8 @@
  *    while the load runs, each record, each cell's summary, capacity steps.
  *    The `run` and `capacity` commands and the library API consume it; nothing
  *    calls back from here into the CLI.
- * 5. `collectRun` gathers a stream into a `RunResult`; `judgeThresholds` and
+ * 5. `scenarioEvents` and `capacityEvents` are those streams; `runScenario` and
+ *    `runCapacity` run them to the end. `collectRun` gathers a stream into a `RunResult`; `judgeThresholds` and
  *    `renderResultFiles` turn that into verdicts and file contents, which
  *    the caller writes.
  */
@@ -51,7 +52,10 @@ export interface PipelineOptions {
   clock?: Clock;
   /** Run each cell this many times (default 1); the repeats are kept apart and also merged, with their spread. */
   repeat?: number;
-  /** Sends the requests (default: a ChatClient for the scenario's target, on `clock`). */
+  /**
+   * Sends the requests (default: a ChatClient for the scenario's target, on `clock`). One passed
+   * here stays the caller's to close, and must read the same clock, or schedule lag is wrong.
+   */
   client?: RequestClient;
 }
 
@@ -87,6 +91,8 @@ interface Session {
   scenario: Scenario;
   clock: Clock;
   client: RequestClient;
+  /** Closes the client when the run ends, if the session made it. */
+  close: () => void;
   workloads: ModelWorkload[];
   warnings: string[];
   interrupt: AbortSignal | undefined;
@@ -97,7 +103,7 @@ interface Session {
 }
 
 /** Runs the scenario's sweep: every model at every level, in order, each `repeat` times. */
-export async function* runScenario(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
+export async function* scenarioEvents(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
   const repeat = options.repeat ?? 1;
   const session = await openSession(scenario, options);
   session.cells = scenario.models.length * scenario.load.levels.length * repeat;
@@ -114,7 +120,7 @@ export async function* runScenario(scenario: Scenario, options: PipelineOptions)
       }
     }
   } finally {
-    session.client.close();
+    session.close();
   }
   // Each cell's repeats first, then the merged cells (repeat undefined): what thresholds and the report judge.
   for (const cell of merged) yield { type: 'cell', cell };
@@ -122,7 +128,7 @@ export async function* runScenario(scenario: Scenario, options: PipelineOptions)
 }
 
 /** `tokenmeter capacity`: for each model, the highest load that meets the scenario's SLO (load/capacity.ts). */
-export async function* runCapacity(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
+export async function* capacityEvents(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
   const session = await openSession(scenario, options);
   yield* warningsOf(session);
   try {
@@ -140,10 +146,16 @@ export async function* runCapacity(scenario: Scenario, options: PipelineOptions)
       yield { type: 'capacity', outcome: step.value };
     }
   } finally {
-    session.client.close();
+    session.close();
   }
   yield { type: 'end', completed: !interrupted(session) };
 }
+
+/** Runs the scenario's sweep to its end: its result, every cell's summary included (the events gathered by collectRun). */
+export const runScenario = (scenario: Scenario, options: PipelineOptions): Promise<RunResult> => collectRun(scenarioEvents(scenario, options));
+
+/** `tokenmeter capacity` to its end: its result, with each model's capacity. */
+export const runCapacity = (scenario: Scenario, options: PipelineOptions): Promise<RunResult> => collectRun(capacityEvents(scenario, options));
 
 /** Gathers a run's events into its result; `onEvent` sees each event first (to stream records to a file, say). */
 export async function collectRun(events: AsyncIterable<RunEvent>, onEvent?: (event: RunEvent) => void | Promise<void>): Promise<RunResult> {
@@ -172,7 +184,8 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
       newConnectionPerRequest: scenario.target.newConnectionPerRequest,
       clock,
     });
-  return { scenario, clock, client, workloads, warnings, interrupt: options.interrupt, started: 0 };
+  const close = options.client ? () => undefined : () => client.close();
+  return { scenario, clock, client, close, workloads, warnings, interrupt: options.interrupt, started: 0 };
 }
 
 function* warningsOf(session: Session): Generator<RunEvent> {

@@ -1,8 +1,8 @@
 /**
  * The shared data model of tokenmeter. No logic lives here.
  *
- * Times inside a request are milliseconds on one monotonic clock
- * (`performance.now()`), and relative to `t0` (the instant just before the
+ * Times inside a request are milliseconds on one monotonic clock (the
+ * client's Clock: `performance.now()` in a real run), and relative to `t0` (the instant just before the
  * HTTP request was written) wherever a field name ends in `Ms`.
  */
 import type { CellValueSubject, MetricName } from './metrics/catalog.js';

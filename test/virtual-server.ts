@@ -14,7 +14,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChatRequest } from '../src/client/chat-client.ts';
-import { collectRun, renderResultFiles, runScenario, type RequestClient } from '../src/pipeline.ts';
+import { collectRun, renderResultFiles, scenarioEvents, type RequestClient } from '../src/pipeline.ts';
 import { renderRequestLine } from '../src/report/json.ts';
 import { parseScenario } from '../src/scenario/load.ts';
 import { drawInteger as draw, seededRandom } from '../src/util/random.ts';
@@ -125,7 +125,7 @@ export async function runVirtualInto(dir: string, name: string, scenarioText: st
   const client = new VirtualServer(clock, profile, seed);
   const lines: string[] = [];
   const result = await clock.run(
-    collectRun(runScenario(scenario, { baseURL: 'http://virtual.invalid/v1', clock, client }), (event) => {
+    collectRun(scenarioEvents(scenario, { baseURL: 'http://virtual.invalid/v1', clock, client }), (event) => {
       if (event.type === 'record') lines.push(renderRequestLine(event.record));
     }),
   );

@@ -158,13 +158,15 @@ export class ChatClient {
     const start = request.ts ?? this.clock.now();
     const exchange: Exchange = { id: request.id, ts: start, t0: start, tEnd: start, chunks: [] };
     const probe: RequestProbe = {};
-    const timers = new RequestTimers(this.clock, request, probe, this.interrupts);
     // Only an API that can answer whole honours stream: false; the others always stream.
     const whole = request.params.stream === false ? this.adapter.whole : undefined;
     if (whole) exchange.streamed = false;
-    const body: ResponseBody = whole ? new WholeBody(exchange, timers, whole.read) : new StreamBody(exchange, timers, this.adapter.newReader());
-    probe.sink = body;
+    // Set inside the try, so the finally clears the timers whatever throws.
+    let timers: RequestTimers | undefined;
     try {
+      timers = new RequestTimers(this.clock, request, probe, this.interrupts);
+      const body: ResponseBody = whole ? new WholeBody(exchange, timers, whole.read) : new StreamBody(exchange, timers, this.adapter.newReader());
+      probe.sink = body;
       await (whole ?? this.adapter).send({ id: request.id, model: request.model, messages: request.messages, params: request.params, probe });
       exchange.status = 200;
       const failure = await body.outcome(probe);
@@ -176,7 +178,7 @@ export class ChatClient {
       exchange.error = this.classify(error, httpError, probe);
       if (httpError) exchange.status = httpError.status;
     } finally {
-      timers.stop();
+      timers?.stop();
       exchange.t0 = probe.t0 ?? exchange.t0;
       // No schedule, no lateness: the request was due when it was sent (METRICS.md).
       if (request.ts === undefined) exchange.ts = exchange.t0;

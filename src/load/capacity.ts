@@ -78,20 +78,6 @@ export function* capacitySearch(model: string, kind: LoadKind, spec: CapacitySpe
   return finish(outcome, failing);
 }
 
-/** The search driven by a function that runs one load and returns its verdict (undefined: interrupted). */
-export async function searchCapacity(
-  model: string,
-  kind: LoadKind,
-  spec: CapacitySpec,
-  tryLoad: (load: number) => Promise<LoadVerdict | undefined>,
-): Promise<CapacityOutcome> {
-  const search = capacitySearch(model, kind, spec);
-  for (let step = search.next(); ; ) {
-    if (step.done) return step.value;
-    step = search.next(await tryLoad(step.value));
-  }
-}
-
 function finish(outcome: CapacityOutcome, failing: { load: number; reason: string } | undefined): CapacityOutcome {
   if (failing) outcome.firstFailure = failing;
   return outcome;

@@ -56,7 +56,7 @@ export interface CellSummary extends CellKey {
   };
 }
 
-/** Raw timestamps of a measured request, for the throughput window (performance.now(), ms). */
+/** Raw timestamps of a measured request, for the throughput window (the client's clock, ms). */
 export interface WindowEdges {
   t0: number;
   tEnd: number;

@@ -7,7 +7,7 @@ import type { RequestMetrics } from '../types.js';
 
 /** A chunk as the timing code needs it: arrival time, token count, choice. */
 export interface TimedTokens {
-  /** performance.now() at arrival, ms. */
+  /** Arrival on the client's clock, ms. */
   at: number;
   tokens: number;
   choice: number;

@@ -15,7 +15,10 @@ export type TimerHandle = { readonly __timer: unique symbol };
 export interface Clock {
   /** The current time, ms (monotonic). */
   now(): number;
-  /** Calls `callback` once, `delayMs` from now (at the earliest). */
+  /**
+   * Calls `callback` once, about `delayMs` from now: the system clock's timers may fire up to
+   * ~1 ms early (Node counts whole milliseconds); `sleepUntil` re-checks where that matters.
+   */
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
   /** Cancels a timer of this clock; a timer that fired or was cleared is ignored. */
   clearTimeout(timer: TimerHandle | undefined): void;
@@ -122,7 +125,7 @@ export class VirtualClock implements Clock {
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way, in order. */
   async advance(ms: number): Promise<void> {
-    const until = this.time + ms;
+    const until = this.time + Math.max(0, ms); // time never runs backwards
     for (let next = this.nextTimer(); next && next[1].at <= until; next = this.nextTimer()) {
       this.time = Math.max(this.time, next[1].at);
       this.timers.delete(next[0]);
@@ -138,7 +141,7 @@ export class VirtualClock implements Clock {
    * (a stalled event loop), so the timers that fell due meanwhile fire late.
    */
   block(ms: number): void {
-    this.time += ms;
+    this.time += Math.max(0, ms);
   }
 
   /**

@@ -3,7 +3,6 @@
  * report, the terminal and the CI verdicts. One place, so the same value
  * reads the same everywhere.
  */
-import type { LoadLevel } from '../types.js';
 
 /** `value` rounded to `decimals` places (3 by default: µs for ms values), without float noise such as 0.30000000000000004. */
 export function roundTo(value: number, decimals = 3): number {
@@ -55,6 +54,6 @@ export function signedPoints(share: number): string {
 }
 
 /** How a load level reads in tables and charts: `c=8` for closed-loop concurrency, `4 req/s` for an open-loop rate. */
-export function loadLabel(load: LoadLevel): string {
+export function loadLabel(load: { kind: 'concurrency' | 'rate'; value: number }): string {
   return load.kind === 'concurrency' ? `c=${load.value}` : `${load.value} req/s`;
 }

@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { searchCapacity } from '../../src/load/capacity.ts';
+import { capacitySearch, type LoadVerdict } from '../../src/load/capacity.ts';
 import type { CapacitySpec, LoadKind } from '../../src/types.ts';
 
+/** Drives the search as the pipeline does: each load it asks for gets `verdictOf`'s verdict. */
+function searchCapacity(model: string, kind: LoadKind, spec: CapacitySpec, verdictOf: (load: number) => LoadVerdict | undefined) {
+  const search = capacitySearch(model, kind, spec);
+  for (let step = search.next(); ; step = search.next(verdictOf(step.value))) if (step.done) return step.value;
+}
+
 /** A deployment whose SLO holds up to `knee` and fails above it. */
-const kneeAt = (knee: number) => async (load: number) => (load <= knee ? { met: true } : { met: false, reason: `ttft_p95_ms ${load * 10} > ${knee * 10}` });
+const kneeAt = (knee: number) => (load: number) => (load <= knee ? { met: true } : { met: false, reason: `ttft_p95_ms ${load * 10} > ${knee * 10}` });
 
 const cases: { name: string; kind: LoadKind; spec: CapacitySpec; knee: number; best?: number; failure?: number; tried: number[]; reachedMax?: boolean }[] = [
   { name: 'doubles to 16, then bisects to the knee at 11', kind: 'concurrency', spec: { start: 1, max: 1024, tolerance: 1 }, knee: 11, best: 11, failure: 12, tried: [1, 2, 4, 8, 16, 12, 10, 11] },
@@ -19,7 +25,7 @@ const cases: { name: string; kind: LoadKind; spec: CapacitySpec; knee: number; b
 
 for (const c of cases) {
   test(`capacity search: ${c.name}`, async () => {
-    const outcome = await searchCapacity('m', c.kind, c.spec, kneeAt(c.knee));
+    const outcome = searchCapacity('m', c.kind, c.spec, kneeAt(c.knee));
     assert.deepEqual(
       outcome.steps.map((s) => s.load),
       c.tried,
@@ -34,7 +40,7 @@ for (const c of cases) {
 
 test('an interrupted search returns what it found so far, marked as interrupted', async () => {
   let calls = 0;
-  const outcome = await searchCapacity('m', 'concurrency', { start: 1, max: 64, tolerance: 1 }, async (load) => (++calls > 3 ? undefined : { met: load < 100 }));
+  const outcome = searchCapacity('m', 'concurrency', { start: 1, max: 64, tolerance: 1 }, (load) => (++calls > 3 ? undefined : { met: load < 100 }));
   assert.deepEqual(
     outcome.steps.map((s) => s.load),
     [1, 2, 4],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadTokenizer } from '../../src/metrics/tokenizers.ts';
 import { parse } from 'csv-parse/sync';
-import { collectRun, renderResultFiles, runCapacity, runScenario, type RequestClient, type RunEvent } from '../../src/pipeline.ts';
+import { capacityEvents, collectRun, renderResultFiles, runScenario, scenarioEvents, type RequestClient, type RunEvent } from '../../src/pipeline.ts';
 import { renderSummaryTable } from '../../src/report/console.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
 import { VirtualClock } from '../../src/util/clock.ts';
@@ -23,7 +23,7 @@ async function runVirtual(
   const scenario = scenarioOf(yaml);
   const pipelineOptions = { baseURL: 'http://virtual.invalid/v1', clock, client };
   const events: RunEvent[] = [];
-  const stream = options.capacity ? runCapacity(scenario, pipelineOptions) : runScenario(scenario, pipelineOptions);
+  const stream = options.capacity ? capacityEvents(scenario, pipelineOptions) : scenarioEvents(scenario, pipelineOptions);
   const result = await clock.run(collectRun(stream, (event) => {
       events.push(event);
       options.onEvent?.(event);
@@ -141,7 +141,7 @@ test('with repeat, each repeat is a cell of its own and the merged cells come la
   const clock = new VirtualClock();
   const scenario = scenarioOf('load: {concurrency: [2, 4], requests: 8}\n');
   const client = new VirtualServer(clock, FAST);
-  const result = await clock.run(collectRun(runScenario(scenario, { baseURL: '', clock, client, repeat: 2 })));
+  const result = await clock.run(runScenario(scenario, { baseURL: '', clock, client, repeat: 2 }));
   assert.deepEqual(
     result.cells.map((c) => `${c.load.value}#${c.repeat ?? 'all'}`),
     ['2#1', '2#2', '4#1', '4#2', '2#all', '4#all'],

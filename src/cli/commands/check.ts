@@ -30,6 +30,10 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   if (!(confidence > 0.5 && confidence < 1)) throw new UsageError('--confidence must be between 0.5 and 1 (e.g. 0.95)');
   // Whole folders, so a missing or corrupt file in either fails the gate (exit 2) instead of passing it.
   const baseline = await readResultsFolder(args.baseline);
+  if (!baseline.completed) {
+    // Its missing cells would go unchecked: an interrupted run is no baseline.
+    throw new UsageError(`${path.join(args.baseline, 'run.json')}: the baseline is an interrupted run (completed: false); record a complete one`);
+  }
   const current = await readResultsFolder(args.results);
   const { comparisons, missing, onlyInCurrent } = compareRuns(baseline.lines, current.lines, rules, { confidence });
   if (comparisons.length === 0 && missing.length === 0) {

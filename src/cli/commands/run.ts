@@ -5,7 +5,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { collectRun, judgeThresholds, renderResultFiles, runScenario, type PipelineOptions, type RunEvent, type RunResult } from '../../pipeline.js';
+import { collectRun, judgeThresholds, renderResultFiles, scenarioEvents, type PipelineOptions, type RunEvent, type RunResult } from '../../pipeline.js';
 import { renderSummaryTable } from '../../report/console.js';
 import { renderRequestLine } from '../../report/json.js';
 import { loadScenario } from '../../scenario/load.js';
@@ -36,7 +36,7 @@ export interface Io {
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const scenario = await loadScenario(args.scenario, io.env);
-  const outcome = await withResultsFolder(scenario, args, io, (options) => runScenario(scenario, { ...options, repeat: args.repeat ?? 1 }));
+  const outcome = await withResultsFolder(scenario, args, io, (options) => scenarioEvents(scenario, { ...options, repeat: args.repeat ?? 1 }));
   io.stdout.write(renderSummaryTable(outcome.cells));
   const verdict = judgeThresholds(scenario, outcome);
   if (!verdict) return outcome.exitCode;
