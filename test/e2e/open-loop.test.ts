@@ -37,9 +37,10 @@ slo: {ttft_p95_ms: 1000}
     const [row] = parse(await readFile(path.join(first.out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     assert.equal(Number(row!.dropped), dropped.length);
     assert.equal(Number(row!.ok), measured.filter((r) => r.outcome === 'ok').length);
-    // Drops break no percentile bound, but load the deployment did not take fails the SLO.
+    // Drops break no percentile bound, but load the deployment did not take fails the SLO. (On a
+    // saturated machine the cell may also be invalid for schedule lag: that reason may follow.)
     assert.equal(row!.slo_met, 'false');
-    assert.equal(row!.slo_failures, `dropped ${dropped.length} > 0`);
+    assert.ok(row!.slo_failures!.startsWith(`dropped ${dropped.length} > 0`), row!.slo_failures);
     assert.match(first.io.out(), /dropped in .* @ 20 req\/s: \d+ arrivals found maxInFlight requests in flight/);
 
     // report rebuilds report.html from the folder's files.
