@@ -57,6 +57,17 @@ export interface PipelineOptions {
    * here stays the caller's to close, and must read the same clock, or schedule lag is wrong.
    */
   client?: RequestClient;
+  /**
+   * Maps the clock onto Unix time for each record's wall-clock send time: the clock read `clockMs`
+   * at Unix time `unixMs` (default: `clock.now()` and `Date.now()`, read once as the run starts).
+   */
+  wallClockOrigin?: WallClockOrigin;
+}
+
+/** One instant read on both clocks: the run's clock (ms) and Unix time (ms). */
+export interface WallClockOrigin {
+  clockMs: number;
+  unixMs: number;
 }
 
 /** Everything a run reports, in the order it happens. */
@@ -90,6 +101,8 @@ export interface RunResult {
 interface Session {
   scenario: Scenario;
   clock: Clock;
+  /** Unix time of an instant on `clock`, ms. */
+  unixMsAt: (clockMs: number) => number;
   client: RequestClient;
   /** Closes the client when the run ends, if the session made it. */
   close: () => void;
@@ -173,6 +186,9 @@ export async function collectRun(events: AsyncIterable<RunEvent>, onEvent?: (eve
 async function openSession(scenario: Scenario, options: PipelineOptions): Promise<Session> {
   const warnings = providerWarnings(scenario);
   const clock = options.clock ?? systemClock;
+  // Read once: Date.now() may step (NTP) during a run, the monotonic clock does not.
+  const origin = options.wallClockOrigin ?? { clockMs: clock.now(), unixMs: Date.now() };
+  const unixMsAt = (clockMs: number): number => origin.unixMs + (clockMs - origin.clockMs);
   const workloads = await prepareWorkloads(scenario, warnings);
   const client =
     options.client ??
@@ -185,7 +201,7 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
       clock,
     });
   const close = options.client ? () => undefined : () => client.close();
-  return { scenario, clock, client, close, workloads, warnings, interrupt: options.interrupt, started: 0 };
+  return { scenario, clock, unixMsAt, client, close, workloads, warnings, interrupt: options.interrupt, started: 0 };
 }
 
 function* warningsOf(session: Session): Generator<RunEvent> {
@@ -244,8 +260,10 @@ async function* measureCell(
   for (const request of finished) {
     const record = countTokens(request, workload, load);
     if (repeat !== undefined) record.repeat = repeat;
+    if (request.slot !== undefined) record.slot = request.slot;
+    if (request.exchange) record.sentAtUnixMs = session.unixMsAt(request.exchange.t0);
     if (scenario.slo.length > 0) record.metSlo = requestMeetsSlo(record, scenario.slo);
-    accumulator.add(record, request.exchange ?? { t0: request.ts, tEnd: request.ts });
+    accumulator.add(record, request.exchange ?? { ts: request.ts, t0: request.ts, tEnd: request.ts });
     yield { type: 'record', record };
   }
   const summary = accumulator.summary();

@@ -356,6 +356,10 @@ export interface RequestRecord {
   warmup: boolean;
   /** Index of the prompt used. */
   prompt: number;
+  /** Closed loop: the concurrency slot (0…c−1) that sent it; the throughput window needs to know when each slot's work ended. */
+  slot?: number;
+  /** Wall-clock send time: t0 mapped onto Unix time, ms (METRICS.md); undefined for a dropped arrival, never sent. */
+  sentAtUnixMs?: number;
   /** `dropped`: an open-loop arrival that found maxInFlight requests in flight, so it was never sent. */
   outcome: 'ok' | 'error' | 'dropped';
   error?: RequestError;

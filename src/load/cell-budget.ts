@@ -39,6 +39,8 @@ export interface FinishedRequest {
   messages: ChatMessage[];
   /** When it was due to be sent (the clock's time, ms). */
   ts: number;
+  /** Closed loop: the slot (0…c−1) that sent it. */
+  slot?: number;
   /** What came back; undefined when the request was dropped at the in-flight cap and never sent (open loop). */
   exchange: Exchange | undefined;
 }

@@ -28,7 +28,7 @@ export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, optio
   const finished = new Channel<FinishedRequest>();
   const budget = new CellBudget(plan, plan.concurrency, clock.now());
 
-  const slot = async (): Promise<void> => {
+  const slot = async (slot: number): Promise<void> => {
     for (;;) {
       if (interrupt?.aborted) return; // never sent, so never recorded
       const role = budget.next(clock.now());
@@ -36,10 +36,10 @@ export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, optio
       const { id, prompt, messages } = budget.current();
       // A closed loop has no schedule: no ts, so the client takes ts = t0 (METRICS.md).
       const exchange = await send({ id, prompt, messages });
-      finished.push({ id, warmup: role === 'warmup', prompt, messages, ts: exchange.ts, exchange });
+      finished.push({ id, warmup: role === 'warmup', prompt, messages, ts: exchange.ts, slot, exchange });
     }
   };
-  Promise.all(Array.from({ length: plan.concurrency }, slot)).then(
+  Promise.all(Array.from({ length: plan.concurrency }, (_, i) => slot(i))).then(
     () => finished.close(),
     (error: unknown) => finished.close(error),
   );

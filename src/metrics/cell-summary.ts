@@ -7,6 +7,7 @@ import type { CellKey, ErrorClass, RequestRecord, SloBound, TokenSource } from '
 import { CELL_VALUES_BY_NAME, HISTOGRAM_METRICS, samplesOf, type CellValueName, type HistogramMetric } from './catalog.js';
 import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
 import { cellSloVerdict, type SloVerdict } from './slo.js';
+import { countInWindow, shortWindowReason, steadyStateWindow, type WindowCounts, type WindowRequest } from './window.js';
 
 export interface CellSummary extends CellKey {
   /** Measured requests (warm-up excluded), including failed and interrupted ones. */
@@ -21,16 +22,25 @@ export interface CellSummary extends CellKey {
   errorsByClass: Partial<Record<ErrorClass, number>>;
   /** errors / (requests - interrupted); 0 when nothing completed. */
   errorRate: number;
-  /** First measured t0 to last measured end, s. */
+  /**
+   * The steady-state window (metrics/window.ts): closed loop, the first measured t0 until the first
+   * slot ran out of measured work; open loop, the first to the last measured arrival. Merged
+   * repeats: each repeat's window, summed. s.
+   */
   windowS: number;
-  /** Sum of output tokens of successful requests / window, tokens/s. */
+  /** Output tokens whose chunks arrived inside the window, from any request (warm-up included) / window, tokens/s. */
   outputTokensPerS: number;
-  /** Successful requests / window, requests/s. */
+  /** Requests that ended successfully inside the window (warm-up included) / window, requests/s. */
   requestsPerS: number;
-  /** Requests that met every per-request SLO bound; undefined without an SLO. */
+  /** Measured requests that met every per-request SLO bound; undefined without an SLO. */
   goodRequests?: number;
-  /** goodRequests / window, requests/s (METRICS.md's goodput); undefined without an SLO. */
+  /** Requests that ended inside the window and met every SLO bound / window, requests/s (METRICS.md's goodput); undefined without an SLO. */
   goodputPerS?: number;
+  /**
+   * Why the cell's throughput is mostly ramp (fewer than 3 measured requests per slot, a window
+   * shorter than 5 median E2E latencies); undefined when its window is long enough. Latencies are unaffected.
+   */
+  short?: string;
   /** The cell-level SLO verdict; undefined without an SLO. */
   slo?: SloVerdict;
   /** Why the cell's numbers do not describe the server (p99 schedule lag over the bound); undefined when valid. */
@@ -56,8 +66,10 @@ export interface CellSummary extends CellKey {
   };
 }
 
-/** Raw timestamps of a measured request, for the throughput window (the client's clock, ms). */
+/** Raw timestamps of a request, for the throughput window (the client's clock, ms). */
 export interface WindowEdges {
+  /** When it was due (open loop; default t0, as in closed loop). */
+  ts?: number;
   t0: number;
   tEnd: number;
 }
@@ -80,11 +92,12 @@ export class CellAccumulator {
   private good = 0;
   /** Requests sent later than maxScheduleLagMs after they were due. */
   private late = 0;
-  private outputTokens = 0;
-  private windowStart = Infinity;
-  private windowEnd = -Infinity;
-  /** The windows of merged repeats, summed: throughput is over the time each repeat ran, not the gaps between, ms. */
-  private mergedWindowMs = 0;
+  /** Every request of the cell, warm-up included, as the throughput window sees it. */
+  private readonly windowRequests: WindowRequest[] = [];
+  /** Merged repeats: each repeat's window and what it served, summed (throughput over the time each ran, not the gaps between). */
+  private mergedCounts: WindowCounts | undefined;
+  /** Set on merged repeats: the reasons their parts were short. */
+  private shortParts: string[] | undefined;
   /** Set on merged repeats: the reasons their parts were invalid (a merged cell is invalid when one of them was). */
   private invalidParts: string[] | undefined;
   private readonly errorsByClass: Partial<Record<ErrorClass, number>> = {};
@@ -103,6 +116,7 @@ export class CellAccumulator {
   ) {}
 
   add(record: RequestRecord, edges: WindowEdges): void {
+    this.windowRequests.push(windowRequestOf(record, edges));
     if (record.warmup) return;
     this.requests++;
     this.tokenizer = record.tokenizer;
@@ -117,8 +131,6 @@ export class CellAccumulator {
       return;
     }
     if (record.metSlo) this.good++;
-    this.windowStart = Math.min(this.windowStart, edges.t0);
-    this.windowEnd = Math.max(this.windowEnd, edges.tEnd);
     // Every distribution comes from the catalog; errors, the window and the server's timings are not distributions.
     this.recordSamples(record, 'sent');
     if (record.metrics.scheduleLagMs > this.options.maxScheduleLagMs) this.late++;
@@ -134,7 +146,6 @@ export class CellAccumulator {
       this.mismatchSum += record.usageMismatch;
     }
     const m = record.metrics;
-    this.outputTokens += m.outputTokens;
     this.recordSamples(record, 'ok');
     // Differences can be negative (the server may count time the client cannot see), so plain lists, not HDR.
     if (record.serverTtftMs !== undefined && m.ttftMs !== undefined) {
@@ -162,6 +173,8 @@ export class CellAccumulator {
   static merge(key: CellKey, parts: readonly CellAccumulator[], options: CellOptions): CellAccumulator {
     const merged = new CellAccumulator(key, options);
     merged.invalidParts = [];
+    merged.shortParts = [];
+    merged.mergedCounts = { windowMs: 0, outputTokens: 0, okRequests: 0, goodRequests: 0 };
     for (const part of parts) {
       for (const name of METRIC_NAMES) merged.histograms[name].add(part.histograms[name]);
       merged.requests += part.requests;
@@ -170,8 +183,11 @@ export class CellAccumulator {
       merged.dropped += part.dropped;
       merged.good += part.good;
       merged.late += part.late;
-      merged.outputTokens += part.outputTokens;
-      merged.mergedWindowMs += part.windowMs();
+      const counts = part.windowCounts();
+      merged.mergedCounts.windowMs += counts.windowMs;
+      merged.mergedCounts.outputTokens += counts.outputTokens;
+      merged.mergedCounts.okRequests += counts.okRequests;
+      merged.mergedCounts.goodRequests += counts.goodRequests;
       merged.mismatches += part.mismatches;
       merged.mismatchSum += part.mismatchSum;
       merged.tokenizer = part.tokenizer;
@@ -183,12 +199,27 @@ export class CellAccumulator {
       merged.e2eMinusServer.push(...part.e2eMinusServer);
       const invalid = part.invalidReason();
       if (invalid) merged.invalidParts.push(`repeat ${part.key.repeat}: ${invalid}`);
+      const short = part.shortReason();
+      if (short) merged.shortParts.push(`repeat ${part.key.repeat}: ${short}`);
     }
     return merged;
   }
 
-  private windowMs(): number {
-    return (this.windowEnd > this.windowStart ? this.windowEnd - this.windowStart : 0) + this.mergedWindowMs;
+  /** The steady-state window and what was served inside it (metrics/window.ts); merged repeats: their sums. */
+  private windowCounts(): WindowCounts {
+    return this.mergedCounts ?? countInWindow(steadyStateWindow(this.key.load.kind, this.windowRequests), this.windowRequests);
+  }
+
+  /** Why the cell's throughput is mostly ramp, if it is; merged repeats are short when one of their parts was. */
+  private shortReason(): string | undefined {
+    if (this.shortParts) return this.shortParts.length > 0 ? this.shortParts.join('; ') : undefined;
+    return shortWindowReason({
+      kind: this.key.load.kind,
+      slots: this.key.load.value,
+      measured: this.requests,
+      window: steadyStateWindow(this.key.load.kind, this.windowRequests),
+      e2eP50Ms: statsOf(this.histograms.e2e, 'e2e')?.p50,
+    });
   }
 
   /**
@@ -207,7 +238,9 @@ export class CellAccumulator {
   }
 
   summary(): CellSummary {
-    const windowS = this.windowMs() / 1000;
+    const counts = this.windowCounts();
+    const windowS = counts.windowMs / 1000;
+    const short = this.shortReason();
     const errors = this.requests - this.ok - this.interrupted - this.dropped;
     const completed = this.requests - this.interrupted - this.dropped;
     const stats: Partial<Record<MetricName, Stats>> = {};
@@ -235,16 +268,17 @@ export class CellAccumulator {
       ...(hasSlo
         ? {
             goodRequests: this.good,
-            goodputPerS: windowS > 0 ? this.good / windowS : 0,
+            goodputPerS: windowS > 0 ? counts.goodRequests / windowS : 0,
             slo: cellSloVerdict(slo, this.histograms, facts),
           }
         : {}),
       ...(invalid ? { invalid } : {}),
+      ...(short ? { short } : {}),
       errorsByClass: { ...this.errorsByClass },
       errorRate: completed > 0 ? errors / completed : 0,
       windowS,
-      outputTokensPerS: windowS > 0 ? this.outputTokens / windowS : 0,
-      requestsPerS: windowS > 0 ? this.ok / windowS : 0,
+      outputTokensPerS: windowS > 0 ? counts.outputTokens / windowS : 0,
+      requestsPerS: windowS > 0 ? counts.okRequests / windowS : 0,
       stats,
       histograms: this.histograms,
       tokenSources: { ...this.tokenSources },
@@ -269,6 +303,27 @@ export class CellAccumulator {
     put('e2eMinusServerP50Ms', this.e2eMinusServer);
     return { serverTimings: timings };
   }
+}
+
+/** A record as the throughput window sees it: its raw times, and when each of its tokens arrived. */
+function windowRequestOf(record: RequestRecord, edges: WindowEdges): WindowRequest {
+  const m = record.metrics;
+  const tokens = m.tokensPerChunk.map((count, i) => ({ at: edges.t0 + m.chunkTimesMs[i]!, tokens: count }));
+  // Tokens no chunk carried (a non-streamed reply, usage beyond the chunks) arrived with the end of the response.
+  const untimed = m.outputTokens - m.tokensPerChunk.reduce((sum, count) => sum + count, 0);
+  if (untimed > 0) tokens.push({ at: edges.tEnd, tokens: untimed });
+  const request: WindowRequest = {
+    warmup: record.warmup,
+    sent: record.outcome !== 'dropped',
+    ok: record.outcome === 'ok',
+    ts: edges.ts ?? edges.t0,
+    t0: edges.t0,
+    tEnd: edges.tEnd,
+    tokens,
+  };
+  if (record.metSlo !== undefined) request.metSlo = record.metSlo;
+  if (record.slot !== undefined) request.slot = record.slot;
+  return request;
 }
 
 /** The median of a list; undefined for none. */

@@ -70,6 +70,7 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
       ...(cell.dropped > 0 ? [`dropped in ${at}: ${cell.dropped} arrivals found maxInFlight requests in flight`] : []),
       ...(cell.slo && !cell.slo.met ? [`SLO failed in ${at}: ${describeFailures(cell.slo)}`] : []),
       ...(cell.invalid ? [`INVALID ${at}: ${cell.invalid}`] : []),
+      ...(cell.short ? [`short cell ${at}: ${cell.short}`] : []),
       ...(cell.repeats ? [`spread over ${cell.repeats.count} repeats of ${at}: ${spreadText(cell.repeats.spread)}`] : []),
     ];
   });

@@ -73,6 +73,8 @@ const SUMMARY_COLUMNS: readonly Column[] = [
   ...SPREAD_METRICS.flatMap((metric) =>
     (['min', 'max', 'cv'] as const).map((key) => numberColumn(`${metric}_repeat_${key}`, (cell) => cell.repeats?.spread[metric][key])),
   ),
+  column('short', (cell) => cell.short !== undefined),
+  column('short_reason', (cell) => cell.short),
 ];
 
 /** summary.csv: one row per cell. */

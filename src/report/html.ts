@@ -63,6 +63,7 @@ th { background: #f4f4f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.invalid td { color: #888; }
 .invalid-marker { color: #b00020; font-weight: bold; }
+.short-marker { color: #8a5a00; }
 .failed { color: #b00020; }
 .met { color: #1a7f37; }
 td.best { font-weight: bold; background: #eef7ee; }
@@ -179,8 +180,15 @@ const COLUMNS: readonly Column[] = [
   num('tokens/chunk mean', (cell) => cell.stats.tokens_per_chunk?.mean),
   stat('schedule_lag', 'p99'),
   { title: 'SLO', numeric: false, value: sloVerdict },
-  { title: 'validity', numeric: false, value: (cell) => (cell.invalid ? `<span class="invalid-marker">INVALID: ${escapeHtml(cell.invalid)}</span>` : 'valid') },
+  { title: 'validity', numeric: false, value: validity },
 ];
+
+/** Invalid (the client was the bottleneck) and short (throughput mostly ramp) are said where validity is shown. */
+function validity(cell: CellSummary): string {
+  const parts = [cell.invalid ? `<span class="invalid-marker">INVALID: ${escapeHtml(cell.invalid)}</span>` : 'valid'];
+  if (cell.short) parts.push(`<span class="short-marker">short cell: ${escapeHtml(cell.short)}</span>`);
+  return parts.join('<br>');
+}
 
 function sloVerdict(cell: CellSummary): string {
   if (!cell.slo) return '—';

@@ -21,6 +21,7 @@ export function renderRequestLine(record: RequestRecord): string {
     ...(record.repeat !== undefined ? { repeat: record.repeat } : {}),
     warmup: record.warmup,
     prompt: record.prompt,
+    ...(record.slot !== undefined ? { slot: record.slot } : {}),
     outcome: record.outcome,
     ...(record.metSlo !== undefined ? { met_slo: record.metSlo } : {}),
     error: record.error ?? null,
@@ -53,6 +54,8 @@ export function renderRequestLine(record: RequestRecord): string {
     server_ttft_ms: jsonNumber(record.serverTtftMs),
     server_e2e_ms: jsonNumber(record.serverE2eMs),
     usage: record.usage ?? null,
+    // Unix ms with µs kept: requests of one run still order by it.
+    sent_at_unix_ms: record.sentAtUnixMs === undefined ? null : Math.round(record.sentAtUnixMs * 1000) / 1000,
   }) + '\n';
 }
 

@@ -4,7 +4,10 @@ import { loadTokenizer } from '../../src/metrics/tokenizers.ts';
 import { parse } from 'csv-parse/sync';
 import { capacityEvents, collectRun, renderResultFiles, runScenario, scenarioEvents, type RequestClient, type RunEvent } from '../../src/pipeline.ts';
 import { renderSummaryTable } from '../../src/report/console.ts';
-import { parseScenario } from '../../src/scenario/load.ts';
+import { renderRequestLine } from '../../src/report/json.ts';
+import { loadScenario, parseScenario } from '../../src/scenario/load.ts';
+import type { RequestRecord } from '../../src/types.ts';
+import path from 'node:path';
 import { VirtualClock } from '../../src/util/clock.ts';
 import { VirtualServer, type VirtualServerProfile } from '../virtual-server.ts';
 
@@ -147,4 +150,76 @@ test('with repeat, each repeat is a cell of its own and the merged cells come la
     ['2#1', '2#2', '4#1', '4#2', '2#all', '4#all'],
   );
   assert.equal(result.cells[4]!.requests, 16);
+});
+
+test('beyond the server’s capacity output tokens/s levels off: at 2× and 4× capacity within 10% of the value at capacity', async () => {
+  const profile: VirtualServerProfile = { ttftMs: 20, tokensPerSecond: 200, tokensPerChunk: [1, 3], outputTokens: [40, 60], capacity: 4 };
+  // 4 measured requests per slot at 4× capacity: the first version's window counted the ramp-down of the last wave (−15% there).
+  const { result } = await runVirtual('load: {concurrency: [4, 8, 16], requests: 64}\n', profile);
+  const [atCapacity, twice, fourTimes] = result.cells.map((cell) => cell.outputTokensPerS);
+  for (const [label, value] of [['2×', twice!], ['4×', fourTimes!]] as const) {
+    assert.ok(Math.abs(value / atCapacity! - 1) <= 0.1, `${label} capacity: ${value.toFixed(1)} tok/s against ${atCapacity!.toFixed(1)} at capacity`);
+  }
+});
+
+test('the quickstart on simulated time: throughput does not fall past the knee, and its 1.5-requests-per-slot cell says it is short', async () => {
+  const scenario = await loadScenario(path.join(import.meta.dirname, '../../scenarios/quickstart.yaml'), {});
+  const profile = scenario.target.simulator.models[LLAMA] ?? scenario.target.simulator.defaults;
+  const clock = new VirtualClock();
+  const client = new VirtualServer(clock, profile, scenario.target.simulator.seed);
+  const result = await clock.run(runScenario(scenario, { baseURL: '', clock, client }));
+  const byLevel = new Map(result.cells.map((cell) => [cell.load.value, cell]));
+  const knee = profile.capacity;
+  const past = result.cells.filter((cell) => cell.load.value > knee);
+  const below = result.cells.filter((cell) => cell.load.value <= knee);
+  assert.ok(past.length > 0 && below.length > 0);
+  const best = Math.max(...below.map((cell) => cell.outputTokensPerS));
+  for (const cell of past) assert.ok(cell.outputTokensPerS >= best, `c=${cell.load.value}: ${cell.outputTokensPerS} < ${best}`);
+  assert.match(byLevel.get(32)!.short ?? '', /^1\.5 measured requests per slot < 3/);
+  assert.equal(byLevel.get(8)!.short, undefined);
+});
+
+test('every record has its wall-clock send time, t0 mapped onto Unix time from an injected origin, and closed-loop records their slot', async () => {
+  const clock = new VirtualClock(5_000);
+  const client = new VirtualServer(clock, FAST);
+  const origin = { clockMs: 4_000, unixMs: 1_700_000_000_000 };
+  const records: RequestRecord[] = [];
+  const sends = new Map<string, number>();
+  const tracking: RequestClient = {
+    send: (request) => {
+      sends.set(request.id, clock.now());
+      return client.send(request);
+    },
+    close: () => undefined,
+  };
+  await clock.run(
+    collectRun(scenarioEvents(scenarioOf('load: {concurrency: 3, requests: 9}\n'), { baseURL: '', clock, client: tracking, wallClockOrigin: origin }), (event) => {
+      if (event.type === 'record') records.push(event.record);
+    }),
+  );
+  assert.equal(records.length, 12);
+  for (const record of records) {
+    assert.equal(record.sentAtUnixMs, origin.unixMs + (sends.get(record.id)! - origin.clockMs));
+    assert.equal(JSON.parse(renderRequestLine(record)).sent_at_unix_ms, record.sentAtUnixMs);
+  }
+  assert.deepEqual([...new Set(records.map((r) => r.slot))].sort(), [0, 1, 2]);
+  assert.equal(JSON.parse(renderRequestLine(records[0]!)).slot, records[0]!.slot);
+});
+
+test('without an injected origin the wall-clock send time is read from Date.now() as the run starts; a dropped arrival has none', async () => {
+  const clock = new VirtualClock();
+  const before = Date.now();
+  const { events } = await runVirtual('load: {rate: 100, requests: 20, warmup: 0, maxInFlight: 1}\n', { ...FAST, ttftMs: 50 });
+  const after = Date.now();
+  const records = events.flatMap((e) => (e.type === 'record' ? [e.record] : []));
+  const dropped = records.filter((r) => r.outcome === 'dropped');
+  assert.ok(dropped.length > 0);
+  for (const record of dropped) {
+    assert.equal(record.sentAtUnixMs, undefined);
+    assert.equal(JSON.parse(renderRequestLine(record)).sent_at_unix_ms, null);
+  }
+  const sent = records.filter((r) => r.outcome !== 'dropped');
+  const first = Math.min(...sent.map((r) => r.sentAtUnixMs!));
+  assert.ok(first >= before && first <= after + clock.now(), `${first} outside [${before}, ${after}]`);
+  assert.ok(sent.every((r) => r.slot === undefined), 'an open loop has no slots');
 });
