@@ -27,7 +27,10 @@ export interface ResponseBody extends BodySink {
 export interface ActivityWatch {
   /** A read arrived at `at` (the client's clock, ms): the idle timeout counts from the last one. */
   touch(at: number): void;
-  /** The final event arrived (called once): the response is whole, whatever the connection does next. */
+  /**
+   * The final event arrived (called once): the response is whole, whatever the
+   * connection does next, and the request ends now.
+   */
   finalEvent(): void;
 }
 
@@ -42,6 +45,10 @@ const HEAD_BYTES = 300;
 /**
  * The hot path: each read of the body is stamped by the transport on arrival
  * and decoded at once into timed chunks on the Exchange.
+ *
+ * The response ends at its first final event (METRICS.md, "End of a stream"):
+ * the outcome is known then, and whatever the server sends after it (a second
+ * [DONE], more events, a late close) is ignored.
  */
 export class StreamBody implements ResponseBody {
   /** The start of the body, to show when it is not an event stream. */
@@ -56,11 +63,15 @@ export class StreamBody implements ResponseBody {
     private readonly timers: ActivityWatch,
     private readonly events: StreamEvents,
   ) {
-    this.decoder = new SseDecoder(this.events.onEvent);
+    // Events after the final one, even in the same read, are not the response's.
+    this.decoder = new SseDecoder((event, at) => {
+      if (this.events.doneAt === undefined) this.events.onEvent(event, at);
+    });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
   data(bytes: Buffer, at: number): void {
+    if (this.finalEventSeen) return;
     if (this.exchange.tb === undefined) {
       this.exchange.tb = at;
       this.head = bytes.toString('utf8', 0, Math.min(bytes.length, HEAD_BYTES));
@@ -72,21 +83,28 @@ export class StreamBody implements ResponseBody {
       // Never let a server's bytes throw out of a socket callback: it would end the whole run.
       this.events.failure ??= { kind: 'bad_response', message: `undecodable stream: ${messageOf(error)}` };
     }
-    if (this.events.doneAt !== undefined && !this.finalEventSeen) {
-      this.finalEventSeen = true;
-      this.timers.finalEvent();
-    }
+    if (this.events.doneAt !== undefined) this.settle(this.events.doneAt, true, undefined);
   }
 
   close(at: number, ended: boolean, error: Error | undefined): void {
+    if (this.finalEventSeen) return;
     try {
       if (ended) this.decoder.end(at);
     } catch (decodeError) {
       this.events.failure ??= { kind: 'bad_response', message: `undecodable stream: ${messageOf(decodeError)}` };
     }
+    this.settle(this.events.doneAt ?? at, ended, error);
+  }
+
+  /** The response is over at `end` (its final event, or the close): fills the Exchange and the outcome. */
+  private settle(end: number, ended: boolean, error: Error | undefined): void {
     this.exchange.chunks = this.events.chunks;
     if (this.events.usage !== undefined) this.exchange.usage = this.events.usage;
-    this.exchange.tEnd = this.events.doneAt ?? at;
+    this.exchange.tEnd = end;
+    if (this.events.doneAt !== undefined) {
+      this.finalEventSeen = true;
+      this.timers.finalEvent();
+    }
     this.resolveClosed({ ended, error });
   }
 

@@ -65,6 +65,23 @@ export function abortRequest(probe: RequestProbe, reason: Error): void {
   probe.abort?.(reason);
 }
 
+/**
+ * The final event of the response arrived: the response is whole and the
+ * request over. Its connection goes back to the pool if the server ended the
+ * response (its end is usually in the same read as the final event, parsed
+ * just after it: hence the look once that read is done); otherwise it is
+ * destroyed at once. A server that keeps the response open after its final
+ * event must not hold a connection, nor the next request (METRICS.md, "End of
+ * a stream").
+ */
+export function releaseAfterFinalEvent(probe: RequestProbe): void {
+  const response = probe.response;
+  if (response === undefined) return;
+  setImmediate(() => {
+    if (!response.complete) response.destroy();
+  });
+}
+
 /** The key under which a probe travels through the SDK's `fetchOptions`. */
 export const PROBE_OPTION = 'tokenmeterProbe';
 
