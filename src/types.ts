@@ -232,6 +232,7 @@ export type ErrorClass =
   | 'truncated' // the stream ended without its final event
   | 'stream_error' // the server sent an error event mid-stream
   | 'bad_response' // a body tokenmeter could not parse
+  | 'empty_response' // a 2xx (stream or whole body) without a single output chunk with text
   | 'interrupted'; // the run was stopped (Ctrl-C) while the request was in flight
 
 export interface RequestError {

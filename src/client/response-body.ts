@@ -4,7 +4,7 @@
  * has all arrived. Each knows, once the body closed, whether the response is
  * whole, and if not, why.
  */
-import type { ErrorClass, Exchange } from '../types.js';
+import type { ErrorClass, Exchange, OutputChunk } from '../types.js';
 import type { WholeResponse } from './api-adapter.js';
 import { AbortReason, describeNetworkError, messageOf } from './errors.js';
 import type { StreamEvents } from './event-reader.js';
@@ -38,6 +38,14 @@ interface BodyClosed {
   ended: boolean;
   error: Error | undefined;
 }
+
+/**
+ * A 2xx without a single output chunk with text is no success (METRICS.md):
+ * it would lower E2E and raise request throughput.
+ */
+const hasOutput = (chunks: readonly OutputChunk[]): boolean => chunks.some((chunk) => chunk.text.length > 0);
+
+const EMPTY_STREAM: BodyFailure = { class: 'empty_response', message: 'the stream ended with its final event but no output text' };
 
 /** Bytes of the body kept to show what a server sent instead of an event stream. */
 const HEAD_BYTES = 300;
@@ -114,7 +122,7 @@ export class StreamBody implements ResponseBody {
     const events = this.events;
     if (events.failure) return { class: events.failure.kind, message: events.failure.message };
     // The final event: whatever happens to the connection after it, the response is whole.
-    if (events.doneAt !== undefined) return undefined;
+    if (events.doneAt !== undefined) return hasOutput(events.chunks) ? undefined : EMPTY_STREAM;
     const aborted = probe.abortReason;
     if (aborted instanceof AbortReason) return { class: aborted.errorClass, message: aborted.message };
     if (closed.error !== undefined || !closed.ended) {
@@ -174,6 +182,6 @@ export class WholeBody implements ResponseBody {
     if ('failure' in response) return { class: 'bad_response', message: response.failure, body: text };
     this.exchange.chunks = response.chunks;
     if (response.usage !== undefined) this.exchange.usage = response.usage;
-    return undefined;
+    return hasOutput(response.chunks) ? undefined : { class: 'empty_response', message: 'the response has no output text', body: text };
   }
 }

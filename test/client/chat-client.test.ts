@@ -239,6 +239,28 @@ describe('a failed request is a record with its class, status and body excerpt',
     assert.match(exchange.error!.message, /overloaded/);
   });
 
+  test('a 2xx stream with no output text before [DONE] → empty_response, not a success', async () => {
+    handlers.emptyStream = (_req, res) => {
+      sse(res);
+      res.end(`${chunk('')}data: ${JSON.stringify({ choices: [], usage: { completion_tokens: 0 } })}\n\ndata: [DONE]\n\n`);
+    };
+    const exchange = await send('emptyStream');
+    assert.equal(exchange.error?.class, 'empty_response');
+    assert.equal(exchange.status, 200);
+    assert.deepEqual(exchange.chunks, []);
+  });
+
+  test('a whole (stream: false) 2xx body with no output text → empty_response', async () => {
+    handlers.emptyWhole = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: '' } }], usage: { completion_tokens: 0 } }));
+    };
+    const client = new ChatClient({ baseURL, headers: { 'x-scenario': 'emptyWhole' }, clock: new VirtualClock() });
+    const exchange = await client.send({ id: 'w', model: 'm', messages: [], params: { stream: false }, timeoutMs: 5000, idleTimeoutMs: 5000 });
+    client.close();
+    assert.equal(exchange.error?.class, 'empty_response');
+  });
+
   test('a chunk that is JSON but not an object → bad_response, and the request still ends', async () => {
     handlers.nullChunk = (_req, res) => {
       sse(res);
