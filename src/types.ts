@@ -285,6 +285,11 @@ export interface Exchange {
   tEnd: number;
   /** Time spent opening a new connection (TCP + TLS), ms; undefined on a reused connection. */
   connectMs?: number;
+  /**
+   * True when the request was sent a second time, on a new connection: its first send, on a reused
+   * keep-alive connection, failed before any byte of a response (the server had closed it). t0 is the resend's.
+   */
+  resent?: boolean;
   /** HTTP status, when a response arrived. */
   status?: number;
   chunks: OutputChunk[];
@@ -364,6 +369,8 @@ export interface RequestRecord {
   metSlo?: boolean;
   status?: number;
   connectMs?: number;
+  /** Sent a second time on a new connection, its reused keep-alive connection having failed before any byte of a response. */
+  resent?: boolean;
   metrics: RequestMetrics;
   tokenSource: TokenSource;
   /** Tokenizer used to count output tokens. */

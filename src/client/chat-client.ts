@@ -175,6 +175,7 @@ export class ChatClient {
       // No schedule, no lateness: the request was due when it was sent (METRICS.md).
       if (request.ts === undefined) exchange.ts = exchange.t0;
       if (probe.connectMs !== undefined) exchange.connectMs = probe.connectMs;
+      if (probe.resent) exchange.resent = true;
     }
     if (exchange.usage !== undefined) {
       const server = this.adapter.serverTimingsOf(exchange.usage);

@@ -73,6 +73,7 @@ const SUMMARY_COLUMNS: readonly Column[] = [
   ...SPREAD_METRICS.flatMap((metric) =>
     (['min', 'max', 'cv'] as const).map((key) => numberColumn(`${metric}_repeat_${key}`, (cell) => cell.repeats?.spread[metric][key])),
   ),
+  column('resends', (cell) => cell.resends),
 ];
 
 /** summary.csv: one row per cell. */

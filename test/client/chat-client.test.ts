@@ -168,6 +168,60 @@ describe('a successful stream', () => {
   });
 });
 
+describe('a kept-alive connection the server closed while it sat in the pool', () => {
+  /** Requests on the same client, one after another. */
+  async function sendInTurn(scenario: string, count: number): Promise<Exchange[]> {
+    const client = new ChatClient({ baseURL, headers: { 'x-scenario': scenario }, clock: new VirtualClock() });
+    const request = { model: 'm', messages: [{ role: 'user' as const, content: 'hi' }], params: {}, timeoutMs: 5000, idleTimeoutMs: 5000 };
+    const exchanges: Exchange[] = [];
+    try {
+      for (let i = 0; i < count; i++) exchanges.push(await client.send({ ...request, id: `${scenario}-${i}` }));
+    } finally {
+      client.close();
+    }
+    return exchanges;
+  }
+
+  test('a request that fails on it before any byte of a response is resent once on a new connection, and says so', async () => {
+    const served = new WeakSet<object>();
+    let attempts = 0;
+    handlers.stale = (req, res) => {
+      attempts++;
+      // As llama.cpp's close after every response looks to a client that reuses the connection first.
+      if (served.has(req.socket)) return void req.socket.destroy();
+      served.add(req.socket);
+      sse(res);
+      res.end(`${chunk(' x')}data: [DONE]\n\n`);
+    };
+    const [first, second] = await sendInTurn('stale', 2);
+    assert.equal(first!.error, undefined);
+    assert.equal(first!.resent, undefined);
+    assert.equal(second!.error, undefined, JSON.stringify(second!.error));
+    assert.equal(second!.resent, true);
+    assert.ok(second!.connectMs !== undefined, 'the resend opened a new connection');
+    assert.equal(attempts, 3, 'the server saw each request, and the resent one twice');
+  });
+
+  test('a request whose reused connection failed after a byte of the response came back is not resent', async () => {
+    const served = new WeakSet<object>();
+    let attempts = 0;
+    handlers.staleAfterByte = (req, res) => {
+      attempts++;
+      if (served.has(req.socket)) {
+        req.socket.end('HTTP/1.1 200 OK\r\n');
+        return;
+      }
+      served.add(req.socket);
+      sse(res);
+      res.end(`${chunk(' x')}data: [DONE]\n\n`);
+    };
+    const [, second] = await sendInTurn('staleAfterByte', 2);
+    assert.equal(second!.error?.class, 'connection');
+    assert.equal(second!.resent, undefined);
+    assert.equal(attempts, 2);
+  });
+});
+
 describe('a failed request is a record with its class, status and body excerpt', () => {
   const statuses: [number, string][] = [
     [401, 'auth'],
