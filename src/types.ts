@@ -50,6 +50,20 @@ export interface SimModelProfile {
    * tokenizer's: only logprobs or continuous usage can count them exactly.
    */
   wordsPerToken?: number;
+  /**
+   * What follows the final event ([DONE], response.completed, message_stop): `close` ends the
+   * response (the default); `keepOpen` leaves it open until the client closes it; `repeatDone`
+   * sends the final event a second time, REPEAT_DONE_MS (300 ms) later, then ends it.
+   */
+  afterDone?: 'close' | 'keepOpen' | 'repeatDone';
+  /**
+   * Each connection serves one request while the server advertises keep-alive: a request that
+   * arrives on a connection that already served one is dropped unanswered, the connection closed.
+   * That is what a client sees when it reuses a connection llama.cpp closed after its response.
+   */
+  staleKeepAlive?: boolean;
+  /** A 2xx stream (or whole body) with no output at all: the start, then the end and the final event. */
+  emptyStream?: boolean;
 }
 
 /**
