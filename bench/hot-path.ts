@@ -35,6 +35,9 @@ const SPLIT_READ_BYTES = 1400;
 const ATTRIBUTION_TOKENS = 128;
 const ATTRIBUTION_CHUNKS = 50;
 const RECORDS_PER_OP = 1000;
+/** The big-event pair: one 10 MB event against ten 1 MB events, both in reads of this size (issue 10). */
+const BIG_READ_BYTES = 64 * 1024;
+const MB = 1024 * 1024;
 
 /**
  * The data events of one streamed response, byte for byte as src/sim/server.ts
@@ -72,6 +75,24 @@ function decodeResponse(reads: readonly Buffer[]): ChatEventReader {
   return reader;
 }
 
+/** `count` data events of `eventBytes` each, back to back, cut into reads of BIG_READ_BYTES. */
+function bigEventReads(count: number, eventBytes: number): Buffer[] {
+  const event = `data: {"x":"${'a'.repeat(eventBytes - 16)}"}\n\n`;
+  const stream = Buffer.from(event.repeat(count));
+  const reads: Buffer[] = [];
+  for (let at = 0; at < stream.length; at += BIG_READ_BYTES) reads.push(stream.subarray(at, at + BIG_READ_BYTES));
+  return reads;
+}
+
+/** Decodes the reads into SSE events only (no JSON), returning how many there were. */
+function decodeEvents(reads: readonly Buffer[]): number {
+  let events = 0;
+  const decoder = new SseDecoder(() => events++);
+  for (const bytes of reads) decoder.push(bytes, performance.now());
+  decoder.end(performance.now());
+  return events;
+}
+
 /** A text of natural English (punctuation, numbers, code), cut into chunks at token boundaries. */
 async function attributionInput(): Promise<string[]> {
   const tokenizer = await loadTokenizer('llama3');
@@ -104,6 +125,9 @@ export async function runHotPath(): Promise<HotPathResult[]> {
   const splitReads: Buffer[] = [];
   for (let at = 0; at < whole.length; at += SPLIT_READ_BYTES) splitReads.push(whole.subarray(at, at + SPLIT_READ_BYTES));
 
+  const oneBigEvent = bigEventReads(1, 10 * MB);
+  const tenSmallerEvents = bigEventReads(10, MB);
+
   const tokenizer = await loadTokenizer('llama3');
   const chunkTexts = await attributionInput();
   const eventPayloads = writes.flatMap((write) =>
@@ -126,6 +150,7 @@ export async function runHotPath(): Promise<HotPathResult[]> {
       throw new Error(`SSE bench input decoded to ${reader.chunks.length} chunks, expected ${SSE_TOKENS}`);
     }
   }
+  if (decodeEvents(oneBigEvent) !== 1 || decodeEvents(tenSmallerEvents) !== 10) throw new Error('big-event bench input decoded wrong');
   const counts = tokensPerChunk(chunkTexts, tokenizer);
   const attributed = counts.reduce((sum, k) => sum + k, 0);
   if (attributed !== ATTRIBUTION_TOKENS) throw new Error(`attribution counted ${attributed} tokens, expected ${ATTRIBUTION_TOKENS}`);
@@ -154,6 +179,19 @@ export async function runHotPath(): Promise<HotPathResult[]> {
         for (const payload of eventPayloads) if (payload !== '[DONE]') parsed += JSON.parse(payload) === null ? 0 : 1;
         return parsed;
       },
+    },
+    {
+      // Linear-time decoding: MB/s of these two should be about the same (quadratic joining made the first ~10× slower).
+      name: `SSE decode, one 10 MB event in ${BIG_READ_BYTES / 1024} KB reads`,
+      unitsPerOp: 10,
+      unit: 'MB',
+      fn: () => decodeEvents(oneBigEvent),
+    },
+    {
+      name: `SSE decode, ten 1 MB events in ${BIG_READ_BYTES / 1024} KB reads`,
+      unitsPerOp: 10,
+      unit: 'MB',
+      fn: () => decodeEvents(tenSmallerEvents),
     },
     {
       name: `tokensPerChunk, llama3, ${ATTRIBUTION_TOKENS} tokens in ${ATTRIBUTION_CHUNKS} chunks`,

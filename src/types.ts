@@ -50,6 +50,20 @@ export interface SimModelProfile {
    * tokenizer's: only logprobs or continuous usage can count them exactly.
    */
   wordsPerToken?: number;
+  /**
+   * What follows the final event ([DONE], response.completed, message_stop): `close` ends the
+   * response (the default); `keepOpen` leaves it open until the client closes it; `repeatDone`
+   * sends the final event a second time, REPEAT_DONE_MS (300 ms) later, then ends it.
+   */
+  afterDone?: 'close' | 'keepOpen' | 'repeatDone';
+  /**
+   * Each connection serves one request while the server advertises keep-alive: a request that
+   * arrives on a connection that already served one is dropped unanswered, the connection closed.
+   * That is what a client sees when it reuses a connection llama.cpp closed after its response.
+   */
+  staleKeepAlive?: boolean;
+  /** A 2xx stream (or whole body) with no output at all: the start, then the end and the final event. */
+  emptyStream?: boolean;
 }
 
 /**
@@ -232,6 +246,7 @@ export type ErrorClass =
   | 'truncated' // the stream ended without its final event
   | 'stream_error' // the server sent an error event mid-stream
   | 'bad_response' // a body tokenmeter could not parse
+  | 'empty_response' // a 2xx (stream or whole body) without a single output chunk with text
   | 'interrupted'; // the run was stopped (Ctrl-C) while the request was in flight
 
 export interface RequestError {
@@ -284,6 +299,11 @@ export interface Exchange {
   tEnd: number;
   /** Time spent opening a new connection (TCP + TLS), ms; undefined on a reused connection. */
   connectMs?: number;
+  /**
+   * True when the request was sent a second time, on a new connection: its first send, on a reused
+   * keep-alive connection, failed before any byte of a response (the server had closed it). t0 is the resend's.
+   */
+  resent?: boolean;
   /** HTTP status, when a response arrived. */
   status?: number;
   chunks: OutputChunk[];
@@ -367,6 +387,8 @@ export interface RequestRecord {
   metSlo?: boolean;
   status?: number;
   connectMs?: number;
+  /** Sent a second time on a new connection, its reused keep-alive connection having failed before any byte of a response. */
+  resent?: boolean;
   metrics: RequestMetrics;
   tokenSource: TokenSource;
   /** Tokenizer used to count output tokens. */

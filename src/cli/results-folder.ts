@@ -191,6 +191,8 @@ const summaryCellSchema = z.looseObject({
   errors: count,
   interrupted: count,
   dropped: count,
+  // Folders written before resends were counted have none.
+  resends: count.default(0),
   errorsByClass: z.record(z.string(), count),
   errorRate: z.number(),
   windowS: z.number(),

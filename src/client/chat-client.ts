@@ -12,7 +12,7 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { adapterFor, type ApiAdapter, type HttpError } from './api-adapter.js';
 import { AbortReason, classOfStatus, describeNetworkError, messageOf, requestError } from './errors.js';
 import { StreamBody, WholeBody, type ActivityWatch, type ResponseBody } from './response-body.js';
-import { abortRequest, createTimedFetch, type RequestProbe, type TimedFetch } from './timed-fetch.js';
+import { abortRequest, createTimedFetch, releaseAfterFinalEvent, type RequestProbe, type TimedFetch } from './timed-fetch.js';
 
 export interface ChatClientOptions {
   /** The server's OpenAI-style base URL, usually ending in /v1. */
@@ -46,12 +46,6 @@ export interface ChatRequest {
   interrupt?: AbortSignal;
 }
 
-/**
- * After the final event the request is complete; a server that then keeps
- * the response open gets this long to close it before tokenmeter does, ms.
- */
-const AFTER_DONE_MS = 1000;
-
 const INTERRUPTED = new AbortReason('interrupted', 'the run was interrupted');
 
 /** One listener per interrupt signal, however many requests are in flight. */
@@ -77,8 +71,8 @@ class InterruptWatch {
 
 /**
  * One request's deadlines on the client's clock: the total timeout, the idle
- * timeout, the grace after the final event, and the run's interrupt; each ends
- * the request through its probe. The idle timeout costs one assignment per
+ * timeout and the run's interrupt; each ends the request through its probe.
+ * The final event ends it too, and hands its connection back at once. The idle timeout costs one assignment per
  * read: its timer re-arms itself for the time left instead of being reset on
  * every read.
  */
@@ -86,7 +80,6 @@ class RequestTimers implements ActivityWatch {
   private lastActivity: number;
   private readonly totalTimer: TimerHandle;
   private idleTimer: TimerHandle;
-  private afterDone: TimerHandle | undefined;
   private readonly unwatch: (() => void) | undefined;
 
   constructor(
@@ -110,12 +103,11 @@ class RequestTimers implements ActivityWatch {
 
   finalEvent(): void {
     this.clock.clearTimeout(this.idleTimer);
-    this.afterDone = this.clock.setTimeout(() => this.probe.response?.destroy(), AFTER_DONE_MS);
+    releaseAfterFinalEvent(this.probe);
   }
 
   stop(): void {
     this.clock.clearTimeout(this.totalTimer);
-    this.clock.clearTimeout(this.afterDone);
     this.clock.clearTimeout(this.idleTimer);
     this.unwatch?.();
   }
@@ -183,6 +175,7 @@ export class ChatClient {
       // No schedule, no lateness: the request was due when it was sent (METRICS.md).
       if (request.ts === undefined) exchange.ts = exchange.t0;
       if (probe.connectMs !== undefined) exchange.connectMs = probe.connectMs;
+      if (probe.resent) exchange.resent = true;
     }
     if (exchange.usage !== undefined) {
       const server = this.adapter.serverTimingsOf(exchange.usage);

@@ -4,7 +4,7 @@
  * has all arrived. Each knows, once the body closed, whether the response is
  * whole, and if not, why.
  */
-import type { ErrorClass, Exchange } from '../types.js';
+import type { ErrorClass, Exchange, OutputChunk } from '../types.js';
 import type { WholeResponse } from './api-adapter.js';
 import { AbortReason, describeNetworkError, messageOf } from './errors.js';
 import type { StreamEvents } from './event-reader.js';
@@ -27,7 +27,10 @@ export interface ResponseBody extends BodySink {
 export interface ActivityWatch {
   /** A read arrived at `at` (the client's clock, ms): the idle timeout counts from the last one. */
   touch(at: number): void;
-  /** The final event arrived (called once): the response is whole, whatever the connection does next. */
+  /**
+   * The final event arrived (called once): the response is whole, whatever the
+   * connection does next, and the request ends now.
+   */
   finalEvent(): void;
 }
 
@@ -36,12 +39,24 @@ interface BodyClosed {
   error: Error | undefined;
 }
 
+/**
+ * A 2xx without a single output chunk with text is no success (METRICS.md):
+ * it would lower E2E and raise request throughput.
+ */
+const hasOutput = (chunks: readonly OutputChunk[]): boolean => chunks.some((chunk) => chunk.text.length > 0);
+
+const EMPTY_STREAM: BodyFailure = { class: 'empty_response', message: 'the stream ended with its final event but no output text' };
+
 /** Bytes of the body kept to show what a server sent instead of an event stream. */
 const HEAD_BYTES = 300;
 
 /**
  * The hot path: each read of the body is stamped by the transport on arrival
  * and decoded at once into timed chunks on the Exchange.
+ *
+ * The response ends at its first final event (METRICS.md, "End of a stream"):
+ * the outcome is known then, and whatever the server sends after it (a second
+ * [DONE], more events, a late close) is ignored.
  */
 export class StreamBody implements ResponseBody {
   /** The start of the body, to show when it is not an event stream. */
@@ -56,11 +71,15 @@ export class StreamBody implements ResponseBody {
     private readonly timers: ActivityWatch,
     private readonly events: StreamEvents,
   ) {
-    this.decoder = new SseDecoder(this.events.onEvent);
+    // Events after the final one, even in the same read, are not the response's.
+    this.decoder = new SseDecoder((event, at) => {
+      if (this.events.doneAt === undefined) this.events.onEvent(event, at);
+    });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
   data(bytes: Buffer, at: number): void {
+    if (this.finalEventSeen) return;
     if (this.exchange.tb === undefined) {
       this.exchange.tb = at;
       this.head = bytes.toString('utf8', 0, Math.min(bytes.length, HEAD_BYTES));
@@ -72,21 +91,28 @@ export class StreamBody implements ResponseBody {
       // Never let a server's bytes throw out of a socket callback: it would end the whole run.
       this.events.failure ??= { kind: 'bad_response', message: `undecodable stream: ${messageOf(error)}` };
     }
-    if (this.events.doneAt !== undefined && !this.finalEventSeen) {
-      this.finalEventSeen = true;
-      this.timers.finalEvent();
-    }
+    if (this.events.doneAt !== undefined) this.settle(this.events.doneAt, true, undefined);
   }
 
   close(at: number, ended: boolean, error: Error | undefined): void {
+    if (this.finalEventSeen) return;
     try {
       if (ended) this.decoder.end(at);
     } catch (decodeError) {
       this.events.failure ??= { kind: 'bad_response', message: `undecodable stream: ${messageOf(decodeError)}` };
     }
+    this.settle(this.events.doneAt ?? at, ended, error);
+  }
+
+  /** The response is over at `end` (its final event, or the close): fills the Exchange and the outcome. */
+  private settle(end: number, ended: boolean, error: Error | undefined): void {
     this.exchange.chunks = this.events.chunks;
     if (this.events.usage !== undefined) this.exchange.usage = this.events.usage;
-    this.exchange.tEnd = this.events.doneAt ?? at;
+    this.exchange.tEnd = end;
+    if (this.events.doneAt !== undefined) {
+      this.finalEventSeen = true;
+      this.timers.finalEvent();
+    }
     this.resolveClosed({ ended, error });
   }
 
@@ -96,7 +122,7 @@ export class StreamBody implements ResponseBody {
     const events = this.events;
     if (events.failure) return { class: events.failure.kind, message: events.failure.message };
     // The final event: whatever happens to the connection after it, the response is whole.
-    if (events.doneAt !== undefined) return undefined;
+    if (events.doneAt !== undefined) return hasOutput(events.chunks) ? undefined : EMPTY_STREAM;
     const aborted = probe.abortReason;
     if (aborted instanceof AbortReason) return { class: aborted.errorClass, message: aborted.message };
     if (closed.error !== undefined || !closed.ended) {
@@ -156,6 +182,6 @@ export class WholeBody implements ResponseBody {
     if ('failure' in response) return { class: 'bad_response', message: response.failure, body: text };
     this.exchange.chunks = response.chunks;
     if (response.usage !== undefined) this.exchange.usage = response.usage;
-    return undefined;
+    return hasOutput(response.chunks) ? undefined : { class: 'empty_response', message: 'the response has no output text', body: text };
   }
 }

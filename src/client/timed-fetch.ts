@@ -8,6 +8,12 @@
  * The SDK gets a bodyless `Response` for a 2xx (it only needs the status) and a
  * buffered one otherwise (it reads error bodies to build its APIError).
  *
+ * A request that went out on a reused keep-alive connection and failed before
+ * any byte of a response came back is sent again, once, on a new connection
+ * (METRICS.md, "End of a stream"): the server closed that connection while it
+ * sat in the pool (llama.cpp does after every streamed response). No other
+ * failure is ever retried.
+ *
  * Why not undici's fetch: its web-stream body adds a promise per read and
  * several allocations, which under load shows up as late timestamps.
  */
@@ -38,6 +44,13 @@ export interface RequestProbe {
   t0?: number;
   /** Time spent opening a new connection, ms; unset on a reused connection. */
   connectMs?: number;
+  /**
+   * The request was sent again, once, on a new connection: its first send went
+   * out on a reused keep-alive connection that failed before any byte of a
+   * response came back (the server had closed it while it sat in the pool).
+   * `t0` and `connectMs` are then the resend's.
+   */
+  resent?: boolean;
   /** The response, once its headers arrived. */
   response?: http.IncomingMessage;
   /** The error body of a non-2xx response. */
@@ -63,6 +76,23 @@ export function abortRequest(probe: RequestProbe, reason: Error): void {
   if (probe.abortReason) return;
   probe.abortReason = reason;
   probe.abort?.(reason);
+}
+
+/**
+ * The final event of the response arrived: the response is whole and the
+ * request over. Its connection goes back to the pool if the server ended the
+ * response (its end is usually in the same read as the final event, parsed
+ * just after it: hence the look once that read is done); otherwise it is
+ * destroyed at once. A server that keeps the response open after its final
+ * event must not hold a connection, nor the next request (METRICS.md, "End of
+ * a stream").
+ */
+export function releaseAfterFinalEvent(probe: RequestProbe): void {
+  const response = probe.response;
+  if (response === undefined) return;
+  setImmediate(() => {
+    if (!response.complete) response.destroy();
+  });
 }
 
 /** The key under which a probe travels through the SDK's `fetchOptions`. */
@@ -134,51 +164,63 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
 
     if (probe.abortReason) return Promise.reject(probe.abortReason);
     return new Promise<Response>((resolve, reject) => {
-      const request = transport.request({ ...target.options, method: init.method ?? 'GET', headers, agent });
-      probe.abort = (reason) => (probe.response ?? request).destroy(reason);
+      /** Sends the request; `fresh` (the resend) on a new connection of its own, never a pooled one. */
+      const send = (fresh: boolean): void => {
+        const request = transport.request({ ...target.options, method: init.method ?? 'GET', headers, agent: fresh ? false : agent });
+        probe.abort = (reason) => (probe.response ?? request).destroy(reason);
+        let bytesReadBefore = 0;
 
-      request.once('socket', (socket) => {
-        // A socket still connecting is new; a reused keep-alive socket is not.
-        // Written only now that a socket is assigned, so t0 is the write itself: stamping it at
-        // end() would count the time other requests' SDK work holds the event loop (measured:
-        // ~20 ms when 64 requests start at once) as server time. On a new connection the bytes
-        // go out once it is open: t0 is then, and connectMs says how long opening took.
-        if (socket.connecting) {
-          const openedAt = clock.now();
-          socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+        request.once('socket', (socket) => {
+          bytesReadBefore = socket.bytesRead;
+          // A socket still connecting is new; a reused keep-alive socket is not.
+          // Written only now that a socket is assigned, so t0 is the write itself: stamping it at
+          // end() would count the time other requests' SDK work holds the event loop (measured:
+          // ~20 ms when 64 requests start at once) as server time. On a new connection the bytes
+          // go out once it is open: t0 is then, and connectMs says how long opening took.
+          if (socket.connecting) {
+            const openedAt = clock.now();
+            socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+              probe.t0 = clock.now();
+              probe.connectMs = probe.t0 - openedAt;
+            });
+          } else {
             probe.t0 = clock.now();
-            probe.connectMs = probe.t0 - openedAt;
-          });
-        } else {
-          probe.t0 = clock.now();
-        }
-        request.end(body ?? undefined);
-      });
-      request.on('error', (error) => {
-        if (!probe.abortReason) probe.networkError ??= error;
-        reject(error);
-      });
-      request.on('response', (response) => {
-        const status = response.statusCode ?? 0;
-        if (status >= 200 && status < 300) {
-          probe.response = response;
-          const sink = probe.sink;
-          let ended = false;
-          let bodyError: Error | undefined;
-          // Attached before anything else: the parser pushes body bytes that came with the
-          // headers right after this handler returns, and they are emitted (and stamped) then.
-          response.on('data', (bytes: Buffer) => sink?.data(bytes, clock.now()));
-          response.on('end', () => (ended = true));
-          response.on('error', (error) => (bodyError ??= error));
-          response.on('close', () => sink?.close(clock.now(), ended, bodyError));
-          resolve(new Response(null, { status, headers: toHeaders(response.headers) }));
-          return;
-        }
-        readErrorBody(response).then((text) => {
-          probe.errorBody = text;
-          resolve(new Response(text, { status, headers: toHeaders(response.headers) }));
-        }, reject);
-      });
+            delete probe.connectMs;
+          }
+          request.end(body ?? undefined);
+        });
+        request.on('error', (error) => {
+          if (!fresh && !probe.abortReason && request.reusedSocket && request.socket?.bytesRead === bytesReadBefore && isStaleConnectionError(error)) {
+            probe.resent = true;
+            send(true);
+            return;
+          }
+          if (!probe.abortReason) probe.networkError ??= error;
+          reject(error);
+        });
+        request.on('response', (response) => {
+          const status = response.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            probe.response = response;
+            const sink = probe.sink;
+            let ended = false;
+            let bodyError: Error | undefined;
+            // Attached before anything else: the parser pushes body bytes that came with the
+            // headers right after this handler returns, and they are emitted (and stamped) then.
+            response.on('data', (bytes: Buffer) => sink?.data(bytes, clock.now()));
+            response.on('end', () => (ended = true));
+            response.on('error', (error) => (bodyError ??= error));
+            response.on('close', () => sink?.close(clock.now(), ended, bodyError));
+            resolve(new Response(null, { status, headers: toHeaders(response.headers) }));
+            return;
+          }
+          readErrorBody(response).then((text) => {
+            probe.errorBody = text;
+            resolve(new Response(text, { status, headers: toHeaders(response.headers) }));
+          }, reject);
+        });
+      };
+      send(false);
     });
   };
 
@@ -189,6 +231,16 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
       agents['https:'].destroy();
     },
   };
+}
+
+/**
+ * How a keep-alive connection that the server closed while it sat in the pool
+ * fails the next request written on it: reset (ECONNRESET, which Node also
+ * gives a "socket hang up"), or a broken pipe.
+ */
+function isStaleConnectionError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 function toHeaders(raw: http.IncomingHttpHeaders): Headers {

@@ -19,6 +19,11 @@ export interface CellSummary extends CellKey {
   interrupted: number;
   /** Open-loop arrivals never sent because maxInFlight requests were in flight. */
   dropped: number;
+  /**
+   * Measured requests sent a second time on a new connection (a stale keep-alive connection):
+   * the server may have seen requests + resends attempts.
+   */
+  resends: number;
   errorsByClass: Partial<Record<ErrorClass, number>>;
   /** errors / (requests - interrupted); 0 when nothing completed. */
   errorRate: number;
@@ -89,6 +94,7 @@ export class CellAccumulator {
   private ok = 0;
   private interrupted = 0;
   private dropped = 0;
+  private resends = 0;
   private good = 0;
   /** Requests sent later than maxScheduleLagMs after they were due. */
   private late = 0;
@@ -119,6 +125,7 @@ export class CellAccumulator {
     this.windowRequests.push(windowRequestOf(record, edges));
     if (record.warmup) return;
     this.requests++;
+    if (record.resent) this.resends++;
     this.tokenizer = record.tokenizer;
     if (record.error?.class === 'interrupted') {
       // Cut short by Ctrl-C: neither a server failure nor part of the throughput window.
@@ -181,6 +188,7 @@ export class CellAccumulator {
       merged.ok += part.ok;
       merged.interrupted += part.interrupted;
       merged.dropped += part.dropped;
+      merged.resends += part.resends;
       merged.good += part.good;
       merged.late += part.late;
       const counts = part.windowCounts();
@@ -265,6 +273,7 @@ export class CellAccumulator {
       errors,
       interrupted: this.interrupted,
       dropped: this.dropped,
+      resends: this.resends,
       ...(hasSlo
         ? {
             goodRequests: this.good,

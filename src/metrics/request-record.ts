@@ -87,6 +87,7 @@ function recordOf(
   if (exchange.error) record.error = exchange.error;
   if (exchange.status !== undefined) record.status = exchange.status;
   if (exchange.connectMs !== undefined) record.connectMs = exchange.connectMs;
+  if (exchange.resent) record.resent = true;
   if (exchange.usage !== undefined) record.usage = exchange.usage;
   // Server-reported timings (the API's adapter found them): kept beside the client's, never mixed in.
   if (exchange.serverTtftMs !== undefined) record.serverTtftMs = exchange.serverTtftMs;

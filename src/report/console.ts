@@ -68,6 +68,9 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
     const at = `${cell.model} @ ${loadLabel(cell.load)}`;
     return [
       ...(cell.dropped > 0 ? [`dropped in ${at}: ${cell.dropped} arrivals found maxInFlight requests in flight`] : []),
+      ...(cell.resends > 0
+        ? [`resent in ${at}: ${cell.resends} requests, once each on a new connection (the server had closed their kept-alive one)`]
+        : []),
       ...(cell.slo && !cell.slo.met ? [`SLO failed in ${at}: ${describeFailures(cell.slo)}`] : []),
       ...(cell.invalid ? [`INVALID ${at}: ${cell.invalid}`] : []),
       ...(cell.short ? [`short cell ${at}: ${cell.short}`] : []),

@@ -75,6 +75,7 @@ const SUMMARY_COLUMNS: readonly Column[] = [
   ),
   column('short', (cell) => cell.short !== undefined),
   column('short_reason', (cell) => cell.short),
+  column('resends', (cell) => cell.resends),
 ];
 
 /** summary.csv: one row per cell. */

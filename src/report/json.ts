@@ -27,6 +27,7 @@ export function renderRequestLine(record: RequestRecord): string {
     error: record.error ?? null,
     status: record.status ?? null,
     connect_ms: jsonNumber(record.connectMs),
+    resent: record.resent === true,
     schedule_lag_ms: sent ? jsonNumber(m.scheduleLagMs) : null,
     scheduled_ttft_ms: jsonNumber(m.scheduledTtftMs),
     scheduled_e2e_ms: sent ? jsonNumber(m.scheduledE2eMs) : null,

@@ -53,6 +53,15 @@ export const simProfileSchema = z
     wordsPerToken: positiveInteger
       .optional()
       .describe('Words per server token (default 1); at 2 no public tokenizer counts its tokens: only logprobs or continuous usage can.'),
+    afterDone: z
+      .enum(['close', 'keepOpen', 'repeatDone'])
+      .optional()
+      .describe('After the final event: close (end the response, the default), keepOpen (leave it open), repeatDone (send it again 300 ms later).'),
+    staleKeepAlive: z
+      .boolean()
+      .optional()
+      .describe('Each connection serves one request while advertising keep-alive: a request on a reused connection is dropped unanswered (as llama.cpp looks).'),
+    emptyStream: z.boolean().optional().describe('Answer with no output at all: the start, then the end and the final event.'),
   })
   .describe('Built-in simulator profile for a model.');
 

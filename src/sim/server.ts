@@ -50,7 +50,14 @@ export interface SimRequestTruth {
   usageCompletionTokens: number;
   /** Whether the whole response was written. */
   finished: boolean;
+  /** performance.now() just before each write of the final event (twice with `afterDone: repeatDone`), ms. */
+  finalEventsAt: number[];
+  /** Dropped unanswered, its connection closed, because it came on a reused connection (`staleKeepAlive`). */
+  droppedOnStaleConnection?: boolean;
 }
+
+/** With `afterDone: repeatDone`, the second final event comes this long after the first, ms. */
+export const REPEAT_DONE_MS = 300;
 
 export interface SimulatorOptions {
   host?: string;
@@ -66,7 +73,7 @@ export interface RunningSimulator {
   /** Base URL for an OpenAI client, ending in /v1. */
   baseURL: string;
   port: number;
-  /** Requests in arrival order (empty unless keepTruth). */
+  /** Requests in arrival order, dropped ones included: every attempt the server saw (empty unless keepTruth). */
   truth: SimRequestTruth[];
   close(): Promise<void>;
 }
@@ -127,6 +134,8 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
   const truth: SimRequestTruth[] = [];
   const slotsByModel = new Map<string, DecodeSlots>();
   let requestCount = 0;
+  /** Connections that served a request: with `staleKeepAlive`, the next request on one is dropped. */
+  const servedConnections = new WeakSet<object>();
 
   const slotsFor = (model: string, profile: SimModelProfile): DecodeSlots => {
     let slots = slotsByModel.get(model);
@@ -156,7 +165,6 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
           if (body === undefined || typeof body.model !== 'string' || wire.promptOf(body) === undefined) {
             return sendError(res, 400, 'invalid_request_error', `model (string) and ${wire.promptField} are required`);
           }
-          const requestNumber = requestCount++;
           const profile = profileFor(config, body.model);
           const record: SimRequestTruth = {
             model: body.model,
@@ -166,10 +174,20 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
             completionTokens: 0,
             usageCompletionTokens: 0,
             finished: false,
+            finalEventsAt: [],
           };
           const requestId = req.headers['x-tokenmeter-request-id'];
           if (typeof requestId === 'string') record.requestId = requestId;
           if (options.keepTruth) truth.push(record);
+          if (profile.staleKeepAlive) {
+            if (servedConnections.has(req.socket)) {
+              record.droppedOnStaleConnection = true;
+              req.socket.destroy();
+              return;
+            }
+            servedConnections.add(req.socket);
+          }
+          const requestNumber = requestCount++;
           const random = seededRandom((config.seed * 1_000_003 + requestNumber) >>> 0);
           const choices = wire.choices ? (positiveInteger(body.n) ?? 1) : 1;
           if (choices > 8) return sendError(res, 400, 'invalid_request_error', 'n must be between 1 and 8');
@@ -224,7 +242,8 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
   const ignoreEos = body.ignore_eos === true && maxTokens !== undefined;
   const minTokens = positiveInteger(body.min_tokens) ?? 0;
   const wanted = ignoreEos ? maxTokens : Math.max(drawn, minTokens);
-  const total = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens);
+  const capped = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens);
+  const total = profile.emptyStream ? 0 : capped;
   const wordsPerToken = profile.wordsPerToken ?? 1;
   const reasoningTotal = Math.min(drawInteger(profile.reasoningTokens ?? 0, random), total - 1);
   const chunkTokens: number[] = [];
@@ -441,8 +460,10 @@ function serveCompletion(
   const includeUsage = body.stream_options?.include_usage === true;
   const msPerToken = 1000 / profile.tokensPerSecond;
   const promptTokens = plans[0]!.promptTokens;
-  const firstTokens = plans.reduce((sum, plan) => sum + plan.chunkTokens[0]!, 0);
+  const firstTokens = plans.reduce((sum, plan) => sum + (plan.chunkTokens[0] ?? 0), 0);
   let timer: NodeJS.Timeout | undefined;
+  /** The second final event's timer (`afterDone: repeatDone`): it outlives the decode slot. */
+  let repeatTimer: NodeJS.Timeout | undefined;
   let admitted = false;
   let done = false;
 
@@ -454,6 +475,7 @@ function serveCompletion(
   };
   res.on('close', () => {
     if (!record.finished) cancel();
+    clearTimeout(repeatTimer);
     finish();
   });
 
@@ -539,12 +561,21 @@ function serveCompletion(
           wantUsage ? usage(firstWriteAt ?? firstAt, endAt) : undefined,
         );
         record.finished = true;
-        res.end(tail);
+        record.finalEventsAt.push(performance.now());
+        const afterDone = profile.afterDone ?? 'close';
+        if (afterDone === 'close') res.end(tail);
+        else res.write(tail);
+        if (afterDone === 'repeatDone') {
+          repeatTimer = setTimeout(() => {
+            record.finalEventsAt.push(performance.now());
+            res.end(lastEventOf(tail));
+          }, REPEAT_DONE_MS);
+        }
         finish();
       };
-      timer = setTimeout(writeDue, Math.max(0, schedule[0]!.due - performance.now()));
+      timer = setTimeout(writeDue, Math.max(0, (schedule[0]?.due ?? firstAt) - performance.now()));
     } else {
-      const lastDue = schedule[schedule.length - 1]!.due;
+      const lastDue = schedule.at(-1)?.due ?? firstAt;
       timer = setTimeout(() => {
         const choices = plans.map((plan, choice) => {
           const text = plan.chunkTexts.filter((_, i) => !plan.chunkReasoning[i]).join('');
@@ -564,6 +595,11 @@ function serveCompletion(
     }
   });
   req.on('error', () => undefined);
+}
+
+/** The last event of a run of SSE events: the final one of a response's end. */
+function lastEventOf(events: string): string {
+  return events.slice(events.lastIndexOf('\n\n', events.length - 3) + 2);
 }
 
 function positiveInteger(value: unknown): number | undefined {

@@ -51,6 +51,7 @@ export async function startSimulatorThread(config: SimConfig, options: Simulator
           ...record,
           receivedAt: record.receivedAt + offset,
           chunks: record.chunks.map((chunk) => ({ ...chunk, at: chunk.at + offset })),
+          finalEventsAt: record.finalEventsAt.map((at) => at + offset),
         };
         const admittedAt = shift(record.admittedAt);
         if (admittedAt !== undefined) shifted.admittedAt = admittedAt;

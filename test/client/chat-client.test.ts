@@ -168,6 +168,60 @@ describe('a successful stream', () => {
   });
 });
 
+describe('a kept-alive connection the server closed while it sat in the pool', () => {
+  /** Requests on the same client, one after another. */
+  async function sendInTurn(scenario: string, count: number): Promise<Exchange[]> {
+    const client = new ChatClient({ baseURL, headers: { 'x-scenario': scenario }, clock: new VirtualClock() });
+    const request = { model: 'm', messages: [{ role: 'user' as const, content: 'hi' }], params: {}, timeoutMs: 5000, idleTimeoutMs: 5000 };
+    const exchanges: Exchange[] = [];
+    try {
+      for (let i = 0; i < count; i++) exchanges.push(await client.send({ ...request, id: `${scenario}-${i}` }));
+    } finally {
+      client.close();
+    }
+    return exchanges;
+  }
+
+  test('a request that fails on it before any byte of a response is resent once on a new connection, and says so', async () => {
+    const served = new WeakSet<object>();
+    let attempts = 0;
+    handlers.stale = (req, res) => {
+      attempts++;
+      // As llama.cpp's close after every response looks to a client that reuses the connection first.
+      if (served.has(req.socket)) return void req.socket.destroy();
+      served.add(req.socket);
+      sse(res);
+      res.end(`${chunk(' x')}data: [DONE]\n\n`);
+    };
+    const [first, second] = await sendInTurn('stale', 2);
+    assert.equal(first!.error, undefined);
+    assert.equal(first!.resent, undefined);
+    assert.equal(second!.error, undefined, JSON.stringify(second!.error));
+    assert.equal(second!.resent, true);
+    assert.ok(second!.connectMs !== undefined, 'the resend opened a new connection');
+    assert.equal(attempts, 3, 'the server saw each request, and the resent one twice');
+  });
+
+  test('a request whose reused connection failed after a byte of the response came back is not resent', async () => {
+    const served = new WeakSet<object>();
+    let attempts = 0;
+    handlers.staleAfterByte = (req, res) => {
+      attempts++;
+      if (served.has(req.socket)) {
+        req.socket.end('HTTP/1.1 200 OK\r\n');
+        return;
+      }
+      served.add(req.socket);
+      sse(res);
+      res.end(`${chunk(' x')}data: [DONE]\n\n`);
+    };
+    const [, second] = await sendInTurn('staleAfterByte', 2);
+    assert.equal(second!.error?.class, 'connection');
+    assert.equal(second!.resent, undefined);
+    assert.equal(attempts, 2);
+  });
+});
+
 describe('a failed request is a record with its class, status and body excerpt', () => {
   const statuses: [number, string][] = [
     [401, 'auth'],
@@ -239,6 +293,28 @@ describe('a failed request is a record with its class, status and body excerpt',
     assert.match(exchange.error!.message, /overloaded/);
   });
 
+  test('a 2xx stream with no output text before [DONE] → empty_response, not a success', async () => {
+    handlers.emptyStream = (_req, res) => {
+      sse(res);
+      res.end(`${chunk('')}data: ${JSON.stringify({ choices: [], usage: { completion_tokens: 0 } })}\n\ndata: [DONE]\n\n`);
+    };
+    const exchange = await send('emptyStream');
+    assert.equal(exchange.error?.class, 'empty_response');
+    assert.equal(exchange.status, 200);
+    assert.deepEqual(exchange.chunks, []);
+  });
+
+  test('a whole (stream: false) 2xx body with no output text → empty_response', async () => {
+    handlers.emptyWhole = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: '' } }], usage: { completion_tokens: 0 } }));
+    };
+    const client = new ChatClient({ baseURL, headers: { 'x-scenario': 'emptyWhole' }, clock: new VirtualClock() });
+    const exchange = await client.send({ id: 'w', model: 'm', messages: [], params: { stream: false }, timeoutMs: 5000, idleTimeoutMs: 5000 });
+    client.close();
+    assert.equal(exchange.error?.class, 'empty_response');
+  });
+
   test('a chunk that is JSON but not an object → bad_response, and the request still ends', async () => {
     handlers.nullChunk = (_req, res) => {
       sse(res);
@@ -248,16 +324,30 @@ describe('a failed request is a record with its class, status and body excerpt',
     assert.equal(exchange.error?.class, 'bad_response');
   });
 
-  test('[DONE] completes the request, and a response the server keeps open is closed 1 s after it', async () => {
+  test('[DONE] ends the request at once: the clock need not move, and a response the server keeps open is closed by the client', { timeout: 10_000 }, async () => {
     const clock = new StampedClock();
     const { sending, res, write } = await startStream('openAfterDone', clock, { timeoutMs: 10_000, idleTimeoutMs: 10_000 });
-    await write(`${chunk(' done')}data: [DONE]\n\n`);
     const closedByClient = once(res, 'close');
-    const exchange = await endsAfter(clock, sending, 1000);
+    await write(`${chunk(' done')}data: [DONE]\n\n`);
+    // No timer of the request can fire while the virtual clock stands still: only [DONE] can have ended it.
+    const exchange = await sending;
     await closedByClient;
     assert.equal(exchange.error, undefined);
     assert.equal(exchange.tEnd, 0, 'the end is [DONE], not the close');
     assert.equal(clock.pending, 0);
+  });
+
+  test('whatever follows [DONE] in the same read is ignored', async () => {
+    handlers.afterDone = (_req, res) => {
+      sse(res);
+      res.end(`${chunk(' kept')}data: [DONE]\n\n${chunk(' late')}data: {"error":{"message":"late"}}\n\ndata: [DONE]\n\n`);
+    };
+    const exchange = await send('afterDone');
+    assert.equal(exchange.error, undefined);
+    assert.deepEqual(
+      exchange.chunks.map((c) => c.text),
+      [' kept'],
+    );
   });
 
   test('a 2xx that is not an event stream → bad_response with what the server sent', async () => {

@@ -117,6 +117,75 @@ describe('SSE decoding', () => {
   });
 });
 
+/**
+ * The bytes the decoder copies (Buffer.concat) and scans (Buffer#indexOf)
+ * while it decodes `reads`: work counted, not timed, so a busy machine cannot
+ * change the answer.
+ */
+function decodingWork(reads: readonly Buffer[]): { copied: number; scanned: number; events: number } {
+  const concat = Buffer.concat;
+  const indexOf = Buffer.prototype.indexOf;
+  let copied = 0;
+  let scanned = 0;
+  Buffer.concat = function (list: readonly Uint8Array[], totalLength?: number): Buffer {
+    const joined = concat.call(Buffer, list, totalLength);
+    copied += joined.length;
+    return joined;
+  } as typeof Buffer.concat;
+  Buffer.prototype.indexOf = function (this: Buffer, value: string | number | Uint8Array, byteOffset?: number, encoding?: BufferEncoding): number {
+    const from = typeof byteOffset === 'number' ? (byteOffset < 0 ? Math.max(0, this.length + byteOffset) : byteOffset) : 0;
+    const found = indexOf.call(this, value, byteOffset, encoding);
+    scanned += (found === -1 ? this.length : found + 1) - Math.min(from, this.length);
+    return found;
+  };
+  let events = 0;
+  try {
+    const decoder = new SseDecoder(() => events++);
+    for (const read of reads) decoder.push(read, 0);
+    decoder.end(0);
+  } finally {
+    Buffer.concat = concat;
+    Buffer.prototype.indexOf = indexOf;
+  }
+  return { copied, scanned, events };
+}
+
+/** `count` events of `eventBytes` each, back to back, cut into reads of `readBytes`. */
+function bigEvents(count: number, eventBytes: number, readBytes: number): Buffer[] {
+  const payload = `{"x":"${'a'.repeat(eventBytes - 16)}"}`;
+  const stream = Buffer.from(`data: ${payload}\n\n`.repeat(count));
+  const reads: Buffer[] = [];
+  for (let at = 0; at < stream.length; at += readBytes) reads.push(stream.subarray(at, at + readBytes));
+  return reads;
+}
+
+describe('SSE decoding work is linear in the bytes', () => {
+  const MB = 1024 * 1024;
+  const READ = 64 * 1024;
+
+  test('a 10 MB event in 64 KB reads: each byte copied at most once and scanned a bounded number of times', () => {
+    const reads = bigEvents(1, 10 * MB, READ);
+    const total = reads.reduce((sum, read) => sum + read.length, 0);
+    const work = decodingWork(reads);
+    assert.equal(work.events, 1);
+    assert.ok(work.copied <= total, `copied ${work.copied} bytes of ${total}`);
+    assert.ok(work.scanned <= 6 * total, `scanned ${work.scanned} bytes of ${total}`);
+  });
+
+  test('a 10 MB event costs no more than ten 1 MB events', () => {
+    const one = decodingWork(bigEvents(1, 10 * MB, READ));
+    const ten = decodingWork(bigEvents(10, MB, READ));
+    assert.equal(ten.events, 10);
+    assert.ok(one.copied <= ten.copied * 1.01, `copied: ${one.copied} against ${ten.copied}`);
+    assert.ok(one.scanned <= ten.scanned * 1.01, `scanned: ${one.scanned} against ${ten.scanned}`);
+  });
+
+  test('small events, one per read, are never copied', () => {
+    const reads = Array.from({ length: 100 }, (_, i) => Buffer.from(`data: {"n":${i}}\n\n`));
+    assert.equal(decodingWork(reads).copied, 0);
+  });
+});
+
 describe('chat completion events', () => {
   const chunk = (delta: object, extra: object = {}) =>
     `data: ${JSON.stringify({ choices: [{ index: 0, delta }], ...extra })}\n\n`;
