@@ -108,12 +108,12 @@ function accumulate(model: string, load: LoadLevel, options: CellOptions, repeat
 
 /** The open-loop cell: every column of summary.csv has a value. */
 export function richCell(): CellSummary {
-  return accumulate(RICH_MODEL, RATE, { slo: RICH_SLO, maxScheduleLagMs: 20 }).summary();
+  return accumulate(RICH_MODEL, RATE, { slo: RICH_SLO, maxScheduleLagMs: 20, maxClientLagMs: Infinity }).summary();
 }
 
 /** Two closed-loop repeats without an SLO, and their merged row (`all 2`, with the spread). */
 export function repeatCells(): CellSummary[] {
-  const options: CellOptions = { slo: [], maxScheduleLagMs: 1000 };
+  const options: CellOptions = { slo: [], maxScheduleLagMs: 1000, maxClientLagMs: Infinity };
   const load: LoadLevel = { kind: 'concurrency', value: 2 };
   const parts = [1, 2].map((repeat) => {
     const accumulator = accumulate('delta', load, options, repeat, 10 + repeat);
