@@ -73,6 +73,9 @@ const SUMMARY_COLUMNS: readonly Column[] = [
   ...SPREAD_METRICS.flatMap((metric) =>
     (['min', 'max', 'cv'] as const).map((key) => numberColumn(`${metric}_repeat_${key}`, (cell) => cell.repeats?.spread[metric][key])),
   ),
+  // The client's own health (METRICS.md): empty where no monitor ran.
+  ...statColumns(['client_loop_delay'], ['p50', 'p99', 'max']),
+  numberColumn('client_utilization', (cell) => cell.clientUtilization),
 ];
 
 /** summary.csv: one row per cell. */
