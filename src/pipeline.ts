@@ -26,9 +26,11 @@ import { evaluateThresholds, type ThresholdResult } from './check/thresholds.js'
 import { capacitySearch, capacityVerdict, type LoadVerdict } from './load/capacity.js';
 import type { FinishedRequest, SendRequest } from './load/cell-budget.js';
 import { cellLoad } from './load/cell-load.js';
+import { startClientHealthMonitor, type ClientHealthMonitorFactory } from './load/client-health.js';
 import { progressOf, type Progress } from './load/progress.js';
 import { prepareWorkloads, requestParams, type ModelWorkload } from './load/workload.js';
 import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary } from './metrics/cell-summary.js';
+import type { ClientHealth } from './metrics/client-health.js';
 import { droppedRecord, toRequestRecord, uncountedRecord } from './metrics/request-record.js';
 import { requestMeetsSlo } from './metrics/slo.js';
 import { renderHistogramsCsv, renderSummaryCsv } from './report/csv.js';
@@ -57,6 +59,12 @@ export interface PipelineOptions {
    * here stays the caller's to close, and must read the same clock, or schedule lag is wrong.
    */
   client?: RequestClient;
+  /**
+   * Watches the client's own health over each cell's load (load/client-health.ts). Default: the
+   * real monitor of this thread's event loop, on the system clock; on an injected `clock` none,
+   * unless one is passed here (the real event loop does not run on simulated time).
+   */
+  clientHealth?: ClientHealthMonitorFactory;
   /**
    * Maps the clock onto Unix time for each record's wall-clock send time: the clock read `clockMs`
    * at Unix time `unixMs` (default: `clock.now()` and `Date.now()`, read once as the run starts).
@@ -113,6 +121,8 @@ interface Session {
   started: number;
   /** Cells the run will have, when known in advance (a sweep, not a search). */
   cells?: number;
+  /** Starts the client-health monitor of a cell's load; undefined: none. */
+  clientHealth: ClientHealthMonitorFactory | undefined;
 }
 
 /** Runs the scenario's sweep: every model at every level, in order, each `repeat` times. */
@@ -201,7 +211,8 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
       clock,
     });
   const close = options.client ? () => undefined : () => client.close();
-  return { scenario, clock, unixMsAt, client, close, workloads, warnings, interrupt: options.interrupt, started: 0 };
+  const clientHealth = options.clientHealth ?? (options.clock ? undefined : startClientHealthMonitor);
+  return { scenario, clock, unixMsAt, client, close, workloads, warnings, interrupt: options.interrupt, started: 0, clientHealth };
 }
 
 function* warningsOf(session: Session): Generator<RunEvent> {
@@ -210,7 +221,11 @@ function* warningsOf(session: Session): Generator<RunEvent> {
 
 const interrupted = (session: Session): boolean => session.interrupt?.aborted === true;
 
-const cellOptions = (scenario: Scenario): CellOptions => ({ slo: scenario.slo, maxScheduleLagMs: scenario.load.maxScheduleLagMs });
+const cellOptions = (scenario: Scenario): CellOptions => ({
+  slo: scenario.slo,
+  maxScheduleLagMs: scenario.load.maxScheduleLagMs,
+  maxClientLagMs: scenario.load.maxClientLagMs,
+});
 
 /**
  * One cell: the model's load at `value` (concurrency, or requests/s). Sends
@@ -245,18 +260,26 @@ async function* measureCell(
     ...(session.interrupt ? { interrupt: session.interrupt } : {}),
   });
   const startedAt = clock.now();
+  const monitor = session.clientHealth?.();
   const finished: FinishedRequest[] = [];
-  for await (const request of requests) {
-    finished.push(request);
-    const progress = progressOf(request, { ...key, cell, done: finished.length, elapsedMs: clock.now() - startedAt });
-    if (session.cells !== undefined) progress.cells = session.cells;
-    if (total !== undefined) progress.total = total;
-    if (durationMs !== undefined) progress.durationMs = durationMs;
-    yield { type: 'progress', progress };
+  let health: ClientHealth | undefined;
+  try {
+    for await (const request of requests) {
+      finished.push(request);
+      const progress = progressOf(request, { ...key, cell, done: finished.length, elapsedMs: clock.now() - startedAt });
+      if (session.cells !== undefined) progress.cells = session.cells;
+      if (total !== undefined) progress.total = total;
+      if (durationMs !== undefined) progress.durationMs = durationMs;
+      yield { type: 'progress', progress };
+    }
+  } finally {
+    // Stopped before token counting: that work is the client's, but not while it stamps anything.
+    health = monitor?.stop();
   }
 
   // The cell's load is over: now count tokens and aggregate.
   const accumulator = new CellAccumulator(key, cellOptions(scenario));
+  if (health) accumulator.addClientHealth(health);
   for (const request of finished) {
     const record = countTokens(request, workload, load);
     if (repeat !== undefined) record.repeat = repeat;

@@ -166,6 +166,8 @@ export interface LoadSpec {
   warmupMs?: number;
   /** A cell whose p99 schedule lag exceeds this is marked invalid: the client, not the server, was the bottleneck, ms. */
   maxScheduleLagMs: number;
+  /** A cell whose client event-loop delay p99 exceeds this is marked invalid: the client, not the server, was the bottleneck, ms. */
+  maxClientLagMs: number;
 }
 
 /**

@@ -203,6 +203,7 @@ const summaryCellSchema = z.looseObject({
   slo: z.looseObject({ met: z.boolean(), checks: z.array(z.looseObject({ key: z.string(), bound: z.number(), direction: z.enum(['max', 'min']), ok: z.boolean() })) }).optional(),
   invalid: z.string().optional(),
   short: z.string().optional(),
+  clientUtilization: z.number().optional(),
   repeats: z.looseObject({ count, spread: z.record(z.string(), spreadSchema) }).optional(),
   stats: z.partialRecord(z.enum(METRIC_NAMES), statsSchema),
   tokenSources: z.record(z.string(), count),

@@ -48,13 +48,15 @@ interface MetricEntry<Name extends string> {
   description: string;
   /**
    * `sent`: every request that was sent, failed ones too (how late the client
-   * sent it, how long it took to end); `ok`: successful requests only.
+   * sent it, how long it took to end); `ok`: successful requests only;
+   * `client`: not from requests, but from the client's own health monitor over the cell's load.
    */
-  recordedFor: 'sent' | 'ok';
+  recordedFor: 'sent' | 'ok' | 'client';
 }
 
 /** A metric with one value per request (TTFT, E2E): that value is also what a per-request SLO bound checks. */
 export interface PerRequestMetric<Name extends string = string> extends MetricEntry<Name> {
+  recordedFor: 'sent' | 'ok';
   /** The request's value in `unit`; undefined where it has none (no TPOT in a one-token reply). */
   value: (record: RequestRecord) => number | undefined;
   samples?: never;
@@ -67,14 +69,26 @@ export interface PerRequestMetric<Name extends string = string> extends MetricEn
 
 /** A metric with many samples per request (per chunk, per token): no single per-request value. */
 export interface PerSampleMetric<Name extends string = string> extends MetricEntry<Name> {
+  recordedFor: 'sent' | 'ok';
   /** The request's samples, in `unit`. */
   samples: (record: RequestRecord) => readonly Sample[];
   value?: never;
   baselineCheck?: never;
 }
 
+/**
+ * A metric of the client itself over a cell (its event-loop delay): its samples come from the
+ * client-health monitor (CellAccumulator.addClientHealth), not from requests, so no request has one.
+ */
+export interface ClientMetric<Name extends string = string> extends MetricEntry<Name> {
+  recordedFor: 'client';
+  value?: never;
+  samples?: never;
+  baselineCheck?: never;
+}
+
 /** One distribution kept per cell as an HDR histogram. */
-export type HistogramMetric<Name extends string = MetricName> = PerRequestMetric<Name> | PerSampleMetric<Name>;
+export type HistogramMetric<Name extends string = MetricName> = PerRequestMetric<Name> | PerSampleMetric<Name> | ClientMetric<Name>;
 
 const TIME = { unit: 'ms', scale: 1000 } as const;
 const TOKENS = { unit: 'tokens', scale: 1 } as const;
@@ -250,6 +264,14 @@ const ENTRIES = [
     value: (record) => record.metrics.scheduledE2eMs,
     baselineCheck: false,
   },
+  {
+    name: 'client_loop_delay',
+    label: 'client loop delay',
+    ...TIME,
+    better: 'lower',
+    description: "how late the reading thread's event loop ran a 1 ms timer over the cell's load, stalls weighted by their length",
+    recordedFor: 'client',
+  },
 ] as const satisfies readonly HistogramMetric<string>[];
 
 /** A distribution's name: `ttft`, `decode_tokens_per_s`… */
@@ -266,6 +288,7 @@ export const METRICS = Object.fromEntries(HISTOGRAM_METRICS.map((metric) => [met
 
 /** The samples a request adds to a metric's histogram: its one value, or its many (none where it has none). */
 export function samplesOf(metric: HistogramMetric, record: RequestRecord): readonly Sample[] {
+  if (metric.recordedFor === 'client') return [];
   if (metric.samples) return metric.samples(record);
   const value = metric.value(record);
   return value === undefined ? [] : [{ value, count: 1 }];
@@ -353,6 +376,14 @@ const CELL_VALUE_ENTRIES = [
     better: 'lower',
     description: 'open-loop arrivals dropped at maxInFlight',
     value: (cell) => cell.dropped,
+  },
+  {
+    name: 'client_utilization',
+    label: 'client utilization',
+    unit: 'share',
+    better: 'lower',
+    description: "share of the cell's load the reading thread's event loop was busy (performance.eventLoopUtilization)",
+    value: (cell) => cell.clientUtilization,
   },
 ] as const satisfies readonly CellValue[];
 

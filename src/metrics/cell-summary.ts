@@ -5,6 +5,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { CellKey, ErrorClass, RequestRecord, SloBound, TokenSource } from '../types.js';
 import { CELL_VALUES_BY_NAME, HISTOGRAM_METRICS, samplesOf, type CellValueName, type HistogramMetric } from './catalog.js';
+import { clientCauses, type ClientCause, type ClientHealth } from './client-health.js';
 import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
 import { cellSloVerdict, type SloVerdict } from './slo.js';
 import { countInWindow, shortWindowReason, steadyStateWindow, type WindowCounts, type WindowRequest } from './window.js';
@@ -48,8 +49,16 @@ export interface CellSummary extends CellKey {
   short?: string;
   /** The cell-level SLO verdict; undefined without an SLO. */
   slo?: SloVerdict;
-  /** Why the cell's numbers do not describe the server (p99 schedule lag over the bound); undefined when valid. */
+  /**
+   * Why the cell's numbers do not describe the server (p99 schedule lag or client event-loop delay
+   * over its bound, client utilization near 1: metrics/client-health.ts); undefined when valid.
+   */
   invalid?: string;
+  /**
+   * Share of the cell's load the reading thread's event loop was busy, 0–1 (merged repeats:
+   * weighted by each one's time); undefined when no client-health monitor ran (a simulated clock).
+   */
+  clientUtilization?: number;
   /** On the merged row of `run --repeat K`: K, and how much each headline number varied between the repeats. */
   repeats?: { count: number; spread: Record<SpreadMetric, Spread> };
   stats: Partial<Record<MetricName, Stats>>;
@@ -83,6 +92,8 @@ export interface CellOptions {
   slo: readonly SloBound[];
   /** p99 schedule lag beyond which the cell is invalid, ms. */
   maxScheduleLagMs: number;
+  /** p99 client event-loop delay beyond which the cell is invalid, ms. */
+  maxClientLagMs: number;
 }
 
 export class CellAccumulator {
@@ -115,11 +126,21 @@ export class CellAccumulator {
   private readonly ttftMinusServer: number[] = [];
   private readonly serverE2e: number[] = [];
   private readonly e2eMinusServer: number[] = [];
+  /** Time the client's event loop was busy, and the time it was watched over, ms (utilization = their ratio). */
+  private clientActiveMs = 0;
+  private clientElapsedMs = 0;
 
   constructor(
     private readonly key: CellKey,
-    private readonly options: CellOptions = { slo: [], maxScheduleLagMs: Infinity },
+    private readonly options: CellOptions = { slo: [], maxScheduleLagMs: Infinity, maxClientLagMs: Infinity },
   ) {}
+
+  /** What the client-health monitor saw over the cell's load: its delay samples and its utilization. */
+  addClientHealth(health: ClientHealth): void {
+    for (const sample of health.loopDelay) recordValue(this.histograms.client_loop_delay, 'client_loop_delay', sample.value, sample.count);
+    this.clientActiveMs += health.utilization * health.elapsedMs;
+    this.clientElapsedMs += health.elapsedMs;
+  }
 
   add(record: RequestRecord, edges: WindowEdges): void {
     this.windowRequests.push(windowRequestOf(record, edges));
@@ -205,7 +226,9 @@ export class CellAccumulator {
       merged.ttftMinusServer.push(...part.ttftMinusServer);
       merged.serverE2e.push(...part.serverE2e);
       merged.e2eMinusServer.push(...part.e2eMinusServer);
-      const invalid = part.invalidReason();
+      merged.clientActiveMs += part.clientActiveMs;
+      merged.clientElapsedMs += part.clientElapsedMs;
+      const invalid = part.invalidReason(part.causes(part.statsOfAll()));
       if (invalid) merged.invalidParts.push(`repeat ${part.key.repeat}: ${invalid}`);
       const short = part.shortReason();
       if (short) merged.shortParts.push(`repeat ${part.key.repeat}: ${short}`);
@@ -230,19 +253,28 @@ export class CellAccumulator {
     });
   }
 
-  /**
-   * Why the cell is invalid, if it is: p99 schedule lag over the bound, and more than one request late (with
-   * under 100 requests p99 is the maximum, and one event-loop hiccup must not void a cell). Merged repeats
-   * are invalid when one of their parts was.
-   */
-  private invalidReason(lagP99 = statsOf(this.histograms.schedule_lag, 'schedule_lag')?.p99): string | undefined {
-    if (this.invalidParts) return this.invalidParts.length > 0 ? this.invalidParts.join('; ') : undefined;
-    const { maxScheduleLagMs } = this.options;
-    if (lagP99 === undefined || lagP99 <= maxScheduleLagMs || this.late < 2) return undefined;
-    return (
-      `p99 schedule lag ${lagP99.toFixed(1)} ms > ${maxScheduleLagMs} ms (${this.late} requests late): the client could not send on time, ` +
-      'so these numbers describe the client, not the server'
+  private clientUtilization(): number | undefined {
+    return this.clientElapsedMs > 0 ? this.clientActiveMs / this.clientElapsedMs : undefined;
+  }
+
+  /** What made the cell invalid, judged on its own numbers (metrics/client-health.ts). */
+  private causes(stats: Partial<Record<MetricName, Stats>>): ClientCause[] {
+    const utilization = this.clientUtilization();
+    return clientCauses(
+      {
+        lateRequests: this.late,
+        ...(stats.schedule_lag ? { scheduleLagP99Ms: stats.schedule_lag.p99 } : {}),
+        ...(stats.client_loop_delay ? { loopDelayP99Ms: stats.client_loop_delay.p99 } : {}),
+        ...(utilization !== undefined ? { utilization } : {}),
+      },
+      this.options,
     );
+  }
+
+  /** Why the cell is invalid, if it is: its causes; merged repeats are invalid when one of their parts was. */
+  private invalidReason(causes: readonly ClientCause[]): string | undefined {
+    if (this.invalidParts) return this.invalidParts.length > 0 ? this.invalidParts.join('; ') : undefined;
+    return causes.length > 0 ? causes.map((cause) => cause.reason).join('; ') : undefined;
   }
 
   summary(): CellSummary {
@@ -251,20 +283,19 @@ export class CellAccumulator {
     const short = this.shortReason();
     const errors = this.requests - this.ok - this.interrupted - this.dropped;
     const completed = this.requests - this.interrupted - this.dropped;
-    const stats: Partial<Record<MetricName, Stats>> = {};
-    for (const name of METRIC_NAMES) {
-      const s = statsOf(this.histograms[name], name);
-      if (s) stats[name] = s;
-    }
-    const { slo, maxScheduleLagMs } = this.options;
-    const invalid = this.invalidReason(stats.schedule_lag?.p99);
+    const stats = this.statsOfAll();
+    const { slo } = this.options;
+    const causes = this.causes(stats);
+    const invalid = this.invalidReason(causes);
+    const utilization = this.clientUtilization();
     const hasSlo = slo.length > 0;
     // For the SLO, an arrival dropped at the in-flight cap is load the deployment did not take: it counts as failed.
     const sloErrorRate = completed + this.dropped > 0 ? (errors + this.dropped) / (completed + this.dropped) : 0;
     const facts = {
       errorRate: sloErrorRate,
       dropped: this.dropped,
-      ...(invalid ? { scheduleLag: { p99: stats.schedule_lag?.p99 ?? 0, bound: maxScheduleLagMs } } : {}),
+      // A merged cell invalid only through a repeat has no cause of its own: it still fails its SLO.
+      ...(invalid ? { invalidChecks: causes.length > 0 ? causes : [{ check: 'invalid repeats', measured: this.invalidParts?.length ?? 1, bound: 0 }] } : {}),
     };
     return {
       ...this.key,
@@ -283,6 +314,7 @@ export class CellAccumulator {
         : {}),
       ...(invalid ? { invalid } : {}),
       ...(short ? { short } : {}),
+      ...(utilization !== undefined ? { clientUtilization: utilization } : {}),
       errorsByClass: { ...this.errorsByClass },
       errorRate: completed > 0 ? errors / completed : 0,
       windowS,
@@ -296,6 +328,15 @@ export class CellAccumulator {
       usageMismatchMean: this.mismatches > 0 ? this.mismatchSum / this.mismatches : 0,
       ...this.serverTimingsSummary(),
     };
+  }
+
+  private statsOfAll(): Partial<Record<MetricName, Stats>> {
+    const stats: Partial<Record<MetricName, Stats>> = {};
+    for (const name of METRIC_NAMES) {
+      const s = statsOf(this.histograms[name], name);
+      if (s) stats[name] = s;
+    }
+    return stats;
   }
 
   private serverTimingsSummary(): Pick<CellSummary, 'serverTimings'> {

@@ -71,8 +71,8 @@ export interface CellLoadFacts {
   errorRate: number;
   /** Open-loop arrivals dropped at maxInFlight: load the deployment did not take. */
   dropped: number;
-  /** Set when the cell is invalid: its p99 schedule lag and the bound it broke, ms. */
-  scheduleLag?: { p99: number; bound: number };
+  /** Set when the cell is invalid: each value that broke its bound (metrics/client-health.ts), as a failed check. */
+  invalidChecks?: readonly { check: string; measured: number; bound: number }[];
 }
 
 /**
@@ -86,8 +86,8 @@ export function cellSloVerdict(slo: readonly SloBound[], histograms: Record<Metr
     return { key: bound.key, bound: bound.bound, direction: bound.direction, ...(measured !== undefined ? { measured } : {}), ok: measured !== undefined && within(measured, bound) };
   });
   if (facts.dropped > 0) checks.push({ key: 'dropped', bound: 0, direction: 'max', measured: facts.dropped, ok: false });
-  if (facts.scheduleLag) {
-    checks.push({ key: 'schedule_lag_p99_ms (invalid cell)', bound: facts.scheduleLag.bound, direction: 'max', measured: facts.scheduleLag.p99, ok: false });
+  for (const invalid of facts.invalidChecks ?? []) {
+    checks.push({ key: invalid.check, bound: invalid.bound, direction: 'max', measured: invalid.measured, ok: false });
   }
   return { met: checks.every((check) => check.ok), checks };
 }

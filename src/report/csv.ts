@@ -76,6 +76,9 @@ const SUMMARY_COLUMNS: readonly Column[] = [
   column('short', (cell) => cell.short !== undefined),
   column('short_reason', (cell) => cell.short),
   column('resends', (cell) => cell.resends),
+  // The client's own health (METRICS.md): empty where no monitor ran.
+  ...statColumns(['client_loop_delay'], ['p50', 'p99', 'max']),
+  numberColumn('client_utilization', (cell) => cell.clientUtilization),
 ];
 
 /** summary.csv: one row per cell. */

@@ -179,6 +179,8 @@ const COLUMNS: readonly Column[] = [
   stat('e2e', 'p99'),
   num('tokens/chunk mean', (cell) => cell.stats.tokens_per_chunk?.mean),
   stat('schedule_lag', 'p99'),
+  stat('client_loop_delay', 'p99'),
+  num('client utilization', (cell) => cell.clientUtilization),
   { title: 'SLO', numeric: false, value: sloVerdict },
   { title: 'validity', numeric: false, value: validity },
 ];

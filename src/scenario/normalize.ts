@@ -20,6 +20,8 @@ import { durationMs } from '../util/duration.js';
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_SCHEDULE_LAG_MS = 10;
+/** `load.maxClientLag` when unset, ms: the client's event-loop delay p99 beyond which a cell is invalid. */
+export const DEFAULT_MAX_CLIENT_LAG_MS = 10;
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
 export const DEFAULT_SYNTHETIC_PROMPTS = 100;
 /** Upper clamp of normal and lognormal lengths when the scenario sets none, tokens. */
@@ -71,6 +73,7 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
     arrival: raw.arrival ?? 'constant',
     maxInFlight: raw.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     maxScheduleLagMs: raw.maxScheduleLag === undefined ? DEFAULT_MAX_SCHEDULE_LAG_MS : durationMs(raw.maxScheduleLag),
+    maxClientLagMs: raw.maxClientLag === undefined ? DEFAULT_MAX_CLIENT_LAG_MS : durationMs(raw.maxClientLag),
   };
   if (raw.requests !== undefined) load.requests = raw.requests;
   if (raw.duration !== undefined) load.durationMs = durationMs(raw.duration);

@@ -135,6 +135,11 @@ const loadSchema = z
     maxScheduleLag: durationSchema
       .optional()
       .describe('A cell whose p99 schedule lag exceeds this is marked invalid: the client was the bottleneck (default 10ms).'),
+    maxClientLag: durationSchema
+      .optional()
+      .describe(
+        "A cell whose client event-loop delay p99 exceeds this is marked invalid: the client, not the server, was the bottleneck (default 10ms).",
+      ),
   })
   .superRefine((load, context) => {
     if ((load.concurrency === undefined) === (load.rate === undefined)) {

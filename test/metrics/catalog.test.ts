@@ -68,6 +68,8 @@ test('a successful request adds its samples to every histogram of the catalog, w
     schedule_lag: 1,
     scheduled_ttft: 1,
     scheduled_e2e: 1,
+    // The client's own health comes from its monitor, never from a request.
+    client_loop_delay: 0,
   });
   assert.equal(stats.itl!.mean.toFixed(2), '6.67');
   assert.equal(stats.input_tokens!.max, 12);

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { loadTokenizer } from '../../src/metrics/tokenizers.ts';
 import { parse } from 'csv-parse/sync';
 import { capacityEvents, collectRun, renderResultFiles, runScenario, scenarioEvents, type RequestClient, type RunEvent } from '../../src/pipeline.ts';
+import type { ClientHealthMonitorFactory } from '../../src/load/client-health.ts';
+import type { ClientHealth } from '../../src/metrics/client-health.ts';
 import { renderSummaryTable } from '../../src/report/console.ts';
 import { renderRequestLine } from '../../src/report/json.ts';
 import { loadScenario, parseScenario } from '../../src/scenario/load.ts';
@@ -18,13 +20,18 @@ const scenarioOf = (yaml: string) => parseScenario(`name: t\ntarget: {baseURL: "
 async function runVirtual(
   yaml: string,
   profile: VirtualServerProfile,
-  options: { capacity?: boolean; wrap?: (server: VirtualServer, clock: VirtualClock) => RequestClient; onEvent?: (event: RunEvent) => void } = {},
+  options: {
+    capacity?: boolean;
+    wrap?: (server: VirtualServer, clock: VirtualClock) => RequestClient;
+    onEvent?: (event: RunEvent) => void;
+    clientHealth?: ClientHealthMonitorFactory;
+  } = {},
 ) {
   const clock = new VirtualClock();
   const server = new VirtualServer(clock, profile, 1);
   const client = options.wrap ? options.wrap(server, clock) : server;
   const scenario = scenarioOf(yaml);
-  const pipelineOptions = { baseURL: 'http://virtual.invalid/v1', clock, client };
+  const pipelineOptions = { baseURL: 'http://virtual.invalid/v1', clock, client, ...(options.clientHealth ? { clientHealth: options.clientHealth } : {}) };
   const events: RunEvent[] = [];
   const stream = options.capacity ? capacityEvents(scenario, pipelineOptions) : scenarioEvents(scenario, pipelineOptions);
   const result = await clock.run(collectRun(stream, (event) => {
@@ -138,6 +145,58 @@ test('a client too busy to send on time: its schedule lag is reported and the ce
   assert.match(JSON.parse(files['summary.json']!).cells[0].invalid, /p99 schedule lag/);
   assert.match(files['report.html']!, /INVALID/);
   assert.match(renderSummaryTable(result.cells), /INVALID .* @ 50 req\/s: p99 schedule lag/);
+});
+
+/** A monitor that reports `health` for every cell, and logs when each cell's monitor starts and stops. */
+const injectedHealth = (health: ClientHealth, log: string[] = []): ClientHealthMonitorFactory => () => {
+  log.push('start');
+  return {
+    stop: () => {
+      log.push('stop');
+      return health;
+    },
+  };
+};
+
+test('the client-health monitor watches each cell’s load: started before its first request, stopped before its tokens are counted', async () => {
+  const log: string[] = [];
+  const quiet: ClientHealth = { loopDelay: [{ value: 0.05, count: 995 }, { value: 3, count: 5 }], utilization: 0.3, elapsedMs: 1000 };
+  const { result } = await runVirtual('load: {concurrency: [2, 4], requests: 16}\n', FAST, {
+    clientHealth: injectedHealth(quiet, log),
+    onEvent: (event) => log.push(event.type),
+  });
+  const perCell = log.join(' ').split(' cell').slice(0, 2).map((cell) => cell.trim().replace(/( progress)+/g, ' progress').replace(/( record)+/g, ' record'));
+  assert.deepEqual(perCell, ['start progress stop record', 'start progress stop record']);
+  for (const cell of result.cells) {
+    assert.equal(cell.invalid, undefined, 'a quiet client leaves the cell valid');
+    assert.equal(cell.clientUtilization, 0.3);
+    assert.equal(cell.stats.client_loop_delay!.p99, 0.05);
+    assert.equal(cell.stats.client_loop_delay!.max, 3);
+  }
+});
+
+test('a client whose event loop stalled: the cell is marked invalid with client lag as the reason, in every output', async () => {
+  const stalled: ClientHealth = { loopDelay: [{ value: 0.05, count: 700 }, { value: 120, count: 300 }], utilization: 0.5, elapsedMs: 1000 };
+  const yaml = 'load: {concurrency: 4, requests: 16}\n';
+  const { result } = await runVirtual(yaml, FAST, { clientHealth: injectedHealth(stalled) });
+  const [cell] = result.cells;
+  const reason = /^client lag: event-loop delay p99 120\.\d ms > 10 ms: the client, not the server, was the bottleneck$/;
+  assert.match(cell!.invalid ?? '', reason);
+  const at = new Date(0);
+  const files = await renderResultFiles(scenarioOf(yaml), result, { startedAt: at, endedAt: at, baseURL: '', argv: [], tokenmeterVersion: 'test' });
+  const [row] = parse(files['summary.csv']!, { columns: true }) as Record<string, string>[];
+  assert.equal(row!.valid, 'false');
+  assert.match(row!.invalid_reason!, reason);
+  assert.deepEqual([row!.client_loop_delay_p50_ms, row!.client_loop_delay_max_ms, row!.client_utilization], ['0.05', '120', '0.5']);
+  assert.match(JSON.parse(files['summary.json']!).cells[0].invalid, reason);
+  assert.match(files['report.html']!, /INVALID: client lag/);
+  assert.match(renderSummaryTable(result.cells), /INVALID .* @ c=4: client lag: event-loop delay p99/);
+});
+
+test('on simulated time no real client-health monitor runs unless one is injected', async () => {
+  const { result } = await runVirtual('load: {concurrency: 2, requests: 8}\n', FAST);
+  assert.equal(result.cells[0]!.clientUtilization, undefined);
+  assert.equal(result.cells[0]!.stats.client_loop_delay, undefined);
 });
 
 test('with repeat, each repeat is a cell of its own and the merged cells come last', async () => {

@@ -116,7 +116,7 @@ describe('HTML report', async () => {
   });
 
   test('a cell without samples gets a note instead of an empty chart', async () => {
-    const empty = new CellAccumulator({ model: ALPHA, load: { kind: 'rate', value: 2 } }, { slo: SLO, maxScheduleLagMs: Infinity }).summary();
+    const empty = new CellAccumulator({ model: ALPHA, load: { kind: 'rate', value: 2 } }, { slo: SLO, maxScheduleLagMs: Infinity, maxClientLagMs: Infinity }).summary();
     const page = await renderReportHtml({ title: 'empty', generatedAt: 'now', cells: [empty], slo: SLO });
     for (const name of CHARTS) {
       assert.doesNotMatch(figure(page, name), /<svg/, name);

@@ -2,7 +2,7 @@
  * Cells that fill the columns the sweep fixture leaves empty: an open-loop
  * cell with failed, dropped, interrupted and warm-up requests, reasoning and
  * input tokens, new connections, server-reported timings, usage mismatches, a
- * failed SLO and a schedule lag that makes it invalid; and the merged row of
+ * failed SLO and a schedule lag that makes it invalid, the client's own health; and the merged row of
  * two repeats. Built the way the run builds them, through CellAccumulators.
  */
 import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary } from '../../src/metrics/cell-summary.ts';
@@ -97,6 +97,13 @@ function accumulate(model: string, load: LoadLevel, options: CellOptions, repeat
     accumulator.add(record, { t0, tEnd: t0 + record.metrics.e2eMs });
   };
   add({ ...okRecord(model, load, 99), warmup: true }, 0);
+  // The client's own health: 1% of its loop ticks were 6+ ms late; repeats differ in how long they ran.
+  const r = repeat ?? 0;
+  accumulator.addClientHealth({
+    loopDelay: [{ value: 0.25, count: 900 }, { value: 2, count: 90 }, { value: 6 + r, count: 10 }],
+    utilization: 0.3 + 0.1 * r,
+    elapsedMs: 1000 * (1 + r),
+  });
   for (let i = 0; i < requests; i++) add(okRecord(model, load, i + (repeat ?? 0)), i * 40);
   add(failedRecord(model, load, 1, 'error', 'rate_limited'), 100);
   add(failedRecord(model, load, 2, 'error', 'timeout'), 200);
@@ -108,12 +115,12 @@ function accumulate(model: string, load: LoadLevel, options: CellOptions, repeat
 
 /** The open-loop cell: every column of summary.csv has a value. */
 export function richCell(): CellSummary {
-  return accumulate(RICH_MODEL, RATE, { slo: RICH_SLO, maxScheduleLagMs: 20 }).summary();
+  return accumulate(RICH_MODEL, RATE, { slo: RICH_SLO, maxScheduleLagMs: 20, maxClientLagMs: Infinity }).summary();
 }
 
 /** Two closed-loop repeats without an SLO, and their merged row (`all 2`, with the spread). */
 export function repeatCells(): CellSummary[] {
-  const options: CellOptions = { slo: [], maxScheduleLagMs: 1000 };
+  const options: CellOptions = { slo: [], maxScheduleLagMs: 1000, maxClientLagMs: Infinity };
   const load: LoadLevel = { kind: 'concurrency', value: 2 };
   const parts = [1, 2].map((repeat) => {
     const accumulator = accumulate('delta', load, options, repeat, 10 + repeat);

@@ -56,6 +56,7 @@ test('every metric has SLO keys: times end in _ms, counts and rates do not; rate
     ['schedule_lag_p95_ms', 'max'],
     ['scheduled_ttft_p95_ms', 'max'],
     ['scheduled_e2e_p95_ms', 'max'],
+    ['client_loop_delay_p95_ms', 'max'],
   ];
   for (const [key, direction] of keys) {
     const metric = key.replace(/_p95(_ms)?$/, '');
@@ -65,6 +66,6 @@ test('every metric has SLO keys: times end in _ms, counts and rates do not; rate
   }
   assert.match(
     parseSloKey('speed_p95', 1) as string,
-    /METRIC one of ttft, ttfo, tpot, itl, e2e, ttfb, chunk_gap, tokens_per_chunk, output_tokens_per_s, decode_tokens_per_s, input_tokens, output_tokens, reasoning_tokens, connect, schedule_lag, scheduled_ttft, scheduled_e2e, or error_rate$/,
+    /METRIC one of ttft, ttfo, tpot, itl, e2e, ttfb, chunk_gap, tokens_per_chunk, output_tokens_per_s, decode_tokens_per_s, input_tokens, output_tokens, reasoning_tokens, connect, schedule_lag, scheduled_ttft, scheduled_e2e, client_loop_delay, or error_rate$/,
   );
 });

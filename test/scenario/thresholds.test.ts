@@ -65,11 +65,11 @@ for (const [source, column, message] of malformed) {
 const subjectsByUnits: [string[], string[]][] = [
   [
     ['ms', 's'],
-    ['ttft.p95', 'ttfo.p95', 'tpot.p95', 'itl.p95', 'e2e.p95', 'ttfb.p95', 'chunk_gap.p95', 'connect.p95', 'schedule_lag.p95', 'scheduled_ttft.p95', 'scheduled_e2e.p95'],
+    ['ttft.p95', 'ttfo.p95', 'tpot.p95', 'itl.p95', 'e2e.p95', 'ttfb.p95', 'chunk_gap.p95', 'connect.p95', 'schedule_lag.p95', 'scheduled_ttft.p95', 'scheduled_e2e.p95', 'client_loop_delay.p99'],
   ],
   [['tok/s'], ['output_tokens_per_s.p95', 'decode_tokens_per_s.p95', 'output_tokens_per_s']],
   [['req/s'], ['requests_per_s', 'goodput']],
-  [['%'], ['errors.rate', 'dropped.rate']],
+  [['%'], ['errors.rate', 'dropped.rate', 'client_utilization']],
   [
     [],
     [
@@ -78,7 +78,7 @@ const subjectsByUnits: [string[], string[]][] = [
       'output_tokens.p95',
       'reasoning_tokens.p95',
       ...['ttft', 'ttfo', 'tpot', 'itl', 'e2e', 'ttfb', 'chunk_gap', 'tokens_per_chunk', 'output_tokens_per_s', 'decode_tokens_per_s'].map((m) => `${m}.count`),
-      ...['input_tokens', 'output_tokens', 'reasoning_tokens', 'connect', 'schedule_lag', 'scheduled_ttft', 'scheduled_e2e'].map((m) => `${m}.count`),
+      ...['input_tokens', 'output_tokens', 'reasoning_tokens', 'connect', 'schedule_lag', 'scheduled_ttft', 'scheduled_e2e', 'client_loop_delay'].map((m) => `${m}.count`),
       'errors.count',
       'dropped.count',
     ],
@@ -104,7 +104,7 @@ test('an unknown metric is refused with the list of every metric and cell value'
     (error: Error) =>
       error.message ===
       'col 1: unknown metric "goodput"; use one of ttft, ttfo, tpot, itl, e2e, ttfb, chunk_gap, tokens_per_chunk, output_tokens_per_s, ' +
-        'decode_tokens_per_s, input_tokens, output_tokens, reasoning_tokens, connect, schedule_lag, scheduled_ttft, scheduled_e2e with a ' +
-        'statistic (ttft.p95), or output_tokens_per_s, requests_per_s, goodput, errors.rate, dropped.count',
+        'decode_tokens_per_s, input_tokens, output_tokens, reasoning_tokens, connect, schedule_lag, scheduled_ttft, scheduled_e2e, client_loop_delay with a ' +
+        'statistic (ttft.p95), or output_tokens_per_s, requests_per_s, goodput, client_utilization, errors.rate, dropped.count',
   );
 });
