@@ -5,8 +5,9 @@
  * function; it writes the request, stamps `t0` just before the write, notes
  * whether a new connection had to be opened and how long that took, and hands
  * the raw `IncomingMessage` to tokenmeter's own reader through a `RequestProbe`.
- * The SDK gets a bodyless `Response` for a 2xx (it only needs the status) and a
- * buffered one otherwise (it reads error bodies to build its APIError).
+ * The SDK gets a bodyless, headerless `Response` for a 2xx (it only needs the
+ * status) and a buffered one with headers otherwise (it reads error bodies and
+ * headers to build its APIError).
  *
  * A request that went out on a reused keep-alive connection and failed before
  * any byte of a response came back is sent again, once, on a new connection
@@ -211,7 +212,10 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
             response.on('end', () => (ended = true));
             response.on('error', (error) => (bodyError ??= error));
             response.on('close', () => sink?.close(clock.now(), ended, bodyError));
-            resolve(new Response(null, { status, headers: toHeaders(response.headers) }));
+            // No headers: the SDKs need only the status of a 2xx, and copy and format whatever headers
+            // they get (undici Headers, their debug-log details) on every request. tokenmeter reads
+            // the raw ones on probe.response.
+            resolve(new Response(null, { status }));
             return;
           }
           readErrorBody(response).then((text) => {
