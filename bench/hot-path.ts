@@ -1,13 +1,14 @@
 /**
  * Micro-benchmarks (tinybench) of the code that runs per chunk or per request:
- * SSE decoding with its per-read timestamp, token attribution, and histogram
- * recording. Each task does a realistic unit of work per iteration (a whole
+ * SSE decoding with its per-read timestamp, the openai SDK's building of a
+ * request (beside the least a client of its own would do), token attribution,
+ * and histogram recording. Each task does a realistic unit of work per iteration (a whole
  * response, a whole attribution, a batch of records) so tinybench's own
  * per-iteration overhead stays small next to what is measured.
  */
 import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
-import { ChatEventReader } from '../src/client/apis/chat.js';
+import { ChatEventReader, chatAdapter } from '../src/client/apis/chat.js';
 import { SseDecoder } from '../src/client/sse.js';
 import { tokensPerChunk } from '../src/metrics/attribution.js';
 import { createHistogram, recordValue } from '../src/metrics/histograms.js';
@@ -93,6 +94,48 @@ function decodeEvents(reads: readonly Buffer[]): number {
   return events;
 }
 
+/** Requests per iteration of the SDK tasks. */
+const REQUESTS_PER_OP = 100;
+const BENCH_MESSAGES = [{ role: 'user' as const, content: 'Count to a few hundred.' }];
+
+/**
+ * The chat adapter as ChatClient sets it up, its fetch answering at once with
+ * a bodyless 200 (as the timed fetch does for a 2xx): what remains is the
+ * SDK's work per request (options, headers, body, URL, its promise chain and
+ * logging details), which runs on the event loop that stamps every read.
+ */
+function sdkSender(): () => Promise<number> {
+  const answer = (): Promise<Response> => Promise.resolve(new Response(null, { status: 200 }));
+  const adapter = chatAdapter({ baseURL: 'http://127.0.0.1:9/v1', apiKey: 'none', headers: {}, fetch: answer });
+  let sequence = 0;
+  return async () => {
+    const sent = Array.from({ length: REQUESTS_PER_OP }, () =>
+      adapter.send({ id: `bench-${sequence++}`, model: 'bench-burst', messages: BENCH_MESSAGES, params: {}, probe: {} }),
+    );
+    return (await Promise.all(sent)).length;
+  };
+}
+
+/** The least a client of its own would do per request: the JSON body and a headers object. */
+function ownRequestBuilder(): () => number {
+  let sequence = 0;
+  return () => {
+    let bytes = 0;
+    for (let i = 0; i < REQUESTS_PER_OP; i++) {
+      const body = JSON.stringify({ model: 'bench-burst', messages: BENCH_MESSAGES, stream: true, stream_options: { include_usage: true } });
+      const headers = {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: 'Bearer none',
+        'x-tokenmeter-request-id': `bench-${sequence++}`,
+        'content-length': String(Buffer.byteLength(body)),
+      };
+      bytes += headers['content-length'].length;
+    }
+    return bytes;
+  };
+}
+
 /** A text of natural English (punctuation, numbers, code), cut into chunks at token boundaries. */
 async function attributionInput(): Promise<string[]> {
   const tokenizer = await loadTokenizer('llama3');
@@ -155,6 +198,10 @@ export async function runHotPath(): Promise<HotPathResult[]> {
   const attributed = counts.reduce((sum, k) => sum + k, 0);
   if (attributed !== ATTRIBUTION_TOKENS) throw new Error(`attribution counted ${attributed} tokens, expected ${ATTRIBUTION_TOKENS}`);
 
+  const sendThroughSdk = sdkSender();
+  if ((await sendThroughSdk()) !== REQUESTS_PER_OP) throw new Error('the SDK task sent the wrong number of requests');
+  const buildOwnRequest = ownRequestBuilder();
+
   const bench = new Bench({ time: 1000, warmupTime: 250 });
   const tasks: { name: string; unitsPerOp: number; unit: string; fn: () => unknown }[] = [
     {
@@ -192,6 +239,18 @@ export async function runHotPath(): Promise<HotPathResult[]> {
       unitsPerOp: 10,
       unit: 'MB',
       fn: () => decodeEvents(tenSmallerEvents),
+    },
+    {
+      name: `openai SDK: build and hand over a chat request (fetch answers at once), batch of ${REQUESTS_PER_OP}`,
+      unitsPerOp: REQUESTS_PER_OP,
+      unit: 'requests',
+      fn: sendThroughSdk,
+    },
+    {
+      name: `own code: JSON body + headers object of the same request, batch of ${REQUESTS_PER_OP}`,
+      unitsPerOp: REQUESTS_PER_OP,
+      unit: 'requests',
+      fn: buildOwnRequest,
     },
     {
       name: `tokensPerChunk, llama3, ${ATTRIBUTION_TOKENS} tokens in ${ATTRIBUTION_CHUNKS} chunks`,
