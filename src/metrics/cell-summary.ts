@@ -5,7 +5,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { CellKey, ErrorClass, RequestRecord, SloBound, TokenSource } from '../types.js';
 import { CELL_VALUES_BY_NAME, HISTOGRAM_METRICS, samplesOf, type CellValueName, type HistogramMetric } from './catalog.js';
-import { clientCauses, type ClientCause, type ClientHealth } from './client-health.js';
+import { clientCauses, describeCauses, type ClientCause, type ClientHealth } from './client-health.js';
 import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
 import { cellSloVerdict, type SloVerdict } from './slo.js';
 import { countInWindow, shortWindowReason, steadyStateWindow, type WindowCounts, type WindowRequest } from './window.js';
@@ -212,7 +212,7 @@ export class CellAccumulator {
       merged.resends += part.resends;
       merged.good += part.good;
       merged.late += part.late;
-      const counts = part.windowCounts();
+      const { counts, short } = part.windowOutcome();
       merged.mergedCounts.windowMs += counts.windowMs;
       merged.mergedCounts.outputTokens += counts.outputTokens;
       merged.mergedCounts.okRequests += counts.okRequests;
@@ -230,27 +230,23 @@ export class CellAccumulator {
       merged.clientElapsedMs += part.clientElapsedMs;
       const invalid = part.invalidReason(part.causes(part.statsOfAll()));
       if (invalid) merged.invalidParts.push(`repeat ${part.key.repeat}: ${invalid}`);
-      const short = part.shortReason();
       if (short) merged.shortParts.push(`repeat ${part.key.repeat}: ${short}`);
     }
     return merged;
   }
 
-  /** The steady-state window and what was served inside it (metrics/window.ts); merged repeats: their sums. */
-  private windowCounts(): WindowCounts {
-    return this.mergedCounts ?? countInWindow(steadyStateWindow(this.key.load.kind, this.windowRequests), this.windowRequests);
-  }
-
-  /** Why the cell's throughput is mostly ramp, if it is; merged repeats are short when one of their parts was. */
-  private shortReason(): string | undefined {
-    if (this.shortParts) return this.shortParts.length > 0 ? this.shortParts.join('; ') : undefined;
-    return shortWindowReason({
-      kind: this.key.load.kind,
-      slots: this.key.load.value,
-      measured: this.requests,
-      window: steadyStateWindow(this.key.load.kind, this.windowRequests),
-      e2eP50Ms: statsOf(this.histograms.e2e, 'e2e')?.p50,
-    });
+  /**
+   * What was served inside the steady-state window, and why the cell's throughput is mostly ramp if
+   * it is (metrics/window.ts), from one window; merged repeats: their parts' sums and reasons.
+   */
+  private windowOutcome(e2eP50Ms = statsOf(this.histograms.e2e, 'e2e')?.p50): { counts: WindowCounts; short: string | undefined } {
+    if (this.mergedCounts) return { counts: this.mergedCounts, short: this.shortParts?.length ? this.shortParts.join('; ') : undefined };
+    const { kind, value: slots } = this.key.load;
+    const window = steadyStateWindow(kind, this.windowRequests);
+    return {
+      counts: countInWindow(window, this.windowRequests),
+      short: shortWindowReason({ kind, slots, measured: this.requests, window, e2eP50Ms }),
+    };
   }
 
   private clientUtilization(): number | undefined {
@@ -274,16 +270,15 @@ export class CellAccumulator {
   /** Why the cell is invalid, if it is: its causes; merged repeats are invalid when one of their parts was. */
   private invalidReason(causes: readonly ClientCause[]): string | undefined {
     if (this.invalidParts) return this.invalidParts.length > 0 ? this.invalidParts.join('; ') : undefined;
-    return causes.length > 0 ? causes.map((cause) => cause.reason).join('; ') : undefined;
+    return describeCauses(causes);
   }
 
   summary(): CellSummary {
-    const counts = this.windowCounts();
+    const stats = this.statsOfAll();
+    const { counts, short } = this.windowOutcome(stats.e2e?.p50);
     const windowS = counts.windowMs / 1000;
-    const short = this.shortReason();
     const errors = this.requests - this.ok - this.interrupted - this.dropped;
     const completed = this.requests - this.interrupted - this.dropped;
-    const stats = this.statsOfAll();
     const { slo } = this.options;
     const causes = this.causes(stats);
     const invalid = this.invalidReason(causes);

@@ -146,8 +146,10 @@ export function clientCauses(facts: ClientFacts, bounds: ClientBounds): ClientCa
   return causes;
 }
 
-/** Why the cell is invalid (every cause, `; `-joined), or undefined when its numbers describe the server. */
-export function clientVerdict(facts: ClientFacts, bounds: ClientBounds): string | undefined {
-  const causes = clientCauses(facts, bounds);
+/** Every cause's reason, `; `-joined; undefined for none. */
+export function describeCauses(causes: readonly ClientCause[]): string | undefined {
   return causes.length > 0 ? causes.map((cause) => cause.reason).join('; ') : undefined;
 }
+
+/** Why the cell is invalid (every cause), or undefined when its numbers describe the server. */
+export const clientVerdict = (facts: ClientFacts, bounds: ClientBounds): string | undefined => describeCauses(clientCauses(facts, bounds));

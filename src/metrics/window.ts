@@ -15,6 +15,7 @@
  * ended successfully, and of those the ones that met the SLO.
  */
 import type { LoadKind } from '../types.js';
+import { roundedText } from '../util/format.js';
 
 /** One request as the window sees it: raw times on the client's clock, ms. */
 export interface WindowRequest {
@@ -73,21 +74,21 @@ export function steadyStateWindow(kind: LoadKind, requests: readonly WindowReque
   let endMs: number;
   if (kind === 'rate') {
     // A dropped arrival is an arrival too: it was due, the load was offered.
-    startMs = Math.min(...measured.map((r) => r.ts));
-    endMs = Math.max(...measured.map((r) => r.ts));
+    startMs = least(measured, (r) => r.ts);
+    endMs = greatest(measured, (r) => r.ts);
   } else {
-    startMs = Math.min(...sentMeasured.map((r) => r.t0));
+    startMs = least(sentMeasured, (r) => r.t0);
     const lastEndBySlot = new Map<number | undefined, number>();
     for (const r of requests) {
       if (r.sent) lastEndBySlot.set(r.slot, Math.max(lastEndBySlot.get(r.slot) ?? -Infinity, r.tEnd));
     }
-    endMs = Math.min(...lastEndBySlot.values());
+    endMs = least([...lastEndBySlot.values()], (end) => end);
   }
   if (endMs > startMs) return { startMs, endMs, steady: true };
   // No steady state to speak of: the span of the measured requests, so the cell still has a rate (marked short).
   return {
-    startMs: Math.min(...sentMeasured.map((r) => r.t0)),
-    endMs: Math.max(...sentMeasured.map((r) => r.tEnd)),
+    startMs: least(sentMeasured, (r) => r.t0),
+    endMs: greatest(sentMeasured, (r) => r.tEnd),
     steady: false,
   };
 }
@@ -133,13 +134,25 @@ export function shortWindowReason(facts: {
   const reasons: string[] = [];
   if (!window.steady) reasons.push('no steady state (the window is the span of the measured requests)');
   if (kind === 'concurrency' && slots > 0 && measured / slots < MIN_REQUESTS_PER_SLOT) {
-    reasons.push(`${round1(measured / slots)} measured requests per slot < ${MIN_REQUESTS_PER_SLOT}`);
+    reasons.push(`${roundedText(measured / slots, 1)} measured requests per slot < ${MIN_REQUESTS_PER_SLOT}`);
   }
   const windowMs = window.endMs - window.startMs;
   if (e2eP50Ms !== undefined && e2eP50Ms > 0 && windowMs < MIN_WINDOW_E2ES * e2eP50Ms) {
-    reasons.push(`window ${round1(windowMs)} ms < ${MIN_WINDOW_E2ES} × median E2E ${round1(e2eP50Ms)} ms`);
+    reasons.push(`window ${roundedText(windowMs, 1)} ms < ${MIN_WINDOW_E2ES} × median E2E ${roundedText(e2eP50Ms, 1)} ms`);
   }
   return reasons.length > 0 ? `${reasons.join(', ')}: its throughput is mostly ramp` : undefined;
 }
 
-const round1 = (value: number): string => String(Math.round(value * 10) / 10);
+/** The least of `valueOf` over `items`, in one pass (a spread into Math.min overflows the stack past ~100k requests). */
+function least<T>(items: readonly T[], valueOf: (item: T) => number): number {
+  let min = Infinity;
+  for (const item of items) min = Math.min(min, valueOf(item));
+  return min;
+}
+
+/** The greatest of `valueOf` over `items`, in one pass. */
+function greatest<T>(items: readonly T[], valueOf: (item: T) => number): number {
+  let max = -Infinity;
+  for (const item of items) max = Math.max(max, valueOf(item));
+  return max;
+}
