@@ -69,15 +69,19 @@ export function spread(values: readonly number[]): Spread {
 }
 
 /** One closed-loop run at `concurrency` against a fresh simulator thread. */
-export async function measureAccuracy(concurrency: number): Promise<AccuracyRun> {
+export async function measureAccuracy(
+  concurrency: number,
+  profile: SimModelProfile = ACCURACY_PROFILE,
+  requestsPerSlot = REQUESTS_PER_SLOT,
+): Promise<AccuracyRun> {
   const startedAt = performance.now();
-  const simulator = await startSimulatorThread({ seed: concurrency, defaults: ACCURACY_PROFILE, models: {} }, { keepTruth: true });
+  const simulator = await startSimulatorThread({ seed: concurrency, defaults: profile, models: {} }, { keepTruth: true });
   const records: RequestRecord[] = [];
   let truth: SimRequestTruth[];
   try {
     const scenario = parseScenario(
       `name: accuracy\ntarget: {baseURL: "${simulator.baseURL}"}\nmodels: [${ACCURACY_MODEL}]\n` +
-        `load: {concurrency: ${concurrency}, requests: ${REQUESTS_PER_SLOT * concurrency}}\nprompts: ["Tell me a story"]\n`,
+        `load: {concurrency: ${concurrency}, requests: ${requestsPerSlot * concurrency}}\nprompts: ["Tell me a story"]\n`,
       'accuracy.yaml',
       {},
     );
@@ -115,7 +119,7 @@ export async function measureAccuracy(concurrency: number): Promise<AccuracyRun>
     driftMs: spread(drifts),
     tpotMs: spread(tpots),
     simulatorTpotMs: spread(simulatorTpots),
-    pacingMs: 1000 / ACCURACY_PROFILE.tokensPerSecond,
+    pacingMs: 1000 / profile.tokensPerSecond,
     seconds: (performance.now() - startedAt) / 1000,
   };
 }

@@ -1,12 +1,14 @@
 /**
  * Micro-benchmarks (tinybench) of the code that runs per chunk or per request:
- * SSE decoding with its per-read timestamp, the openai SDK's building of a
- * request (beside the least a client of its own would do), token attribution,
+ * SSE decoding with its per-read timestamp, the building of a request (the
+ * chat adapter's, the openai SDK's own, and the least a client of its own
+ * would do), token attribution,
  * and histogram recording. Each task does a realistic unit of work per iteration (a whole
  * response, a whole attribution, a batch of records) so tinybench's own
  * per-iteration overhead stays small next to what is measured.
  */
 import { performance } from 'node:perf_hooks';
+import OpenAI from 'openai';
 import { Bench } from 'tinybench';
 import { ChatEventReader, chatAdapter } from '../src/client/apis/chat.js';
 import { SseDecoder } from '../src/client/sse.js';
@@ -98,19 +100,42 @@ function decodeEvents(reads: readonly Buffer[]): number {
 const REQUESTS_PER_OP = 100;
 const BENCH_MESSAGES = [{ role: 'user' as const, content: 'Count to a few hundred.' }];
 
+/** A fetch that answers at once with a bodyless 200, as the timed fetch does for a 2xx. */
+const answerAtOnce = (): Promise<Response> => Promise.resolve(new Response(null, { status: 200 }));
+
 /**
- * The chat adapter as ChatClient sets it up, its fetch answering at once with
- * a bodyless 200 (as the timed fetch does for a 2xx): what remains is the
- * SDK's work per request (options, headers, body, URL, its promise chain and
- * logging details), which runs on the event loop that stamps every read.
+ * The chat adapter as ChatClient sets it up, its fetch answering at once:
+ * what remains is tokenmeter's work per request before the write (the body,
+ * the SDK-described headers, the sender's promise), which runs on the event
+ * loop that stamps every read.
  */
-function sdkSender(): () => Promise<number> {
-  const answer = (): Promise<Response> => Promise.resolve(new Response(null, { status: 200 }));
-  const adapter = chatAdapter({ baseURL: 'http://127.0.0.1:9/v1', apiKey: 'none', headers: {}, fetch: answer });
+function adapterSender(): () => Promise<number> {
+  const adapter = chatAdapter({ baseURL: 'http://127.0.0.1:9/v1', apiKey: 'none', headers: {}, fetch: answerAtOnce });
   let sequence = 0;
   return async () => {
     const sent = Array.from({ length: REQUESTS_PER_OP }, () =>
       adapter.send({ id: `bench-${sequence++}`, model: 'bench-burst', messages: BENCH_MESSAGES, params: {}, probe: {} }),
+    );
+    return (await Promise.all(sent)).length;
+  };
+}
+
+/**
+ * The same request through the openai SDK's own `create(...).asResponse()`,
+ * as tokenmeter sent every request before issue 10 (options, headers, body,
+ * URL, its promise chain and logging details per request).
+ */
+function openAiSdkSender(): () => Promise<number> {
+  const sdk = new OpenAI({ baseURL: 'http://127.0.0.1:9/v1', apiKey: 'none', maxRetries: 0, fetch: answerAtOnce });
+  let sequence = 0;
+  return async () => {
+    const sent = Array.from({ length: REQUESTS_PER_OP }, () =>
+      sdk.chat.completions
+        .create(
+          { model: 'bench-burst', messages: BENCH_MESSAGES, stream: true, stream_options: { include_usage: true } },
+          { headers: { 'x-tokenmeter-request-id': `bench-${sequence++}` } },
+        )
+        .asResponse(),
     );
     return (await Promise.all(sent)).length;
   };
@@ -198,8 +223,11 @@ export async function runHotPath(): Promise<HotPathResult[]> {
   const attributed = counts.reduce((sum, k) => sum + k, 0);
   if (attributed !== ATTRIBUTION_TOKENS) throw new Error(`attribution counted ${attributed} tokens, expected ${ATTRIBUTION_TOKENS}`);
 
-  const sendThroughSdk = sdkSender();
-  if ((await sendThroughSdk()) !== REQUESTS_PER_OP) throw new Error('the SDK task sent the wrong number of requests');
+  const sendThroughAdapter = adapterSender();
+  const sendThroughSdk = openAiSdkSender();
+  for (const send of [sendThroughAdapter, sendThroughSdk]) {
+    if ((await send()) !== REQUESTS_PER_OP) throw new Error('a request task sent the wrong number of requests');
+  }
   const buildOwnRequest = ownRequestBuilder();
 
   const bench = new Bench({ time: 1000, warmupTime: 250 });
@@ -241,7 +269,13 @@ export async function runHotPath(): Promise<HotPathResult[]> {
       fn: () => decodeEvents(tenSmallerEvents),
     },
     {
-      name: `openai SDK: build and hand over a chat request (fetch answers at once), batch of ${REQUESTS_PER_OP}`,
+      name: `chat adapter: build and hand over a request (fetch answers at once), batch of ${REQUESTS_PER_OP}`,
+      unitsPerOp: REQUESTS_PER_OP,
+      unit: 'requests',
+      fn: sendThroughAdapter,
+    },
+    {
+      name: `openai SDK's create(): the same request as sent before issue 10, batch of ${REQUESTS_PER_OP}`,
       unitsPerOp: REQUESTS_PER_OP,
       unit: 'requests',
       fn: sendThroughSdk,

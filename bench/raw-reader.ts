@@ -24,7 +24,7 @@ export interface RawReaderOptions {
 export function createRawReader(options: RawReaderOptions): StreamClient {
   const url = new URL(`${options.baseURL}/chat/completions`);
   // The same agent settings as tokenmeter's transport (src/client/timed-fetch.ts).
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity, scheduling: 'lifo' });
   // The body the openai SDK sends for ChatClient (stream_options.include_usage is always set).
   const body = JSON.stringify({
     model: options.model,

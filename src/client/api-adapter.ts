@@ -1,6 +1,6 @@
 /**
  * One adapter per API (chat, completions, responses, messages) behind one
- * interface: how its request is built and sent through its SDK, how its event
+ * interface: how its request is built (in its SDK's shape) and sent, how its event
  * stream is read, and where its server reports its own timings. The client
  * knows none of this. Adding an API is one file in apis/ and one line in
  * ADAPTERS; a server's quirk touches its API's file only.
@@ -21,7 +21,7 @@ export interface SdkConnection {
   apiKey: string;
   /** Extra headers on every request. */
   headers: Record<string, string>;
-  /** The timed transport: every request of every SDK goes through it. */
+  /** The timed transport: every request of every API goes through it. */
   fetch: typeof globalThis.fetch;
 }
 
@@ -33,7 +33,7 @@ export interface AdapterRequest {
   messages: readonly ChatMessage[];
   /** The scenario's body parameters, passed through as written. */
   params: Record<string, unknown>;
-  /** Travels through the SDK to the timed fetch: the body's sink, the stamps, the abort. */
+  /** Travels to the timed fetch: the body's sink, the stamps, the abort. */
   probe: RequestProbe;
 }
 
@@ -54,7 +54,7 @@ export type WholeResponse = { chunks: OutputChunk[]; usage: Usage | undefined } 
 
 export interface ApiAdapter {
   /**
-   * Builds the streamed request and sends it through the API's SDK. Resolves
+   * Builds the streamed request and sends it as the API's SDK would. Resolves
    * once a 2xx response's headers arrived (its body then goes to the probe's
    * sink); rejects with the SDK's error otherwise.
    */

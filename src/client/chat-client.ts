@@ -1,8 +1,8 @@
 /**
  * Sends one request to an API and records what arrived and when.
  *
- * The API's adapter (api-adapter.ts) builds the request and sends it through
- * its SDK, which hands back the raw response; the body is read here, each
+ * The API's adapter (api-adapter.ts) builds the request as its SDK describes
+ * it and sends it (apis/sdk-sender.ts), which hands back the raw response; the body is read here, each
  * read stamped with the client's clock on arrival, before any parsing. The
  * client owns what every API shares: the total and idle timeouts, the end
  * after the final event, the interrupt, and the classification of failures.

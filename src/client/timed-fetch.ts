@@ -1,13 +1,14 @@
 /**
- * A `fetch` for the SDK clients, built on node:http(s) with keep-alive agents.
+ * A `fetch` for every request tokenmeter sends, built on node:http(s) with
+ * keep-alive agents.
  *
- * The SDK builds every request (URL, headers, auth, JSON body) and calls this
- * function; it writes the request, stamps `t0` just before the write, notes
+ * sdk-sender.ts calls it with the URL and headers its SDK describes and a JSON
+ * body; it writes the request, stamps `t0` just before the write, notes
  * whether a new connection had to be opened and how long that took, and hands
  * the raw `IncomingMessage` to tokenmeter's own reader through a `RequestProbe`.
- * The SDK gets a bodyless, headerless `Response` for a 2xx (it only needs the
- * status) and a buffered one with headers otherwise (it reads error bodies and
- * headers to build its APIError).
+ * The caller gets a bodyless, headerless `Response` for a 2xx (it only needs
+ * the status) and a buffered one with headers otherwise (the SDK builds its
+ * APIError from the error body and headers).
  *
  * A request that went out on a reused keep-alive connection and failed before
  * any byte of a response came back is sent again, once, on a new connection
@@ -27,7 +28,7 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Receives the body of a 2xx response from the moment its headers arrive,
- * each read stamped on arrival, before the SDK's promise chain has even
+ * each read stamped on arrival, before the fetch's promise has even
  * handed the response back: a listener attached later would stamp buffered
  * reads with the time of attaching (measured: +20-40 ms at 64 streams).
  */
@@ -37,7 +38,7 @@ export interface BodySink {
   close(at: number, ended: boolean, error: Error | undefined): void;
 }
 
-/** What one request leaves behind for the reader. Passed to the SDK as a fetch option. */
+/** What one request leaves behind for the reader. Passed to the fetch in its init, under PROBE_OPTION. */
 export interface RequestProbe {
   /** Where the body of a 2xx response goes. Without it the body is discarded. */
   sink?: BodySink;
@@ -68,10 +69,8 @@ export interface RequestProbe {
 }
 
 /**
- * Aborts through the probe rather than an AbortSignal: the SDK already makes
- * a controller per request, and another one with its listeners is measurable
- * per-request cost. The SDK's own signal only serves its timeout, which
- * tokenmeter sets beyond its own.
+ * Aborts through the probe rather than an AbortSignal: a controller and its
+ * listeners per request is measurable per-request cost.
  */
 export function abortRequest(probe: RequestProbe, reason: Error): void {
   if (probe.abortReason) return;
@@ -96,7 +95,7 @@ export function releaseAfterFinalEvent(probe: RequestProbe): void {
   });
 }
 
-/** The key under which a probe travels through the SDK's `fetchOptions`. */
+/** The key under which a probe travels in the fetch's init. */
 export const PROBE_OPTION = 'tokenmeterProbe';
 
 export interface TimedFetchOptions {
@@ -120,10 +119,10 @@ interface Target {
 export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
   const keepAlive = !options.newConnectionPerRequest;
   const clock = options.clock ?? systemClock;
-  const agents = {
-    'http:': new http.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }),
-    'https:': new https.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }),
-  };
+  // Every idle connection stays pooled (Node keeps 256 by default): at 512 streams a closed loop's
+  // waves end together, and half the next wave then paid for a new connection (measured).
+  const pooling = { keepAlive, maxSockets: Infinity, maxFreeSockets: Infinity, scheduling: 'lifo' } as const;
+  const agents = { 'http:': new http.Agent(pooling), 'https:': new https.Agent(pooling) };
 
   // A run sends to one or two URLs: parse each once, not per request.
   const targets = new Map<string, Target>();
@@ -150,13 +149,11 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
     } catch (error) {
       return Promise.reject(error);
     }
-    // The probe rides in the init the SDK passes on (its fetchOptions), which RequestInit's type does not know.
+    // The probe rides in the init (sdk-sender.ts puts it there), which RequestInit's type does not know.
     const probe = (init as { [PROBE_OPTION]?: RequestProbe })[PROBE_OPTION] ?? {};
     const transport = target.secure ? https : http;
     const agent = target.secure ? agents['https:'] : agents['http:'];
-    const headers: Record<string, string> = {};
-    const initHeaders = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-    initHeaders.forEach((value, name) => (headers[name] = value));
+    const headers = headerRecord(init.headers);
     const body = init.body;
     if (body !== undefined && body !== null && typeof body !== 'string') {
       return Promise.reject(new TypeError('tokenmeter sends JSON string bodies only'));
@@ -175,7 +172,7 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
           bytesReadBefore = socket.bytesRead;
           // A socket still connecting is new; a reused keep-alive socket is not.
           // Written only now that a socket is assigned, so t0 is the write itself: stamping it at
-          // end() would count the time other requests' SDK work holds the event loop (measured:
+          // end() would count the time other requests' work holds the event loop (measured:
           // ~20 ms when 64 requests start at once) as server time. On a new connection the bytes
           // go out once it is open: t0 is then, and connectMs says how long opening took.
           if (socket.connecting) {
@@ -212,9 +209,8 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
             response.on('end', () => (ended = true));
             response.on('error', (error) => (bodyError ??= error));
             response.on('close', () => sink?.close(clock.now(), ended, bodyError));
-            // No headers: the SDKs need only the status of a 2xx, and copy and format whatever headers
-            // they get (undici Headers, their debug-log details) on every request. tokenmeter reads
-            // the raw ones on probe.response.
+            // No headers: the sender needs only the status of a 2xx; tokenmeter reads the raw
+            // ones on probe.response.
             resolve(new Response(null, { status }));
             return;
           }
@@ -245,6 +241,22 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
 function isStaleConnectionError(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/**
+ * The request's headers as node:http takes them. sdk-sender.ts passes a plain
+ * object, copied as it is (no undici `Headers` per request: measurable at
+ * thousands of requests a second); anything else goes through `Headers`,
+ * which also checks names and values.
+ */
+function headerRecord(init: HeadersInit | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (init !== undefined && !(init instanceof Headers) && !Array.isArray(init)) {
+    for (const name in init) headers[name.toLowerCase()] = init[name]!;
+    return headers;
+  }
+  new Headers(init).forEach((value, name) => (headers[name] = value));
+  return headers;
 }
 
 function toHeaders(raw: http.IncomingHttpHeaders): Headers {

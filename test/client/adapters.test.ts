@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { usageBlockTimings } from '../../src/client/apis/common.ts';
 import { REQUEST_ID_HEADER } from '../../src/client/apis/common.ts';
 import { ChatClient } from '../../src/client/chat-client.ts';
@@ -196,6 +198,47 @@ describe('each API’s adapter: the request its SDK sends and the Exchange its e
     assert.equal(exchange.error?.message, 'the body has no choices');
     assert.equal(exchange.error?.bodyExcerpt, '{"object":"error"}');
   });
+});
+
+describe('each API’s request goes out with exactly the headers its SDK would send', () => {
+  const API_KEY = 'sk-adapter-test';
+  const EXTRA = { 'x-scenario-header': 'from the scenario' };
+  /** The headers the SDK itself hands its fetch for one streamed request of `api`. */
+  async function sdkHeaders(api: ApiName): Promise<Record<string, string>> {
+    let captured: RequestInit | undefined;
+    const fetch = async (_url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      captured = init;
+      return new Response('', { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    };
+    const settings = { apiKey: API_KEY, maxRetries: 0, timeout: 24 * 3600 * 1000, fetch, defaultHeaders: EXTRA };
+    const options = { headers: { [REQUEST_ID_HEADER]: `req-${api}` } };
+    const openai = new OpenAI({ baseURL, ...settings });
+    if (api === 'chat') await openai.chat.completions.create({ model: 'm', messages: [], stream: true }, options).asResponse();
+    if (api === 'completions') await openai.completions.create({ model: 'm', prompt: 'hi', stream: true }, options).asResponse();
+    if (api === 'responses') await openai.responses.create({ model: 'm', input: 'hi', stream: true }, options).asResponse();
+    if (api === 'messages') {
+      const anthropic = new Anthropic({ baseURL: baseURL.replace(/\/v1$/, ''), ...settings });
+      await anthropic.messages.create({ model: 'm', max_tokens: 5, messages: [], stream: true }, options).asResponse();
+    }
+    const headers: Record<string, string> = {};
+    new Headers(captured?.headers).forEach((value, name) => (headers[name] = value));
+    return headers;
+  }
+
+  for (const api of ['chat', 'completions', 'responses', 'messages'] as const) {
+    test(api, async () => {
+      const expected = await sdkHeaders(api);
+      assert.ok(Object.keys(expected).length >= 8, `the SDK sets its headers: ${Object.keys(expected).join(', ')}`);
+      respond = (res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end(sse(['[DONE]']));
+      const client = new ChatClient({ baseURL, api, apiKey: API_KEY, headers: EXTRA, clock: new VirtualClock() });
+      await client.send({ id: `req-${api}`, model: 'm', messages: MESSAGES, params: {}, timeoutMs: 5000, idleTimeoutMs: 5000 });
+      client.close();
+      const sent = { ...seen!.headers };
+      // What node:http adds on the wire, whoever builds the request.
+      for (const name of ['host', 'connection', 'content-length']) delete sent[name];
+      assert.deepEqual(sent, expected);
+    });
+  }
 });
 
 describe('the chat text of a message', () => {

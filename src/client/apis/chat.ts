@@ -10,17 +10,17 @@ import type { AdapterRequest, ApiAdapter, SdkConnection, WholeResponse } from '.
 import { EventReader, textOf } from '../event-reader.js';
 import type { SseEvent } from '../sse.js';
 import { splitStreamOptions, usageBlockTimings, withUsage } from './common.js';
-import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
+import { openAiHttpError, openAiSender } from './openai-sdk.js';
 
 /** The chat API's adapter, the only one that also answers whole (`stream: false`). */
 export function chatAdapter(connection: SdkConnection): ApiAdapter {
-  const sdk = openAiClient(connection);
+  const sdk = openAiSender(connection);
   return {
     send(request: AdapterRequest) {
       const { params, streamOptions } = splitStreamOptions(request.params);
       const body = { ...params, model: request.model, messages: request.messages, stream: true, stream_options: withUsage(streamOptions) };
       // The scenario's params are passed through unchecked: the SDK's types cannot know them.
-      return sdk.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsStreaming, openAiRequestOptions(request)).asResponse();
+      return sdk.post('/chat/completions', body as OpenAI.ChatCompletionCreateParamsStreaming, request);
     },
     newReader: () => new ChatEventReader(),
     serverTimingsOf: usageBlockTimings,
@@ -30,7 +30,7 @@ export function chatAdapter(connection: SdkConnection): ApiAdapter {
         const { params } = splitStreamOptions(request.params);
         const body = { ...params, model: request.model, messages: request.messages, stream: false };
         // As above: the scenario's params are passed through unchecked.
-        return sdk.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsNonStreaming, openAiRequestOptions(request)).asResponse();
+        return sdk.post('/chat/completions', body as OpenAI.ChatCompletionCreateParamsNonStreaming, request);
       },
       read: readWholeChat,
     },

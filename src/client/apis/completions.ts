@@ -6,18 +6,18 @@ import type OpenAI from 'openai';
 import type { AdapterRequest, ApiAdapter, SdkConnection } from '../api-adapter.js';
 import { ChatEventReader } from './chat.js';
 import { splitStreamOptions, usageBlockTimings, withUsage } from './common.js';
-import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
+import { openAiHttpError, openAiSender } from './openai-sdk.js';
 
 /** The legacy completions API's adapter. */
 export function completionsAdapter(connection: SdkConnection): ApiAdapter {
-  const sdk = openAiClient(connection);
+  const sdk = openAiSender(connection);
   return {
     send(request: AdapterRequest) {
       const { params, streamOptions } = splitStreamOptions(request.params);
       const prompt = request.messages.map((message) => message.content).join('\n\n');
       const body = { ...params, model: request.model, prompt, stream: true, stream_options: withUsage(streamOptions) };
       // The scenario's params are passed through unchecked: the SDK's types cannot know them.
-      return sdk.completions.create(body as OpenAI.CompletionCreateParamsStreaming, openAiRequestOptions(request)).asResponse();
+      return sdk.post('/completions', body as OpenAI.CompletionCreateParamsStreaming, request);
     },
     newReader: () => new ChatEventReader(),
     serverTimingsOf: usageBlockTimings,

@@ -11,25 +11,21 @@ import type { ChatMessage, Usage } from '../../types.js';
 import type { AdapterRequest, ApiAdapter, SdkConnection } from '../api-adapter.js';
 import { EventReader } from '../event-reader.js';
 import type { SseEvent } from '../sse.js';
-import { PROBE_OPTION } from '../timed-fetch.js';
-import { REQUEST_ID_HEADER, sdkSettings, splitStreamOptions, usageBlockTimings } from './common.js';
+import { sdkSettings, splitStreamOptions, usageBlockTimings } from './common.js';
+import { sdkSender } from './sdk-sender.js';
 
-/** The Messages API's adapter, through the Anthropic SDK. */
+/** The Messages API's adapter; the Anthropic SDK describes its requests and errors. */
 export function messagesAdapter(connection: SdkConnection): ApiAdapter {
   // The Anthropic SDK adds /v1/messages itself: give it the server root.
-  const sdk = new Anthropic({ baseURL: connection.baseURL.replace(/\/v1\/?$/, ''), ...sdkSettings(connection) });
+  const client = new Anthropic({ baseURL: connection.baseURL.replace(/\/v1\/?$/, ''), ...sdkSettings(connection) });
+  const sdk = sdkSender(client, (status, body, message, headers) => APIError.generate(status, body, message, headers), connection);
   return {
     send(request: AdapterRequest) {
       const { params } = splitStreamOptions(request.params);
       // max_tokens is required by the Messages API; a scenario's own value wins.
       const body = { max_tokens: 1024, ...params, model: request.model, ...toMessagesRequest(request.messages), stream: true };
-      const options: Anthropic.RequestOptions = {
-        headers: { [REQUEST_ID_HEADER]: request.id },
-        // The SDK hands fetchOptions to our fetch untouched; its type does not know the probe's key.
-        fetchOptions: { [PROBE_OPTION]: request.probe } as NonNullable<Anthropic.RequestOptions['fetchOptions']>,
-      };
       // The scenario's params are passed through unchecked: the SDK's types cannot know them.
-      return sdk.messages.create(body as Anthropic.MessageCreateParamsStreaming, options).asResponse();
+      return sdk.post('/v1/messages', body as Anthropic.MessageCreateParamsStreaming, request);
     },
     newReader: () => new MessagesEventReader(),
     serverTimingsOf: usageBlockTimings,

@@ -1,21 +1,13 @@
-/** The `openai` SDK, as the chat, completions and responses adapters use it. */
+/** The `openai` SDK, as the chat, completions and responses adapters use it: it describes their requests and errors. */
 import OpenAI, { APIError } from 'openai';
-import type { AdapterRequest, HttpError, SdkConnection } from '../api-adapter.js';
-import { PROBE_OPTION } from '../timed-fetch.js';
-import { REQUEST_ID_HEADER, sdkSettings } from './common.js';
+import type { HttpError, SdkConnection } from '../api-adapter.js';
+import { sdkSettings } from './common.js';
+import { sdkSender, type SdkSender } from './sdk-sender.js';
 
-/** One SDK client per ChatClient, with the settings every SDK gets. */
-export function openAiClient(connection: SdkConnection): OpenAI {
-  return new OpenAI({ baseURL: connection.baseURL, ...sdkSettings(connection) });
-}
-
-/** Per-request options: the id header, and the probe for the timed fetch. */
-export function openAiRequestOptions(request: AdapterRequest): OpenAI.RequestOptions {
-  return {
-    headers: { [REQUEST_ID_HEADER]: request.id },
-    // The SDK hands fetchOptions to our fetch untouched; its type does not know the probe's key.
-    fetchOptions: { [PROBE_OPTION]: request.probe } as NonNullable<OpenAI.RequestOptions['fetchOptions']>,
-  };
+/** One SDK client per ChatClient, with the settings every SDK gets; requests go out through sdk-sender.ts. */
+export function openAiSender(connection: SdkConnection): SdkSender {
+  const sdk = new OpenAI({ baseURL: connection.baseURL, ...sdkSettings(connection) });
+  return sdkSender(sdk, (status, body, message, headers) => APIError.generate(status, body, message, headers), connection);
 }
 
 /** The status and message of the SDK's error for a non-2xx response. */

@@ -11,11 +11,11 @@ import type { AdapterRequest, ApiAdapter, SdkConnection } from '../api-adapter.j
 import { EventReader } from '../event-reader.js';
 import type { SseEvent } from '../sse.js';
 import { splitStreamOptions, usageBlockTimings } from './common.js';
-import { openAiClient, openAiHttpError, openAiRequestOptions } from './openai-sdk.js';
+import { openAiHttpError, openAiSender } from './openai-sdk.js';
 
 /** The Responses API's adapter. */
 export function responsesAdapter(connection: SdkConnection): ApiAdapter {
-  const sdk = openAiClient(connection);
+  const sdk = openAiSender(connection);
   return {
     send(request: AdapterRequest) {
       // No stream_options here: the usage comes with response.completed.
@@ -23,7 +23,7 @@ export function responsesAdapter(connection: SdkConnection): ApiAdapter {
       const input = request.messages.map((message) => ({ role: message.role, content: message.content }));
       const body = { ...params, model: request.model, input, stream: true };
       // The scenario's params are passed through unchecked: the SDK's types cannot know them.
-      return sdk.responses.create(body as OpenAI.Responses.ResponseCreateParamsStreaming, openAiRequestOptions(request)).asResponse();
+      return sdk.post('/responses', body as OpenAI.Responses.ResponseCreateParamsStreaming, request);
     },
     newReader: () => new ResponsesEventReader(),
     serverTimingsOf: usageBlockTimings,
