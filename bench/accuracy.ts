@@ -60,6 +60,8 @@ export interface AccuracyRun {
   pacingMs: number;
   /** Wall time of the run, simulator start to close, s. */
   seconds: number;
+  /** Why the pipeline marked the cell invalid (client lag, …); undefined when it stood behind its numbers. */
+  invalid: string | undefined;
 }
 
 export function spread(values: readonly number[]): Spread {
@@ -77,6 +79,7 @@ export async function measureAccuracy(
   const startedAt = performance.now();
   const simulator = await startSimulatorThread({ seed: concurrency, defaults: profile, models: {} }, { keepTruth: true });
   const records: RequestRecord[] = [];
+  let invalid: string | undefined;
   let truth: SimRequestTruth[];
   try {
     const scenario = parseScenario(
@@ -87,6 +90,7 @@ export async function measureAccuracy(
     );
     const result = await collectRun(scenarioEvents(scenario, { baseURL: simulator.baseURL }), (event) => {
       if (event.type === 'record') records.push(event.record);
+      if (event.type === 'cell') invalid = event.cell.invalid;
     });
     if (!result.completed) throw new Error(`accuracy run at c=${concurrency} did not complete`);
     truth = await simulator.truth();
@@ -121,5 +125,6 @@ export async function measureAccuracy(
     simulatorTpotMs: spread(simulatorTpots),
     pacingMs: 1000 / profile.tokensPerSecond,
     seconds: (performance.now() - startedAt) / 1000,
+    invalid,
   };
 }
