@@ -64,7 +64,20 @@ export interface SimModelProfile {
   staleKeepAlive?: boolean;
   /** A 2xx stream (or whole body) with no output at all: the start, then the end and the final event. */
   emptyStream?: boolean;
+  /** Real servers' token-count behaviours, by name (SIM_QUIRKS): each one a case tokenmeter must count right or mark. */
+  quirks?: SimQuirk[];
 }
+
+/**
+ * What real servers were measured to do (issue 11, llama.cpp's llama-server):
+ * - one-logprob-per-event: exactly one logprobs entry per event, however many tokens it carries.
+ * - hold-back-flush: tokens held back (a stop string might match) and sent in one event, up to 11.
+ * - usage-per-choice: with n > 1, one usage block per choice (on its finish chunk), no total.
+ * - llamacpp-timings: a `timings` object (prompt_ms, predicted_ms, …) on the final chunk.
+ * - textless-token: a token with empty text mid-stream (`<s>`), counted by usage, sent in no event.
+ */
+export const SIM_QUIRKS = ['one-logprob-per-event', 'hold-back-flush', 'usage-per-choice', 'llamacpp-timings', 'textless-token'] as const;
+export type SimQuirk = (typeof SIM_QUIRKS)[number];
 
 /**
  * The simulator's default profile, in the range of a fast hosted 70B
@@ -273,6 +286,8 @@ export interface OutputChunk {
   reasoning?: boolean;
   /** Tokens the server itself says the chunk holds: its `logprobs.content` entries. */
   logprobTokens?: number;
+  /** Those entries' token texts joined, when every entry had one: what validates them against `text` (METRICS.md). */
+  logprobText?: string;
   /** `usage.completion_tokens` carried by this chunk (continuous usage), cumulative. */
   cumulativeTokens?: number;
 }
@@ -313,6 +328,8 @@ export interface Exchange {
   error?: RequestError;
   /** False for a non-streaming request: its text arrived all at once, so it has no TTFT or TPOT. */
   streamed?: boolean;
+  /** llama.cpp's `timings` object (prompt_ms, predicted_ms, …), as sent on its final chunk. */
+  timings?: Record<string, unknown>;
   /** The server's own TTFT, as its API's adapter found it (SambaNova: usage.time_to_first_token), ms. */
   serverTtftMs?: number;
   /** The server's own E2E latency, as its API's adapter found it (SambaNova: usage.total_latency), ms. */
@@ -397,6 +414,18 @@ export interface RequestRecord {
   tokenizer: string;
   /** Server total minus tokenizer total, when they differed. */
   usageMismatch?: number;
+  /**
+   * The per-chunk counts are not exact (METRICS.md): the tokenizer's total was
+   * beyond the allowance from the server's, so every chunk was scaled; or the
+   * tokenizer is the named fallback, not the model's own.
+   */
+  approximate?: true;
+  /** Why a more trusted token source was passed over (logprobs or continuous usage that failed validation). */
+  tokenSourceReason?: string;
+  /** Prompt tokens the server says came from its prefix cache (usage.prompt_tokens_details.cached_tokens, cache_read_input_tokens, …). */
+  cachedPromptTokens?: number;
+  /** llama.cpp's `timings` object, as sent. */
+  timings?: Record<string, unknown>;
   /** The server's own TTFT and E2E (SambaNova's usage.time_to_first_token, total_latency), ms. */
   serverTtftMs?: number;
   serverE2eMs?: number;

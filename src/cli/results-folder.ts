@@ -210,6 +210,9 @@ const summaryCellSchema = z.looseObject({
   tokenizer: z.string(),
   usageMismatchRate: z.number(),
   usageMismatchMean: z.number(),
+  // Folders written before token sources were validated have neither.
+  approximateRate: z.number().default(0),
+  serverCountsRejected: count.default(0),
 });
 
 const capacitySchema = z.looseObject({

@@ -10,6 +10,7 @@
 import type { ApiName, ChatMessage, Exchange, RequestError } from '../types.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { adapterFor, type ApiAdapter, type HttpError } from './api-adapter.js';
+import { llamaCppTimings } from './apis/common.js';
 import { AbortReason, classOfStatus, describeNetworkError, messageOf, requestError } from './errors.js';
 import { StreamBody, WholeBody, type ActivityWatch, type ResponseBody } from './response-body.js';
 import { abortRequest, createTimedFetch, releaseAfterFinalEvent, type RequestProbe, type TimedFetch } from './timed-fetch.js';
@@ -177,11 +178,13 @@ export class ChatClient {
       if (probe.connectMs !== undefined) exchange.connectMs = probe.connectMs;
       if (probe.resent) exchange.resent = true;
     }
-    if (exchange.usage !== undefined) {
-      const server = this.adapter.serverTimingsOf(exchange.usage);
-      if (server.ttftMs !== undefined) exchange.serverTtftMs = server.ttftMs;
-      if (server.e2eMs !== undefined) exchange.serverE2eMs = server.e2eMs;
-    }
+    // The usage block's timings (SambaNova) win over llama.cpp's timings object; a server sends one or the other.
+    const server = {
+      ...(exchange.timings !== undefined ? llamaCppTimings(exchange.timings) : {}),
+      ...(exchange.usage !== undefined ? this.adapter.serverTimingsOf(exchange.usage) : {}),
+    };
+    if (server.ttftMs !== undefined) exchange.serverTtftMs = server.ttftMs;
+    if (server.e2eMs !== undefined) exchange.serverE2eMs = server.e2eMs;
     return exchange;
   }
 

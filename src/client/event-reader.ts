@@ -16,6 +16,8 @@ export interface StreamEvents {
   failure: { kind: 'stream_error' | 'bad_response'; message: string } | undefined;
   /** SSE events seen, of any kind. */
   eventCount: number;
+  /** llama.cpp's `timings` object, when the server sent one. */
+  timings: Record<string, unknown> | undefined;
   /** Reads one event that arrived at `at` (the client's clock, ms). */
   readonly onEvent: (event: SseEvent, at: number) => void;
 }
@@ -31,6 +33,7 @@ export abstract class EventReader implements StreamEvents {
   doneAt: number | undefined;
   failure: StreamEvents['failure'];
   eventCount = 0;
+  timings: Record<string, unknown> | undefined;
 
   abstract readonly onEvent: (event: SseEvent, at: number) => void;
 

@@ -108,6 +108,7 @@ export class StreamBody implements ResponseBody {
   private settle(end: number, ended: boolean, error: Error | undefined): void {
     this.exchange.chunks = this.events.chunks;
     if (this.events.usage !== undefined) this.exchange.usage = this.events.usage;
+    if (this.events.timings !== undefined) this.exchange.timings = this.events.timings;
     this.exchange.tEnd = end;
     if (this.events.doneAt !== undefined) {
       this.finalEventSeen = true;

@@ -38,19 +38,30 @@ export interface Reconciled {
   counts: number[];
   /** Server total minus tokenizer total; undefined when they agree or there is no usage. */
   mismatch?: number;
+  /** The difference was beyond the allowance: every chunk was scaled, so the counts are approximate. */
+  scaled?: true;
 }
 
+/** Tokens per choice that have no text (stop and special tokens): a difference up to this is not a different tokenizer. */
+export const UNTEXTED_TOKENS_PER_CHOICE = 2;
+
 /**
- * When the server's `usage.completion_tokens` differs from the tokenizer's
- * total, the server wins: the difference goes to the last chunk (a stop token
- * is generated last), never below zero in any chunk.
+ * Reconciliation with the server's total `U` (METRICS.md): the server wins.
+ * A difference of at most UNTEXTED_TOKENS_PER_CHOICE per choice goes to the
+ * last chunk (a stop token is generated last; an excess comes off the end,
+ * never below zero in any chunk). A larger one means the tokenizer is not the
+ * server's: every count is scaled by U / C with largest-remainder rounding, so
+ * they sum to U, and the result is marked `scaled`.
  */
-export function reconcileWithUsage(counts: readonly number[], usageTotal: number | undefined): Reconciled {
+export function reconcileWithUsage(counts: readonly number[], usageTotal: number | undefined, choices = 1): Reconciled {
   const reconciled = [...counts];
   const tokenizerTotal = counts.reduce((sum, k) => sum + k, 0);
   if (usageTotal === undefined || usageTotal === tokenizerTotal) return { counts: reconciled };
   const mismatch = usageTotal - tokenizerTotal;
   if (reconciled.length === 0) return { counts: reconciled, mismatch };
+  if (Math.abs(mismatch) > UNTEXTED_TOKENS_PER_CHOICE * Math.max(1, choices) && tokenizerTotal > 0) {
+    return { counts: scaleTo(counts, usageTotal), mismatch, scaled: true };
+  }
   if (mismatch > 0) {
     reconciled[reconciled.length - 1]! += mismatch;
   } else {
@@ -62,4 +73,19 @@ export function reconcileWithUsage(counts: readonly number[], usageTotal: number
     }
   }
   return { counts: reconciled, mismatch };
+}
+
+/** Counts scaled to sum to `total`: each its exact share rounded down, the rest to the largest remainders (ties: the earlier chunk). */
+function scaleTo(counts: readonly number[], total: number): number[] {
+  const sum = counts.reduce((s, k) => s + k, 0);
+  const exact = counts.map((k) => (k * total) / sum);
+  const scaled = exact.map(Math.floor);
+  let left = total - scaled.reduce((s, k) => s + k, 0);
+  const byRemainder = exact.map((x, i) => ({ i, remainder: x - Math.floor(x) })).sort((a, b) => b.remainder - a.remainder || a.i - b.i);
+  for (const { i } of byRemainder) {
+    if (left <= 0) break;
+    scaled[i]!++;
+    left--;
+  }
+  return scaled;
 }

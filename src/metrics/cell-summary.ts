@@ -10,6 +10,18 @@ import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, t
 import { cellSloVerdict, type SloVerdict } from './slo.js';
 import { countInWindow, shortWindowReason, steadyStateWindow, type WindowCounts, type WindowRequest } from './window.js';
 
+/** A cell with more than this share of approximate requests says so wherever its ITL is shown (METRICS.md). */
+export const APPROXIMATE_ITL_RATE = 0.1;
+
+/** What a cell with too many approximate token counts says beside its ITL and TPOT; undefined when it has few. */
+export function approximateTokensNote(cell: Pick<CellSummary, 'approximateRate' | 'serverCountsRejected'>): string | undefined {
+  if (cell.approximateRate <= APPROXIMATE_ITL_RATE) return undefined;
+  return (
+    `ITL and TPOT approximate: ${Math.round(cell.approximateRate * 100)}% of requests' per-chunk token counts are not exact ` +
+    `(a tokenizer that is not the server's; set models[].tokenizer${cell.serverCountsRejected > 0 ? `, and ${cell.serverCountsRejected} requests' server counts failed validation: see token_source_reason in requests.jsonl` : ''})`
+  );
+}
+
 export interface CellSummary extends CellKey {
   /** Measured requests (warm-up excluded), including failed and interrupted ones. */
   requests: number;
@@ -69,6 +81,14 @@ export interface CellSummary extends CellKey {
   usageMismatchRate: number;
   /** Mean (server − tokenizer) over the mismatched requests, tokens. */
   usageMismatchMean: number;
+  /**
+   * Share of successful requests whose per-chunk counts are approximate (scaled
+   * to the server's total, or the fallback tokenizer's): above
+   * APPROXIMATE_ITL_RATE the cell's ITL and TPOT are flagged where shown.
+   */
+  approximateRate: number;
+  /** Successful requests whose logprobs or continuous usage failed validation (requests.jsonl says why, per request). */
+  serverCountsRejected: number;
   /** Where the server reported its own timings (METRICS.md, "Server-reported timings"), ms. */
   serverTimings?: {
     requests: number;
@@ -121,6 +141,9 @@ export class CellAccumulator {
   private readonly tokenSources: Partial<Record<TokenSource, number>> = {};
   private mismatches = 0;
   private mismatchSum = 0;
+  /** Successful requests whose per-chunk counts are approximate, and those whose server counts failed validation. */
+  private approximate = 0;
+  private serverCountsRejected = 0;
   private tokenizer = '';
   private readonly serverTtft: number[] = [];
   private readonly ttftMinusServer: number[] = [];
@@ -173,6 +196,8 @@ export class CellAccumulator {
       this.mismatches++;
       this.mismatchSum += record.usageMismatch;
     }
+    if (record.approximate) this.approximate++;
+    if (record.tokenSourceReason !== undefined) this.serverCountsRejected++;
     const m = record.metrics;
     this.recordSamples(record, 'ok');
     // Differences can be negative (the server may count time the client cannot see), so plain lists, not HDR.
@@ -219,6 +244,8 @@ export class CellAccumulator {
       merged.mergedCounts.goodRequests += counts.goodRequests;
       merged.mismatches += part.mismatches;
       merged.mismatchSum += part.mismatchSum;
+      merged.approximate += part.approximate;
+      merged.serverCountsRejected += part.serverCountsRejected;
       merged.tokenizer = part.tokenizer;
       addCounts(merged.errorsByClass, part.errorsByClass);
       addCounts(merged.tokenSources, part.tokenSources);
@@ -321,6 +348,8 @@ export class CellAccumulator {
       tokenizer: this.tokenizer,
       usageMismatchRate: this.ok > 0 ? this.mismatches / this.ok : 0,
       usageMismatchMean: this.mismatches > 0 ? this.mismatchSum / this.mismatches : 0,
+      approximateRate: this.ok > 0 ? this.approximate / this.ok : 0,
+      serverCountsRejected: this.serverCountsRejected,
       ...this.serverTimingsSummary(),
     };
   }

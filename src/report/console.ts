@@ -1,5 +1,5 @@
 /** The summary table printed at the end of a run. Pure: summaries in, text out. */
-import { SPREAD_METRICS, SPREAD_SOURCES, type CellSummary, type SpreadMetric } from '../metrics/cell-summary.js';
+import { approximateTokensNote, SPREAD_METRICS, SPREAD_SOURCES, type CellSummary, type SpreadMetric } from '../metrics/cell-summary.js';
 import { CELL_VALUES_BY_NAME, METRICS, type MetricName } from '../metrics/catalog.js';
 import type { Stats } from '../metrics/histograms.js';
 import type { CapacityOutcome } from '../types.js';
@@ -74,6 +74,7 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
       ...(cell.slo && !cell.slo.met ? [`SLO failed in ${at}: ${describeFailures(cell.slo)}`] : []),
       ...(cell.invalid ? [`INVALID ${at}: ${cell.invalid}`] : []),
       ...(cell.short ? [`short cell ${at}: ${cell.short}`] : []),
+      ...(approximateTokensNote(cell) ? [`${at}: ${approximateTokensNote(cell)}`] : []),
       ...(cell.repeats ? [`spread over ${cell.repeats.count} repeats of ${at}: ${spreadText(cell.repeats.spread)}`] : []),
     ];
   });

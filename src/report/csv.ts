@@ -79,6 +79,9 @@ const SUMMARY_COLUMNS: readonly Column[] = [
   // The client's own health (METRICS.md): empty where no monitor ran.
   ...statColumns(['client_loop_delay'], ['p50', 'p99', 'max']),
   numberColumn('client_utilization', (cell) => cell.clientUtilization),
+  // How exact the per-chunk token counts are (METRICS.md, "Counting the tokens of a chunk").
+  numberColumn('approximate_rate', (cell) => cell.approximateRate),
+  column('server_counts_rejected', (cell) => cell.serverCountsRejected),
 ];
 
 /** summary.csv: one row per cell. */

@@ -2,7 +2,7 @@
  * report.html: one self-contained page (inline CSS and SVG, no script, no
  * network) with the charts, the per-cell table and the capacity search.
  */
-import type { CellSummary } from '../metrics/cell-summary.js';
+import { approximateTokensNote, type CellSummary } from '../metrics/cell-summary.js';
 import { METRICS, type MetricName } from '../metrics/catalog.js';
 import type { Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
@@ -189,6 +189,8 @@ const COLUMNS: readonly Column[] = [
 function validity(cell: CellSummary): string {
   const parts = [cell.invalid ? `<span class="invalid-marker">INVALID: ${escapeHtml(cell.invalid)}</span>` : 'valid'];
   if (cell.short) parts.push(`<span class="short-marker">short cell: ${escapeHtml(cell.short)}</span>`);
+  const approximate = approximateTokensNote(cell);
+  if (approximate) parts.push(`<span class="short-marker">${escapeHtml(approximate)}</span>`);
   return parts.join('<br>');
 }
 

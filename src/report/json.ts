@@ -52,9 +52,13 @@ export function renderRequestLine(record: RequestRecord): string {
     token_source: record.tokenSource,
     tokenizer: record.tokenizer,
     usage_mismatch: record.usageMismatch ?? null,
+    approximate: record.approximate ?? false,
+    token_source_reason: record.tokenSourceReason ?? null,
+    cached_prompt_tokens: record.cachedPromptTokens ?? null,
     server_ttft_ms: jsonNumber(record.serverTtftMs),
     server_e2e_ms: jsonNumber(record.serverE2eMs),
     usage: record.usage ?? null,
+    timings: record.timings ?? null,
     // Unix ms with µs kept: requests of one run still order by it.
     sent_at_unix_ms: record.sentAtUnixMs === undefined ? null : Math.round(record.sentAtUnixMs * 1000) / 1000,
   }) + '\n';

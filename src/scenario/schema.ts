@@ -4,7 +4,7 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { API_NAMES, ARRIVAL_NAMES, PROVIDER_NAMES, TOKENIZER_NAMES } from '../types.js';
+import { API_NAMES, ARRIVAL_NAMES, PROVIDER_NAMES, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
 import { DURATION_PATTERN } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
@@ -61,6 +61,10 @@ export const simProfileSchema = z
       .boolean()
       .optional()
       .describe('Each connection serves one request while advertising keep-alive: a request on a reused connection is dropped unanswered (as llama.cpp looks).'),
+    quirks: z
+      .array(z.enum(SIM_QUIRKS))
+      .optional()
+      .describe(`Real servers' token-count behaviours to reproduce: ${SIM_QUIRKS.join(', ')}.`),
     emptyStream: z.boolean().optional().describe('Answer with no output at all: the start, then the end and the final event.'),
   })
   .describe('Built-in simulator profile for a model.');

@@ -249,11 +249,14 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
   const chunkTokens: number[] = [];
   const tokenTexts: string[][] = [];
   const chunkReasoning: boolean[] = [];
+  const quirks = new Set(profile.quirks ?? []);
   for (let sent = 0; sent < total; ) {
     const reasoning = sent < reasoningTotal;
     // A chunk is all reasoning or all answer, so the truth of each is exact.
     const limit = reasoning ? reasoningTotal - sent : total - sent;
-    const tokens = Math.min(Math.max(1, drawInteger(profile.tokensPerChunk, random)), limit);
+    // llama.cpp holds tokens back while a stop string might still match, then flushes them in one event (2–11 measured).
+    const heldBack = quirks.has('hold-back-flush') && sent > 0 && random() < HOLD_BACK_SHARE ? 2 + Math.floor(random() * 10) : 0;
+    const tokens = Math.min(heldBack || Math.max(1, drawInteger(profile.tokensPerChunk, random)), limit);
     chunkReasoning.push(reasoning);
     const texts: string[] = [];
     for (let i = 0; i < tokens; i++) {
@@ -261,7 +264,9 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
       for (let w = 0; w < wordsPerToken; w++) text += ' ' + SIM_WORDS[Math.floor(random() * SIM_WORDS.length)];
       texts.push(text);
     }
-    chunkTokens.push(tokens);
+    // A token with no text (llama.cpp's `<s>` mid-stream): generated and counted by usage, in no event's text.
+    if (quirks.has('textless-token') && sent < total / 2 && sent + tokens >= total / 2) texts.push('');
+    chunkTokens.push(texts.length);
     tokenTexts.push(texts);
     sent += tokens;
   }
@@ -274,6 +279,9 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
     promptTokens: estimatePromptTokens(body.messages ?? body.input ?? body.prompt),
   };
 }
+
+/** With the hold-back-flush quirk: the share of chunks after the first that are a flush of held-back tokens. */
+const HOLD_BACK_SHARE = 0.15;
 
 /** An approximation (words plus a per-message template overhead): the simulator has no tokenizer. */
 function estimatePromptTokens(prompt: unknown): number {
@@ -308,7 +316,18 @@ interface WireFormat {
   start(ids: WireIds, choices: number): string;
   chunk(ids: WireIds, choice: number, text: string, reasoning: boolean, extras: ChunkExtras): string;
   /** The closing events: finish reasons, usage (when asked for), the end marker. */
-  end(ids: WireIds, finishReasons: string[], usage: Record<string, unknown> | undefined): string;
+  end(ids: WireIds, ending: WireEnding): string;
+}
+
+/** What a response's closing events say. */
+interface WireEnding {
+  finishReasons: string[];
+  /** The request's usage, when asked for. */
+  usage: Record<string, unknown> | undefined;
+  /** Instead of the total (`usage-per-choice`): each choice's own, on its finish chunk. */
+  usagePerChoice?: Record<string, unknown>[];
+  /** llama.cpp's `timings`, on the last chunk (`llamacpp-timings`). */
+  timings?: Record<string, unknown>;
 }
 
 interface WireIds {
@@ -327,12 +346,21 @@ const chunkJson = (ids: WireIds, object: string, rest: string): string =>
   `{"id":"${ids.id}","object":"${object}","created":${ids.created},"model":${JSON.stringify(ids.model)},${rest}}`;
 
 /** The end both choice-based APIs send: a finish chunk per choice, the usage chunk when asked, [DONE]. */
-function endOfChoices(ids: WireIds, object: string, emptyPart: string, finishReasons: string[], usage: Record<string, unknown> | undefined): string {
+function endOfChoices(ids: WireIds, object: string, emptyPart: string, ending: WireEnding): string {
+  const perChoice = ending.usagePerChoice;
+  const total = perChoice ? undefined : ending.usage;
+  const timings = ending.timings ? `,"timings":${JSON.stringify(ending.timings)}` : '';
+  const last = ending.finishReasons.length - 1;
   return (
-    finishReasons
-      .map((reason, choice) => sse(chunkJson(ids, object, `"choices":[{"index":${choice},${emptyPart},"finish_reason":"${reason}"}]`)))
+    ending.finishReasons
+      .map((reason, choice) => {
+        const usage = perChoice ? `,"usage":${JSON.stringify(perChoice[choice])}` : '';
+        // The timings ride on the last chunk: the usage chunk, or without one the last finish chunk.
+        const lastTimings = !total && choice === last ? timings : '';
+        return sse(chunkJson(ids, object, `"choices":[{"index":${choice},${emptyPart},"finish_reason":"${reason}"}]${usage}${lastTimings}`));
+      })
       .join('') +
-    (usage ? sse(chunkJson(ids, object, `"choices":[],"usage":${JSON.stringify(usage)}`)) : '') +
+    (total ? sse(chunkJson(ids, object, `"choices":[],"usage":${JSON.stringify(total)}${timings}`)) : '') +
     sse('[DONE]')
   );
 }
@@ -357,7 +385,7 @@ const CHAT: WireFormat = {
         `"choices":[{"index":${choice},"delta":{"${reasoning ? 'reasoning_content' : 'content'}":${JSON.stringify(text)}},"finish_reason":null${extras.logprobs ? `,"logprobs":${logprobsJson(extras.logprobs)}` : ''}}]${usageJson(extras)}`,
       ),
     ),
-  end: (ids, finishReasons, usage) => endOfChoices(ids, 'chat.completion.chunk', '"delta":{}', finishReasons, usage),
+  end: (ids, ending) => endOfChoices(ids, 'chat.completion.chunk', '"delta":{}', ending),
 };
 
 /** The legacy completions API: choices[].text, then [DONE]. */
@@ -375,7 +403,7 @@ const COMPLETIONS: WireFormat = {
         `"choices":[{"index":${choice},"text":${JSON.stringify(text)},"finish_reason":null${extras.logprobs ? `,"logprobs":${JSON.stringify({ tokens: extras.logprobs, token_logprobs: extras.logprobs.map(() => -0.5) })}` : ''}}]${usageJson(extras)}`,
       ),
     ),
-  end: (ids, finishReasons, usage) => endOfChoices(ids, 'text_completion', '"text":""', finishReasons, usage),
+  end: (ids, ending) => endOfChoices(ids, 'text_completion', '"text":""', ending),
 };
 
 /** OpenAI's Responses API: typed events, usage in response.completed, no [DONE]. */
@@ -391,7 +419,7 @@ const RESPONSES: WireFormat = {
     const logprobs = extras.logprobs ? `,"logprobs":${JSON.stringify(extras.logprobs.map((token) => ({ token, logprob: -0.5, top_logprobs: [] })))}` : '';
     return sse(`{"type":"${type}","item_id":"msg_0","output_index":0,"content_index":0,"delta":${JSON.stringify(text)}${logprobs}}`, type);
   },
-  end: (ids, finishReasons, usage) => {
+  end: (ids, { finishReasons, usage }) => {
     const status = finishReasons[0] === 'length' ? 'incomplete' : 'completed';
     const responsesUsage = usage && {
       ...usage,
@@ -423,7 +451,7 @@ const MESSAGES: WireFormat = {
       `{"type":"content_block_delta","index":0,"delta":${reasoning ? `{"type":"thinking_delta","thinking":${JSON.stringify(text)}}` : `{"type":"text_delta","text":${JSON.stringify(text)}}`}}`,
       'content_block_delta',
     ),
-  end: (_ids, finishReasons, usage) =>
+  end: (_ids, { finishReasons, usage }) =>
     sse('{"type":"content_block_stop","index":0}', 'content_block_stop') +
     sse(
       JSON.stringify({
@@ -525,6 +553,7 @@ function serveCompletion(
       let sentTokens = 0;
       let firstWriteAt: number | undefined;
       // Chat asks with logprobs: true; legacy completions with a number (of alternatives, 0 included).
+      const quirks = new Set(profile.quirks ?? []);
       const wantLogprobs = body.logprobs === true || typeof body.logprobs === 'number' || body.top_logprobs !== undefined;
       const continuousUsage = body.stream_options?.continuous_usage_stats === true;
       // Responses and Messages always report usage; chat and completions only when asked.
@@ -539,7 +568,8 @@ function serveCompletion(
           const text = plan.chunkTexts[chunk]!;
           sentTokens += plan.chunkTokens[chunk]!;
           const extras: ChunkExtras = {};
-          if (wantLogprobs) extras.logprobs = plan.tokenTexts[chunk]!;
+          // llama.cpp: one entry per event, even for an event that flushes several held-back tokens.
+          if (wantLogprobs) extras.logprobs = quirks.has('one-logprob-per-event') ? [plan.chunkTexts[chunk]!] : plan.tokenTexts[chunk]!;
           if (continuousUsage) extras.usage = { prompt_tokens: promptTokens, completion_tokens: sentTokens, total_tokens: promptTokens + sentTokens };
           const writeAt = performance.now();
           // A server reports its own first-token time as it happened, late timer and all.
@@ -555,11 +585,28 @@ function serveCompletion(
           return;
         }
         const endAt = performance.now();
-        const tail = wire.end(
-          ids,
-          plans.map((plan) => plan.finishReason),
-          wantUsage ? usage(firstWriteAt ?? firstAt, endAt) : undefined,
-        );
+        const total = wantUsage ? usage(firstWriteAt ?? firstAt, endAt) : undefined;
+        const ending: WireEnding = { finishReasons: plans.map((plan) => plan.finishReason), usage: total };
+        // llama.cpp with n > 1: each choice's finish chunk carries that choice's usage, and no total follows.
+        if (total && quirks.has('usage-per-choice') && wire.choices) {
+          ending.usagePerChoice = plans.map((plan) => {
+            const completion = plan.chunkTokens.reduce((s, k) => s + k, 0);
+            return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
+          });
+        }
+        if (quirks.has('llamacpp-timings')) {
+          const predicted = plans.reduce((sum, plan) => sum + plan.chunkTokens.reduce((s, k) => s + k, 0), 0);
+          const predictedMs = endAt - (firstWriteAt ?? firstAt);
+          // llama-server's names (tools/server/server.cpp, result_timings::to_json), in ms.
+          ending.timings = {
+            prompt_n: promptTokens,
+            prompt_ms: (firstWriteAt ?? firstAt) - admittedAt,
+            predicted_n: predicted,
+            predicted_ms: predictedMs,
+            predicted_per_token_ms: predicted > 0 ? predictedMs / predicted : 0,
+          };
+        }
+        const tail = wire.end(ids, ending);
         record.finished = true;
         record.finalEventsAt.push(performance.now());
         const afterDone = profile.afterDone ?? 'close';

@@ -94,7 +94,7 @@ const cases: AdapterCase[] = [
     ]),
     chunks: [
       { at: 0, text: 'think', choice: 0, reasoning: true },
-      { at: 0, text: ' hi', choice: 0, logprobTokens: 1 },
+      { at: 0, text: ' hi', choice: 0, logprobTokens: 1, logprobText: ' hi' },
     ],
     usage: { prompt_tokens: 3, completion_tokens: 2, ...SERVER_TIMINGS },
   },
@@ -109,7 +109,7 @@ const cases: AdapterCase[] = [
       { choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, ...SERVER_TIMINGS } },
       '[DONE]',
     ]),
-    chunks: [{ at: 0, text: ' hi', choice: 0, logprobTokens: 1 }],
+    chunks: [{ at: 0, text: ' hi', choice: 0, logprobTokens: 1, logprobText: ' hi' }],
     usage: { prompt_tokens: 3, completion_tokens: 1, ...SERVER_TIMINGS },
   },
   {
@@ -128,7 +128,7 @@ const cases: AdapterCase[] = [
     ),
     chunks: [
       { at: 0, text: 'think', choice: 0, reasoning: true },
-      { at: 0, text: ' hi', choice: 0, logprobTokens: 1 },
+      { at: 0, text: ' hi', choice: 0, logprobTokens: 1, logprobText: ' hi' },
     ],
     usage: { input_tokens: 3, output_tokens: 2, prompt_tokens: 3, completion_tokens: 2, ...SERVER_TIMINGS },
   },
@@ -190,6 +190,46 @@ describe('each API’s adapter: the request its SDK sends and the Exchange its e
     ]);
     assert.deepEqual(exchange.usage, { prompt_tokens: 3, completion_tokens: 2, ...SERVER_TIMINGS });
     assert.equal(exchange.serverTtftMs, 50);
+  });
+
+  test('llama.cpp: its timings object becomes the server’s TTFT (prompt_ms) and E2E (prompt_ms + predicted_ms); per-choice usage is summed', async () => {
+    const timings = { prompt_n: 12, prompt_ms: 40.5, predicted_n: 3, predicted_ms: 60, predicted_per_token_ms: 20 };
+    const { exchange } = await exchangeOf(
+      'chat',
+      { n: 2 },
+      sse([
+        { choices: [{ index: 0, delta: { content: ' hi' } }] },
+        { choices: [{ index: 1, delta: { content: ' yo there' } }] },
+        { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 1 } },
+        { choices: [{ index: 1, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 2 }, timings },
+        '[DONE]',
+      ]),
+    );
+    assert.deepEqual(exchange.timings, timings);
+    assert.equal(exchange.serverTtftMs, 40.5);
+    assert.equal(exchange.serverE2eMs, 100.5);
+    assert.equal(exchange.usage?.completion_tokens, 3);
+    assert.equal(exchange.usage?.prompt_tokens, 12);
+    assert.equal(exchange.usage?.total_tokens, 15);
+  });
+
+  test('messages: input tokens count the prompt cache too', async () => {
+    const { exchange } = await exchangeOf(
+      'messages',
+      {},
+      sse(
+        [
+          { type: 'message_start', message: { usage: { input_tokens: 1, cache_read_input_tokens: 46, cache_creation_input_tokens: 3, output_tokens: 1 } } },
+          { type: 'content_block_delta', delta: { type: 'text_delta', text: ' hi' } },
+          { type: 'message_delta', usage: { output_tokens: 2 } },
+          { type: 'message_stop' },
+        ],
+        true,
+      ),
+    );
+    assert.equal(exchange.usage?.prompt_tokens, 50);
+    assert.equal(exchange.usage?.cache_read_input_tokens, 46);
+    assert.equal(exchange.usage?.completion_tokens, 2);
   });
 
   test('chat with stream: false: a body without choices → bad_response with what the server sent', async () => {

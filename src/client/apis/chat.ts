@@ -9,7 +9,7 @@ import type { OutputChunk, Usage } from '../../types.js';
 import type { AdapterRequest, ApiAdapter, SdkConnection, WholeResponse } from '../api-adapter.js';
 import { EventReader, textOf } from '../event-reader.js';
 import type { SseEvent } from '../sse.js';
-import { splitStreamOptions, usageBlockTimings, withUsage } from './common.js';
+import { logprobTexts, splitStreamOptions, usageBlockTimings, withUsage } from './common.js';
 import { openAiHttpError, openAiSender } from './openai-sdk.js';
 
 /** The chat API's adapter, the only one that also answers whole (`stream: false`). */
@@ -49,6 +49,8 @@ interface ChatText {
 interface ChatChunk {
   choices?: { index?: unknown; delta?: ChatText | null; text?: unknown; logprobs?: { content?: unknown; tokens?: unknown } | null }[];
   usage?: Usage | null;
+  /** llama.cpp's server timings, on its final chunk. */
+  timings?: unknown;
   error?: unknown;
 }
 
@@ -96,6 +98,15 @@ function readWholeChat(body: unknown, at: number): WholeResponse {
 
 /** Reads chat (and legacy completions) chunks: text, reasoning, logprobs, continuous and final usage, [DONE]. */
 export class ChatEventReader extends EventReader {
+  /**
+   * Usage blocks that came on a chunk of one choice, by choice: llama.cpp sends
+   * one per choice with `n > 1` (summed, never overwritten: METRICS.md), vLLM's
+   * continuous usage a running total on each chunk. A block on a chunk without
+   * choices is the request's total and wins.
+   */
+  private usageByChoice: Map<number, Usage> | undefined;
+  private totalUsage: Usage | undefined;
+
   readonly onEvent = (event: SseEvent, at: number): void => {
     this.eventCount++;
     if (event.data === '[DONE]') {
@@ -109,13 +120,16 @@ export class ChatEventReader extends EventReader {
       return;
     }
     const usage = parsed.usage && typeof parsed.usage === 'object' ? parsed.usage : undefined;
+    if (isObject(parsed.timings)) this.timings = parsed.timings;
     const choices = parsed.choices;
+    let usageChoice: number | undefined;
     if (Array.isArray(choices)) {
       for (const choice of choices) {
         if (choice === null || typeof choice !== 'object') continue;
         const delta = choice.delta;
         const index = typeof choice.index === 'number' ? choice.index : 0;
         let chunk: OutputChunk | undefined;
+        usageChoice ??= index;
         if (delta && typeof delta === 'object') chunk = pushChatText(this.chunks, delta, at, index);
         else {
           // Legacy completions: the text is on the choice itself.
@@ -125,12 +139,38 @@ export class ChatEventReader extends EventReader {
         if (!chunk) continue;
         // Chat puts one logprobs.content entry per token; legacy completions one logprobs.tokens entry.
         const logprobs = choice.logprobs?.content ?? choice.logprobs?.tokens;
-        if (Array.isArray(logprobs)) chunk.logprobTokens = logprobs.length;
+        if (Array.isArray(logprobs)) {
+          chunk.logprobTokens = logprobs.length;
+          const text = logprobTexts(logprobs);
+          if (text !== undefined) chunk.logprobText = text;
+        }
         // Continuous usage (vLLM): a running completion_tokens on every chunk.
         if (usage && typeof usage.completion_tokens === 'number') chunk.cumulativeTokens = usage.completion_tokens;
       }
     }
-    if (usage) this.usage = usage;
+    if (usage) this.addUsage(usage, usageChoice);
+  };
+
+  private addUsage(usage: Usage, choice: number | undefined): void {
+    if (choice === undefined) {
+      this.usage = this.totalUsage = usage;
+      return;
+    }
+    if (this.totalUsage) return;
+    (this.usageByChoice ??= new Map()).set(choice, usage);
+    this.usage = this.usageByChoice.size === 1 ? usage : sumUsage([...this.usageByChoice.values()]);
+  }
+}
+
+/** One usage block per choice (llama.cpp with n > 1) as the request's: completion tokens summed, the prompt counted once. */
+function sumUsage(blocks: readonly Usage[]): Usage {
+  const completion = blocks.reduce((sum, block) => sum + (typeof block.completion_tokens === 'number' ? block.completion_tokens : 0), 0);
+  const prompt = blocks[0]!.prompt_tokens;
+  return {
+    ...blocks[0]!,
+    completion_tokens: completion,
+    ...(typeof prompt === 'number' ? { total_tokens: prompt + completion } : {}),
+    per_choice_usage: blocks,
   };
 }
 

@@ -1,4 +1,4 @@
-/** What the adapters share: the request-id header, the SDK settings, the usage-block timings. */
+/** What the adapters share: the request-id header, the SDK settings, logprob texts, the server's own timings (usage block, llama.cpp). */
 import type { Usage } from '../../types.js';
 import type { ServerTimings, SdkConnection } from '../api-adapter.js';
 
@@ -39,12 +39,43 @@ export const withUsage = (streamOptions: unknown) => Object.assign({}, streamOpt
  */
 export function usageBlockTimings(usage: Usage): ServerTimings {
   const timings: ServerTimings = {};
-  const ttftS = seconds(usage.time_to_first_token);
-  const e2eS = seconds(usage.total_latency);
+  const ttftS = nonNegative(usage.time_to_first_token);
+  const e2eS = nonNegative(usage.total_latency);
   if (ttftS !== undefined) timings.ttftMs = ttftS * 1000;
   if (e2eS !== undefined) timings.e2eMs = e2eS * 1000;
   return timings;
 }
 
-const seconds = (value: unknown): number | undefined =>
+/**
+ * The token texts of one chunk's logprob entries, joined: chat's and
+ * Responses' `{token}` objects, or legacy completions' strings; undefined when an entry
+ * has none, so the entries cannot be checked against the chunk's text.
+ */
+export function logprobTexts(entries: unknown[]): string | undefined {
+  let text = '';
+  for (const entry of entries) {
+    const token = typeof entry === 'string' ? entry : entry !== null && typeof entry === 'object' ? (entry as { token?: unknown }).token : undefined;
+    if (typeof token !== 'string') return undefined;
+    text += token;
+  }
+  return text;
+}
+
+/**
+ * llama.cpp's `timings` object on its final chunk (tools/server: `prompt_n`,
+ * `prompt_ms`, `predicted_n`, `predicted_ms`, `predicted_per_token_ms`, …, in
+ * ms): the server's TTFT is about its prompt processing time, its E2E that
+ * plus its decode time. Queueing before the prompt is processed is in neither.
+ */
+export function llamaCppTimings(timings: Record<string, unknown>): ServerTimings {
+  const promptMs = nonNegative(timings.prompt_ms);
+  const predictedMs = nonNegative(timings.predicted_ms);
+  const result: ServerTimings = {};
+  if (promptMs !== undefined) result.ttftMs = promptMs;
+  if (promptMs !== undefined && predictedMs !== undefined) result.e2eMs = promptMs + predictedMs;
+  return result;
+}
+
+/** A non-negative finite number (a duration), else undefined. */
+const nonNegative = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;

@@ -34,6 +34,8 @@ export function messagesAdapter(connection: SdkConnection): ApiAdapter {
   };
 }
 
+const countOf = (value: unknown): number => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 0);
+
 /** The Messages API takes system prompts apart from the turns. */
 function toMessagesRequest(messages: readonly ChatMessage[]) {
   const system = messages
@@ -83,7 +85,10 @@ export class MessagesEventReader extends EventReader {
   private mergeUsage(usage: Record<string, unknown> | null | undefined, atStart: boolean): void {
     if (!usage || typeof usage !== 'object') return;
     const merged: Usage = { ...this.usage, ...usage };
-    if (typeof merged.input_tokens === 'number') merged.prompt_tokens = merged.input_tokens;
+    // The prompt is every input token: those read from and written to the prompt cache are not in input_tokens.
+    if (typeof merged.input_tokens === 'number') {
+      merged.prompt_tokens = merged.input_tokens + countOf(merged.cache_read_input_tokens) + countOf(merged.cache_creation_input_tokens);
+    }
     // message_start's output_tokens is a placeholder (often 1); only message_delta's is the count.
     if (!atStart && typeof usage.output_tokens === 'number') merged.completion_tokens = usage.output_tokens;
     if (atStart) delete merged.completion_tokens;

@@ -10,7 +10,7 @@ import type { OutputChunk, Usage } from '../../types.js';
 import type { AdapterRequest, ApiAdapter, SdkConnection } from '../api-adapter.js';
 import { EventReader } from '../event-reader.js';
 import type { SseEvent } from '../sse.js';
-import { splitStreamOptions, usageBlockTimings } from './common.js';
+import { logprobTexts, splitStreamOptions, usageBlockTimings } from './common.js';
 import { openAiHttpError, openAiSender } from './openai-sdk.js';
 
 /** The Responses API's adapter. */
@@ -57,7 +57,11 @@ export class ResponsesEventReader extends EventReader {
       if (typeof parsed.delta !== 'string' || parsed.delta.length === 0) return;
       const chunk: OutputChunk = { at, text: parsed.delta, choice: 0 };
       if (REASONING_DELTAS.has(type)) chunk.reasoning = true;
-      if (Array.isArray(parsed.logprobs)) chunk.logprobTokens = parsed.logprobs.length;
+      if (Array.isArray(parsed.logprobs)) {
+        chunk.logprobTokens = parsed.logprobs.length;
+        const text = logprobTexts(parsed.logprobs);
+        if (text !== undefined) chunk.logprobText = text;
+      }
       this.chunks.push(chunk);
     } else if (FINAL_EVENTS.has(type)) {
       this.doneAt = at;
