@@ -70,6 +70,8 @@ export interface PipelineOptions {
    * at Unix time `unixMs` (default: `clock.now()` and `Date.now()`, read once as the run starts).
    */
   wallClockOrigin?: WallClockOrigin;
+  /** What `tokenizer: server` asks the server's tokenize endpoint with, after each cell (default: the global fetch). */
+  tokenizeFetch?: typeof fetch;
 }
 
 /** One instant read on both clocks: the run's clock (ms) and Unix time (ms). */
@@ -199,7 +201,10 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
   // Read once: Date.now() may step (NTP) during a run, the monotonic clock does not.
   const origin = options.wallClockOrigin ?? { clockMs: clock.now(), unixMs: Date.now() };
   const unixMsAt = (clockMs: number): number => origin.unixMs + (clockMs - origin.clockMs);
-  const workloads = await prepareWorkloads(scenario, warnings);
+  const workloads = await prepareWorkloads(scenario, warnings, {
+    baseURL: options.baseURL,
+    ...(options.tokenizeFetch ? { fetch: options.tokenizeFetch } : {}),
+  });
   const client =
     options.client ??
     new ChatClient({
@@ -277,7 +282,11 @@ async function* measureCell(
     health = monitor?.stop();
   }
 
-  // The cell's load is over: now count tokens and aggregate.
+  // The cell's load is over: now ask the server's tokenizer (if the model uses it), count tokens and aggregate.
+  if (workload.server) {
+    const texts = finished.flatMap((request) => textsToCount(request));
+    for (const message of await workload.server.prepare(texts)) yield { type: 'warning', message };
+  }
   const accumulator = new CellAccumulator(key, cellOptions(scenario));
   if (health) accumulator.addClientHealth(health);
   for (const request of finished) {
@@ -294,16 +303,33 @@ async function* measureCell(
   return { accumulator, summary };
 }
 
+/**
+ * The texts a tokenizer may be asked about for one request: each choice's whole output, and the
+ * prompt when the server reported no prompt_tokens (request-record.ts counts it then).
+ */
+function textsToCount(request: FinishedRequest): string[] {
+  const exchange = request.exchange;
+  if (exchange === undefined) return [];
+  const byChoice = new Map<number, string>();
+  for (const chunk of exchange.chunks) byChoice.set(chunk.choice, (byChoice.get(chunk.choice) ?? '') + chunk.text);
+  const texts = [...byChoice.values()];
+  const promptTokens = exchange.usage?.prompt_tokens;
+  if (!(typeof promptTokens === 'number' && Number.isInteger(promptTokens) && promptTokens >= 0)) texts.push(request.messages.map((message) => message.content).join('\n'));
+  return texts;
+}
+
 /** Token attribution: a finished request becomes a record with its tokens counted and its metrics derived. */
 function countTokens(request: FinishedRequest, workload: ModelWorkload, load: LoadLevel): RequestRecord {
+  // The server's own tokenizer where it tokenized every text of this request; else the next source.
+  const server = workload.server?.covers(textsToCount(request)) ? workload.server : undefined;
   const context = {
     model: workload.model.name,
     load,
     warmup: request.warmup,
     prompt: request.prompt,
     messages: request.messages,
-    tokenizer: workload.tokenizer,
-    fallback: workload.fallback,
+    tokenizer: server ?? workload.tokenizer,
+    fallback: server ? false : workload.fallback,
   };
   if (request.exchange === undefined) return droppedRecord(request.id, request.ts, context);
   try {

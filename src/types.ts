@@ -28,6 +28,10 @@ export interface Prompt {
 /** Names of the built-in tokenizers (one list for the type, the schema and the code). */
 export const TOKENIZER_NAMES = ['llama3', 'o200k', 'cl100k'] as const;
 export type TokenizerName = (typeof TOKENIZER_NAMES)[number];
+/** `models[].tokenizer: server`: the target server's own tokenize endpoint (vLLM, llama.cpp), asked after each cell. */
+export const SERVER_TOKENIZER = 'server';
+/** Which server's tokenize endpoint format to speak (client/tokenize-endpoint.ts). */
+export type TokenizeFormat = 'vllm' | 'llamacpp';
 
 /** Knobs of the built-in simulator for one model. */
 export interface SimModelProfile {
@@ -138,11 +142,12 @@ export interface ModelSpec {
   /** The model name sent in the request. */
   name: string;
   /**
-   * Tokenizer used to count output tokens: a built-in name, or the path of a
-   * Hugging Face tokenizer.json (resolved against the scenario file);
-   * `undefined` means "infer from the name".
+   * Tokenizer used to count output tokens: a built-in name, `server` (the
+   * server's tokenize endpoint), or the path of a Hugging Face tokenizer.json
+   * (resolved against the scenario file); `undefined` means "infer from the
+   * name" (and, for the vllm and llamacpp providers, `server` when the name says nothing).
    */
-  tokenizer?: TokenizerName | string;
+  tokenizer?: TokenizerName | typeof SERVER_TOKENIZER | string;
   /** Request parameters for this model, merged over the scenario's `params`. */
   params: Record<string, unknown>;
 }

@@ -5,38 +5,70 @@
  * prepared before the first request, so nothing loads between cells.
  */
 import { FALLBACK_TOKENIZER, loadTokenizer, loadTokenizerFile, tokenizerForModelName, type Tokenizer } from '../metrics/tokenizers.js';
-import { outputLengthParams } from '../scenario/providers.js';
-import type { ModelSpec, Prompt, Scenario, TokenizerName } from '../types.js';
+import { outputLengthParams, PROVIDERS } from '../scenario/providers.js';
+import { SERVER_TOKENIZER, type ModelSpec, type Prompt, type Scenario, type TokenizerName } from '../types.js';
+import { ServerTokenizer } from './server-tokenizer.js';
 import { buildSyntheticPrompts } from './synthetic-prompts.js';
 
 export interface ModelWorkload {
   model: ModelSpec;
+  /**
+   * The local tokenizer: it builds synthetic prompts, and counts every request the server tokenizer
+   * (when there is one) did not: with `server`, that is the named fallback.
+   */
   tokenizer: Tokenizer;
-  /** The tokenizer is the named fallback, not the model's own (its counts are approximate). */
+  /** `tokenizer` is the named fallback, not the model's own (its counts are approximate). */
   fallback: boolean;
+  /** `tokenizer: server`: the server's tokenize endpoint, asked after each cell; `tokenizer` is the next source. */
+  server?: ServerTokenizer;
   prompts: Prompt[];
 }
 
+/** Where the server tokenizer asks, and how it authenticates, as the chat requests do. */
+export interface ServerTokenizerTarget {
+  /** The URL requests go to (the simulator's address for builtin). */
+  baseURL: string;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+}
+
 /** Loads every model's tokenizer and builds its prompts; warnings (a fallback tokenizer) go to `warnings`. */
-export async function prepareWorkloads(scenario: Scenario, warnings: string[]): Promise<ModelWorkload[]> {
+export async function prepareWorkloads(scenario: Scenario, warnings: string[], target: ServerTokenizerTarget): Promise<ModelWorkload[]> {
   // Synthetic prompts depend only on the tokenizer (and the seed): models that share one share them.
   const synthetic = new Map<Tokenizer, Prompt[]>();
   return Promise.all(
     scenario.models.map(async (model): Promise<ModelWorkload> => {
-      const { tokenizer, fallback } = await tokenizerFor(model, warnings);
+      const { tokenizer, fallback, server } = await tokenizerFor(model, scenario, warnings, target);
       if (!Array.isArray(scenario.prompts) && !synthetic.has(tokenizer)) {
         synthetic.set(tokenizer, buildSyntheticPrompts(scenario.prompts, tokenizer, scenario.seed));
       }
       const prompts = Array.isArray(scenario.prompts) ? scenario.prompts : synthetic.get(tokenizer)!;
-      return { model, tokenizer, fallback, prompts };
+      return { model, tokenizer, fallback, prompts, ...(server ? { server } : {}) };
     }),
   );
 }
 
-async function tokenizerFor(model: ModelSpec, warnings: string[]): Promise<{ tokenizer: Tokenizer; fallback: boolean }> {
+async function tokenizerFor(
+  model: ModelSpec,
+  scenario: Scenario,
+  warnings: string[],
+  target: ServerTokenizerTarget,
+): Promise<{ tokenizer: Tokenizer; fallback: boolean; server?: ServerTokenizer }> {
   if (model.tokenizer?.endsWith('.json')) return { tokenizer: await loadTokenizerFile(model.tokenizer), fallback: false };
-  const name = (model.tokenizer as TokenizerName | undefined) ?? tokenizerForModelName(model.name);
-  if (name !== undefined) return { tokenizer: await loadTokenizer(name), fallback: false };
+  const named = model.tokenizer === SERVER_TOKENIZER ? undefined : ((model.tokenizer as TokenizerName | undefined) ?? tokenizerForModelName(model.name));
+  if (named !== undefined) return { tokenizer: await loadTokenizer(named), fallback: false };
+  // No local tokenizer: the server's own, where the provider has a tokenize endpoint (or it was asked for).
+  const format = PROVIDERS[scenario.target.provider].tokenizeFormat;
+  if (model.tokenizer === SERVER_TOKENIZER || format !== undefined) {
+    const server = new ServerTokenizer(model.name, `the fallback ${FALLBACK_TOKENIZER} tokenizer`, {
+      baseURL: target.baseURL,
+      format: format ?? 'vllm',
+      ...(scenario.target.apiKey !== undefined ? { apiKey: scenario.target.apiKey } : {}),
+      headers: scenario.target.headers,
+      ...(target.fetch ? { fetch: target.fetch } : {}),
+    });
+    return { tokenizer: await loadTokenizer(FALLBACK_TOKENIZER), fallback: true, server };
+  }
   warnings.push(
     `no tokenizer known for model "${model.name}": counting with the fallback ${FALLBACK_TOKENIZER} tokenizer ` +
       `(reconciled with the server's usage where it reports it); set models[].tokenizer to choose one`,

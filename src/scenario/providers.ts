@@ -3,7 +3,7 @@
  * run can warn precisely instead of guessing (`target.provider`). `generic`
  * assumes nothing.
  */
-import { PROVIDER_NAMES, type ProviderName, type Scenario } from '../types.js';
+import { PROVIDER_NAMES, type ProviderName, type Scenario, type TokenizeFormat } from '../types.js';
 
 export { PROVIDER_NAMES, type ProviderName };
 
@@ -14,14 +14,19 @@ export interface ProviderProfile {
   systemFingerprint: boolean | 'unknown';
   /** The provider refuses n > 1 together with tools (HTTP 400). */
   refusesNWithTools: boolean;
+  /**
+   * The server's tokenize endpoint format (client/tokenize-endpoint.ts), when it has one: used by
+   * `tokenizer: server`, and by default for a model whose name implies no local tokenizer.
+   */
+  tokenizeFormat?: TokenizeFormat;
 }
 
 export const PROVIDERS: Record<ProviderName, ProviderProfile> = {
   generic: { ignoredParams: [], systemFingerprint: 'unknown', refusesNWithTools: false },
   sambanova: { ignoredParams: ['presence_penalty', 'frequency_penalty'], systemFingerprint: false, refusesNWithTools: true },
   openai: { ignoredParams: [], systemFingerprint: true, refusesNWithTools: false },
-  vllm: { ignoredParams: [], systemFingerprint: false, refusesNWithTools: false },
-  llamacpp: { ignoredParams: [], systemFingerprint: 'unknown', refusesNWithTools: false },
+  vllm: { ignoredParams: [], systemFingerprint: false, refusesNWithTools: false, tokenizeFormat: 'vllm' },
+  llamacpp: { ignoredParams: [], systemFingerprint: 'unknown', refusesNWithTools: false, tokenizeFormat: 'llamacpp' },
 };
 
 /** Warnings, once per run, for parameters the provider will not honour. */

@@ -4,7 +4,7 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { API_NAMES, ARRIVAL_NAMES, PROVIDER_NAMES, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
+import { API_NAMES, ARRIVAL_NAMES, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
 import { DURATION_PATTERN } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
@@ -52,7 +52,7 @@ export const simProfileSchema = z
       .describe('Reasoning tokens streamed as delta.reasoning_content before the answer (default 0).'),
     wordsPerToken: positiveInteger
       .optional()
-      .describe('Words per server token (default 1); at 2 no public tokenizer counts its tokens: only logprobs or continuous usage can.'),
+      .describe('Words per server token (default 1); at 2 no public tokenizer counts its tokens: only logprobs, continuous usage or its tokenize endpoint (tokenizer: server) can.'),
     afterDone: z
       .enum(['close', 'keepOpen', 'repeatDone'])
       .optional()
@@ -77,11 +77,13 @@ export const simulatorSchema = z
   })
   .describe('Settings of the built-in simulator (baseURL: builtin).');
 
-const TOKENIZER_CHOICES = 'must be one of llama3, o200k, cl100k, or the path of a Hugging Face tokenizer.json';
+const TOKENIZER_CHOICES = 'must be one of llama3, o200k, cl100k, server, or the path of a Hugging Face tokenizer.json';
 
 export const tokenizerSchema = z
-  .union([z.enum(TOKENIZER_NAMES), z.string().regex(/\.json$/, TOKENIZER_CHOICES)], { error: TOKENIZER_CHOICES })
-  .describe('llama3, o200k, cl100k, or a path to a Hugging Face tokenizer.json (relative to the scenario file).');
+  .union([z.enum(TOKENIZER_NAMES), z.literal(SERVER_TOKENIZER), z.string().regex(/\.json$/, TOKENIZER_CHOICES)], { error: TOKENIZER_CHOICES })
+  .describe(
+    "llama3, o200k, cl100k, server (the server's own tokenize endpoint, vLLM or llama.cpp, asked after each cell), or a path to a Hugging Face tokenizer.json (relative to the scenario file).",
+  );
 
 const paramsSchema = z
   .record(z.string(), z.unknown())

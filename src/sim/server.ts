@@ -19,6 +19,7 @@ import type { SimConfig, SimModelProfile } from '../types.js';
 import { profileFor } from './profile.js';
 import { drawInteger, seededRandom, type Random } from '../util/random.js';
 import { SIM_WORDS } from './words.js';
+import { tokenizeRoute, type TokenizeMode } from './tokenize.js';
 
 /** One chunk the simulator wrote. */
 export interface SimChunkTruth {
@@ -67,6 +68,8 @@ export interface SimulatorOptions {
   apiKey?: string;
   /** Keep a SimRequestTruth per request (tests); off by default to bound memory. */
   keepTruth?: boolean;
+  /** How POST /tokenize and /detokenize behave (sim/tokenize.ts; default: they answer). */
+  tokenize?: TokenizeMode;
 }
 
 export interface RunningSimulator {
@@ -75,6 +78,8 @@ export interface RunningSimulator {
   port: number;
   /** Requests in arrival order, dropped ones included: every attempt the server saw (empty unless keepTruth). */
   truth: SimRequestTruth[];
+  /** performance.now() when each tokenize or detokenize request arrived, ms. */
+  tokenizeArrivals: number[];
   close(): Promise<void>;
 }
 
@@ -136,6 +141,7 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
   let requestCount = 0;
   /** Connections that served a request: with `staleKeepAlive`, the next request on one is dropped. */
   const servedConnections = new WeakSet<object>();
+  const tokenize = tokenizeRoute(config, options.tokenize);
 
   const slotsFor = (model: string, profile: SimModelProfile): DecodeSlots => {
     let slots = slotsByModel.get(model);
@@ -157,6 +163,7 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
         data: names.map((id) => ({ id, object: 'model', created: 0, owned_by: 'tokenmeter-sim' })),
       });
     }
+    if (tokenize.handles(req, res, path, arrivedAt)) return;
     const wire = req.method === 'POST' ? WIRE_FORMATS[path] : undefined;
     if (wire) {
       readJson(req).then(
@@ -212,6 +219,7 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
     baseURL: `http://${host}:${address.port}/v1`,
     port: address.port,
     truth,
+    tokenizeArrivals: tokenize.arrivals,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -16,7 +16,7 @@ export type FromWorker =
   | { type: 'truth'; truth: SimRequestTruth[] }
   | { type: 'closed' };
 
-export interface ThreadedSimulator extends Omit<RunningSimulator, 'truth'> {
+export interface ThreadedSimulator extends Omit<RunningSimulator, 'truth' | 'tokenizeArrivals'> {
   /** The simulator's truth, its times moved onto this thread's performance.now() clock. */
   truth(): Promise<SimRequestTruth[]>;
 }

@@ -74,6 +74,45 @@ test('a cell’s tokens are counted only once its load is over: every progress e
   }
 });
 
+test('with tokenizer: server, the server is asked for tokens only once a cell’s load is over, and its answers count the tokens', async () => {
+  const log: string[] = [];
+  // The server's tokenize endpoint, vLLM's format: one token per word of the VirtualServer's text.
+  const tokenizeFetch = (async (url: string | URL | Request, init?: RequestInit) => {
+    log.push('tokenize');
+    assert.equal(String(url), 'http://virtual.invalid/tokenize');
+    const { prompt } = JSON.parse(String(init!.body)) as { prompt: string };
+    const words = prompt.match(/\s*\S+/g) ?? [];
+    return new Response(JSON.stringify({ tokens: words.map((_, i) => i), count: words.length, max_model_len: 8192, token_strs: words }));
+  }) as typeof fetch;
+  const clock = new VirtualClock();
+  const server = new VirtualServer(clock, FAST, 1);
+  const scenario = parseScenario(
+    `name: t\ntarget: {baseURL: "http://virtual.invalid/v1", provider: vllm}\nmodels: [{name: ${LLAMA}, tokenizer: server}]\nprompts: [hi]\nload: {concurrency: [4, 8], requests: 16}\n`,
+    't.yaml',
+    {},
+  );
+  const records: RequestRecord[] = [];
+  const result = await clock.run(
+    collectRun(scenarioEvents(scenario, { baseURL: 'http://virtual.invalid/v1', clock, client: server, tokenizeFetch }), (event) => {
+      log.push(event.type);
+      if (event.type === 'record') records.push(event.record);
+    }),
+  );
+  assert.equal(result.completed, true);
+  assert.deepEqual(result.warnings, []);
+  const cells = log.join(' ').split(' cell').slice(0, 2);
+  for (const [i, cell] of cells.entries()) {
+    assert.ok(cell.includes('tokenize'), `cell ${i + 1}: the server was asked`);
+    assert.ok(cell.indexOf('tokenize') > cell.lastIndexOf('progress'), `cell ${i + 1}: the server was asked while streams were in flight`);
+    assert.ok(cell.lastIndexOf('tokenize') < cell.indexOf('record'), `cell ${i + 1}: every answer came before the first record`);
+  }
+  assert.equal(records.length, 4 + 16 + 8 + 16);
+  for (const record of records) {
+    assert.equal(record.tokenSource, 'tokenizer');
+    assert.equal(record.tokenizer, 'server');
+  }
+});
+
 test('on simulated time the numbers are the server’s exactly: TTFT, TPOT and the knee of a capacity-4 server', async () => {
   const profile: VirtualServerProfile = { ttftMs: 20, tokensPerSecond: 200, tokensPerChunk: [1, 3], outputTokens: 80, capacity: 4 };
   const { result } = await runVirtual('load: {concurrency: [4, 5], requests: 40}\n', profile);
