@@ -125,9 +125,10 @@ export interface ModelSpec {
   /** The model name sent in the request. */
   name: string;
   /**
-   * Tokenizer used to count output tokens: a built-in name, or the path of a
-   * Hugging Face tokenizer.json (resolved against the scenario file);
-   * `undefined` means "infer from the name".
+   * Tokenizer used to count output tokens: a built-in name, or the absolute
+   * path of a Hugging Face tokenizer.json or a GGUF file (a scenario's
+   * relative paths are resolved against it, and its hf:ORG/NAME to the cached
+   * tokenizer.json); `undefined` means "infer from the name".
    */
   tokenizer?: TokenizerName | string;
   /** Request parameters for this model, merged over the scenario's `params`. */
