@@ -36,14 +36,15 @@ const BYTE_LEVEL_PRE: Record<string, { regex?: string; ignoreMerges?: boolean }>
 export function ggufTokenizerJson(values: ReadonlyMap<string, GgufValue>): Record<string, unknown> {
   const model = values.get('tokenizer.ggml.model');
   if (model === undefined) throw new Error('the GGUF file has no tokenizer (no tokenizer.ggml.model in its metadata)');
+  if (model !== 'llama' && model !== 'gpt2') {
+    throw new Error(
+      `tokenizer.ggml.model "${String(model)}" is not supported (only ${GGUF_TOKENIZER_MODELS.join(' and ')}): ` +
+        'use the model\'s tokenizer.json instead (a path, or hf:ORG/NAME)',
+    );
+  }
   const tokens = stringArray(values, 'tokenizer.ggml.tokens');
   const tokenTypes = numberArray(values, 'tokenizer.ggml.token_type', tokens.length);
-  if (model === 'llama') return sentencePieceJson(values, tokens, tokenTypes);
-  if (model === 'gpt2') return byteLevelJson(values, tokens, tokenTypes);
-  throw new Error(
-    `tokenizer.ggml.model "${String(model)}" is not supported (only ${GGUF_TOKENIZER_MODELS.join(' and ')}): ` +
-      'use the model\'s tokenizer.json instead (a path, or hf:ORG/NAME)',
-  );
+  return model === 'llama' ? sentencePieceJson(values, tokens, tokenTypes) : byteLevelJson(values, tokens, tokenTypes);
 }
 
 /** SentencePiece BPE (Llama 2, Mistral): transformers' GGUFLlamaConverter for a "llama" tokenizer. */

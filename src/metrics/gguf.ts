@@ -155,6 +155,15 @@ class ChunkReader {
     return this.bytes(length).toString('utf8');
   }
 
+  /** The next string when all of it is already in the buffer (no await: vocabularies hold ~10⁵ of them). */
+  private bufferedString(): string | undefined {
+    if (this.buffer.length - this.at < 8) return undefined;
+    const length = this.buffer.readBigUInt64LE(this.at);
+    if (length > BigInt(this.buffer.length - this.at - 8)) return undefined;
+    this.at += 8;
+    return this.bytes(Number(length)).toString('utf8');
+  }
+
   async value(type: number): Promise<GgufValue> {
     if (type === GGUF_TYPE.STRING) return this.string();
     if (type === GGUF_TYPE.ARRAY) {
@@ -167,7 +176,8 @@ class ChunkReader {
       for (let i = 0; i < count; i++) {
         // Fixed-size items are needed in one go (a scores array of 150k floats is one read, not 150k awaits).
         if (size !== undefined && this.buffer.length - this.at < size) await this.need(Math.min(count - i, CHUNK_BYTES / size) * size);
-        items[i] = size !== undefined ? this.fixed(itemType) : await this.value(itemType);
+        if (size !== undefined) items[i] = this.fixed(itemType);
+        else items[i] = (itemType === GGUF_TYPE.STRING ? this.bufferedString() : undefined) ?? (await this.value(itemType));
       }
       return items;
     }
