@@ -118,7 +118,7 @@ export async function loadTokenizerFile(file: string): Promise<Tokenizer> {
   }
   let tokenizer = loadedFiles.get(key);
   if (!tokenizer) {
-    tokenizer = file.toLowerCase().endsWith('.gguf') ? loadGgufFile(file) : loadJsonFile(file);
+    tokenizer = file.endsWith('.gguf') ? loadGgufFile(file) : loadJsonFile(file);
     loadedFiles.set(key, tokenizer);
     // A file that failed may be fixed and tried again.
     tokenizer.catch(() => loadedFiles.delete(key));

@@ -77,7 +77,7 @@ const TOKENIZER_CHOICES =
   'must be one of llama3, o200k, cl100k, the path of a Hugging Face tokenizer.json or of a GGUF model file, or hf:ORG/NAME (from the local Hugging Face cache)';
 
 /** A tokenizer file (tokenizer.json or .gguf) or a cached Hugging Face model (hf:ORG/NAME). */
-export const TOKENIZER_FILE_PATTERN = /\.(json|gguf)$/i;
+export const TOKENIZER_FILE_PATTERN = /\.(json|gguf)$/;
 export const HF_TOKENIZER_PATTERN = /^hf:[\w.-]+\/[\w.-]+$/;
 
 export const tokenizerSchema = z
