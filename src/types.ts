@@ -143,9 +143,11 @@ export interface ModelSpec {
   name: string;
   /**
    * Tokenizer used to count output tokens: a built-in name, `server` (the
-   * server's tokenize endpoint), or the path of a Hugging Face tokenizer.json
-   * (resolved against the scenario file); `undefined` means "infer from the
-   * name" (and, for the vllm and llamacpp providers, `server` when the name says nothing).
+   * server's tokenize endpoint), or the absolute path of a Hugging Face
+   * tokenizer.json or a GGUF file (a scenario's relative paths are resolved
+   * against it, and its hf:ORG/NAME to the cached tokenizer.json);
+   * `undefined` means "infer from the name" (and, for the vllm and llamacpp
+   * providers, `server` when the name says nothing).
    */
   tokenizer?: TokenizerName | typeof SERVER_TOKENIZER | string;
   /** Request parameters for this model, merged over the scenario's `params`. */

@@ -4,8 +4,10 @@
  * its output, and the body parameters of each request. Everything here is
  * prepared before the first request, so nothing loads between cells.
  */
-import { FALLBACK_TOKENIZER, loadTokenizer, loadTokenizerFile, tokenizerForModelName, type Tokenizer } from '../metrics/tokenizers.js';
+import { FALLBACK_TOKENIZER, loadTokenizer, loadTokenizerFile, TokenizerFileError, tokenizerForModelName, type Tokenizer } from '../metrics/tokenizers.js';
+import { ScenarioError } from '../scenario/load.js';
 import { outputLengthParams, PROVIDERS } from '../scenario/providers.js';
+import { TOKENIZER_FILE_PATTERN } from '../scenario/schema.js';
 import { SERVER_TOKENIZER, type ModelSpec, type Prompt, type Scenario, type TokenizerName } from '../types.js';
 import { ServerTokenizer } from './server-tokenizer.js';
 import { buildSyntheticPrompts } from './synthetic-prompts.js';
@@ -37,8 +39,10 @@ export async function prepareWorkloads(scenario: Scenario, warnings: string[], t
   // Synthetic prompts depend only on the tokenizer (and the seed): models that share one share them.
   const synthetic = new Map<Tokenizer, Prompt[]>();
   return Promise.all(
-    scenario.models.map(async (model): Promise<ModelWorkload> => {
-      const { tokenizer, fallback, server } = await tokenizerFor(model, scenario, warnings, target);
+    scenario.models.map(async (model, i): Promise<ModelWorkload> => {
+      const { tokenizer, fallback, server } = await tokenizerFor(model, scenario, warnings, target).catch((error: unknown) => {
+        throw error instanceof TokenizerFileError ? new ScenarioError(scenario.file, [tokenizerProblem(scenario, i, error)]) : error;
+      });
       if (!Array.isArray(scenario.prompts) && !synthetic.has(tokenizer)) {
         synthetic.set(tokenizer, buildSyntheticPrompts(scenario.prompts, tokenizer, scenario.seed));
       }
@@ -48,13 +52,38 @@ export async function prepareWorkloads(scenario: Scenario, warnings: string[], t
   );
 }
 
+/**
+ * Loads every tokenizer file of a scenario (tokenizer.json, GGUF), so that a
+ * malformed one is a scenario error naming the file and the field, found by
+ * `validate` and before a run starts. Loaded files are kept: the run does not load them again.
+ */
+export async function checkTokenizerFiles(scenario: Scenario): Promise<void> {
+  const problems = await Promise.all(
+    scenario.models.map(async (model, i) => {
+      if (model.tokenizer === undefined || !TOKENIZER_FILE_PATTERN.test(model.tokenizer)) return [];
+      try {
+        await loadTokenizerFile(model.tokenizer);
+        return [];
+      } catch (error) {
+        if (error instanceof TokenizerFileError) return [tokenizerProblem(scenario, i, error)];
+        throw error;
+      }
+    }),
+  );
+  if (problems.flat().length > 0) throw new ScenarioError(scenario.file, problems.flat());
+}
+
+function tokenizerProblem(scenario: Scenario, modelIndex: number, error: TokenizerFileError): string {
+  return `${scenario.file}: models[${modelIndex}].tokenizer: ${error.message}`;
+}
+
 async function tokenizerFor(
   model: ModelSpec,
   scenario: Scenario,
   warnings: string[],
   target: ServerTokenizerTarget,
 ): Promise<{ tokenizer: Tokenizer; fallback: boolean; server?: ServerTokenizer }> {
-  if (model.tokenizer?.endsWith('.json')) return { tokenizer: await loadTokenizerFile(model.tokenizer), fallback: false };
+  if (model.tokenizer !== undefined && TOKENIZER_FILE_PATTERN.test(model.tokenizer)) return { tokenizer: await loadTokenizerFile(model.tokenizer), fallback: false };
   const named = model.tokenizer === SERVER_TOKENIZER ? undefined : ((model.tokenizer as TokenizerName | undefined) ?? tokenizerForModelName(model.name));
   if (named !== undefined) return { tokenizer: await loadTokenizer(named), fallback: false };
   // No local tokenizer: the server's own, where the provider has a tokenize endpoint (or it was asked for).

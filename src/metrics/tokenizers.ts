@@ -6,7 +6,7 @@
 import { TOKENIZER_NAMES, type TokenizerName } from '../types.js';
 
 export interface Tokenizer {
-  /** A built-in name, or the tokenizer.json it was loaded from. */
+  /** A built-in name, the tokenizer file it was loaded from (folder/file), or hf:ORG/NAME. */
   readonly name: string;
   /** Token ids of a text, without BOS/EOS or any chat template. */
   encode(text: string): number[];
@@ -85,25 +85,97 @@ interface HfTokenizer {
   encode(text: string, options?: { add_special_tokens?: boolean }): HfEncoding;
 }
 
+/** A tokenizer file that cannot be used: missing, a directory, malformed, or of an unsupported kind. The message names the file. */
+export class TokenizerFileError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = 'TokenizerFileError';
+  }
+}
+
+/** Loaded files by path, size and modification time: validation and the run that follows load each once. */
+const loadedFiles = new Map<string, Promise<Tokenizer>>();
+
 /**
- * A Hugging Face tokenizer.json (any model the built-ins do not cover), with
- * its tokenizer_config.json when one sits beside it. Token byte lengths come
+ * A tokenizer from a file: a Hugging Face tokenizer.json (any model the
+ * built-ins do not cover), with its tokenizer_config.json when one sits beside
+ * it, or the vocabulary in a GGUF model file's metadata (the file llama.cpp
+ * serves). Throws TokenizerFileError for a file that cannot be used.
+ */
+export async function loadTokenizerFile(file: string): Promise<Tokenizer> {
+  const { stat } = await import('node:fs/promises');
+  let key: string;
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new TokenizerFileError(file, 'is a directory, not a tokenizer file');
+    key = `${file}\0${info.size}\0${info.mtimeMs}`;
+  } catch (error) {
+    if (error instanceof TokenizerFileError) throw error;
+    throw new TokenizerFileError(file, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let tokenizer = loadedFiles.get(key);
+  if (!tokenizer) {
+    tokenizer = file.endsWith('.gguf') ? loadGgufFile(file) : loadJsonFile(file);
+    loadedFiles.set(key, tokenizer);
+    // A file that failed may be fixed and tried again.
+    tokenizer.catch(() => loadedFiles.delete(key));
+  }
+  return tokenizer;
+}
+
+async function loadJsonFile(file: string): Promise<Tokenizer> {
+  const { readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? `not valid JSON (${error.message})` : `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    throw new TokenizerFileError(file, reason);
+  }
+  const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
+  const config = await readFile(configFile, 'utf8').then((text) => JSON.parse(text) as object, () => ({}));
+  return tokenizerFromJson(json, config, file);
+}
+
+async function loadGgufFile(file: string): Promise<Tokenizer> {
+  const { readGgufMetadata, GgufError } = await import('./gguf.js');
+  const { ggufTokenizerJson } = await import('./gguf-tokenizer.js');
+  let json: Record<string, unknown>;
+  try {
+    json = ggufTokenizerJson((await readGgufMetadata(file)).values);
+  } catch (error) {
+    if (error instanceof GgufError) throw new TokenizerFileError(file, error.message.slice(file.length + 2));
+    throw new TokenizerFileError(file, (error as Error).message);
+  }
+  return tokenizerFromJson(json, {}, file);
+}
+
+/**
+ * A Tokenizer from a parsed tokenizer.json object. Token byte lengths come
  * from the token strings: byte-level vocabularies (GPT-2 style, "Ġ") spell one
  * byte per character; SentencePiece ones spell a space as "▁" and a raw byte
  * as "<0xHH>". Attribution checks that the lengths cover the text exactly.
  */
-export async function loadTokenizerFile(file: string): Promise<Tokenizer> {
-  const { readFile } = await import('node:fs/promises');
-  const path = await import('node:path');
+async function tokenizerFromJson(json: unknown, config: object, file: string): Promise<Tokenizer> {
   const { Tokenizer: HfTokenizerClass } = await import('@huggingface/tokenizers');
-  const json = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
-  const config = await readFile(configFile, 'utf8').then((text) => JSON.parse(text) as object, () => ({}));
-  const hf = new HfTokenizerClass(json, config) as unknown as HfTokenizer;
-  const byteLevel = JSON.stringify([json.pre_tokenizer ?? null, json.decoder ?? null]).includes('ByteLevel');
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TokenizerFileError(file, 'is not a tokenizer.json object');
   const plain = { add_special_tokens: false };
+  let hf: HfTokenizer;
+  try {
+    hf = new HfTokenizerClass(json as Record<string, unknown>, config) as unknown as HfTokenizer;
+    // Some malformed files only fail when used: fail here, at load, instead of mid-run.
+    hf.encode('Hello, world! 123', plain);
+  } catch (error) {
+    throw new TokenizerFileError(file, `is not a usable Hugging Face tokenizer (${(error as Error).message})`);
+  }
+  const { pre_tokenizer, decoder } = json as { pre_tokenizer?: unknown; decoder?: unknown };
+  const byteLevel = JSON.stringify([pre_tokenizer ?? null, decoder ?? null]).includes('ByteLevel');
   return {
-    name: path.basename(path.dirname(file)) ? `${path.basename(path.dirname(file))}/${path.basename(file)}` : file,
+    name: await tokenizerFileName(file),
     encode: (text) => hf.encode(text, plain).ids,
     tokenByteLengths: (text) => {
       const tokens = hf.encode(text, plain).tokens;
@@ -117,6 +189,15 @@ export async function loadTokenizerFile(file: string): Promise<Tokenizer> {
       return lengths;
     },
   };
+}
+
+/** `hf:ORG/NAME` for a file in the Hugging Face cache, else the file's folder and name. */
+async function tokenizerFileName(file: string): Promise<string> {
+  const path = await import('node:path');
+  const cached = /(?:^|[\\/])models--([^\\/]+?)--([^\\/]+)[\\/]snapshots[\\/][^\\/]+[\\/]tokenizer\.json$/.exec(file);
+  if (cached) return `hf:${cached[1]}/${cached[2]}`;
+  const folder = path.basename(path.dirname(file));
+  return folder ? `${folder}/${path.basename(file)}` : file;
 }
 
 function sentencePieceBytes(token: string): number {

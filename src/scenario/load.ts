@@ -11,7 +11,8 @@ import type { Scenario } from '../types.js';
 import { interpolateEnv } from './interpolate.js';
 import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
-import { scenarioSchema } from './schema.js';
+import { HF_TOKENIZER_PATTERN, scenarioSchema, TOKENIZER_FILE_PATTERN } from './schema.js';
+import { resolveHfTokenizer } from './hf-cache.js';
 
 /** A scenario file that cannot be used; `problems` are complete lines ready to print. */
 export class ScenarioError extends Error {
@@ -88,9 +89,17 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
     if (error instanceof PromptFileError) throw new ScenarioError(file, error.problems.map((problem) => `${file}: prompts.file: ${problem}`));
     throw error;
   }
-  const unreadable = scenario.models.flatMap((model, i) =>
-    model.tokenizer?.endsWith('.json') && !existsSync(model.tokenizer) ? [`${file}: models[${i}].tokenizer: cannot read ${model.tokenizer}`] : [],
-  );
+  const unreadable = scenario.models.flatMap((model, i) => {
+    if (model.tokenizer === undefined) return [];
+    if (HF_TOKENIZER_PATTERN.test(model.tokenizer)) {
+      const cached = resolveHfTokenizer(model.tokenizer.slice('hf:'.length), env);
+      if ('problem' in cached) return [`${file}: models[${i}].tokenizer: ${cached.problem}`];
+      model.tokenizer = cached.file;
+      return [];
+    }
+    // The contents are checked where tokenizers load (checkTokenizerFiles, before validate says ok and before a run).
+    return TOKENIZER_FILE_PATTERN.test(model.tokenizer) && !existsSync(model.tokenizer) ? [`${file}: models[${i}].tokenizer: cannot read ${model.tokenizer}`] : [];
+  });
   // Only chat has a non-streaming path; elsewhere stream: false would be silently streamed.
   const paramSets = [{ where: 'params', params: scenario.params }, ...scenario.models.map((m, i) => ({ where: `models[${i}].params`, params: m.params }))];
   const unsupported =

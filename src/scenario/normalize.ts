@@ -11,7 +11,7 @@ import {
   type SloBound,
   type SyntheticPrompts,
 } from '../types.js';
-import type { RawLength, RawScenario, RawSimProfile } from './schema.js';
+import { HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
 import { readPromptFile } from './prompt-file.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold } from './thresholds.js';
@@ -27,9 +27,9 @@ export const DEFAULT_SYNTHETIC_PROMPTS = 100;
 /** Upper clamp of normal and lognormal lengths when the scenario sets none, tokens. */
 const DEFAULT_MAX_LENGTH = 32_768;
 
-/** A tokenizer.json path is relative to the scenario file; built-in names stay as they are. */
+/** A tokenizer file's path is relative to the scenario file; built-in names and hf:ORG/NAME stay as they are. */
 function resolveTokenizer(tokenizer: string, file: string): string {
-  return tokenizer.endsWith('.json') ? path.resolve(path.dirname(file), tokenizer) : tokenizer;
+  return TOKENIZER_FILE_PATTERN.test(tokenizer) && !HF_TOKENIZER_PATTERN.test(tokenizer) ? path.resolve(path.dirname(file), tokenizer) : tokenizer;
 }
 
 export function normalizeScenario(raw: RawScenario, file: string): Scenario {

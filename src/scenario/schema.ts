@@ -77,12 +77,27 @@ export const simulatorSchema = z
   })
   .describe('Settings of the built-in simulator (baseURL: builtin).');
 
-const TOKENIZER_CHOICES = 'must be one of llama3, o200k, cl100k, server, or the path of a Hugging Face tokenizer.json';
+const TOKENIZER_CHOICES =
+  'must be one of llama3, o200k, cl100k, server, the path of a Hugging Face tokenizer.json or of a GGUF model file, or hf:ORG/NAME (from the local Hugging Face cache)';
+
+/** A tokenizer file (tokenizer.json or .gguf) or a cached Hugging Face model (hf:ORG/NAME). */
+export const TOKENIZER_FILE_PATTERN = /\.(json|gguf)$/;
+export const HF_TOKENIZER_PATTERN = /^hf:[\w.-]+\/[\w.-]+$/;
 
 export const tokenizerSchema = z
-  .union([z.enum(TOKENIZER_NAMES), z.literal(SERVER_TOKENIZER), z.string().regex(/\.json$/, TOKENIZER_CHOICES)], { error: TOKENIZER_CHOICES })
+  .union(
+    [
+      z.enum(TOKENIZER_NAMES),
+      z.literal(SERVER_TOKENIZER),
+      z.string().regex(TOKENIZER_FILE_PATTERN, TOKENIZER_CHOICES),
+      z.string().regex(HF_TOKENIZER_PATTERN, TOKENIZER_CHOICES),
+    ],
+    { error: TOKENIZER_CHOICES },
+  )
   .describe(
-    "llama3, o200k, cl100k, server (the server's own tokenize endpoint, vLLM or llama.cpp, asked after each cell), or a path to a Hugging Face tokenizer.json (relative to the scenario file).",
+    "llama3, o200k, cl100k, server (the server's own tokenize endpoint, vLLM or llama.cpp, asked after each cell), " +
+      'a path to a Hugging Face tokenizer.json or to a GGUF model file (relative to the scenario file), ' +
+      'or hf:ORG/NAME: the tokenizer.json of ORG/NAME in the local Hugging Face cache (never downloaded).',
   );
 
 const paramsSchema = z

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { main } from '../../src/cli/main.ts';
@@ -7,6 +8,7 @@ import { tokensPerChunk } from '../../src/metrics/attribution.ts';
 import { loadTokenizerFile } from '../../src/metrics/tokenizers.ts';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.ts';
 import { startSimulator } from '../../src/sim/server.ts';
+import { ggufBytes } from '../gguf-writer.ts';
 import { captureIo, readRequests, withTempDir } from '../helpers.ts';
 import { byteLevelTokenizerJson, sentencePieceTokenizerJson } from '../tokenizer-fixtures.ts';
 
@@ -83,5 +85,66 @@ describe('a Hugging Face tokenizer.json', () => {
       } finally {
         await sim.close();
       }
+    }));
+});
+
+describe('a tokenizer file that cannot be used', () => {
+  const cases: { name: string; file: string; make: (file: string) => Promise<void>; reason: RegExp }[] = [
+    { name: 'malformed JSON', file: 'tok.json', make: (file) => writeFile(file, '{"model": {"type": "BPE",'), reason: /: not valid JSON \(/ },
+    { name: 'an empty JSON object', file: 'tok.json', make: (file) => writeFile(file, '{}'), reason: /: is not a usable Hugging Face tokenizer \(Tokenizer must contain a "model" property\)/ },
+    { name: 'a JSON array', file: 'tok.json', make: (file) => writeFile(file, '[1]'), reason: /: is not a tokenizer\.json object/ },
+    { name: 'a directory', file: 'tok.json', make: (file) => mkdir(file), reason: /: is a directory, not a tokenizer file/ },
+    { name: 'a GGUF file with the wrong magic', file: 'model.gguf', make: (file) => writeFile(file, ggufBytes({}, { magic: 'GGJT' })), reason: /: not a GGUF file/ },
+    {
+      name: 'a truncated GGUF file',
+      file: 'model.gguf',
+      make: (file) => writeFile(file, ggufBytes({ 'tokenizer.ggml.model': { type: 'string', value: 'llama' } }).subarray(0, 40)),
+      reason: /: truncated GGUF file/,
+    },
+  ];
+  const scenario = (tokenizer: string) =>
+    `name: t\ntarget: {baseURL: builtin}\nmodels: [{name: m, tokenizer: ./${tokenizer}}]\nload: {concurrency: 1, requests: 1}\nprompts: [hi]\n`;
+  for (const { name, file, make, reason } of cases) {
+    test(`${name}: validate exits 2 naming the scenario, the field and the file`, () =>
+      withTempDir(async (dir) => {
+        await make(path.join(dir, file));
+        const scenarioFile = path.join(dir, 's.yaml');
+        await writeFile(scenarioFile, scenario(file));
+        const io = captureIo();
+        assert.equal(await main(['validate', scenarioFile], io), 2);
+        assert.equal(io.out(), '');
+        const line = io.err().trim();
+        assert.ok(line.startsWith(`${scenarioFile}: models[0].tokenizer: ${path.join(dir, file)}: `), line);
+        assert.match(line, reason);
+      }));
+  }
+
+  test('run exits 2 before it starts, with the same message and no stack', () =>
+    withTempDir(async (dir) => {
+      await writeFile(path.join(dir, 'tok.json'), 'not json');
+      const scenarioFile = path.join(dir, 's.yaml');
+      await writeFile(scenarioFile, scenario('tok.json'));
+      const io = captureIo();
+      assert.equal(await main(['run', scenarioFile, '--out', path.join(dir, 'out')], io), 2);
+      assert.match(io.err(), new RegExp(`models\\[0\\]\\.tokenizer: .*tok\\.json: not valid JSON`));
+      assert.doesNotMatch(io.err(), /\n\s+at /);
+      assert.equal(existsSync(path.join(dir, 'out')), false, 'no results folder for a run that never started');
+    }));
+
+  test('every problem at once: two bad models, two lines', () =>
+    withTempDir(async (dir) => {
+      await writeFile(path.join(dir, 'a.json'), '{}');
+      await writeFile(path.join(dir, 'b.gguf'), 'GGUF');
+      const scenarioFile = path.join(dir, 's.yaml');
+      await writeFile(
+        scenarioFile,
+        'name: t\ntarget: {baseURL: builtin}\nmodels: [{name: a, tokenizer: ./a.json}, {name: b, tokenizer: ./b.gguf}]\nload: {concurrency: 1, requests: 1}\nprompts: [hi]\n',
+      );
+      const io = captureIo();
+      assert.equal(await main(['validate', scenarioFile], io), 2);
+      assert.deepEqual(
+        io.err().trim().split('\n').map((line) => line.split(': ').slice(1, 2)[0]),
+        ['models[0].tokenizer', 'models[1].tokenizer'],
+      );
     }));
 });

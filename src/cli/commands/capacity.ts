@@ -3,6 +3,7 @@
  * scenario's kind: concurrency or rate) that meets the scenario's SLO, and
  * the first load that did not, with the bound that broke.
  */
+import { checkTokenizerFiles } from '../../load/workload.js';
 import { capacityEvents } from '../../pipeline.js';
 import { renderCapacity } from '../../report/console.js';
 import { loadScenario, ScenarioError } from '../../scenario/load.js';
@@ -14,6 +15,7 @@ export async function capacityCommand(args: RunArgs, io: Io): Promise<number> {
   if (scenario.slo.length === 0) {
     throw new ScenarioError(args.scenario, [`${args.scenario}: slo: capacity needs an SLO to search against, e.g. slo: {ttft_p95_ms: 500, tpot_p95_ms: 50}`]);
   }
+  await checkTokenizerFiles(scenario);
   const outcome = await withResultsFolder(scenario, args, io, (options) => capacityEvents(scenario, options));
   io.stdout.write(renderCapacity(outcome.capacity ?? [], outcome.cells));
   // A model for which no load met the SLO fails the search, as a failed threshold fails a run.

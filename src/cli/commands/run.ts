@@ -8,6 +8,7 @@ import path from 'node:path';
 import { collectRun, judgeThresholds, renderResultFiles, scenarioEvents, type PipelineOptions, type RunEvent, type RunResult } from '../../pipeline.js';
 import { renderSummaryTable } from '../../report/console.js';
 import { renderRequestLine } from '../../report/json.js';
+import { checkTokenizerFiles } from '../../load/workload.js';
 import { loadScenario } from '../../scenario/load.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
 import type { Scenario } from '../../types.js';
@@ -36,6 +37,7 @@ export interface Io {
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const scenario = await loadScenario(args.scenario, io.env);
+  await checkTokenizerFiles(scenario);
   const outcome = await withResultsFolder(scenario, args, io, (options) => scenarioEvents(scenario, { ...options, repeat: args.repeat ?? 1 }));
   io.stdout.write(renderSummaryTable(outcome.cells));
   const verdict = judgeThresholds(scenario, outcome);

@@ -1,4 +1,5 @@
 /** `tokenmeter validate SCENARIO...`: check scenario files without sending anything. */
+import { checkTokenizerFiles } from '../../load/workload.js';
 import { loadScenario, ScenarioError } from '../../scenario/load.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Io } from './run.js';
@@ -9,6 +10,7 @@ export async function validateCommand(files: string[], io: Io): Promise<number> 
   for (const file of files) {
     try {
       const scenario = await loadScenario(file, io.env);
+      await checkTokenizerFiles(scenario);
       const cells = scenario.models.length * scenario.load.levels.length;
       const prompts = Array.isArray(scenario.prompts) ? `${scenario.prompts.length} prompt(s)` : `${scenario.prompts.count} synthetic prompt(s)`;
       io.stdout.write(`${file}: ok (${scenario.models.length} model(s), ${cells} cell(s), ${prompts})\n`);
