@@ -74,13 +74,14 @@ export interface SimModelProfile {
 
 /**
  * What real servers were measured to do (issue 11, llama.cpp's llama-server):
+ * - close-after-response: the connection closed after each response while keep-alive is advertised (as `staleKeepAlive`).
  * - one-logprob-per-event: exactly one logprobs entry per event, however many tokens it carries.
  * - hold-back-flush: tokens held back (a stop string might match) and sent in one event, up to 11.
  * - usage-per-choice: with n > 1, one usage block per choice (on its finish chunk), no total.
  * - llamacpp-timings: a `timings` object (prompt_ms, predicted_ms, …) on the final chunk.
  * - textless-token: a token with empty text mid-stream (`<s>`), counted by usage, sent in no event.
  */
-export const SIM_QUIRKS = ['one-logprob-per-event', 'hold-back-flush', 'usage-per-choice', 'llamacpp-timings', 'textless-token'] as const;
+export const SIM_QUIRKS = ['close-after-response', 'one-logprob-per-event', 'hold-back-flush', 'usage-per-choice', 'llamacpp-timings', 'textless-token'] as const;
 export type SimQuirk = (typeof SIM_QUIRKS)[number];
 
 /**

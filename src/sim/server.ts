@@ -186,7 +186,7 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
           const requestId = req.headers['x-tokenmeter-request-id'];
           if (typeof requestId === 'string') record.requestId = requestId;
           if (options.keepTruth) truth.push(record);
-          if (profile.staleKeepAlive) {
+          if (profile.staleKeepAlive || profile.quirks?.includes('close-after-response')) {
             if (servedConnections.has(req.socket)) {
               record.droppedOnStaleConnection = true;
               req.socket.destroy();

@@ -90,33 +90,36 @@ describe('a 2xx with no output', () => {
 });
 
 describe('a server that closes every connection after its response, advertising keep-alive', () => {
-  test('40 requests at concurrency 4: no failure, resends counted, and the attempts the server saw are records + resends', () =>
-    withSimulator({ staleKeepAlive: true }, (sim) =>
-      withTempDir(async (dir) => {
-        const file = path.join(dir, 'scenario.yaml');
-        await writeFile(file, `name: stale\ntarget: {baseURL: "${sim.baseURL}"}\nmodels: [${LLAMA}]\nload: {concurrency: 4, requests: 40}\nprompts: [hi]\n`);
-        const out = path.join(dir, 'out');
-        const io = captureIo();
-        const code = await main(['run', file, '--out', out], io);
-        assert.equal(code, 0, io.err());
-        const lines = await readRequests<{ outcome: string; warmup: boolean; resent: boolean }>(out);
-        const measured = lines.filter((line) => !line.warmup);
-        assert.equal(measured.length, 40);
-        assert.deepEqual(
-          lines.filter((line) => line.outcome !== 'ok'),
-          [],
-        );
-        const resends = lines.filter((line) => line.resent).length;
-        assert.ok(resends > 0, 'reused connections were dropped and the requests resent');
-        assert.ok(resends <= lines.length);
-        assert.equal(sim.truth.length, lines.length + resends, 'attempts the server saw = records + resends');
-        assert.equal(sim.truth.filter((t) => t.droppedOnStaleConnection).length, resends);
-        const [row] = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
-        assert.equal(row!.errors, '0');
-        assert.equal(row!.resends, String(measured.filter((line) => line.resent).length));
-        const summary = JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8'));
-        assert.equal(summary.cells[0].resends, Number(row!.resends));
-        if (Number(row!.resends) > 0) assert.match(io.out(), /resent in /);
-      }),
-    ));
+  // staleKeepAlive, and the same as the quirk named after llama.cpp's behaviour.
+  for (const [name, quirk] of [['staleKeepAlive', { staleKeepAlive: true }], ['close-after-response', { quirks: ['close-after-response'] }]] as const) {
+    test(`${name}: 40 requests at concurrency 4: no failure, resends counted, and the attempts the server saw are records + resends`, () =>
+      withSimulator(quirk as Partial<SimModelProfile>, (sim) =>
+        withTempDir(async (dir) => {
+          const file = path.join(dir, 'scenario.yaml');
+          await writeFile(file, `name: stale\ntarget: {baseURL: "${sim.baseURL}"}\nmodels: [${LLAMA}]\nload: {concurrency: 4, requests: 40}\nprompts: [hi]\n`);
+          const out = path.join(dir, 'out');
+          const io = captureIo();
+          const code = await main(['run', file, '--out', out], io);
+          assert.equal(code, 0, io.err());
+          const lines = await readRequests<{ outcome: string; warmup: boolean; resent: boolean }>(out);
+          const measured = lines.filter((line) => !line.warmup);
+          assert.equal(measured.length, 40);
+          assert.deepEqual(
+            lines.filter((line) => line.outcome !== 'ok'),
+            [],
+          );
+          const resends = lines.filter((line) => line.resent).length;
+          assert.ok(resends > 0, 'reused connections were dropped and the requests resent');
+          assert.ok(resends <= lines.length);
+          assert.equal(sim.truth.length, lines.length + resends, 'attempts the server saw = records + resends');
+          assert.equal(sim.truth.filter((t) => t.droppedOnStaleConnection).length, resends);
+          const [row] = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+          assert.equal(row!.errors, '0');
+          assert.equal(row!.resends, String(measured.filter((line) => line.resent).length));
+          const summary = JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8'));
+          assert.equal(summary.cells[0].resends, Number(row!.resends));
+          if (Number(row!.resends) > 0) assert.match(io.out(), /resent in /);
+        }),
+      ));
+  }
 });
