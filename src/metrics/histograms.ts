@@ -60,10 +60,11 @@ export interface Stats {
 export function statsOf(histogram: Histogram, metric: MetricName): Stats | undefined {
   if (histogram.totalCount === 0) return undefined;
   const scale = METRIC_UNITS[metric].scale;
-  const at = (percentile: number): number => histogram.getValueAtPercentile(percentile) / scale;
+  const { min, max } = extremesOf(histogram, scale);
+  const at = (percentile: number): number => percentileOf(histogram, scale, percentile);
   return {
     count: histogram.totalCount,
-    min: at(0),
+    min,
     mean: histogram.mean / scale,
     stdev: histogram.stdDeviation / scale,
     p50: at(50),
@@ -71,8 +72,25 @@ export function statsOf(histogram: Histogram, metric: MetricName): Stats | undef
     p95: at(95),
     p99: at(99),
     p999: at(99.9),
-    max: histogram.maxValue / scale,
+    max,
   };
+}
+
+/** The smallest and largest recorded values, exact (HdrHistogram tracks them apart from its buckets), in units of `scale`. */
+export function extremesOf(histogram: Histogram, scale: number): { min: number; max: number } {
+  const max = histogram.maxValue / scale;
+  const min = histogram.getValueAtPercentile(0) === 0 ? 0 : Math.min(histogram.minNonZeroValue / scale, max);
+  return { min, max };
+}
+
+/**
+ * A percentile in units of `scale`. HdrHistogram gives the top of the value's
+ * bucket (5 → 5.003 at 3 significant digits), which can lie beyond what was
+ * recorded: it is clamped to [min, max], so no p99 ever exceeds the max.
+ */
+export function percentileOf(histogram: Histogram, scale: number, percentile: number): number {
+  const { min, max } = extremesOf(histogram, scale);
+  return Math.min(max, Math.max(min, histogram.getValueAtPercentile(percentile) / scale));
 }
 
 /** One row of HdrHistogram's percentile distribution, in the metric's unit. */

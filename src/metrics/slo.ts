@@ -6,7 +6,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { MetricName, RequestRecord, SloBound } from '../types.js';
 import { METRICS } from './catalog.js';
-import { METRIC_UNITS } from './histograms.js';
+import { extremesOf, METRIC_UNITS, percentileOf } from './histograms.js';
 import { roundTo } from '../util/format.js';
 
 const within = (value: number, bound: SloBound): boolean => (bound.direction === 'max' ? value <= bound.bound : value >= bound.bound);
@@ -58,11 +58,11 @@ export function cellValue(histogram: Histogram, metric: MetricName, stat: Histog
     case 'mean':
       return histogram.mean / scale;
     case 'min':
-      return histogram.getValueAtPercentile(0) / scale;
+      return extremesOf(histogram, scale).min;
     case 'max':
-      return histogram.maxValue / scale;
+      return extremesOf(histogram, scale).max;
     default:
-      return histogram.getValueAtPercentile(stat ?? 50) / scale;
+      return percentileOf(histogram, scale, stat ?? 50);
   }
 }
 

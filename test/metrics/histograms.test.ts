@@ -58,3 +58,18 @@ test('the percentile distribution is HdrHistogram’s, in the metric’s unit', 
   assert.equal(rows.at(-1)!.inversePercentile, Infinity);
   assert.deepEqual(percentileDistribution(createHistogram(), 'ttft'), []);
 });
+
+test('percentiles never lie beyond what was recorded: the bucket top is clamped to [min, max]', () => {
+  const histogram = createHistogram();
+  // 5,003 µs is the top of 5,000's bucket at 3 significant digits: unclamped, p99 read 5.003 ms with max 5.
+  for (let i = 0; i < 10; i++) recordValue(histogram, 'itl', 5);
+  const stats = statsOf(histogram, 'itl')!;
+  assert.equal(stats.max, 5);
+  assert.equal(stats.min, 5);
+  assert.deepEqual([stats.p50, stats.p90, stats.p95, stats.p99, stats.p999], [5, 5, 5, 5, 5]);
+  const spread = createHistogram();
+  for (const ms of [1.2345, 7, 9.8765]) recordValue(spread, 'ttft', ms);
+  const s = statsOf(spread, 'ttft')!;
+  assert.ok(s.p99 <= s.max && s.p50 >= s.min, JSON.stringify(s));
+  assert.equal(s.p99, s.max);
+});
