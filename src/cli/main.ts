@@ -25,13 +25,17 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
             .positional('scenario', { type: 'string', demandOption: true, describe: 'Scenario file (YAML or JSON)' })
             .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
             .option('repeat', { type: 'number', default: 1, describe: 'Run each cell K times: each repeat is kept, and merged with its spread (run-to-run noise)' })
+            .option('preflight', { type: 'boolean', default: true, describe: PREFLIGHT_HELP })
             .example('$0 run scenarios/quickstart.yaml', 'Run the quickstart on the built-in simulator')
             .example('$0 run scenarios/ci.yaml --repeat 5', 'See how much the numbers move between identical runs')
             .example('$0 run scenarios/sambanova.yaml --out results/llama-70b', 'Run against SambaNova Cloud into a chosen directory'),
         async (args) => {
           const { runCommand } = await import('./commands/run.js');
           if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UsageError('--repeat must be a positive integer');
-          exitCode = await runCommand({ scenario: args.scenario, ...(args.out ? { out: args.out } : {}), repeat: args.repeat, argv }, fullIo);
+          exitCode = await runCommand(
+            { scenario: args.scenario, ...(args.out ? { out: args.out } : {}), repeat: args.repeat, preflight: args.preflight, argv },
+            fullIo,
+          );
         },
       )
       .command(
@@ -41,10 +45,11 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
           y
             .positional('scenario', { type: 'string', demandOption: true, describe: 'Scenario file with an slo (and optionally capacity: {start, max, tolerance})' })
             .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
+            .option('preflight', { type: 'boolean', default: true, describe: PREFLIGHT_HELP })
             .example('$0 capacity scenarios/capacity.yaml', 'Find the knee of the built-in simulator'),
         async (args) => {
           const { capacityCommand } = await import('./commands/capacity.js');
-          exitCode = await capacityCommand({ scenario: args.scenario, ...(args.out ? { out: args.out } : {}), argv }, fullIo);
+          exitCode = await capacityCommand({ scenario: args.scenario, ...(args.out ? { out: args.out } : {}), preflight: args.preflight, argv }, fullIo);
         },
       )
       .command(
@@ -159,6 +164,9 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
   }
   return exitCode;
 }
+
+const PREFLIGHT_HELP =
+  'Send one request per model first; a wrong key, URL or model (401/403/404/400) or a refused connection stops the run at once, exit 1 (--no-preflight skips it)';
 
 /** The one place errors become exit codes. Config problems print without a stack trace. */
 function reportError(error: unknown, stderr: NodeJS.WritableStream): number {

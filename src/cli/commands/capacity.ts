@@ -18,6 +18,7 @@ export async function capacityCommand(args: RunArgs, io: Io): Promise<number> {
   await checkTokenizerFiles(scenario);
   const outcome = await withResultsFolder(scenario, args, io, (options) => capacityEvents(scenario, options));
   io.stdout.write(renderCapacity(outcome.capacity ?? [], outcome.cells));
+  for (const message of outcome.exitMessages) io.stderr.write(message);
   // A model for which no load met the SLO fails the search, as a failed threshold fails a run.
   const noLoadMet = (outcome.capacity ?? []).some((model) => model.best === undefined && !model.interrupted);
   return outcome.exitCode === ExitCode.OK && noLoadMet ? ExitCode.THRESHOLDS_FAILED : outcome.exitCode;

@@ -12,6 +12,7 @@ import { checkTokenizerFiles } from '../../load/workload.js';
 import { loadScenario } from '../../scenario/load.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
 import type { Scenario } from '../../types.js';
+import { preflight } from '../preflight.js';
 import { ExitCode } from '../exit-codes.js';
 import { AtomicLineWriter, createOutputDir, writeFileAtomic } from '../files.js';
 import { ProgressLine } from '../progress.js';
@@ -25,6 +26,8 @@ export interface RunArgs {
   /** Where default output directories go. */
   resultsRoot?: string;
   argv?: string[];
+  /** Send one request per model before any load and stop at a failure every request would meet (default true; `--no-preflight`). */
+  preflight?: boolean;
 }
 
 export interface Io {
@@ -40,6 +43,8 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   await checkTokenizerFiles(scenario);
   const outcome = await withResultsFolder(scenario, args, io, (options) => scenarioEvents(scenario, { ...options, repeat: args.repeat ?? 1 }));
   io.stdout.write(renderSummaryTable(outcome.cells));
+  // After the table: the messages point at it.
+  for (const message of outcome.exitMessages) io.stderr.write(message);
   const verdict = judgeThresholds(scenario, outcome);
   if (!verdict) return outcome.exitCode;
   io.stdout.write(verdict.lines);
@@ -70,16 +75,29 @@ export async function withResultsFolder(
   args: RunArgs,
   io: Io,
   pipeline: (options: PipelineOptions) => AsyncIterable<RunEvent>,
-): Promise<RunResult & { outDir: string; exitCode: number }> {
-  const startedAt = new Date();
-  const outDir = await createOutputDir(args.out, scenario.name, startedAt, args.resultsRoot);
-
+): Promise<RunResult & { outDir: string; exitCode: number; exitMessages: string[] }> {
   let simulator: ThreadedSimulator | undefined;
   let baseURL = scenario.target.baseURL;
   if (baseURL === 'builtin') {
     // On its own thread, so its work never delays the client's timestamps.
     simulator = await startSimulatorThread(scenario.target.simulator);
     baseURL = simulator.baseURL;
+  }
+  let startedAt: Date;
+  let outDir: string;
+  try {
+    // Before the results folder: a run that cannot measure anything leaves nothing behind.
+    // The built-in simulator is tokenmeter's own: nothing to find out.
+    if (args.preflight !== false && !simulator) {
+      const checked = await preflight(scenario, baseURL, io.interrupt);
+      if (checked.fatal) throw new Error(checked.fatal);
+      for (const warning of checked.warnings) io.stderr.write(`warning: ${warning}\n`);
+    }
+    startedAt = new Date();
+    outDir = await createOutputDir(args.out, scenario.name, startedAt, args.resultsRoot);
+  } catch (error) {
+    await simulator?.close();
+    throw error;
   }
   io.stderr.write(`tokenmeter ${TOKENMETER_VERSION}: ${scenario.name} → ${baseURL}; writing ${outDir}\n`);
 
@@ -107,18 +125,38 @@ export async function withResultsFolder(
 
   for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
   io.stderr.write(`wrote ${outDir}/{requests.jsonl,${Object.keys(files).join(',')}}\n`);
-  return { ...result, outDir, exitCode: exitCodeOf(result, io) };
+  const exit = exitOf(result);
+  return { ...result, outDir, exitCode: exit.code, exitMessages: exit.messages };
 }
 
-function exitCodeOf(result: RunResult, io: Io): number {
+/**
+ * The run's exit code, and what to say about it once the summary is printed
+ * (the messages point at it): interrupted, nothing succeeded, every cell
+ * invalid (its numbers describe the client, so the run measured nothing of
+ * the server), or some cells invalid (a warning; the exit code stays).
+ */
+export function exitOf(result: Pick<RunResult, 'completed' | 'cells'>): { code: number; messages: string[] } {
   if (!result.completed) {
-    io.stderr.write('interrupted: the results above are incomplete (run.json says completed: false)\n');
-    return ExitCode.INTERRUPTED;
+    return { code: ExitCode.INTERRUPTED, messages: ['interrupted: the results above are incomplete (run.json says completed: false)\n'] };
   }
   const ok = result.cells.reduce((sum, cell) => sum + cell.ok, 0);
   if (ok === 0) {
-    io.stderr.write('error: no request succeeded; see the error classes above and requests.jsonl\n');
-    return ExitCode.RUN_FAILED;
+    return { code: ExitCode.RUN_FAILED, messages: ['error: no request succeeded; see the error classes above and requests.jsonl\n'] };
   }
-  return ExitCode.OK;
+  // With --repeat, the merged rows are judged, as thresholds judge them.
+  const judged = result.cells.filter((cell) => cell.repeat === undefined);
+  const invalid = judged.filter((cell) => cell.invalid !== undefined);
+  if (invalid.length > 0 && invalid.length === judged.length) {
+    return {
+      code: ExitCode.ALL_INVALID,
+      messages: [`error: every cell is invalid (see INVALID above): the client, not the server, limited what was measured, so no number describes the server\n`],
+    };
+  }
+  if (invalid.length > 0) {
+    return {
+      code: ExitCode.OK,
+      messages: [`warning: ${invalid.length} of ${judged.length} cells invalid (see INVALID above): their numbers describe the client, not the server\n`],
+    };
+  }
+  return { code: ExitCode.OK, messages: [] };
 }
