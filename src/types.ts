@@ -238,6 +238,8 @@ export interface Scenario {
   capacity: CapacitySpec;
   /** Request body parameters passed through as written (max_tokens, temperature, top_k, …). */
   params: Record<string, unknown>;
+  /** The `--set PATH=VALUE` overrides applied to the file, in order (values touching secrets `[redacted]`). */
+  overrides?: string[];
 }
 
 /** A length distribution in tokens; draws are rounded and clamped to [min, max]. */

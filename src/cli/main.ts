@@ -7,6 +7,53 @@ import yargs from 'yargs';
 import { ScenarioError } from '../scenario/load.js';
 import { ExitCode, exitCodeHelp, UsageError } from './exit-codes.js';
 import type { Io } from './commands/run.js';
+import { redactArgv, type QuickFlags, type ScenarioSource } from './quick-scenario.js';
+
+/** `--set`, shared by the commands that load a scenario. */
+const SET_OPTION = {
+  set: {
+    type: 'string',
+    describe: "Override a scenario field: PATH=VALUE, the value read as YAML (repeatable), e.g. --set load.requests=200 --set 'load.concurrency=[1,4]' --set models[0].tokenizer=llama3",
+  },
+} as const;
+
+/** The flags of a run without a scenario file (src/cli/quick-scenario.ts). */
+const QUICK_OPTIONS = {
+  'base-url': { type: 'string', group: 'Quick run (no scenario file):', describe: 'API base URL ending in /v1, or builtin for the built-in simulator' },
+  model: { type: 'string', group: 'Quick run (no scenario file):', describe: 'Model to ask for (repeatable)' },
+  concurrency: { type: 'string', group: 'Quick run (no scenario file):', describe: 'Closed loop: requests in flight, levels separated by commas, e.g. 1,8 (default 1)' },
+  rate: { type: 'string', group: 'Quick run (no scenario file):', describe: 'Open loop instead: arrivals per second, e.g. 2,4' },
+  requests: { type: 'string', group: 'Quick run (no scenario file):', describe: 'Measured requests per cell (default 32 unless --duration)' },
+  duration: { type: 'string', group: 'Quick run (no scenario file):', describe: 'Measured time per cell, e.g. 30s' },
+  api: { type: 'string', group: 'Quick run (no scenario file):', describe: 'chat (default), completions, responses or messages' },
+  provider: { type: 'string', group: 'Quick run (no scenario file):', describe: 'generic (default), sambanova, openai, vllm or llamacpp' },
+  'api-key-env': { type: 'string', group: 'Quick run (no scenario file):', describe: 'Name of the environment variable holding the API key (the key never goes on the command line)' },
+  prompt: { type: 'string', group: 'Quick run (no scenario file):', describe: 'Prompt text (repeatable; default a short-story request)' },
+  'max-tokens': { type: 'string', group: 'Quick run (no scenario file):', describe: 'Output cap per request, tokens (default 256)' },
+} as const;
+
+/** A flag given once is a string; given twice, yargs makes a list. */
+const listOf = (value: unknown): string[] | undefined => (value === undefined ? undefined : ([] as unknown[]).concat(value).map(String));
+const lastOf = (value: unknown): string | undefined => listOf(value)?.at(-1);
+
+/** Where a command's scenario comes from: the positional file, the quick-run flags, the `--set`s. */
+function scenarioSourceOf(args: Record<string, unknown>): ScenarioSource {
+  const quick: QuickFlags = {};
+  const single = ['baseUrl', 'concurrency', 'rate', 'requests', 'duration', 'api', 'provider', 'apiKeyEnv', 'maxTokens'] as const;
+  for (const key of single) {
+    const value = lastOf(args[key]);
+    if (value !== undefined) quick[key] = value;
+  }
+  for (const key of ['model', 'prompt'] as const) {
+    const value = listOf(args[key]);
+    if (value !== undefined) quick[key] = value;
+  }
+  return {
+    ...(typeof args.scenario === 'string' ? { scenario: args.scenario } : {}),
+    quick,
+    set: listOf(args.set) ?? [],
+  };
+}
 
 export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo()): Promise<number> {
   const interrupt = installInterruptHandler(io.stderr);
@@ -18,38 +65,49 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
       .scriptName('tokenmeter')
       .usage('$0 <command> [options]\n\nBenchmark streaming LLM inference over OpenAI-compatible APIs, counting every token of every chunk.')
       .command(
-        'run <scenario>',
+        'run [scenario]',
         'Run a scenario: stream completions, measure TTFT/TPOT/ITL/tokens/s, write CSV/JSON/HTML results; exit 99 if a threshold fails.',
         (y) =>
           y
-            .positional('scenario', { type: 'string', demandOption: true, describe: 'Scenario file (YAML or JSON)' })
+            .positional('scenario', { type: 'string', describe: 'Scenario file (YAML or JSON); or none, with --base-url and --model' })
+            .options(SET_OPTION)
+            .options(QUICK_OPTIONS)
             .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
             .option('repeat', { type: 'number', default: 1, describe: 'Run each cell K times: each repeat is kept, and merged with its spread (run-to-run noise)' })
             .option('preflight', { type: 'boolean', default: true, describe: PREFLIGHT_HELP })
             .example('$0 run scenarios/quickstart.yaml', 'Run the quickstart on the built-in simulator')
             .example('$0 run scenarios/ci.yaml --repeat 5', 'See how much the numbers move between identical runs')
-            .example('$0 run scenarios/sambanova.yaml --out results/llama-70b', 'Run against SambaNova Cloud into a chosen directory'),
+            .example('$0 run scenarios/sambanova.yaml --out results/llama-70b', 'Run against SambaNova Cloud into a chosen directory')
+            .example('$0 run scenarios/quickstart.yaml --set load.requests=200 --set \'load.concurrency=[1,4]\'', 'Change fields of the file for this run')
+            .example('$0 run --base-url http://localhost:8000/v1 --model M --concurrency 1,8 --requests 64', 'A quick run, no scenario file')
+            .example('$0 run --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY', 'The key read from $OPENAI_API_KEY')
+            .example('$0 run --base-url builtin', 'A quick run on the built-in simulator'),
         async (args) => {
           const { runCommand } = await import('./commands/run.js');
           if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UsageError('--repeat must be a positive integer');
           exitCode = await runCommand(
-            { scenario: args.scenario, ...(args.out ? { out: args.out } : {}), repeat: args.repeat, preflight: args.preflight, argv },
+            { ...scenarioSourceOf(args), ...(args.out ? { out: args.out } : {}), repeat: args.repeat, preflight: args.preflight, argv: redactArgv(argv) },
             fullIo,
           );
         },
       )
       .command(
-        'capacity <scenario>',
+        'capacity [scenario]',
         "Find each model's highest load (concurrency or rate) that meets the scenario's SLO: doubling, then bisection.",
         (y) =>
           y
-            .positional('scenario', { type: 'string', demandOption: true, describe: 'Scenario file with an slo (and optionally capacity: {start, max, tolerance})' })
+            .positional('scenario', { type: 'string', describe: 'Scenario file with an slo (and optionally capacity: {start, max, tolerance}); or none, with --base-url, --model and --set slo.…' })
+            .options(SET_OPTION)
+            .options(QUICK_OPTIONS)
             .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
             .option('preflight', { type: 'boolean', default: true, describe: PREFLIGHT_HELP })
             .example('$0 capacity scenarios/capacity.yaml', 'Find the knee of the built-in simulator'),
         async (args) => {
           const { capacityCommand } = await import('./commands/capacity.js');
-          exitCode = await capacityCommand({ scenario: args.scenario, ...(args.out ? { out: args.out } : {}), preflight: args.preflight, argv }, fullIo);
+          exitCode = await capacityCommand(
+            { ...scenarioSourceOf(args), ...(args.out ? { out: args.out } : {}), preflight: args.preflight, argv: redactArgv(argv) },
+            fullIo,
+          );
         },
       )
       .command(
@@ -111,10 +169,12 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         (y) =>
           y
             .positional('scenarios', { type: 'string', array: true, demandOption: true, describe: 'Scenario files' })
-            .example('$0 validate scenarios/*.yaml', 'Check every example scenario'),
+            .options(SET_OPTION)
+            .example('$0 validate scenarios/*.yaml', 'Check every example scenario')
+            .example('$0 validate scenarios/quickstart.yaml --set load.rate=2', 'Check a change before making it'),
         async (args) => {
           const { validateCommand } = await import('./commands/validate.js');
-          exitCode = await validateCommand(args.scenarios as string[], fullIo);
+          exitCode = await validateCommand(args.scenarios as string[], fullIo, listOf(args.set) ?? []);
         },
       )
       .command(

@@ -13,6 +13,7 @@ import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
 import { HF_TOKENIZER_PATTERN, scenarioSchema, TOKENIZER_FILE_PATTERN } from './schema.js';
 import { resolveHfTokenizer } from './hf-cache.js';
+import { applyOverrides, originNote, redactOverride, touchesSecret, type FieldOrigin } from './overrides.js';
 
 /** A scenario file that cannot be used; `problems` are complete lines ready to print. */
 export class ScenarioError extends Error {
@@ -35,7 +36,15 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return text === '' ? '(top level)' : text;
 }
 
-export async function loadScenario(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Scenario> {
+/** How a scenario is changed or was made before validation. */
+export interface ScenarioOptions {
+  /** `--set PATH=VALUE` texts, applied in order to the parsed file (src/scenario/overrides.ts). */
+  overrides?: readonly string[];
+  /** Where fields came from when the scenario was built from flags: problems at those paths name the flag. */
+  origins?: readonly FieldOrigin[];
+}
+
+export async function loadScenario(file: string, env: NodeJS.ProcessEnv = process.env, options: ScenarioOptions = {}): Promise<Scenario> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -43,11 +52,11 @@ export async function loadScenario(file: string, env: NodeJS.ProcessEnv = proces
     const code = (error as NodeJS.ErrnoException).code;
     throw new ScenarioError(file, [`${file}: cannot read the file (${code ?? (error as Error).message})`]);
   }
-  return parseScenario(text, file, env);
+  return parseScenario(text, file, env, options);
 }
 
 /** Parses scenario text (YAML, of which JSON is a subset). */
-export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Scenario {
+export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: ScenarioOptions = {}): Scenario {
   const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     throw new ScenarioError(
@@ -63,22 +72,40 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ScenarioError(file, [`${file}: (top level): must be a mapping with name, target, models, load and prompts`]);
   }
+  return validateScenario(raw as Record<string, unknown>, file, env, options);
+}
 
-  const { value, missing } = interpolateEnv(raw, env);
+/**
+ * A parsed scenario (from a file, or built from flags) → the Scenario: the
+ * `--set` overrides applied, ${VAR} interpolated, the schema checked, normalized.
+ * Every problem names its path, and the flag or `--set` behind it.
+ */
+export function validateScenario(raw: Record<string, unknown>, file: string, env: NodeJS.ProcessEnv = process.env, options: ScenarioOptions = {}): Scenario {
+  const overrides = options.overrides ?? [];
+  const applied = applyOverrides(raw, overrides);
+  if (applied.problems.length > 0) throw new ScenarioError(file, applied.problems.map((problem) => `${file}: ${problem}`));
+  const origins = [...(options.origins ?? []), ...applied.origins];
+  const at = (path: readonly PropertyKey[], message: string): string => `${file}: ${formatPath(path)}: ${message}${originNote(path, origins)}`;
+
+  const literalKey = (applied.value as { target?: { apiKey?: unknown } }).target?.apiKey;
+  if (applied.origins.some((origin) => touchesSecret(origin.path)) && typeof literalKey === 'string' && !literalKey.includes('${')) {
+    // A key typed on the command line stays in the shell's history.
+    throw new ScenarioError(file, [at(['target', 'apiKey'], 'must not be written on the command line: use --api-key-env VAR, or --set \'target.apiKey=${VAR}\'')]);
+  }
+
+  const { value, missing } = interpolateEnv(applied.value, env);
   const builtin = (value as { target?: { baseURL?: unknown } }).target?.baseURL === 'builtin';
   // With the built-in simulator an API key is optional: an unset variable there is no problem.
   const missingProblems = missing.filter((m) => !(builtin && formatPath(m.path) === 'target.apiKey'));
   const missingPaths = new Set(missing.map((m) => formatPath(m.path)));
 
-  const problems = missingProblems.map(
-    (m) => `${file}: ${formatPath(m.path)}: environment variable ${m.variable} is not set`,
-  );
+  const problems = missingProblems.map((m) => at(m.path, `environment variable ${m.variable} is not set`));
   const parsed = scenarioSchema.safeParse(value);
   if (!parsed.success) {
     for (const issue of flattenIssues(parsed.error.issues)) {
       const path = formatPath(issue.path);
       if (missingPaths.has(path)) continue; // already reported as a missing variable
-      problems.push(`${file}: ${path}: ${issue.message}`);
+      problems.push(at(issue.path, issue.message));
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);
@@ -86,28 +113,29 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
   try {
     scenario = normalizeScenario(parsed.data, file);
   } catch (error) {
-    if (error instanceof PromptFileError) throw new ScenarioError(file, error.problems.map((problem) => `${file}: prompts.file: ${problem}`));
+    if (error instanceof PromptFileError) throw new ScenarioError(file, error.problems.map((problem) => at(['prompts', 'file'], problem)));
     throw error;
   }
   const unreadable = scenario.models.flatMap((model, i) => {
     if (model.tokenizer === undefined) return [];
     if (HF_TOKENIZER_PATTERN.test(model.tokenizer)) {
       const cached = resolveHfTokenizer(model.tokenizer.slice('hf:'.length), env);
-      if ('problem' in cached) return [`${file}: models[${i}].tokenizer: ${cached.problem}`];
+      if ('problem' in cached) return [at(['models', i, 'tokenizer'], cached.problem)];
       model.tokenizer = cached.file;
       return [];
     }
     // The contents are checked where tokenizers load (checkTokenizerFiles, before validate says ok and before a run).
-    return TOKENIZER_FILE_PATTERN.test(model.tokenizer) && !existsSync(model.tokenizer) ? [`${file}: models[${i}].tokenizer: cannot read ${model.tokenizer}`] : [];
+    return TOKENIZER_FILE_PATTERN.test(model.tokenizer) && !existsSync(model.tokenizer) ? [at(['models', i, 'tokenizer'], `cannot read ${model.tokenizer}`)] : [];
   });
   // Only chat has a non-streaming path; elsewhere stream: false would be silently streamed.
-  const paramSets = [{ where: 'params', params: scenario.params }, ...scenario.models.map((m, i) => ({ where: `models[${i}].params`, params: m.params }))];
+  const paramSets = [{ where: ['params'], params: scenario.params }, ...scenario.models.map((m, i) => ({ where: ['models', i, 'params'], params: m.params }))];
   const unsupported =
     scenario.target.api === 'chat'
       ? []
-      : paramSets.filter(({ params }) => params.stream === false).map(({ where }) => `${file}: ${where}.stream: false is supported with api: chat only`);
+      : paramSets.filter(({ params }) => params.stream === false).map(({ where }) => at([...where, 'stream'], 'false is supported with api: chat only'));
   const more = [...unreadable, ...unsupported, ...thresholdProblems(scenario).map((problem) => `${file}: ${problem}`)];
   if (more.length > 0) throw new ScenarioError(file, more);
+  if (overrides.length > 0) scenario.overrides = overrides.map(redactOverride);
   return scenario;
 }
 

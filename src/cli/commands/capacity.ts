@@ -6,14 +6,15 @@
 import { checkTokenizerFiles } from '../../load/workload.js';
 import { capacityEvents } from '../../pipeline.js';
 import { renderCapacity } from '../../report/console.js';
-import { loadScenario, ScenarioError } from '../../scenario/load.js';
+import { ScenarioError } from '../../scenario/load.js';
+import { scenarioFromArgs } from '../quick-scenario.js';
 import { ExitCode } from '../exit-codes.js';
 import { withResultsFolder, type Io, type RunArgs } from './run.js';
 
 export async function capacityCommand(args: RunArgs, io: Io): Promise<number> {
-  const scenario = await loadScenario(args.scenario, io.env);
+  const scenario = await scenarioFromArgs(args, io.env);
   if (scenario.slo.length === 0) {
-    throw new ScenarioError(args.scenario, [`${args.scenario}: slo: capacity needs an SLO to search against, e.g. slo: {ttft_p95_ms: 500, tpot_p95_ms: 50}`]);
+    throw new ScenarioError(scenario.file, [`${scenario.file}: slo: capacity needs an SLO to search against, e.g. slo: {ttft_p95_ms: 500, tpot_p95_ms: 50}`]);
   }
   await checkTokenizerFiles(scenario);
   const outcome = await withResultsFolder(scenario, args, io, (options) => capacityEvents(scenario, options));

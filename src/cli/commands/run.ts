@@ -9,17 +9,17 @@ import { collectRun, judgeThresholds, renderResultFiles, scenarioEvents, type Pi
 import { renderSummaryTable } from '../../report/console.js';
 import { renderRequestLine } from '../../report/json.js';
 import { checkTokenizerFiles } from '../../load/workload.js';
-import { loadScenario } from '../../scenario/load.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
 import type { Scenario } from '../../types.js';
 import { preflight } from '../preflight.js';
 import { ExitCode } from '../exit-codes.js';
+import { scenarioFromArgs, type ScenarioSource } from '../quick-scenario.js';
 import { AtomicLineWriter, createOutputDir, writeFileAtomic } from '../files.js';
 import { ProgressLine } from '../progress.js';
 import { TOKENMETER_VERSION } from '../version.js';
 
-export interface RunArgs {
-  scenario: string;
+/** The scenario (a file or quick-run flags, and `--set`s: ScenarioSource) and where and how to run it. */
+export interface RunArgs extends ScenarioSource {
   out?: string;
   /** Run each cell this many times (`--repeat`). */
   repeat?: number;
@@ -39,7 +39,7 @@ export interface Io {
 }
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
-  const scenario = await loadScenario(args.scenario, io.env);
+  const scenario = await scenarioFromArgs(args, io.env);
   await checkTokenizerFiles(scenario);
   const outcome = await withResultsFolder(scenario, args, io, (options) => scenarioEvents(scenario, { ...options, repeat: args.repeat ?? 1 }));
   io.stdout.write(renderSummaryTable(outcome.cells));

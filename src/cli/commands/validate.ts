@@ -4,12 +4,13 @@ import { loadScenario, ScenarioError } from '../../scenario/load.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Io } from './run.js';
 
-export async function validateCommand(files: string[], io: Io): Promise<number> {
+/** Checks each file with the same `--set` overrides applied, as `run` would. */
+export async function validateCommand(files: string[], io: Io, overrides: readonly string[] = []): Promise<number> {
   let exitCode: number = ExitCode.OK;
   // Every file is checked, so one bad file does not hide the problems of the next.
   for (const file of files) {
     try {
-      const scenario = await loadScenario(file, io.env);
+      const scenario = await loadScenario(file, io.env, { overrides });
       await checkTokenizerFiles(scenario);
       const cells = scenario.models.length * scenario.load.levels.length;
       const prompts = Array.isArray(scenario.prompts) ? `${scenario.prompts.length} prompt(s)` : `${scenario.prompts.count} synthetic prompt(s)`;
