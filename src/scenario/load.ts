@@ -35,7 +35,15 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return text === '' ? '(top level)' : text;
 }
 
-export async function loadScenario(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Scenario> {
+/** How loading treats an unset `${VAR}`: `run` refuses it; `validate` warns unless `--strict`. */
+export interface LoadOptions {
+  /** `error` (default): an unset variable is a problem. `warn`: it is passed to `onWarning` and read as empty, so the rest is checked. */
+  unsetVariables?: 'error' | 'warn';
+  /** Receives each warning as a complete line (`FILE: PATH: …`). */
+  onWarning?: (line: string) => void;
+}
+
+export async function loadScenario(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<Scenario> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -43,11 +51,12 @@ export async function loadScenario(file: string, env: NodeJS.ProcessEnv = proces
     const code = (error as NodeJS.ErrnoException).code;
     throw new ScenarioError(file, [`${file}: cannot read the file (${code ?? (error as Error).message})`]);
   }
-  return parseScenario(text, file, env);
+  return parseScenario(text, file, env, options);
 }
 
 /** Parses scenario text (YAML, of which JSON is a subset). */
-export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Scenario {
+export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Scenario {
+  const lenient = options.unsetVariables === 'warn';
   const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     throw new ScenarioError(
@@ -64,21 +73,24 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
     throw new ScenarioError(file, [`${file}: (top level): must be a mapping with name, target, models, load and prompts`]);
   }
 
-  const { value, missing } = interpolateEnv(raw, env);
+  const { value, missing } = interpolateEnv(raw, env, { unsetAsEmpty: lenient });
   const builtin = (value as { target?: { baseURL?: unknown } }).target?.baseURL === 'builtin';
   // With the built-in simulator an API key is optional: an unset variable there is no problem.
   const missingProblems = missing.filter((m) => !(builtin && formatPath(m.path) === 'target.apiKey'));
-  const missingPaths = new Set(missing.map((m) => formatPath(m.path)));
+  const missingByPath = new Map(missing.map((m) => [formatPath(m.path), m.variable]));
+  const unset = (m: { path: (string | number)[]; variable: string }) => `${file}: ${formatPath(m.path)}: environment variable ${m.variable} is not set`;
 
-  const problems = missingProblems.map(
-    (m) => `${file}: ${formatPath(m.path)}: environment variable ${m.variable} is not set`,
-  );
+  const problems = lenient ? [] : missingProblems.map(unset);
+  if (lenient) for (const m of missingProblems) options.onWarning?.(`${unset(m)} (run refuses it)`);
   const parsed = scenarioSchema.safeParse(value);
   if (!parsed.success) {
     for (const issue of flattenIssues(parsed.error.issues)) {
       const path = formatPath(issue.path);
-      if (missingPaths.has(path)) continue; // already reported as a missing variable
-      problems.push(`${file}: ${path}: ${issue.message}`);
+      const variable = missingByPath.get(path);
+      if (variable === undefined) problems.push(`${file}: ${path}: ${issue.message}`);
+      // Read as empty, the field is still invalid: the warning alone would pass a file that cannot run.
+      else if (lenient) problems.push(`${file}: ${path}: environment variable ${variable} is not set, and read as empty the value ${issue.message}`);
+      // Otherwise it is already reported as a missing variable.
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);

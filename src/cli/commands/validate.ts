@@ -4,12 +4,20 @@ import { loadScenario, ScenarioError } from '../../scenario/load.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Io } from './run.js';
 
-export async function validateCommand(files: string[], io: Io): Promise<number> {
+export interface ValidateOptions {
+  /** An unset `${VAR}` is an error (exit 2), as `run` treats it, instead of a warning. */
+  strict?: boolean;
+}
+
+export async function validateCommand(files: string[], io: Io, options: ValidateOptions = {}): Promise<number> {
   let exitCode: number = ExitCode.OK;
   // Every file is checked, so one bad file does not hide the problems of the next.
   for (const file of files) {
     try {
-      const scenario = await loadScenario(file, io.env);
+      const scenario = await loadScenario(file, io.env, {
+        unsetVariables: options.strict ? 'error' : 'warn',
+        onWarning: (line) => io.stderr.write(`warning: ${line}\n`),
+      });
       await checkTokenizerFiles(scenario);
       const cells = scenario.models.length * scenario.load.levels.length;
       const prompts = Array.isArray(scenario.prompts) ? `${scenario.prompts.length} prompt(s)` : `${scenario.prompts.count} synthetic prompt(s)`;
