@@ -119,7 +119,8 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
             .option('baseline', { type: 'string', demandOption: true, describe: 'The results folder to compare with' })
             .option('max-regression', {
               type: 'string',
-              describe: 'Allowed worsening per metric, METRIC.pNN=N% separated by commas (default ttft.p95=10%,tpot.p95=10%,e2e.p95=10%,decode_tokens_per_s.p50=10%)',
+              describe:
+                'Allowed worsening per metric, METRIC.pNN=N% separated by commas (default ttft.p95=10%,tpot.p95=10%,e2e.p95=10%,decode_tokens_per_s.p50=10%,errors.rate=1%)',
             })
             .option('confidence', { type: 'number', default: 0.95, describe: 'Confidence level of the bootstrap interval' })
             .example('$0 check results/pr --baseline results/baselines/ci', 'Fail if TTFT, TPOT or E2E p95 got >10% slower, beyond the noise')
@@ -157,7 +158,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         (y) =>
           y
             .positional('results', { type: 'string', demandOption: true, describe: 'A results folder written by run or capacity' })
-            .example('$0 report results/2026-11-26T10-00-00Z-quickstart', 'Rewrite that run\'s report.html'),
+            .example('$0 report results/20261126T100000Z-quickstart', "Rewrite that run's report.html"),
         async (args) => {
           const { reportCommand } = await import('./commands/report.js');
           exitCode = await reportCommand(args.results, fullIo);
@@ -170,11 +171,13 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
           y
             .positional('scenarios', { type: 'string', array: true, demandOption: true, describe: 'Scenario files' })
             .options(SET_OPTION)
-            .example('$0 validate scenarios/*.yaml', 'Check every example scenario')
+            .option('strict', { type: 'boolean', default: false, describe: 'An unset ${VAR} is an error (exit 2), as run treats it, not a warning' })
+            .example('$0 validate scenarios/*.yaml', 'Check every example scenario (an unset ${VAR} is a warning)')
+            .example('$0 validate --strict scenarios/sambanova.yaml', 'Also fail if SAMBANOVA_API_KEY is not set, as run would')
             .example('$0 validate scenarios/quickstart.yaml --set load.rate=2', 'Check a change before making it'),
         async (args) => {
           const { validateCommand } = await import('./commands/validate.js');
-          exitCode = await validateCommand(args.scenarios as string[], fullIo, listOf(args.set) ?? []);
+          exitCode = await validateCommand(args.scenarios as string[], fullIo, { strict: args.strict, overrides: listOf(args.set) ?? [] });
         },
       )
       .command(

@@ -16,8 +16,11 @@ export interface Interpolated {
   missing: MissingVariable[];
 }
 
-/** Returns a copy of `value` with every `${VAR}` replaced; strings with a missing variable become undefined. */
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv): Interpolated {
+/**
+ * Returns a copy of `value` with every `${VAR}` replaced; strings with a missing variable become undefined,
+ * or with `unsetAsEmpty` (for `validate`, which warns) take the empty string in its place.
+ */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, options: { unsetAsEmpty?: boolean } = {}): Interpolated {
   const missing: MissingVariable[] = [];
   const walk = (node: unknown, path: (string | number)[]): unknown => {
     if (typeof node === 'string') {
@@ -30,7 +33,7 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv): Interpol
         missing.push({ path, variable: name });
         return '';
       });
-      return unresolved ? undefined : replaced;
+      return unresolved && !options.unsetAsEmpty ? undefined : replaced;
     }
     if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
     if (node !== null && typeof node === 'object') {

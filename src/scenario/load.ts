@@ -36,12 +36,16 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return text === '' ? '(top level)' : text;
 }
 
-/** How a scenario is changed or was made before validation. */
+/** How a scenario is changed or was made before validation, and how loading treats an unset `${VAR}`. */
 export interface ScenarioOptions {
   /** `--set PATH=VALUE` texts, applied in order to the parsed file (src/scenario/overrides.ts). */
   overrides?: readonly string[];
   /** Where fields came from when the scenario was built from flags: problems at those paths name the flag. */
   origins?: readonly FieldOrigin[];
+  /** `error` (default): an unset variable is a problem (`run` refuses it). `warn` (`validate`): it is passed to `onWarning` and read as empty, so the rest is checked. */
+  unsetVariables?: 'error' | 'warn';
+  /** Receives each warning as a complete line (`FILE: PATH: …`). */
+  onWarning?: (line: string) => void;
 }
 
 export async function loadScenario(file: string, env: NodeJS.ProcessEnv = process.env, options: ScenarioOptions = {}): Promise<Scenario> {
@@ -81,6 +85,7 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
  * Every problem names its path, and the flag or `--set` behind it.
  */
 export function validateScenario(raw: Record<string, unknown>, file: string, env: NodeJS.ProcessEnv = process.env, options: ScenarioOptions = {}): Scenario {
+  const lenient = options.unsetVariables === 'warn';
   const overrides = options.overrides ?? [];
   const applied = applyOverrides(raw, overrides);
   if (applied.problems.length > 0) throw new ScenarioError(file, applied.problems.map((problem) => `${file}: ${problem}`));
@@ -93,19 +98,24 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
     throw new ScenarioError(file, [at(['target', 'apiKey'], 'must not be written on the command line: use --api-key-env VAR, or --set \'target.apiKey=${VAR}\'')]);
   }
 
-  const { value, missing } = interpolateEnv(applied.value, env);
+  const { value, missing } = interpolateEnv(applied.value, env, { unsetAsEmpty: lenient });
   const builtin = (value as { target?: { baseURL?: unknown } }).target?.baseURL === 'builtin';
   // With the built-in simulator an API key is optional: an unset variable there is no problem.
   const missingProblems = missing.filter((m) => !(builtin && formatPath(m.path) === 'target.apiKey'));
-  const missingPaths = new Set(missing.map((m) => formatPath(m.path)));
+  const missingByPath = new Map(missing.map((m) => [formatPath(m.path), m.variable]));
+  const unset = (m: { path: (string | number)[]; variable: string }) => at(m.path, `environment variable ${m.variable} is not set`);
 
-  const problems = missingProblems.map((m) => at(m.path, `environment variable ${m.variable} is not set`));
+  const problems = lenient ? [] : missingProblems.map(unset);
+  if (lenient) for (const m of missingProblems) options.onWarning?.(`${unset(m)} (run refuses it)`);
   const parsed = scenarioSchema.safeParse(value);
   if (!parsed.success) {
     for (const issue of flattenIssues(parsed.error.issues)) {
       const path = formatPath(issue.path);
-      if (missingPaths.has(path)) continue; // already reported as a missing variable
-      problems.push(at(issue.path, issue.message));
+      const variable = missingByPath.get(path);
+      if (variable === undefined) problems.push(at(issue.path, issue.message));
+      // Read as empty, the field is still invalid: the warning alone would pass a file that cannot run.
+      else if (lenient) problems.push(at(issue.path, `environment variable ${variable} is not set, and read as empty the value ${issue.message}`));
+      // Otherwise it is already reported as a missing variable.
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);

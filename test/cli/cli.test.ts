@@ -56,13 +56,39 @@ describe('the command line', () => {
     }
   });
 
-  test('validate checks every file it is given and exits 2 if any is bad', async () => {
+  test('validate checks every file it is given; an unset ${VAR} is a warning naming it, exit 0', async () => {
     const io = captureIo({});
     const code = await main(['validate', path.join(REPO_ROOT, 'scenarios', 'sambanova.yaml'), path.join(REPO_ROOT, 'scenarios', 'quickstart.yaml')], io);
-    assert.equal(code, 2);
-    assert.match(io.err(), /sambanova\.yaml: target\.apiKey: environment variable SAMBANOVA_API_KEY is not set/);
+    assert.equal(code, 0, io.err());
+    assert.match(io.err(), /^warning: .*sambanova\.yaml: target\.apiKey: environment variable SAMBANOVA_API_KEY is not set \(run refuses it\)$/m);
+    assert.match(io.out(), /sambanova\.yaml: ok \(2 model\(s\), /);
     assert.match(io.out(), /quickstart\.yaml: ok \(1 model\(s\), 3 cell\(s\), 2 prompt\(s\)\)/);
   });
+
+  test('validate --strict makes an unset ${VAR} an error, exit 2, and goes on to the next file', async () => {
+    const io = captureIo({});
+    const code = await main(['validate', '--strict', path.join(REPO_ROOT, 'scenarios', 'sambanova.yaml'), path.join(REPO_ROOT, 'scenarios', 'quickstart.yaml')], io);
+    assert.equal(code, 2);
+    assert.match(io.err(), /^\S*sambanova\.yaml: target\.apiKey: environment variable SAMBANOVA_API_KEY is not set$/m);
+    assert.doesNotMatch(io.err(), /warning/);
+    assert.match(io.out(), /quickstart\.yaml: ok/);
+  });
+
+  test('validate without --strict still fails a field that is invalid once its unset ${VAR} reads as empty', () =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, 's.yaml');
+      await writeFile(file, 'name: s\ntarget: {baseURL: "${TM_UNSET_URL}"}\nmodels: [m]\nload: {concurrency: [1]}\nprompts: [hi]\n');
+      const io = captureIo({});
+      assert.equal(await main(['validate', file], io), 2);
+      assert.match(io.err(), /target\.baseURL: environment variable TM_UNSET_URL is not set, and read as empty the value must be "builtin" or an http\(s\) URL/);
+    }));
+
+  test('run still refuses an unset ${VAR}: exit 2, nothing sent', () =>
+    withTempDir(async (dir) => {
+      const io = captureIo({});
+      assert.equal(await main(['run', path.join(REPO_ROOT, 'scenarios', 'sambanova.yaml'), '--out', path.join(dir, 'out')], io), 2);
+      assert.match(io.err(), /target\.apiKey: environment variable SAMBANOVA_API_KEY is not set/);
+    }));
 
   test('the committed JSON Schema is the one the zod schema generates (run `npm run schema`)', async () => {
     const committed = await readFile(path.join(REPO_ROOT, 'schema', 'scenario.schema.json'), 'utf8');

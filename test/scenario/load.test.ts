@@ -14,7 +14,7 @@ prompts: ["hi"]
 `;
 
 /** Each kind of bad file, and the line(s) it must produce (`FILE` stands for the path). */
-const BAD_FILES: { name: string; text: string | undefined; expected: string[] }[] = [
+const BAD_FILES: { name: string; text: string | undefined; expected: string[]; args?: string[] }[] = [
   { name: 'a missing file', text: undefined, expected: ['FILE: cannot read the file (ENOENT)'] },
   { name: 'a YAML syntax error, with line and column', text: 'name: [\nload: 1\n', expected: ['FILE:2:1: '] },
   { name: 'a file that is not a mapping', text: '- a\n- b\n', expected: ['FILE: (top level): must be a mapping'] },
@@ -30,8 +30,9 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[] }[
   },
   { name: 'an unknown key', text: VALID.replace('requests: 4', 'requests: 4, concurrancy: 3'), expected: ['FILE: load.concurrancy: unknown key'] },
   {
-    name: 'an unset environment variable',
+    name: 'an unset environment variable, with --strict (as run treats it; without, a warning)',
     text: VALID.replace('baseURL: builtin', 'baseURL: "https://x.example/v1", apiKey: "${TM_TEST_UNSET_KEY}"'),
+    args: ['--strict'],
     expected: ['FILE: target.apiKey: environment variable TM_TEST_UNSET_KEY is not set'],
   },
   {
@@ -128,7 +129,7 @@ describe('scenario errors: every problem with its file and path, exit 2, no stac
         const file = path.join(dir, 'bad.yaml');
         if (bad.text !== undefined) await writeFile(file, bad.text);
         const io = captureIo();
-        const code = await main(['validate', file], io);
+        const code = await main(['validate', ...(bad.args ?? []), file], io);
         assert.equal(code, 2);
         const stderr = io.err();
         for (const expected of bad.expected) assert.ok(stderr.includes(expected.replace('FILE', file)), `missing "${expected}" in:\n${stderr}`);

@@ -4,13 +4,23 @@ import { loadScenario, ScenarioError } from '../../scenario/load.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Io } from './run.js';
 
-/** Checks each file with the same `--set` overrides applied, as `run` would. */
-export async function validateCommand(files: string[], io: Io, overrides: readonly string[] = []): Promise<number> {
+export interface ValidateOptions {
+  /** An unset `${VAR}` is an error (exit 2), as `run` treats it, instead of a warning. */
+  strict?: boolean;
+  /** `--set` overrides, applied to each file as `run` would. */
+  overrides?: readonly string[];
+}
+
+export async function validateCommand(files: string[], io: Io, options: ValidateOptions = {}): Promise<number> {
   let exitCode: number = ExitCode.OK;
   // Every file is checked, so one bad file does not hide the problems of the next.
   for (const file of files) {
     try {
-      const scenario = await loadScenario(file, io.env, { overrides });
+      const scenario = await loadScenario(file, io.env, {
+        overrides: options.overrides ?? [],
+        unsetVariables: options.strict ? 'error' : 'warn',
+        onWarning: (line) => io.stderr.write(`warning: ${line}\n`),
+      });
       await checkTokenizerFiles(scenario);
       const cells = scenario.models.length * scenario.load.levels.length;
       const prompts = Array.isArray(scenario.prompts) ? `${scenario.prompts.length} prompt(s)` : `${scenario.prompts.count} synthetic prompt(s)`;
