@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'puppeteer-core';
-import { launchChromium } from '../scripts/chromium.ts';
+import { describeChromium, launchChromium } from '../scripts/chromium.ts';
 
 export interface FigureLayout {
   chart: string;
@@ -21,11 +21,13 @@ export const LAYOUT_SCRIPT = `[...document.querySelectorAll('figure[data-chart]'
 /**
  * Opens `file` and runs `inspect` on the loaded page; asserts that the page
  * logged no console error, threw nothing, and fetched nothing but itself.
+ * Says which browser ran through `log` (a test's `t.diagnostic`).
  */
-export async function inspectInChromium<T>(file: string, inspect: (page: Page) => Promise<T>): Promise<T> {
+export async function inspectInChromium<T>(file: string, inspect: (page: Page) => Promise<T>, log?: (line: string) => void): Promise<T> {
   const url = pathToFileURL(file).href;
   const browser = await launchChromium();
   try {
+    log?.(`browser: ${await describeChromium(browser)}`);
     const page = await browser.newPage();
     const problems: string[] = [];
     const requests: string[] = [];

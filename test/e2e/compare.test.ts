@@ -7,7 +7,7 @@ import { assertChartsLaidOut, inspectInChromium } from '../browser.ts';
 import { captureIo, withTempDir } from '../helpers.ts';
 import { runVirtualInto } from '../virtual-server.ts';
 
-test('compare: two models side by side per load level, the better value marked, differences with intervals; the page renders in Chromium', () =>
+test('compare: two models side by side per load level, the better value marked, differences with intervals; the page renders in Chromium', (t) =>
   withTempDir(async (dir) => {
     // On simulated time (test/virtual-server.ts), so the difference is the servers', whatever the machine is doing.
     const run = await runVirtualInto(
@@ -48,7 +48,7 @@ prompts: ["hi"]
       await assertChartsLaidOut(page, ['latency-throughput', 'percentiles-ttft', 'percentiles-tpot', 'percentiles-itl', 'tokens-per-chunk']);
       assert.equal(await page.$$eval('table[data-table="compare"]', (tables) => tables.length), 2);
       assert.equal(await page.$$eval('table[data-table="compare"] td.best', (cells) => cells.length) >= 10, true);
-    });
+    }, (line) => t.diagnostic(line));
 
     const one = captureIo();
     assert.equal(await main(['compare', path.join(dir, 'nothing')], one), 2);

@@ -7,8 +7,8 @@ import { assertChartsLaidOut, inspectInChromium } from '../browser.ts';
 import { withTempDir } from '../helpers.ts';
 import { sampleReport } from './fixture.ts';
 
-// Chromium is a test dependency like any package: when it is missing this fails (launchChromium says how to install it).
-test('the report renders in headless Chromium: no errors, no requests, every chart laid out', async () => {
+// Chromium is a test dependency like any package (a system one, else @sparticuz/chromium from npm): when there is none this fails, saying what to install.
+test('the report renders in headless Chromium: no errors, no requests, every chart laid out', async (t) => {
   const html = await renderReportHtml(sampleReport());
   await withTempDir(async (dir) => {
     const file = path.join(dir, 'report.html');
@@ -16,6 +16,6 @@ test('the report renders in headless Chromium: no errors, no requests, every cha
     await inspectInChromium(file, async (page) => {
       await assertChartsLaidOut(page, ['latency-throughput', 'percentiles-ttft', 'percentiles-tpot', 'percentiles-itl', 'tokens-per-chunk']);
       assert.equal(await page.$$eval('table[data-table="cells"] tbody tr', (rows) => rows.length), 6);
-    });
+    }, (line) => t.diagnostic(line));
   });
 });
