@@ -301,7 +301,7 @@ interface ByLoadChart {
 const BY_LOAD_CHARTS: readonly ByLoadChart[] = [
   { name: 'load-ttft', title: `${METRICS.ttft.label} p95 (${METRICS.ttft.unit})`, metric: 'ttft', spread: 'ttft_p95', value: (cell) => cell.stats.ttft?.p95 },
   { name: 'load-tpot', title: `${METRICS.tpot.label} p95 (${METRICS.tpot.unit})`, metric: 'tpot', spread: 'tpot_p95', value: (cell) => cell.stats.tpot?.p95 },
-  { name: 'load-throughput', title: 'output tokens/s (cell)', spread: 'output_tokens_per_s', value: (cell) => cell.outputTokensPerS },
+  { name: 'load-throughput', title: 'output tokens/s (cell)', spread: 'output_tokens_per_s', value: (cell) => (cell.ok > 0 ? cell.outputTokensPerS : undefined) },
 ];
 
 interface ByLoadRow {
@@ -338,7 +338,7 @@ async function byLoadChart(input: ChartInput, chart: ByLoadChart, colours: Colou
     layer: [
       // The line first: the shared legend takes its symbols from the first layer, not the pale band.
       { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y, color: colour } },
-      { transform: [{ filter: 'isValid(datum.min)' }], mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color: colour } },
+      { transform: [{ filter: 'isValid(datum.min)' }], mark: { type: 'area', fillOpacity: 0.18 }, encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color: colour } },
       { transform: [{ filter: 'isValid(datum.min)' }], mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 }, encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color: colour } },
       { transform: [{ filter: '!datum.invalid' }], mark: { type: 'point', filled: true, size: 45, opacity: 1 }, encoding: { x, y, color: colour } },
       { transform: [{ filter: 'datum.invalid' }], mark: { type: 'point', filled: false, size: 45, color: INVALID_GREY, strokeWidth: 1.5 }, encoding: { x, y } },

@@ -64,7 +64,7 @@ figcaption { color: #444; font-size: 13px; }
 .note { color: #666; font-style: italic; }
 .table-wrap { overflow-x: auto; }
 /* The cells table scrolls inside its own box, its header row kept in view. */
-.table-scroll { overflow: auto; max-height: 32rem; border: 1px solid #ddd; }
+.table-scroll { overflow: auto; max-height: 28rem; border: 1px solid #ddd; }
 .table-scroll thead th { position: sticky; top: 0; z-index: 1; box-shadow: 0 1px 0 #ccc; }
 .table-scroll table { border-collapse: separate; border-spacing: 0; }
 table { border-collapse: collapse; font-size: 12px; }
