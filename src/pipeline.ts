@@ -35,7 +35,8 @@ import { droppedRecord, toRequestRecord, uncountedRecord } from './metrics/reque
 import { requestMeetsSlo } from './metrics/slo.js';
 import { renderHistogramsCsv, renderSummaryCsv } from './report/csv.js';
 import { renderReportHtml } from './report/html.js';
-import { renderHistogramsJson, renderRunJson, renderSummaryJson } from './report/json.js';
+import { renderHistogramsJson, renderRunJson, renderSummaryJson, type RunInfo } from './report/json.js';
+import { provenanceOf, provenanceSourceOf, repeatCount } from './report/provenance.js';
 import { providerWarnings } from './scenario/providers.js';
 import type { CapacityOutcome, CellKey, LoadLevel, RequestRecord, Scenario } from './types.js';
 import { systemClock, type Clock } from './util/clock.js';
@@ -373,29 +374,32 @@ export interface RunContext {
 /** Every output file of a results folder but requests.jsonl (written as the run goes): name → contents. */
 export async function renderResultFiles(scenario: Scenario, result: RunResult, context: RunContext): Promise<Record<string, string>> {
   const capacity = result.capacity ? { capacity: result.capacity } : {};
+  const run: RunInfo = {
+    scenario,
+    tokenmeterVersion: context.tokenmeterVersion,
+    startedAt: context.startedAt,
+    endedAt: context.endedAt,
+    completed: result.completed,
+    baseURL: context.baseURL,
+    warnings: result.warnings,
+    argv: context.argv,
+    nodeVersion: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+  const cells = judgedCells(result);
   return {
     'summary.csv': renderSummaryCsv(result.cells),
     'summary.json': renderSummaryJson(result.cells, capacity),
     'histograms.csv': renderHistogramsCsv(result.cells),
     'histograms.json': renderHistogramsJson(result.cells),
-    'run.json': renderRunJson({
-      scenario,
-      tokenmeterVersion: context.tokenmeterVersion,
-      startedAt: context.startedAt,
-      endedAt: context.endedAt,
-      completed: result.completed,
-      baseURL: context.baseURL,
-      warnings: result.warnings,
-      argv: context.argv,
-      nodeVersion: process.version,
-      platform: `${process.platform}-${process.arch}`,
-    }),
+    'run.json': renderRunJson(run),
     'report.html': await renderReportHtml({
       title: scenario.name,
       ...(scenario.description !== undefined ? { description: scenario.description } : {}),
       generatedAt: context.endedAt.toISOString(),
-      cells: judgedCells(result),
+      cells,
       slo: scenario.slo,
+      provenance: provenanceOf(provenanceSourceOf(run), repeatCount(cells)),
       ...capacity,
     }),
   };

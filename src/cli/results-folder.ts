@@ -12,6 +12,7 @@ import type { RequestLine } from '../check/baseline.js';
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { createHistogram, decodeHistogram, METRIC_NAMES } from '../metrics/histograms.js';
 import { formatPath } from '../scenario/load.js';
+import type { ProvenanceSource } from '../report/provenance.js';
 import type { CapacityOutcome, SloBound } from '../types.js';
 import { loadLabel } from '../util/format.js';
 import { UsageError } from './exit-codes.js';
@@ -34,6 +35,8 @@ export interface ResultsFolder {
   scenario: { name: string; description?: string; slo: SloBound[] };
   /** run.json: ISO time the run ended. */
   endedAt?: string;
+  /** run.json: what the report's provenance block is made from. */
+  provenance: ProvenanceSource;
   /** summary.json's cells with histograms.json's histograms. */
   cells: CellSummary[];
   /** summary.json: `tokenmeter capacity`'s outcome per model. */
@@ -63,9 +66,30 @@ export async function readResultsFolder(dir: string): Promise<ResultsFolder> {
     completed: run.completed,
     scenario: { name, ...(description !== undefined ? { description } : {}), slo: (slo ?? []) as SloBound[] },
     ...(run.ended_at !== undefined ? { endedAt: run.ended_at } : {}),
+    provenance: provenanceSourceOfRunJson(run),
     cells,
     ...(summary.capacity ? { capacity: summary.capacity as CapacityOutcome[] } : {}),
     lines: await readRequestLines(dir),
+  };
+}
+
+/** run.json's facts, as `run` passed them to the report (report/provenance.ts): `report` rebuilds the same block. */
+function provenanceSourceOfRunJson(run: z.output<typeof runJsonSchema>): ProvenanceSource {
+  const { scenario } = run;
+  return {
+    ...(run.base_url !== undefined ? { baseURL: run.base_url } : {}),
+    ...(run.tokenmeter !== undefined ? { tokenmeterVersion: run.tokenmeter } : {}),
+    ...(run.node !== undefined ? { nodeVersion: run.node } : {}),
+    ...(run.started_at !== undefined ? { startedAt: run.started_at } : {}),
+    ...(run.ended_at !== undefined ? { endedAt: run.ended_at } : {}),
+    completed: run.completed,
+    scenario: {
+      name: scenario.name,
+      ...(scenario.file !== undefined ? { file: scenario.file } : {}),
+      ...(scenario.target ? { target: scenario.target } : {}),
+      ...(scenario.load ? { load: scenario.load } : {}),
+      ...(scenario.params ? { params: scenario.params } : {}),
+    },
   };
 }
 
@@ -160,10 +184,36 @@ const sloBoundSchema = z.looseObject({
   direction: z.enum(['max', 'min']),
 });
 
+// The provenance fields are optional: a folder written before the report showed them still rebuilds.
 const runJsonSchema = z.looseObject({
   completed: z.boolean({ error: 'must be true or false: whether the run finished' }),
+  tokenmeter: z.string().optional(),
+  node: z.string().optional(),
+  base_url: z.string().optional(),
+  started_at: z.string().optional(),
   ended_at: z.string().optional(),
-  scenario: z.looseObject({ name: z.string(), description: z.string().optional(), slo: z.array(sloBoundSchema).optional() }, { error: 'must be the scenario that ran' }),
+  scenario: z.looseObject(
+    {
+      name: z.string(),
+      description: z.string().optional(),
+      slo: z.array(sloBoundSchema).optional(),
+      file: z.string().optional(),
+      target: z.looseObject({ api: z.string().optional() }).optional(),
+      load: z
+        .looseObject({
+          kind: z.string().optional(),
+          levels: z.array(z.number()).optional(),
+          requests: z.number().optional(),
+          durationMs: z.number().optional(),
+          warmup: z.number().optional(),
+          warmupMs: z.number().optional(),
+          arrival: z.string().optional(),
+        })
+        .optional(),
+      params: z.record(z.string(), z.unknown()).optional(),
+    },
+    { error: 'must be the scenario that ran' },
+  ),
 });
 
 const statsSchema = z.looseObject({

@@ -7,7 +7,7 @@ import hdr from 'hdr-histogram-js';
 import type { Histogram, JsHistogram } from 'hdr-histogram-js';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import type { CellSummary } from '../metrics/cell-summary.js';
+import type { CellSummary, SpreadMetric } from '../metrics/cell-summary.js';
 import { METRICS } from '../metrics/catalog.js';
 import {
   createHistogram,
@@ -18,7 +18,7 @@ import {
   type MetricName,
 } from '../metrics/histograms.js';
 import type { CapacityOutcome, SloBound } from '../types.js';
-import { loadLabel } from '../util/format.js';
+import { formatNumber, loadLabel } from '../util/format.js';
 
 /** What the charts are drawn from: the report's cells, SLO and capacity outcomes. */
 export interface ChartInput {
@@ -43,24 +43,52 @@ type Spec = vegaLite.TopLevelSpec;
 /** One layer of a layered spec (vega-lite's index does not export the type). */
 type Layer = Extract<Spec, { layer: unknown }>['layer'][number];
 
-const WIDTH = 640;
-const HEIGHT = 320;
+/**
+ * Each chart's whole width, axes and legend included (autosize "fit"), px: the
+ * page's content box at its 1,200 px max-width less its padding. The SVG
+ * shrinks with a narrower window (max-width: 100% in the page's CSS).
+ */
+export const CHART_WIDTH = 1150;
+const HEIGHT = 340;
+const AUTOSIZE = { type: 'fit', contains: 'padding' } as const;
 const PERCENTILE_METRICS = ['ttft', 'tpot', 'itl'] as const;
 const LATENCY_PERCENTILES = ['p50', 'p95', 'p99'] as const;
 const INVALID_GREY = '#999999';
-const SLO_RED = '#d62728';
+const SLO_RED = '#b00020';
+
+/**
+ * Okabe & Ito's colour-blind-safe palette (2008), its yellow last: it reads
+ * poorly on white. Models past the eighth reuse it (dashes tell them apart where it matters).
+ */
+export const OKABE_ITO = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#000000', '#F0E442'];
 
 /** Code-point order: the same on every machine, unlike localeCompare. */
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * One colour per model, category10 in model-name order, computed once for the
+ * One colour per model, Okabe-Ito in model-name order, computed once for the
  * whole report so a model keeps its colour in charts where others are absent.
  */
 export function modelColours(cells: readonly CellSummary[]): { domain: string[]; range: string[] } {
   const domain = [...new Set(cells.map((cell) => cell.model))].sort(byCodePoint);
-  const palette = vega.scheme('category10') as string[];
-  return { domain, range: domain.map((_, i) => palette[i % palette.length]!) };
+  return { domain, range: domain.map((_, i) => OKABE_ITO[i % OKABE_ITO.length]!) };
+}
+
+/**
+ * One colour per load level, dark to light in load order along viridis (a
+ * perceptually uniform, colour-blind-safe scheme), stopping short of its pale
+ * yellow end, which vanishes on white. Any number of levels gets distinct colours.
+ */
+export function loadColours(loads: readonly string[]): { domain: string[]; range: string[] } {
+  const viridis = vega.scheme('viridis') as (t: number) => string;
+  const last = Math.max(1, loads.length - 1);
+  return { domain: [...loads], range: loads.map((_, i) => hexOf(viridis(loads.length === 1 ? 0.45 : (0.88 * i) / last))) };
+}
+
+/** `rgb(68, 1, 84)` → `#440154`: one spelling of a colour in the SVG. */
+function hexOf(colour: string): string {
+  const rgb = /^rgb\((\d+),\s*(\d+),\s*(\d+)\)$/.exec(colour);
+  return rgb ? `#${rgb.slice(1).map((c) => Number(c).toString(16).padStart(2, '0')).join('')}` : colour;
 }
 
 /** Load labels in load order (not alphabetical, where "c=16" would sort before "c=8"). */
@@ -81,7 +109,8 @@ export function isKnee(cell: CellSummary, capacity: readonly CapacityOutcome[] =
 export async function renderCharts(input: ChartInput): Promise<Chart[]> {
   const colours = modelColours(input.cells);
   const charts: Chart[] = [await latencyThroughputChart(input, colours)];
-  for (const metric of PERCENTILE_METRICS) charts.push(await percentileChart(input.cells, metric, colours));
+  for (const chart of BY_LOAD_CHARTS) charts.push(await byLoadChart(input, chart, colours));
+  for (const metric of PERCENTILE_METRICS) charts.push(await percentileChart(input, metric));
   charts.push(await tokensPerChunkChart(input.cells, colours));
   return charts;
 }
@@ -95,8 +124,9 @@ async function latencyThroughputChart(input: ChartInput, colours: Colours): Prom
   const name = 'latency-throughput';
   const caption =
     'TTFT p50/p95/p99 against output throughput, one point per cell, labelled with its load' +
-    (input.slo.some(isTtftCeiling) ? '; dashed red lines are TTFT SLO bounds' : '') +
+    sloCaption(input.slo, 'ttft') +
     (input.cells.some((cell) => cell.invalid) ? '; hollow grey points are invalid cells' : '') +
+    repeatsCaption(input.cells, 'bars: each cell’s p50 and p95 TTFT and its throughput, lowest to highest') +
     kneeCaption(input);
   const rows = latencyRows(input);
   if (rows.length === 0) return { name, caption, note: 'No TTFT samples in any cell.' };
@@ -108,7 +138,23 @@ function kneeCaption(input: ChartInput): string {
   return knees.length === 0 ? '' : `; ringed: the knee (${knees.map((cell) => `${cell.model} at ${loadLabel(cell.load)}`).join(', ')})`;
 }
 
-const isTtftCeiling = (bound: SloBound): boolean => bound.metric === 'ttft' && bound.direction === 'max';
+/** `; dashed red lines: the SLO bounds on TTFT` where the SLO bounds the metric. */
+function sloCaption(slo: readonly SloBound[], metric: MetricName): string {
+  return slo.some((bound) => bound.metric === metric) ? `; dashed red lines: the SLO bounds on ${METRICS[metric].label}` : '';
+}
+
+/** `; bands: … over 3 repeats` when the cells are merged repeats (`run --repeat`). */
+function repeatsCaption(cells: readonly CellSummary[], what: string): string {
+  const counts = [...new Set(cells.flatMap((cell) => (cell.repeats ? [cell.repeats.count] : [])))];
+  return counts.length === 0 ? '' : `; ${what} over ${counts.join(' or ')} repeats`;
+}
+
+/** A spread's ends, or undefined where no repeat had the metric (JSON writes the infinities as null). */
+function spreadOf(cell: CellSummary, metric: SpreadMetric): { min: number; max: number } | undefined {
+  const spread = cell.repeats?.spread[metric];
+  if (!spread || typeof spread.min !== 'number' || typeof spread.max !== 'number' || !Number.isFinite(spread.min) || !Number.isFinite(spread.max)) return undefined;
+  return { min: spread.min, max: spread.max };
+}
 
 interface LatencyRow {
   model: string;
@@ -121,6 +167,12 @@ interface LatencyRow {
   knee: boolean;
   /** Text next to the cell's top point: its load, and "knee" for the knee. */
   label: string;
+  /** With --repeat, the lowest and highest value of this percentile over the repeats (p50 and p95 only), ms. */
+  ttftMin?: number;
+  ttftMax?: number;
+  /** With --repeat, the lowest and highest throughput over the repeats (on the p50 row only), tokens/s. */
+  tokensPerSMin?: number;
+  tokensPerSMax?: number;
 }
 
 function latencyRows(input: ChartInput): LatencyRow[] {
@@ -130,8 +182,12 @@ function latencyRows(input: ChartInput): LatencyRow[] {
     return LATENCY_PERCENTILES.flatMap((percentile) => {
       const ttftMs = cell.stats.ttft?.[percentile];
       if (ttftMs === undefined) return [];
+      const ttftSpread = percentile === 'p99' ? undefined : spreadOf(cell, percentile === 'p50' ? 'ttft_p50' : 'ttft_p95');
+      const throughputSpread = percentile === 'p50' ? spreadOf(cell, 'output_tokens_per_s') : undefined;
       return [
         {
+          ...(ttftSpread ? { ttftMin: ttftSpread.min, ttftMax: ttftSpread.max } : {}),
+          ...(throughputSpread ? { tokensPerSMin: throughputSpread.min, tokensPerSMax: throughputSpread.max } : {}),
           model: cell.model,
           load,
           loadValue: cell.load.value,
@@ -153,10 +209,22 @@ function latencyThroughputSpec(rows: LatencyRow[], slo: readonly SloBound[], col
   const percentileScale = { domain: [...LATENCY_PERCENTILES] };
   const shape = { field: 'percentile', type: 'nominal', title: 'percentile', scale: percentileScale } as const;
   return {
-    width: WIDTH,
+    width: CHART_WIDTH,
     height: HEIGHT,
+    autosize: AUTOSIZE,
     data: { values: rows },
     layer: [
+      // The spread over repeats, drawn first so the points sit on it.
+      {
+        transform: [{ filter: 'isValid(datum.ttftMin)' }],
+        mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
+        encoding: { x, y: { field: 'ttftMin', type: 'quantitative' }, y2: { field: 'ttftMax' }, color: colourEncoding(colours) },
+      },
+      {
+        transform: [{ filter: 'isValid(datum.tokensPerSMin)' }],
+        mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
+        encoding: { x: { field: 'tokensPerSMin', type: 'quantitative' }, x2: { field: 'tokensPerSMax' }, y, color: colourEncoding(colours) },
+      },
       {
         mark: { type: 'line', strokeWidth: 1.5 },
         encoding: {
@@ -193,24 +261,91 @@ function latencyThroughputSpec(rows: LatencyRow[], slo: readonly SloBound[], col
           color: { condition: { test: 'datum.invalid', value: INVALID_GREY }, value: '#333333' },
         },
       })),
-      ...ttftSloLayers(slo),
+      ...sloLayers(slo, 'ttft'),
     ],
   };
 }
 
-/** A dashed red rule at each TTFT ceiling of the SLO, labelled with its key at the right edge. */
-function ttftSloLayers(slo: readonly SloBound[]): Layer[] {
-  const bounds = slo.filter(isTtftCeiling).map((bound) => ({ key: bound.key, bound: bound.bound }));
+/**
+ * A dashed red rule across the plot at each SLO bound on `metric` (any
+ * statistic: the label names it), labelled `SLO ttft_p95_ms ≤ 500` at the right edge.
+ * The bound joins the y scale's domain, so a rule above every point is still drawn.
+ */
+function sloLayers(slo: readonly SloBound[], metric: MetricName): Layer[] {
+  const bounds = slo
+    .filter((bound) => bound.metric === metric)
+    .map((bound) => ({ bound: bound.bound, label: `SLO ${bound.key} ${bound.direction === 'max' ? '≤' : '≥'} ${formatNumber(bound.bound)}` }));
   if (bounds.length === 0) return [];
   const y = { field: 'bound', type: 'quantitative' } as const;
   return [
-    { data: { values: bounds }, mark: { type: 'rule', color: SLO_RED, strokeDash: [4, 4] }, encoding: { y } },
+    { data: { values: bounds }, mark: { type: 'rule', color: SLO_RED, strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { y } },
     {
       data: { values: bounds },
-      mark: { type: 'text', color: SLO_RED, align: 'right', baseline: 'bottom', dy: -2, fontSize: 10 },
-      encoding: { x: { value: WIDTH }, y, text: { field: 'key' } },
+      mark: { type: 'text', color: SLO_RED, align: 'right', baseline: 'bottom', x: 'width', dx: -2, dy: -2, fontSize: 11 },
+      encoding: { y, text: { field: 'label' } },
     },
   ];
+}
+
+/** A headline number against load, one line per model: its spread over repeats as a band, its SLO bounds as rules. */
+interface ByLoadChart {
+  name: string;
+  /** `TTFT p95 (ms)`. */
+  title: string;
+  /** The metric whose SLO bounds are drawn; undefined: none apply. */
+  metric?: MetricName;
+  spread: SpreadMetric;
+  value: (cell: CellSummary) => number | undefined;
+}
+
+const BY_LOAD_CHARTS: readonly ByLoadChart[] = [
+  { name: 'load-ttft', title: `${METRICS.ttft.label} p95 (${METRICS.ttft.unit})`, metric: 'ttft', spread: 'ttft_p95', value: (cell) => cell.stats.ttft?.p95 },
+  { name: 'load-tpot', title: `${METRICS.tpot.label} p95 (${METRICS.tpot.unit})`, metric: 'tpot', spread: 'tpot_p95', value: (cell) => cell.stats.tpot?.p95 },
+  { name: 'load-throughput', title: 'output tokens/s (cell)', spread: 'output_tokens_per_s', value: (cell) => (cell.ok > 0 ? cell.outputTokensPerS : undefined) },
+];
+
+interface ByLoadRow {
+  model: string;
+  load: string;
+  value: number;
+  invalid: boolean;
+  /** With --repeat: the lowest and highest value over the repeats. */
+  min?: number;
+  max?: number;
+}
+
+async function byLoadChart(input: ChartInput, chart: ByLoadChart, colours: Colours): Promise<Chart> {
+  const caption =
+    `${chart.title} at each load, one line per model` +
+    (chart.metric ? sloCaption(input.slo, chart.metric) : '') +
+    (input.cells.some((cell) => cell.invalid) ? '; hollow grey points are invalid cells' : '') +
+    repeatsCaption(input.cells, 'bands and bars: lowest to highest');
+  const rows = input.cells.flatMap((cell): ByLoadRow[] => {
+    const value = chart.value(cell);
+    if (value === undefined) return [];
+    const spread = spreadOf(cell, chart.spread);
+    return [{ model: cell.model, load: loadLabel(cell.load), value, invalid: cell.invalid !== undefined, ...(spread ?? {}) }];
+  });
+  if (rows.length === 0) return { name: chart.name, caption, note: `No ${chart.title} in any cell.` };
+  const x = { field: 'load', type: 'ordinal', title: 'load', scale: { domain: loadDomain(input.cells) }, axis: { labelAngle: 0 } } as const;
+  const y = { field: 'value', type: 'quantitative', title: chart.title } as const;
+  const colour = colourEncoding(colours);
+  const spec: Spec = {
+    width: CHART_WIDTH,
+    height: HEIGHT * 0.8,
+    autosize: AUTOSIZE,
+    data: { values: rows },
+    layer: [
+      // The line first: the shared legend takes its symbols from the first layer, not the pale band.
+      { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y, color: colour } },
+      { transform: [{ filter: 'isValid(datum.min)' }], mark: { type: 'area', fillOpacity: 0.18 }, encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color: colour } },
+      { transform: [{ filter: 'isValid(datum.min)' }], mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 }, encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color: colour } },
+      { transform: [{ filter: '!datum.invalid' }], mark: { type: 'point', filled: true, size: 45, opacity: 1 }, encoding: { x, y, color: colour } },
+      { transform: [{ filter: 'datum.invalid' }], mark: { type: 'point', filled: false, size: 45, color: INVALID_GREY, strokeWidth: 1.5 }, encoding: { x, y } },
+      ...(chart.metric ? sloLayers(input.slo, chart.metric) : []),
+    ],
+  };
+  return { name: chart.name, caption, svg: await toSvg(spec, chart.name) };
 }
 
 interface PercentilePoint {
@@ -224,13 +359,18 @@ interface PercentilePoint {
   value: number;
 }
 
-async function percentileChart(cells: readonly CellSummary[], metric: (typeof PERCENTILE_METRICS)[number], colours: Colours): Promise<Chart> {
+async function percentileChart(input: ChartInput, metric: (typeof PERCENTILE_METRICS)[number]): Promise<Chart> {
+  const { cells } = input;
   const name = `percentiles-${metric}`;
   const { label, unit } = METRICS[metric];
-  const caption = `${label} percentile distribution per cell (HdrHistogram style: x is 1/(1−p) on a log scale), ${unit}`;
+  const models = [...new Set(cells.map((cell) => cell.model))].sort(byCodePoint);
+  const caption =
+    `${label} percentile distribution per cell (HdrHistogram style: x is 1/(1−p) on a log scale), ${unit}; ` +
+    `colour: the load, dark to light as it grows${models.length > 1 ? '; dash: the model' : ''}` +
+    sloCaption(input.slo, metric);
   const points = percentilePoints(cells, metric);
   if (points.length === 0) return { name, caption, note: `No ${label} samples in any cell.` };
-  return { name, caption, svg: await toSvg(percentileSpec(points, `${label} (${unit})`, loadDomain(cells), colours), name) };
+  return { name, caption, svg: await toSvg(percentileSpec(points, `${label} (${unit})`, loadDomain(cells), models, sloLayers(input.slo, metric)), name) };
 }
 
 /**
@@ -261,14 +401,11 @@ function percentileAxisMax(inversePercentiles: number[]): number {
 }
 
 /** `axisTitle`: the metric and its unit, `TTFT (ms)`. */
-function percentileSpec(points: PercentilePoint[], axisTitle: string, loads: string[], colours: Colours): Spec {
+function percentileSpec(points: PercentilePoint[], axisTitle: string, loads: string[], models: string[], slo: Layer[]): Spec {
   const edge = Math.max(...points.map((point) => point.inversePercentile));
   const ticks: number[] = [];
   for (let tick = 1; tick <= edge; tick *= 10) ticks.push(tick);
-  return {
-    width: WIDTH,
-    height: HEIGHT * 0.8,
-    data: { values: points },
+  const lines: Layer = {
     mark: { type: 'line', strokeWidth: 1.5 },
     encoding: {
       x: {
@@ -280,14 +417,14 @@ function percentileSpec(points: PercentilePoint[], axisTitle: string, loads: str
         axis: { values: ticks, labelExpr: "format(100 - 100 / datum.value, '.6~g') + '%'", grid: true },
       },
       y: { field: 'value', type: 'quantitative', title: axisTitle },
-      // One model: a colour per load, light to dark, so the sweep reads at a glance. Several: a colour per model, a dash per load.
-      ...(new Set(points.map((point) => point.model)).size === 1
-        ? { color: { field: 'load', type: 'ordinal', title: 'load', scale: { domain: loads, scheme: 'viridis' } } }
-        : { color: colourEncoding(colours), strokeDash: { field: 'load', type: 'nominal', title: 'load', scale: { domain: loads } } }),
+      // A colour per load along viridis, so the sweep reads at a glance and 8+ levels stay apart; a dash per model (few, unlike loads).
+      color: { field: 'load', type: 'ordinal', title: 'load', scale: loadColours(loads) },
+      ...(models.length > 1 ? { strokeDash: { field: 'model', type: 'nominal', title: 'model', scale: { domain: models } } } : {}),
       detail: { field: 'series' },
       order: { field: 'rank', type: 'quantitative' },
     },
   };
+  return { width: CHART_WIDTH, height: HEIGHT * 0.8, autosize: AUTOSIZE, data: { values: points }, layer: [lines, ...slo] };
 }
 
 interface ChunkBar {
@@ -343,8 +480,9 @@ function tokensPerChunkSpec(bars: ChunkBar[], colours: Colours): Spec {
   // A continuous run of token counts shows gaps as gaps; past a few hundred bands it would be unreadable.
   const domain = high - low < 256 ? Array.from({ length: high - low + 1 }, (_, i) => low + i) : undefined;
   return {
-    width: WIDTH,
+    width: CHART_WIDTH,
     height: HEIGHT * 0.7,
+    autosize: AUTOSIZE,
     data: { values: bars },
     mark: { type: 'bar' },
     encoding: {

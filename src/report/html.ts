@@ -6,8 +6,10 @@ import { approximateTokensNote, type CellSummary } from '../metrics/cell-summary
 import { METRICS, type MetricName } from '../metrics/catalog.js';
 import type { Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
-import type { CapacityOutcome, SideBySide, SloBound } from '../types.js';
+import type { CapacityOutcome, LoadLevel, SideBySide, SloBound } from '../types.js';
 import { renderCharts, type Chart } from './charts.js';
+import { headlines, type Headline } from './headline.js';
+import type { Provenance } from './provenance.js';
 import { renderSideBySideHtml } from './side-by-side.js';
 import { escapeHtml } from '../util/escape.js';
 import { formatNumber, loadLabel } from '../util/format.js';
@@ -26,6 +28,8 @@ export interface ReportInput {
   capacity?: readonly CapacityOutcome[];
   /** `tokenmeter compare`'s side-by-side tables, shown above the charts. */
   sideBySide?: SideBySide;
+  /** Where the numbers came from (report/provenance.ts); a compare page of several runs has none. */
+  provenance?: Provenance;
 }
 
 /**
@@ -36,6 +40,8 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
   const charts = await renderCharts(input);
   const body = [
     header(input),
+    headlineSection(headlines(input.cells, input.slo)),
+    input.provenance ? provenanceSection(input.provenance) : '',
     sloSection(input.slo),
     input.capacity ? capacitySection(input.capacity) : '',
     input.sideBySide ? renderSideBySideHtml(input.sideBySide) : '',
@@ -57,9 +63,17 @@ figure svg { max-width: 100%; height: auto; }
 figcaption { color: #444; font-size: 13px; }
 .note { color: #666; font-style: italic; }
 .table-wrap { overflow-x: auto; }
+/* The cells table scrolls inside its own box, its header row kept in view. */
+.table-scroll { overflow: auto; max-height: 28rem; border: 1px solid #ddd; }
+.table-scroll thead th { position: sticky; top: 0; z-index: 1; box-shadow: 0 1px 0 #ccc; }
+.table-scroll table { border-collapse: separate; border-spacing: 0; }
 table { border-collapse: collapse; font-size: 12px; }
 th, td { border: 1px solid #ddd; padding: 3px 6px; white-space: nowrap; }
 th { background: #f4f4f4; }
+dl.provenance { display: grid; grid-template-columns: max-content 1fr; gap: 2px 1rem; font-size: 13px; }
+dl.provenance dt { color: #555; }
+dl.provenance dd { margin: 0; overflow-wrap: anywhere; }
+.interrupted { color: #b00020; font-weight: bold; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.invalid td { color: #888; }
 .invalid-marker { color: #b00020; font-weight: bold; }
@@ -95,6 +109,32 @@ function header(input: ReportInput): string {
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+function headlineSection(rows: readonly Headline[]): string {
+  if (rows.length === 0) return '';
+  const load = (level: LoadLevel | undefined) => (level ? escapeHtml(loadLabel(level)) : '—');
+  const body = rows.map((row) => {
+    const within = !row.hasSlo ? 'no SLO' : row.maxLoadWithinSlo ? load(row.maxLoadWithinSlo) : '<span class="failed">none</span>';
+    const goodput = !row.hasSlo ? 'no SLO' : row.bestGoodput ? `${formatNumber(row.bestGoodput.perS)} req/s at ${load(row.bestGoodput.load)}` : '—';
+    const throughput = row.bestThroughput ? `${formatNumber(row.bestThroughput.tokensPerS)} tok/s at ${load(row.bestThroughput.load)}` : '—';
+    return `<tr><th scope="row">${escapeHtml(row.model)}</th><td>${within}</td><td>${goodput}</td><td>${throughput}</td><td class="num">${formatNumber(row.tokensPerChunk)}</td></tr>`;
+  });
+  return [
+    '<section data-section="headline"><h2>Headline</h2>',
+    '<div class="table-wrap"><table data-table="headline">',
+    '<thead><tr><th scope="col">model</th><th scope="col">max load within SLO</th><th scope="col">best goodput</th><th scope="col">best output throughput</th><th scope="col">tokens/chunk mean</th></tr></thead>',
+    `<tbody>\n${body.join('\n')}\n</tbody>`,
+    '</table></div></section>',
+  ].join('\n');
+}
+
+function provenanceSection(provenance: Provenance): string {
+  const rows = provenance.map(([label, value]) => {
+    const text = escapeHtml(value);
+    return `<dt>${escapeHtml(label)}</dt><dd>${label === 'status' && value !== 'completed' ? `<span class="interrupted">${text}</span>` : text}</dd>`;
+  });
+  return `<section data-section="provenance"><h2>Provenance</h2>\n<dl class="provenance">\n${rows.join('\n')}\n</dl>\n</section>`;
 }
 
 function sloSection(slo: readonly SloBound[]): string {
@@ -207,7 +247,7 @@ function cellTable(cells: readonly CellSummary[]): string {
   );
   return [
     '<section><h2>Cells</h2>',
-    '<div class="table-wrap"><table data-table="cells">',
+    '<div class="table-scroll" data-scroll="cells"><table data-table="cells">',
     `<thead>${head}</thead>`,
     `<tbody>\n${rows.join('\n')}\n</tbody>`,
     '</table></div></section>',

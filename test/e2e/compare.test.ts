@@ -45,7 +45,9 @@ prompts: ["hi"]
 
     assert.match(await readFile(path.join(out, 'compare.md'), 'utf8'), /\| TTFT p50 \(ms\) \| [\d.]+ \*\*★\*\* \| [\d.]+ \(\+/);
     await inspectInChromium(path.join(out, 'compare.html'), async (page) => {
-      await assertChartsLaidOut(page, ['latency-throughput', 'percentiles-ttft', 'percentiles-tpot', 'percentiles-itl', 'tokens-per-chunk']);
+      await assertChartsLaidOut(page, ['latency-throughput', 'load-ttft', 'load-tpot', 'load-throughput', 'percentiles-ttft', 'percentiles-tpot', 'percentiles-itl', 'tokens-per-chunk']);
+      // The same headline function as the run report: a row per contender.
+      assert.deepEqual(await page.$$eval('table[data-table="headline"] tbody th', (cells) => cells.map((cell) => cell.textContent)), ['fast-model', 'slow-model']);
       assert.equal(await page.$$eval('table[data-table="compare"]', (tables) => tables.length), 2);
       assert.equal(await page.$$eval('table[data-table="compare"] td.best', (cells) => cells.length) >= 10, true);
     }, (line) => t.diagnostic(line));

@@ -45,11 +45,15 @@ slo: {ttft_p95_ms: 1000}
     assert.ok(row!.slo_failures!.startsWith(`dropped ${dropped.length} > 0`), row!.slo_failures);
     assert.match(first.io.out(), /dropped in .* @ 20 req\/s: \d+ arrivals found maxInFlight requests in flight/);
 
-    // report rebuilds report.html from the folder's files.
+    // report rebuilds report.html from the folder's files, byte for byte, its provenance block included.
+    const written = await readFile(path.join(first.out, 'report.html'), 'utf8');
+    assert.match(written, /<dt>target host<\/dt><dd>http:\/\/127\.0\.0\.1:\d+<\/dd>/);
+    assert.match(written, /<dt>load<\/dt><dd>rate 20 req\/s; poisson arrivals; 30 requests per cell/);
     await rm(path.join(first.out, 'report.html'));
     const io = captureIo();
     assert.equal(await main(['report', first.out], io), 0, io.err());
     const html = await readFile(path.join(first.out, 'report.html'), 'utf8');
+    assert.equal(html, written);
     assert.match(html, /data-chart="latency-throughput"/);
     assert.match(html, /20 req\/s/);
     const missing = captureIo();

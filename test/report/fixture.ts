@@ -6,6 +6,7 @@
 import { CellAccumulator, type CellSummary } from '../../src/metrics/cell-summary.ts';
 import { requestMeetsSlo } from '../../src/metrics/slo.ts';
 import type { ReportInput } from '../../src/report/html.ts';
+import { provenanceOf, type ProvenanceSource } from '../../src/report/provenance.ts';
 import type { CapacityOutcome, RequestRecord, SloBound } from '../../src/types.ts';
 
 export const ALPHA = 'alpha-70b';
@@ -101,5 +102,67 @@ export function sampleReport(): ReportInput {
     cells: [ALPHA, BETA].flatMap((model) => LEVELS.map((level) => cellSummary(model, level))),
     slo: SLO,
     capacity: CAPACITY,
+    provenance: provenanceOf(sampleProvenanceSource()),
+  };
+}
+
+/** Credentials planted where a careless provenance block would print them: none may reach the page. */
+export const SECRETS = ['sk-in-userinfo', 'sk-in-query', 'sk-in-params', 'sk-in-header', 'sk-api-key'];
+
+/** run.json's facts of the sample run, with a secret in every place one could hide. */
+export function sampleProvenanceSource(completed = true): ProvenanceSource {
+  return {
+    baseURL: 'https://user:sk-in-userinfo@api.example.com:8443/v1?key=sk-in-query',
+    tokenmeterVersion: '9.8.7',
+    nodeVersion: 'v20.19.0',
+    startedAt: '2025-01-02T03:00:00.000Z',
+    endedAt: '2025-01-02T03:04:05.000Z',
+    completed,
+    scenario: {
+      name: 'sweep <demo>',
+      file: 'scenarios/sweep.yaml',
+      target: { api: 'chat', apiKey: 'sk-api-key', headers: { 'x-secret': 'sk-in-header' } } as { api: string },
+      load: { kind: 'concurrency', levels: [...LEVELS], requests: REQUESTS_PER_CELL, warmup: 2 },
+      params: { max_tokens: 64, temperature: 0, api_key: 'sk-in-params' },
+    },
+  };
+}
+
+export const WIDE_MODELS = ['m-one', 'm-two', 'm-three'];
+/** Eight load levels: each needs a colour of its own. */
+export const WIDE_LEVELS = [1, 2, 4, 8, 16, 32, 64, 128];
+export const TPOT_SLO: SloBound = { key: 'tpot_p95_ms', metric: 'tpot', stat: 95, bound: 4, direction: 'max' };
+export const REPEATS = 3;
+
+/**
+ * Three models × eight levels, each cell standing for 3 repeats (a spread of
+ * ±10% around its value), with TTFT and TPOT bounds: what `run --repeat 3` of a
+ * wide sweep gives the report.
+ */
+export function wideRepeatReport(): ReportInput {
+  const cells = WIDE_MODELS.flatMap((model) =>
+    WIDE_LEVELS.map((level) => {
+      const cell = cellSummary(model, level, 8);
+      const around = (value: number | undefined) => (value === undefined ? { min: Infinity, max: -Infinity, cv: 0 } : { min: value * 0.9, max: value * 1.1, cv: 0.05 });
+      cell.repeats = {
+        count: REPEATS,
+        spread: {
+          ttft_p50: around(cell.stats.ttft?.p50),
+          ttft_p95: around(cell.stats.ttft?.p95),
+          tpot_p50: around(cell.stats.tpot?.p50),
+          tpot_p95: around(cell.stats.tpot?.p95),
+          e2e_p95: around(cell.stats.e2e?.p95),
+          output_tokens_per_s: around(cell.outputTokensPerS),
+        },
+      };
+      return cell;
+    }),
+  );
+  return {
+    title: 'wide sweep',
+    generatedAt: '2025-01-02T03:04:05.000Z',
+    cells,
+    slo: [...SLO, TPOT_SLO],
+    provenance: provenanceOf(sampleProvenanceSource(), REPEATS),
   };
 }
