@@ -8,7 +8,7 @@ import { createOutputDir, utcStamp } from '../../src/cli/files.ts';
 import { scenarioJsonSchema } from '../../src/scenario/json-schema.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { startSimulator } from '../../src/sim/server.ts';
-import { captureIo, readRequests, REPO_ROOT, withTempDir } from '../helpers.ts';
+import { captureIo, NOT_ABOUT_CLIENT_HEALTH, readRequests, REPO_ROOT, withTempDir } from '../helpers.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'tokenmeter.js');
 
@@ -116,7 +116,7 @@ describe('the command line', () => {
       );
       const io = captureIo({ TM_SECRET: 'sk-very-secret-value' });
       const out = path.join(dir, 'out');
-      assert.equal(await main(['run', file, '--out', out], io), 0, io.err());
+      assert.equal(await main(['run', file, '--out', out, ...NOT_ABOUT_CLIENT_HEALTH], io), 0, io.err());
       assert.deepEqual((await readdir(out)).sort(), [
         'histograms.csv',
         'histograms.json',

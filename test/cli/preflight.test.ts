@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { ExitCode } from '../../src/cli/exit-codes.ts';
 import { main } from '../../src/cli/main.ts';
 import { startSimulator } from '../../src/sim/server.ts';
-import { captureIo, readRequests, withTempDir } from '../helpers.ts';
+import { captureIo, NOT_ABOUT_CLIENT_HEALTH, readRequests, withTempDir } from '../helpers.ts';
 
 const PROFILE = { ttftMs: 1, tokensPerSecond: 5000, tokensPerChunk: 2, outputTokens: 6, capacity: 16, usageExtraTokens: 0 };
 const scenarioAt = (baseURL: string, apiKeyLine = '') =>
@@ -94,7 +94,7 @@ describe('preflight: one request per model before any load', () => {
         const file = path.join(dir, 'pre.yaml');
         await writeFile(file, scenarioAt(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`));
         const io = captureIo();
-        assert.equal(await main(['run', file, '--out', path.join(dir, 'out')], io), ExitCode.OK, io.err());
+        assert.equal(await main(['run', file, '--out', path.join(dir, 'out'), ...NOT_ABOUT_CLIENT_HEALTH], io), ExitCode.OK, io.err());
         assert.match(io.err(), /warning: the preflight request to Meta-Llama-3\.3-70B-Instruct failed with HTTP 503 server_error: .*warming up; running anyway/);
         assert.equal(sim.truth.length, 8);
       } finally {

@@ -13,7 +13,7 @@ import { DEFAULT_SIM_PROFILE } from '../../src/sim/profile.ts';
 import { startSimulator, type SimRequestTruth } from '../../src/sim/server.ts';
 import { startSimulatorThread } from '../../src/sim/threaded.ts';
 import type { SimConfig } from '../../src/types.ts';
-import { captureIo, readRequests, withTempDir } from '../helpers.ts';
+import { captureIo, NOT_ABOUT_CLIENT_HEALTH, readRequests, withTempDir } from '../helpers.ts';
 
 const LLAMA = 'Meta-Llama-3.3-70B-Instruct';
 const GPT_OSS = 'gpt-oss-120b';
@@ -39,7 +39,7 @@ async function runAgainst(simulator: { baseURL: string }, dir: string, scenarioB
   await writeFile(file, `name: e2e\ntarget: {baseURL: "${simulator.baseURL}", api: ${api}}\n${scenarioBody}`);
   const out = path.join(dir, 'out');
   const io = captureIo();
-  const code = await main(['run', file, '--out', out], io);
+  const code = await main(['run', file, '--out', out, ...NOT_ABOUT_CLIENT_HEALTH], io);
   const lines = await readRequests<Line>(out);
   return { code, io, out, lines };
 }

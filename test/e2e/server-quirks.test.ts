@@ -14,7 +14,7 @@ import { main } from '../../src/cli/main.ts';
 import { startSimulator } from '../../src/sim/server.ts';
 import type { Exchange, SimModelProfile } from '../../src/types.ts';
 import { VirtualClock, type Clock } from '../../src/util/clock.ts';
-import { captureIo, readRequests, withTempDir } from '../helpers.ts';
+import { captureIo, NOT_ABOUT_CLIENT_HEALTH, readRequests, withTempDir } from '../helpers.ts';
 
 const LLAMA = 'Meta-Llama-3.3-70B-Instruct';
 const PROFILE: SimModelProfile = { ttftMs: 2, tokensPerSecond: 2000, tokensPerChunk: 2, outputTokens: 6, capacity: 8, usageExtraTokens: 0 };
@@ -99,7 +99,7 @@ describe('a server that closes every connection after its response, advertising 
           await writeFile(file, `name: stale\ntarget: {baseURL: "${sim.baseURL}"}\nmodels: [${LLAMA}]\nload: {concurrency: 4, requests: 40}\nprompts: [hi]\n`);
           const out = path.join(dir, 'out');
           const io = captureIo();
-          const code = await main(['run', file, '--out', out], io);
+          const code = await main(['run', file, '--out', out, ...NOT_ABOUT_CLIENT_HEALTH], io);
           assert.equal(code, 0, io.err());
           const lines = await readRequests<{ outcome: string; warmup: boolean; resent: boolean }>(out);
           const measured = lines.filter((line) => !line.warmup);

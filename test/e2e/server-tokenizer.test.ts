@@ -13,7 +13,7 @@ import { main } from '../../src/cli/main.ts';
 import { startSimulator, type RunningSimulator } from '../../src/sim/server.ts';
 import type { TokenizeMode } from '../../src/sim/tokenize.ts';
 import type { SimModelProfile } from '../../src/types.ts';
-import { captureIo, readRequests, withTempDir } from '../helpers.ts';
+import { captureIo, NOT_ABOUT_CLIENT_HEALTH, readRequests, withTempDir } from '../helpers.ts';
 
 const PROFILE: SimModelProfile = {
   ttftMs: 2,
@@ -50,7 +50,7 @@ async function run(sim: RunningSimulator, dir: string, target: string, models: s
   await writeFile(file, `name: servertok\ntarget: {baseURL: "${sim.baseURL}", ${target}}\nmodels: ${models}\nload: ${load}\nprompts: [hi]\n`);
   const out = path.join(dir, 'out');
   const io = captureIo();
-  const code = await main(['run', file, '--out', out], io);
+  const code = await main(['run', file, '--out', out, ...NOT_ABOUT_CLIENT_HEALTH], io);
   return { code, io, out, lines: await readRequests<Line>(out) };
 }
 

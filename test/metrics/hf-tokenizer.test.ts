@@ -9,7 +9,7 @@ import { loadTokenizerFile } from '../../src/metrics/tokenizers.ts';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.ts';
 import { startSimulator } from '../../src/sim/server.ts';
 import { ggufBytes } from '../gguf-writer.ts';
-import { captureIo, readRequests, withTempDir } from '../helpers.ts';
+import { captureIo, NOT_ABOUT_CLIENT_HEALTH, readRequests, withTempDir } from '../helpers.ts';
 import { byteLevelTokenizerJson, sentencePieceTokenizerJson } from '../tokenizer-fixtures.ts';
 
 const WORD_MERGES: [string, string][] = [
@@ -71,7 +71,7 @@ describe('a Hugging Face tokenizer.json', () => {
         );
         const out = path.join(dir, 'out');
         const io = captureIo();
-        assert.equal(await main(['run', file, '--out', out], io), 0, io.err());
+        assert.equal(await main(['run', file, '--out', out, ...NOT_ABOUT_CLIENT_HEALTH], io), 0, io.err());
         const lines = await readRequests(out);
         for (const line of lines) {
           const truth = sim.truth.find((t) => t.requestId === line.id)!;
