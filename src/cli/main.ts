@@ -4,8 +4,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
-import { ScenarioError } from '../scenario/load.js';
+import { ScenarioError } from '../scenario/errors.js';
 import { ExitCode, exitCodeHelp, UsageError } from './exit-codes.js';
+import { TOKENMETER_VERSION } from './version.js';
 import type { Io } from './commands/run.js';
 
 export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo()): Promise<number> {
@@ -141,13 +142,13 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
       .demandCommand(1, 'Name a command: run, capacity, check, compare, report, validate or sim (see --help).')
       .strict()
       .help()
-      .version(false)
+      .version('version', 'Show the version number', TOKENMETER_VERSION)
       .exitProcess(false)
       .fail((message, error) => {
         if (error) throw error;
         throw new UsageError(message);
       })
-      // With a callback yargs hands --help text back instead of printing it and exiting.
+      // With a callback yargs hands --help and --version text back instead of printing it and exiting.
       .parseAsync(argv, {}, (_error, _args, output) => {
         helpOrVersion = output;
       });
