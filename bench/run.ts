@@ -9,7 +9,7 @@
  * paced 1,000 × 30/s loop-delay p99 ≤ raw + 2 ms; timing within 2 ms of the
  * simulator's truth.
  *
- * `npm run bench -- accuracy` (or `hot-path`, `streams`, `ttft-load`, several at once) runs
+ * `npm run bench -- accuracy` (or `hot-path`, `streams`, `ttft-load`, `startup`, several at once) runs
  * only those sections; no argument runs them all.
  */
 import { execFileSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import type { SimModelProfile } from '../src/types.js';
 import { ACCURACY_AIMS, ACCURACY_PROFILE, measureAccuracy, type AccuracyRun, type Spread } from './accuracy.js';
 import { runHotPath, type HotPathResult } from './hot-path.js';
 import { measureRawTtft, type RawTtftRun } from './raw-ttft.js';
+import { HELP_AIM_MS, measureStartup, STARTUP_ROUNDS, startupFromDist, type StartupTiming } from './startup.js';
 import { BURST_PHASE, PACED_PHASES, runStreams, simConfigFor, startSimChild, type StreamRun } from './streams.js';
 
 /** Issue 10's aims, against the raw reader in the same run. */
@@ -47,7 +48,7 @@ const TTFT_LOAD = {
   pairs: 3,
   profile: { ttftMs: 100, tokensPerSecond: 200, tokensPerChunk: 1, outputTokens: 64, capacity: 100_000, usageExtraTokens: 0 } satisfies SimModelProfile,
 };
-const SECTIONS = ['hot-path', 'streams', 'accuracy', 'ttft-load'] as const;
+const SECTIONS = ['hot-path', 'streams', 'accuracy', 'ttft-load', 'startup'] as const;
 type Section = (typeof SECTIONS)[number];
 /** A process at or above this CPU share is taken as the one that limits throughput, %. */
 const SATURATED_CPU_PERCENT = 85;
@@ -227,6 +228,22 @@ function ttftLoadTable(pairs: readonly TtftPair[]): string {
   ].join('\n');
 }
 
+/** Start-up: each command's median, its ratio to `node -e 0`, and issue 12's aim for --help. */
+function startupTable(timings: readonly StartupTiming[]): string {
+  const rows = timings.map(
+    (t) => `| \`${t.label}\` | ${fmt(t.medianMs)} | ${fmt(Math.min(...t.samplesMs))}–${fmt(Math.max(...t.samplesMs))} | **${fmt(t.ratioToNode, 1)}×** |`,
+  );
+  const help = timings.find((t) => t.label === 'tokenmeter --help');
+  const verdict = help && help.medianMs < HELP_AIM_MS ? 'met' : 'missed';
+  return [
+    '| command | median ms | range ms | ÷ `node -e 0` |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    `Aim (issue 12): \`tokenmeter --help\` under ${HELP_AIM_MS} ms: **${verdict}** (median ${fmt(help?.medianMs ?? Number.NaN)} ms).`,
+  ].join('\n');
+}
+
 /** The commit measured, and whether src/ had uncommitted changes (read-only git calls). */
 function sourceState(): string {
   try {
@@ -307,6 +324,13 @@ async function main(): Promise<void> {
           `tokenmeter ${fmt(tokenmeter.ttftDifferenceMs.p50, 1)}/${fmt(tokenmeter.ttftDifferenceMs.p99, 1)} ms (${tokenmeter.invalid ? `invalid: ${tokenmeter.invalid}` : 'valid'})`,
       );
     }
+  }
+
+  let startup: StartupTiming[] | undefined;
+  if (sections.has('startup')) {
+    console.log(`\nStart-up: node bin/tokenmeter.js --help and --version beside node -e 0, ${STARTUP_ROUNDS} rounds…`);
+    startup = measureStartup();
+    for (const t of startup) console.log(`  ${t.label.padEnd(22)} median ${fmt(t.medianMs)} ms  ${fmt(t.ratioToNode, 1)}× node -e 0`);
   }
 
   const b = BURST_PHASE;
@@ -393,6 +417,17 @@ async function main(): Promise<void> {
             'The last column is tokenmeter\'s own verdict on the cell (METRICS.md, "The client\'s own health"): under this load it must be right or marked invalid.',
           '',
           ttftLoadTable(ttftLoad),
+          '',
+        ]
+      : []),
+    ...(startup
+      ? [
+          '### Start-up',
+          '',
+          `Wall time from spawn to exit of \`node bin/tokenmeter.js --help\` and \`--version\` (${startupFromDist() ? 'the compiled dist/' : 'no dist/: the tsx fallback'}) ` +
+            `beside \`node -e 0\`, in ${STARTUP_ROUNDS} round-robin rounds after one warm-up each; medians. Commands load lazily, so these load only yargs and the command table.`,
+          '',
+          startupTable(startup),
           '',
         ]
       : []),

@@ -4,10 +4,12 @@
  */
 import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
-import { ScenarioError } from '../scenario/load.js';
+import { ScenarioError } from '../scenario/errors.js';
 import { ExitCode, exitCodeHelp, UsageError } from './exit-codes.js';
+import { TOKENMETER_VERSION } from './version.js';
 import type { Io } from './commands/run.js';
-import { redactArgv, type QuickFlags, type ScenarioSource } from './quick-scenario.js';
+// Types only: quick-scenario.ts loads the YAML parser and zod, which `--help` must not wait for.
+import type { QuickFlags, ScenarioSource } from './quick-scenario.js';
 
 /** `--set`, shared by the commands that load a scenario. */
 const SET_OPTION = {
@@ -33,6 +35,9 @@ const QUICK_OPTIONS = {
 } as const;
 
 /** A flag given once is a string; given twice, yargs makes a list. */
+/** The command line as run.json records it (quick-scenario.ts: `--set`s that touch a secret redacted). */
+const redactedArgv = async (argv: readonly string[]): Promise<string[]> => (await import('./quick-scenario.js')).redactArgv(argv);
+
 const listOf = (value: unknown): string[] | undefined => (value === undefined ? undefined : ([] as unknown[]).concat(value).map(String));
 const lastOf = (value: unknown): string | undefined => listOf(value)?.at(-1);
 
@@ -86,7 +91,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
           const { runCommand } = await import('./commands/run.js');
           if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UsageError('--repeat must be a positive integer');
           exitCode = await runCommand(
-            { ...scenarioSourceOf(args), ...(args.out ? { out: args.out } : {}), repeat: args.repeat, preflight: args.preflight, argv: redactArgv(argv) },
+            { ...scenarioSourceOf(args), ...(args.out ? { out: args.out } : {}), repeat: args.repeat, preflight: args.preflight, argv: await redactedArgv(argv) },
             fullIo,
           );
         },
@@ -105,7 +110,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         async (args) => {
           const { capacityCommand } = await import('./commands/capacity.js');
           exitCode = await capacityCommand(
-            { ...scenarioSourceOf(args), ...(args.out ? { out: args.out } : {}), preflight: args.preflight, argv: redactArgv(argv) },
+            { ...scenarioSourceOf(args), ...(args.out ? { out: args.out } : {}), preflight: args.preflight, argv: await redactedArgv(argv) },
             fullIo,
           );
         },
@@ -209,13 +214,13 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
       .demandCommand(1, 'Name a command: run, capacity, check, compare, report, validate or sim (see --help).')
       .strict()
       .help()
-      .version(false)
+      .version('version', 'Show the version number', TOKENMETER_VERSION)
       .exitProcess(false)
       .fail((message, error) => {
         if (error) throw error;
         throw new UsageError(message);
       })
-      // With a callback yargs hands --help text back instead of printing it and exiting.
+      // With a callback yargs hands --help and --version text back instead of printing it and exiting.
       .parseAsync(argv, {}, (_error, _args, output) => {
         helpOrVersion = output;
       });

@@ -13,18 +13,10 @@ import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
 import { HF_TOKENIZER_PATTERN, scenarioSchema, TOKENIZER_FILE_PATTERN } from './schema.js';
 import { resolveHfTokenizer } from './hf-cache.js';
+import { ScenarioError } from './errors.js';
 import { applyOverrides, originNote, redactOverride, touchesSecret, type FieldOrigin } from './overrides.js';
 
-/** A scenario file that cannot be used; `problems` are complete lines ready to print. */
-export class ScenarioError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(problems.join('\n'));
-    this.name = 'ScenarioError';
-  }
-}
+export { ScenarioError } from './errors.js';
 
 /** `load.concurrency[1]`, `target.apiKey`, or `(top level)`. */
 export function formatPath(path: readonly PropertyKey[]): string {

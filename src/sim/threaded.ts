@@ -21,8 +21,19 @@ export interface ThreadedSimulator extends Omit<RunningSimulator, 'truth' | 'tok
   truth(): Promise<SimRequestTruth[]>;
 }
 
+/**
+ * Compiled (dist/), the worker runs worker.js directly. From the TypeScript
+ * source it starts at worker-entry.mjs, which loads worker.ts through tsx
+ * whichever way the parent loaded TypeScript (a loader registered from code
+ * does not reach worker threads).
+ */
+function workerEntry(): URL {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return new URL(fromSource ? './worker-entry.mjs' : './worker.js', import.meta.url);
+}
+
 export async function startSimulatorThread(config: SimConfig, options: SimulatorOptions = {}): Promise<ThreadedSimulator> {
-  const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { config, options } });
+  const worker = new Worker(workerEntry(), { workerData: { config, options } });
   const next = <T extends FromWorker['type']>(type: T) =>
     new Promise<Extract<FromWorker, { type: T }>>((resolve, reject) => {
       const onMessage = (message: FromWorker): void => {
