@@ -7,54 +7,80 @@ import { describeFailures } from '../metrics/slo.js';
 import { fixedOrDash, loadLabel, percent } from '../util/format.js';
 import { textTableLines } from '../util/text-table.js';
 
-/** One column of the summary table: its header and how a cell fills it. */
+/** One column of the summary table: its header, how a cell fills it, and how much it matters when space runs out. */
 interface Column {
   header: string;
+  /** Shared by consecutive columns: `TTFT ms` over `p50 p95 p99`. */
+  group?: string;
   value: (cell: CellSummary) => string;
+  /** Columns with the lowest go first when the table is wider than SUMMARY_WIDTH. */
+  keep: number;
 }
 
-/** `TTFT p50`: a statistic of a distribution, with `digits` decimals. */
-const stat = (metric: MetricName, key: keyof Stats, digits: number): Column => ({
-  header: `${METRICS[metric].label} ${key}`,
+/** The summary table fits this many characters (a terminal or a CI log); what does not fit is in summary.csv. */
+export const SUMMARY_WIDTH = 100;
+
+/** `p95` under `TTFT ms`: a statistic of a distribution, with `digits` decimals. */
+const stat = (metric: MetricName, key: keyof Stats, digits: number, keep: number): Column => ({
+  header: key,
+  group: `${METRICS[metric].label} ms`,
   value: (cell) => fixedOrDash(cell.stats[metric]?.[key], digits),
+  keep,
 });
 
+// p95 is what every gate judges (SLOs, thresholds, check, capacity): it stays longest after the identity columns.
 const COLUMNS: readonly Column[] = [
-  { header: 'model', value: (cell) => cell.model },
+  { header: 'model', value: (cell) => cell.model, keep: 100 },
   {
     header: 'load',
     value: (cell) => loadLabel(cell.load) + (cell.repeat !== undefined ? ` #${cell.repeat}` : cell.repeats ? ` all ${cell.repeats.count}` : ''),
+    keep: 100,
   },
-  { header: 'ok/req', value: (cell) => `${cell.ok}/${cell.requests}` },
-  { header: 'err', value: (cell) => String(cell.errors) },
-  { header: 'out tok/s', value: (cell) => fixedOrDash(cell.outputTokensPerS) },
-  { header: 'req/s', value: (cell) => fixedOrDash(cell.requestsPerS, 2) },
-  stat('ttft', 'p50', 1),
-  stat('ttft', 'p99', 1),
-  stat('tpot', 'p50', 2),
-  stat('tpot', 'p99', 2),
-  stat('itl', 'p50', 2),
-  stat('itl', 'p99', 2),
-  stat('e2e', 'p50', 1),
-  stat('e2e', 'p99', 1),
-  { header: 'tok/chunk', value: (cell) => fixedOrDash(cell.stats.tokens_per_chunk?.mean, 2) },
+  { header: 'ok/req', value: (cell) => `${cell.ok}/${cell.requests}`, keep: 90 },
+  { header: 'err', value: (cell) => String(cell.errors), keep: 30 },
+  { header: 'tok/s', value: (cell) => fixedOrDash(cell.outputTokensPerS), keep: 80 },
+  { header: 'req/s', value: (cell) => fixedOrDash(cell.requestsPerS, 2), keep: 20 },
+  stat('ttft', 'p50', 1, 60),
+  stat('ttft', 'p95', 1, 85),
+  stat('ttft', 'p99', 1, 50),
+  stat('tpot', 'p50', 2, 60),
+  stat('tpot', 'p95', 2, 85),
+  stat('tpot', 'p99', 2, 50),
+  stat('itl', 'p50', 2, 25),
+  stat('itl', 'p99', 2, 15),
+  stat('e2e', 'p50', 1, 35),
+  stat('e2e', 'p95', 1, 45),
+  { header: 'tok/chunk', value: (cell) => fixedOrDash(cell.stats.tokens_per_chunk?.mean, 2), keep: 70 },
 ];
 
 /** Shown when any cell has an SLO. */
 const SLO_COLUMNS: readonly Column[] = [
-  { header: 'goodput/s', value: (cell) => fixedOrDash(cell.goodputPerS, 2) },
-  { header: 'SLO', value: (cell) => (cell.slo ? (cell.slo.met ? 'met' : 'FAILED') : '-') },
+  { header: 'goodput/s', value: (cell) => fixedOrDash(cell.goodputPerS, 2), keep: 65 },
+  { header: 'SLO', value: (cell) => (cell.slo ? (cell.slo.met ? 'met' : 'FAILED') : '-'), keep: 95 },
 ];
 
-export function renderSummaryTable(cells: readonly CellSummary[]): string {
-  const columns = [...COLUMNS, ...(cells.some((cell) => cell.slo) ? SLO_COLUMNS : [])];
+/** The table's lines with `columns`: group headings, titles, a rule, a row per cell. */
+function tableLines(columns: readonly Column[], cells: readonly CellSummary[]): string[] {
   const rows = cells.map((cell) => columns.map((column) => column.value(cell)));
   // The model reads left-aligned; every other column is a number or lines up like one.
-  const out = textTableLines(
-    columns.map((column, i) => ({ title: column.header, ...(i > 0 ? { align: 'right' as const } : {}) })),
+  return textTableLines(
+    columns.map((column, i) => ({ title: column.header, ...(column.group ? { group: column.group } : {}), ...(i > 0 ? { align: 'right' as const } : {}) })),
     rows,
     { rule: true },
   );
+}
+
+export function renderSummaryTable(cells: readonly CellSummary[]): string {
+  let columns = [...COLUMNS, ...(cells.some((cell) => cell.slo) ? SLO_COLUMNS : [])];
+  const left: Column[] = [];
+  let out = tableLines(columns, cells);
+  // Too wide: the least needed columns go (those that matter alike, together), and the table says which.
+  while (Math.max(...out.map((line) => line.length)) > SUMMARY_WIDTH && columns.some((column) => column.keep < 100)) {
+    const least = Math.min(...columns.map((column) => column.keep));
+    left.push(...columns.filter((column) => column.keep === least));
+    columns = columns.filter((column) => column.keep !== least);
+    out = tableLines(columns, cells);
+  }
   const errorLines = cells
     .filter((cell) => cell.errors > 0)
     .map(
@@ -79,8 +105,11 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
     ];
   });
   errorLines.push(...noteLines);
-  return [...out, ...(errorLines.length ? ['', ...errorLines] : []), '(times in ms; TPOT and ITL count every token of every chunk)', ''].join('\n');
+  const leftOut = left.length > 0 ? [`(left out to fit ${SUMMARY_WIDTH} characters: ${left.map(columnName).join(', ')}; summary.csv has every number)`] : [];
+  return [...out, ...(errorLines.length ? ['', ...errorLines] : []), '(times in ms; TPOT and ITL count every token of every chunk)', ...leftOut, ''].join('\n');
 }
+
+const columnName = (column: Column): string => (column.group ? `${column.group.replace(/ ms$/, '')} ${column.header}` : column.header);
 
 /** `tokenmeter capacity`'s answer: per model, the knee and what broke just past it. */
 export function renderCapacity(outcomes: readonly CapacityOutcome[], cells: readonly CellSummary[]): string {

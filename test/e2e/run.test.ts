@@ -180,7 +180,7 @@ describe('end to end against the simulator', () => {
 
         const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
         assert.equal(run.completed, true);
-        assert.match(io.out(), /TTFT p50/);
+        assert.match(io.out(), /TTFT ms/);
       } finally {
         await simulator.close();
       }
