@@ -261,7 +261,7 @@ async function* measureCell(
       idleTimeoutMs: scenario.target.idleTimeoutMs,
       ...(session.interrupt ? { interrupt: session.interrupt } : {}),
     });
-  const { requests, total, durationMs } = cellLoad(scenario, load, workload.prompts, `c${cell}`, send, {
+  const { requests, total, warmups, durationMs } = cellLoad(scenario, load, workload.prompts, `c${cell}`, send, {
     clock,
     ...(session.interrupt ? { interrupt: session.interrupt } : {}),
   });
@@ -275,6 +275,7 @@ async function* measureCell(
       const progress = progressOf(request, { ...key, cell, done: finished.length, elapsedMs: clock.now() - startedAt });
       if (session.cells !== undefined) progress.cells = session.cells;
       if (total !== undefined) progress.total = total;
+      if (warmups !== undefined) progress.warmups = warmups;
       if (durationMs !== undefined) progress.durationMs = durationMs;
       yield { type: 'progress', progress };
     }

@@ -19,6 +19,8 @@ export interface CellLoad {
   requests: AsyncGenerator<FinishedRequest>;
   /** Requests the cell will send, when known in advance (a closed loop bounded by a count and a warm-up count). */
   total?: number;
+  /** Of them, the warm-up requests. */
+  warmups?: number;
   /** How long a time-bounded cell runs: warm-up time plus measured duration, ms. */
   durationMs?: number;
 }
@@ -49,7 +51,10 @@ export function cellLoad(scenario: Scenario, load: LoadLevel, prompts: readonly 
             options,
           ),
         };
-  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined) cell.total = Math.max(warmup ?? 0, load.value) + requests;
+  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined) {
+    cell.warmups = Math.max(warmup ?? 0, load.value);
+    cell.total = cell.warmups + requests;
+  }
   if (durationMs !== undefined) cell.durationMs = durationMs + (plan.warmupMs ?? 0);
   return cell;
 }

@@ -8,8 +8,10 @@ export interface Progress extends CellKey {
   cells?: number;
   /** Requests finished in this cell, warm-up and dropped included. */
   done: number;
-  /** Requests the cell will send, when bounded by a count. */
+  /** Requests the cell will send, when bounded by a count (warm-up included). */
   total?: number;
+  /** Of them, the warm-up requests, when known in advance. */
+  warmups?: number;
   /** Time since the cell started, and, when bounded by time, how long it will run (warm-up time + measured duration), ms. */
   elapsedMs: number;
   durationMs?: number;
