@@ -231,6 +231,7 @@ const cellOptions = (scenario: Scenario): CellOptions => ({
   slo: scenario.slo,
   maxScheduleLagMs: scenario.load.maxScheduleLagMs,
   maxClientLagMs: scenario.load.maxClientLagMs,
+  ...(scenario.load.maxClientUtilization !== undefined ? { maxClientUtilization: scenario.load.maxClientUtilization } : {}),
 });
 
 /**

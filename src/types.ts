@@ -189,6 +189,8 @@ export interface LoadSpec {
   maxScheduleLagMs: number;
   /** A cell whose client event-loop delay p99 exceeds this is marked invalid: the client, not the server, was the bottleneck, ms. */
   maxClientLagMs: number;
+  /** A cell whose client event-loop utilization reaches this is marked invalid; unset: 0.95 (metrics/client-health.ts). */
+  maxClientUtilization?: number;
 }
 
 /**

@@ -244,6 +244,8 @@ const summaryCellSchema = z.looseObject({
   // Folders written before resends were counted have none.
   resends: count.default(0),
   errorsByClass: z.record(z.string(), count),
+  // Folders written before examples were kept have none.
+  errorExamples: z.record(z.string(), z.looseObject({ status: z.number().optional(), message: z.string() })).default({}),
   errorRate: z.number(),
   windowS: z.number(),
   outputTokensPerS: z.number(),

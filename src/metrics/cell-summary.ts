@@ -10,6 +10,12 @@ import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, t
 import { cellSloVerdict, type SloVerdict } from './slo.js';
 import { countInWindow, shortWindowReason, steadyStateWindow, type WindowCounts, type WindowRequest } from './window.js';
 
+/** One failure of a class, to show what went wrong: the HTTP status (if any) and the message. */
+export interface ErrorExample {
+  status?: number;
+  message: string;
+}
+
 /** A cell with more than this share of approximate requests says so wherever its ITL is shown (METRICS.md). */
 export const APPROXIMATE_ITL_RATE = 0.1;
 
@@ -38,6 +44,8 @@ export interface CellSummary extends CellKey {
    */
   resends: number;
   errorsByClass: Partial<Record<ErrorClass, number>>;
+  /** The first failure of each class, as recorded (secrets already scrubbed): what the errors section shows. */
+  errorExamples: Partial<Record<ErrorClass, ErrorExample>>;
   /** errors / (requests - interrupted); 0 when nothing completed. */
   errorRate: number;
   /**
@@ -114,6 +122,8 @@ export interface CellOptions {
   maxScheduleLagMs: number;
   /** p99 client event-loop delay beyond which the cell is invalid, ms. */
   maxClientLagMs: number;
+  /** Client event-loop utilization at or beyond which the cell is invalid (default MAX_CLIENT_UTILIZATION). */
+  maxClientUtilization?: number;
 }
 
 export class CellAccumulator {
@@ -138,6 +148,7 @@ export class CellAccumulator {
   /** Set on merged repeats: the reasons their parts were invalid (a merged cell is invalid when one of them was). */
   private invalidParts: string[] | undefined;
   private readonly errorsByClass: Partial<Record<ErrorClass, number>> = {};
+  private readonly errorExamples: Partial<Record<ErrorClass, ErrorExample>> = {};
   private readonly tokenSources: Partial<Record<TokenSource, number>> = {};
   private mismatches = 0;
   private mismatchSum = 0;
@@ -188,6 +199,10 @@ export class CellAccumulator {
     if (record.outcome === 'error') {
       const errorClass = record.error?.class ?? 'bad_response';
       this.errorsByClass[errorClass] = (this.errorsByClass[errorClass] ?? 0) + 1;
+      this.errorExamples[errorClass] ??= {
+        message: record.error?.message ?? '',
+        ...(record.error?.status !== undefined ? { status: record.error.status } : {}),
+      };
       return;
     }
     this.ok++;
@@ -248,6 +263,7 @@ export class CellAccumulator {
       merged.serverCountsRejected += part.serverCountsRejected;
       merged.tokenizer = part.tokenizer;
       addCounts(merged.errorsByClass, part.errorsByClass);
+      for (const [name, example] of Object.entries(part.errorExamples) as [ErrorClass, ErrorExample][]) merged.errorExamples[name] ??= example;
       addCounts(merged.tokenSources, part.tokenSources);
       merged.serverTtft.push(...part.serverTtft);
       merged.ttftMinusServer.push(...part.ttftMinusServer);
@@ -338,6 +354,7 @@ export class CellAccumulator {
       ...(short ? { short } : {}),
       ...(utilization !== undefined ? { clientUtilization: utilization } : {}),
       errorsByClass: { ...this.errorsByClass },
+      errorExamples: { ...this.errorExamples },
       errorRate: completed > 0 ? errors / completed : 0,
       windowS,
       outputTokensPerS: windowS > 0 ? counts.outputTokens / windowS : 0,

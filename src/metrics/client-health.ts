@@ -97,6 +97,8 @@ export interface ClientBounds {
   maxClientLagMs: number;
   /** `load.maxScheduleLag`: schedule lag p99 beyond which the cell is invalid. */
   maxScheduleLagMs: number;
+  /** `load.maxClientUtilization`: event-loop utilization at or beyond which the cell is invalid (default MAX_CLIENT_UTILIZATION). */
+  maxClientUtilization?: number;
 }
 
 /** One reason a cell is invalid: the value that broke its bound, and why that voids the cell. */
@@ -112,7 +114,7 @@ export interface ClientCause {
  * Every reason the client, not the server, was the bottleneck: p99 schedule lag over its bound with
  * more than one request late (with under 100 requests p99 is the maximum, and one late send must
  * not void a cell); event-loop delay p99 over `maxClientLagMs`; utilization at or above
- * MAX_CLIENT_UTILIZATION.
+ * `maxClientUtilization` (MAX_CLIENT_UTILIZATION unless the scenario says).
  */
 export function clientCauses(facts: ClientFacts, bounds: ClientBounds): ClientCause[] {
   const causes: ClientCause[] = [];
@@ -135,12 +137,14 @@ export function clientCauses(facts: ClientFacts, bounds: ClientBounds): ClientCa
       reason: `client lag: event-loop delay p99 ${delay.toFixed(1)} ms > ${bounds.maxClientLagMs} ms: the client, not the server, was the bottleneck`,
     });
   }
-  if (utilization !== undefined && utilization >= MAX_CLIENT_UTILIZATION) {
+  const maxUtilization = bounds.maxClientUtilization ?? MAX_CLIENT_UTILIZATION;
+  // A bound of 1 is no bound: a loop always busy is still answering, if late (the delay rule judges that).
+  if (utilization !== undefined && maxUtilization < 1 && utilization >= maxUtilization) {
     causes.push({
       check: 'client_utilization (invalid cell)',
       measured: utilization,
-      bound: MAX_CLIENT_UTILIZATION,
-      reason: `client lag: event-loop utilization ${utilization.toFixed(2)} >= ${MAX_CLIENT_UTILIZATION}: the client, not the server, was the bottleneck`,
+      bound: maxUtilization,
+      reason: `client lag: event-loop utilization ${utilization.toFixed(2)} >= ${maxUtilization}: the client, not the server, was the bottleneck`,
     });
   }
   return causes;

@@ -1,8 +1,8 @@
 /** The summary table printed at the end of a run. Pure: summaries in, text out. */
-import { approximateTokensNote, SPREAD_METRICS, SPREAD_SOURCES, type CellSummary, type SpreadMetric } from '../metrics/cell-summary.js';
+import { approximateTokensNote, SPREAD_METRICS, SPREAD_SOURCES, type CellSummary, type ErrorExample, type SpreadMetric } from '../metrics/cell-summary.js';
 import { CELL_VALUES_BY_NAME, METRICS, type MetricName } from '../metrics/catalog.js';
 import type { Stats } from '../metrics/histograms.js';
-import type { CapacityOutcome } from '../types.js';
+import type { CapacityOutcome, ErrorClass } from '../types.js';
 import { describeFailures } from '../metrics/slo.js';
 import { fixedOrDash, loadLabel, percent } from '../util/format.js';
 import { textTableLines } from '../util/text-table.js';
@@ -86,8 +86,8 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
     .map(
       (cell) =>
         `errors in ${cell.model} @ ${loadLabel(cell.load)}: ` +
-        Object.entries(cell.errorsByClass)
-          .map(([name, n]) => `${name} ${n}`)
+        (Object.entries(cell.errorsByClass) as [ErrorClass, number][])
+          .map(([name, n]) => `${name} ${n}${exampleText(cell.errorExamples?.[name])}`)
           .join(', '),
     );
   const noteLines = cells.flatMap((cell) => {
@@ -107,6 +107,13 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
   errorLines.push(...noteLines);
   const leftOut = left.length > 0 ? [`(left out to fit ${SUMMARY_WIDTH} characters: ${left.map(columnName).join(', ')}; summary.csv has every number)`] : [];
   return [...out, ...(errorLines.length ? ['', ...errorLines] : []), '(times in ms; TPOT and ITL count every token of every chunk)', ...leftOut, ''].join('\n');
+}
+
+/** ` (HTTP 401: "Incorrect API key provided")`: what the first failure of a class said, cut to a line. */
+function exampleText(example: ErrorExample | undefined): string {
+  if (!example || example.message === '') return '';
+  const message = example.message.length > 100 ? `${example.message.slice(0, 99)}…` : example.message;
+  return ` (${example.status !== undefined ? `HTTP ${example.status}: ` : ''}${JSON.stringify(message)})`;
 }
 
 const columnName = (column: Column): string => (column.group ? `${column.group.replace(/ ms$/, '')} ${column.header}` : column.header);

@@ -6,7 +6,7 @@ import { approximateTokensNote, type CellSummary } from '../metrics/cell-summary
 import { METRICS, type MetricName } from '../metrics/catalog.js';
 import type { Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
-import type { CapacityOutcome, LoadLevel, SideBySide, SloBound } from '../types.js';
+import type { CapacityOutcome, ErrorClass, LoadLevel, SideBySide, SloBound } from '../types.js';
 import { renderCharts, type Chart } from './charts.js';
 import { headlines, type Headline } from './headline.js';
 import type { Provenance } from './provenance.js';
@@ -43,6 +43,7 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     headlineSection(headlines(input.cells, input.slo)),
     input.provenance ? provenanceSection(input.provenance) : '',
     sloSection(input.slo),
+    errorsSection(input.cells),
     input.capacity ? capacitySection(input.capacity) : '',
     input.sideBySide ? renderSideBySideHtml(input.sideBySide) : '',
     `<section><h2>Charts</h2>\n${charts.map(figure).join('\n')}\n</section>`,
@@ -141,6 +142,27 @@ function sloSection(slo: readonly SloBound[]): string {
   if (slo.length === 0) return '';
   const items = slo.map((bound) => `<li><code>${escapeHtml(bound.key)}</code> ${bound.direction === 'max' ? '≤' : '≥'} ${formatNumber(bound.bound)}</li>`);
   return `<section><h2>SLO</h2>\n<ul>\n${items.join('\n')}\n</ul>\n</section>`;
+}
+
+/** Every failed request, by cell and class: how many, the HTTP status and what the first one said. Nothing when none failed. */
+function errorsSection(cells: readonly CellSummary[]): string {
+  const rows = cells.flatMap((cell) =>
+    (Object.entries(cell.errorsByClass) as [ErrorClass, number][]).map(([errorClass, count]) => {
+      const example = cell.errorExamples?.[errorClass];
+      const where = `${cell.model} @ ${loadLabel(cell.load)}${cell.repeat !== undefined ? ` #${cell.repeat}` : ''}`;
+      return (
+        `<tr><td>${escapeHtml(where)}</td><td><code>${escapeHtml(errorClass)}</code></td><td class="num">${count}</td>` +
+        `<td class="num">${example?.status ?? ''}</td><td>${escapeHtml(example?.message ?? '')}</td></tr>`
+      );
+    }),
+  );
+  if (rows.length === 0) return '';
+  return [
+    '<section data-section="errors"><h2>Errors</h2>',
+    '<table data-table="errors"><thead><tr><th>cell</th><th>class</th><th>requests</th><th>status</th><th>what the first one said</th></tr></thead>',
+    `<tbody>\n${rows.join('\n')}\n</tbody></table>`,
+    '</section>',
+  ].join('\n');
 }
 
 function capacitySection(capacity: readonly CapacityOutcome[]): string {

@@ -75,6 +75,7 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
     maxScheduleLagMs: raw.maxScheduleLag === undefined ? DEFAULT_MAX_SCHEDULE_LAG_MS : durationMs(raw.maxScheduleLag),
     maxClientLagMs: raw.maxClientLag === undefined ? DEFAULT_MAX_CLIENT_LAG_MS : durationMs(raw.maxClientLag),
   };
+  if (raw.maxClientUtilization !== undefined) load.maxClientUtilization = raw.maxClientUtilization;
   if (raw.requests !== undefined) load.requests = raw.requests;
   if (raw.duration !== undefined) load.durationMs = durationMs(raw.duration);
   if (typeof raw.warmup === 'number') load.warmup = raw.warmup;

@@ -161,6 +161,14 @@ const loadSchema = z
       .describe(
         "A cell whose client event-loop delay p99 exceeds this is marked invalid: the client, not the server, was the bottleneck (default 10ms).",
       ),
+    maxClientUtilization: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe(
+        "A cell whose client event-loop utilization reaches this is marked invalid (default 0.95); 1 turns the check off, e.g. when a test server shares the client's thread.",
+      ),
   })
   .superRefine((load, context) => {
     if ((load.concurrency === undefined) === (load.rate === undefined)) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import http, { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -53,6 +53,12 @@ describe('preflight: one request per model before any load', () => {
         assert.equal(lines.length, 8, 'warm-up and measured requests, no preflight');
         assert.ok(lines.every((line) => line.error?.class === 'auth' && line.error.status === 401));
         assert.match(io.err(), /no request succeeded/);
+        // The errors section says what went wrong, in the console and the report: class, count, status, the server's words.
+        assert.match(io.out(), /errors in Meta-Llama-3\.3-70B-Instruct @ c=2: auth 6 \(HTTP 401: "401 [^"]+"\)/);
+        const html = await readFile(path.join(out, 'report.html'), 'utf8');
+        assert.match(html, /<section data-section="errors"><h2>Errors<\/h2>/);
+        assert.match(html, /<tr><td>Meta-Llama-3\.3-70B-Instruct @ c=2<\/td><td><code>auth<\/code><\/td><td class="num">6<\/td><td class="num">401<\/td><td>401 /);
+        assert.ok(!html.includes('sk-wrong'), 'no key on the page');
       } finally {
         await sim.close();
       }
@@ -94,7 +100,7 @@ describe('preflight: one request per model before any load', () => {
         const file = path.join(dir, 'pre.yaml');
         await writeFile(file, scenarioAt(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`));
         const io = captureIo();
-        assert.equal(await main(['run', file, '--out', path.join(dir, 'out'), ...NOT_ABOUT_CLIENT_HEALTH], io), ExitCode.OK, io.err());
+        assert.equal(await main(['run', file, '--out', path.join(dir, 'out'), ...NOT_ABOUT_CLIENT_HEALTH], io), ExitCode.OK, io.err() + io.out());
         assert.match(io.err(), /warning: the preflight request to Meta-Llama-3\.3-70B-Instruct failed with HTTP 503 server_error: .*warming up; running anyway/);
         assert.equal(sim.truth.length, 8);
       } finally {

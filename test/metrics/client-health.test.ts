@@ -26,6 +26,13 @@ test('the validity rule: the client was the bottleneck when its loop delay, its 
     { name: 'a looser maxClientLag', facts: { loopDelayP99Ms: 312, lateRequests: 0 }, bounds: { ...BOUNDS, maxClientLagMs: 500 }, reason: undefined },
     { name: 'utilization just under the limit', facts: { loopDelayP99Ms: 1, utilization: MAX_CLIENT_UTILIZATION - 0.001, lateRequests: 0 }, reason: undefined },
     { name: 'a loop busy 97% of the time', facts: { loopDelayP99Ms: 1, utilization: 0.97, lateRequests: 0 }, reason: UTILIZATION },
+    {
+      name: 'a lower maxClientUtilization',
+      facts: { loopDelayP99Ms: 1, utilization: 0.85, lateRequests: 0 },
+      bounds: { ...BOUNDS, maxClientUtilization: 0.8 },
+      reason: 'client lag: event-loop utilization 0.85 >= 0.8: the client, not the server, was the bottleneck',
+    },
+    { name: 'maxClientUtilization 1 turns the check off', facts: { loopDelayP99Ms: 1, utilization: 1, lateRequests: 0 }, bounds: { ...BOUNDS, maxClientUtilization: 1 }, reason: undefined },
     { name: 'late sends (the schedule-lag rule, text unchanged)', facts: { scheduleLagP99Ms: 42, lateRequests: 3 }, reason: SCHEDULE_LAG },
     { name: 'one late send does not void a cell', facts: { scheduleLagP99Ms: 42, lateRequests: 1 }, reason: undefined },
     {
