@@ -17,6 +17,8 @@ export const PLAIN_EVERY_MS = 10_000;
 const BAR_WIDTH = 20;
 /** Width used when a terminal does not say its own. */
 const DEFAULT_COLUMNS = 100;
+/** A log line is not redrawn and has no terminal to wrap it: room for every field. */
+const PLAIN_COLUMNS = 160;
 
 /** One field of the line, and how long it stays when the line must be cut (higher stays longer). */
 interface Field {
@@ -82,7 +84,7 @@ export class ProgressLine {
     }
     if (!cellDone && this.lastPlain !== undefined && at - this.lastPlain < PLAIN_EVERY_MS) return;
     this.lastPlain = at;
-    this.stream.write(`progress: ${fit(this.fields(progress, at, false), DEFAULT_COLUMNS - 'progress: '.length)}\n`);
+    this.stream.write(`progress: ${fit(this.fields(progress, at, false), PLAIN_COLUMNS - 'progress: '.length)}\n`);
   }
 
   private fields(progress: Progress, at: number, bar: boolean): Field[] {

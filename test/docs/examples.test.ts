@@ -13,7 +13,7 @@ import { parseDocument } from 'yaml';
 import { main } from '../../src/cli/main.ts';
 import { checkTokenizerFiles } from '../../src/load/workload.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
-import { captureIo, REPO_ROOT } from '../helpers.ts';
+import { captureIo, NOT_ABOUT_CLIENT_HEALTH, REPO_ROOT, withTempDir } from '../helpers.ts';
 
 const DOC_FILES = ['README.md', ...readdirSync(path.join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 const read = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8');
@@ -124,7 +124,7 @@ describe('the shell commands of the README and docs/ work as written', () => {
         .map((line) => ({ where: block.where, line })),
     ),
   );
-  const ran = { help: 0, validate: 0, scenarioValidated: 0, helpOnly: 0 };
+  const ran = { help: 0, validate: 0, scenarioValidated: 0, helpOnly: 0, quickRuns: 0 };
 
   for (const { where, line } of commands) {
     const args = commandArgs(line);
@@ -139,8 +139,24 @@ describe('the shell commands of the README and docs/ work as written', () => {
         // Without the keys the SambaNova scenarios name: warnings, exit 0.
         ran.validate++;
         assert.equal(await main(args, io), 0, io.err());
-        assert.match(io.err(), /^warning: .*environment variable SAMBANOVA_API_KEY is not set/m);
-        assert.equal(io.out().trim().split('\n').length, args.length - 1);
+        const files = args.slice(1, args.includes('--set') ? args.indexOf('--set') : undefined);
+        if (files.some((file) => file.includes('sambanova'))) assert.match(io.err(), /^warning: .*environment variable SAMBANOVA_API_KEY is not set/m);
+        assert.equal(io.out().trim().split('\n').length, files.length);
+      } else if (command === 'run' && args.includes('--base-url')) {
+        // A run from flags alone: on the built-in simulator it runs (into a temporary folder); against a
+        // server that is not there its flags must parse into a valid scenario, which the preflight then finds unreachable.
+        ran.quickRuns++;
+        // The variable an --api-key-env names is set, as the reader would have it.
+        const keyed = captureIo({ MY_KEY: 'sk-docs-example' });
+        await withTempDir(async (dir) => {
+          const code = await main([...args, '--out', path.join(dir, 'out'), ...NOT_ABOUT_CLIENT_HEALTH], keyed);
+          if (args[args.indexOf('--base-url') + 1] === 'builtin') assert.equal(code, 0, keyed.err());
+          else {
+            assert.equal(code, 1, keyed.err());
+            assert.match(keyed.err(), /the preflight request to .* failed with connection: /);
+            assert.ok(!keyed.err().includes('sk-docs-example'));
+          }
+        });
       } else if (command === 'run' || command === 'capacity') {
         // It would send load (to a real server, or for tens of seconds): its scenario is validated instead.
         ran.scenarioValidated++;
