@@ -87,7 +87,8 @@ async function tokenizerFor(
   const named = model.tokenizer === SERVER_TOKENIZER ? undefined : ((model.tokenizer as TokenizerName | undefined) ?? tokenizerForModelName(model.name));
   if (named !== undefined) return { tokenizer: await loadTokenizer(named), fallback: false };
   // No local tokenizer: the server's own, where the provider has a tokenize endpoint (or it was asked for).
-  const format = PROVIDERS[scenario.target.provider].tokenizeFormat;
+  // The built-in simulator has a tokenize endpoint (vLLM's format) that knows its own tokens exactly.
+  const format = PROVIDERS[scenario.target.provider].tokenizeFormat ?? (scenario.target.baseURL === 'builtin' ? 'vllm' : undefined);
   if (model.tokenizer === SERVER_TOKENIZER || format !== undefined) {
     const server = new ServerTokenizer(model.name, `the fallback ${FALLBACK_TOKENIZER} tokenizer`, {
       baseURL: target.baseURL,
