@@ -304,6 +304,7 @@ export class CellAccumulator {
         lateRequests: this.late,
         ...(stats.schedule_lag ? { scheduleLagP99Ms: stats.schedule_lag.p99 } : {}),
         ...(stats.client_loop_delay ? { loopDelayP99Ms: stats.client_loop_delay.p99 } : {}),
+        ...(this.clientElapsedMs > 0 ? { monitoredMs: this.clientElapsedMs } : {}),
         ...(utilization !== undefined ? { utilization } : {}),
       },
       this.options,

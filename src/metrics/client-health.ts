@@ -79,12 +79,21 @@ export function fillStalls(samples: readonly Sample[], intervalMs: number): Samp
  */
 export const MAX_CLIENT_UTILIZATION = 0.95;
 
+/**
+ * Utilization over less than this says nothing of the client's capacity: a
+ * cell of a few requests in a process that just started is busy compiling
+ * its own code (measured: 20 ms cells at 0.96–1.0). Its loop delay still counts.
+ */
+export const MIN_UTILIZATION_WINDOW_MS = 1000;
+
 /** What the validity rule looks at in a cell, ms; a value the cell lacks is undefined. */
 export interface ClientFacts {
   /** p99 of the client's event-loop delay. */
   loopDelayP99Ms?: number;
   /** The client's event-loop utilization, 0–1. */
   utilization?: number;
+  /** How long the monitor watched, ms: utilization over a shorter time than MIN_UTILIZATION_WINDOW_MS is not judged. */
+  monitoredMs?: number;
   /** p99 of the schedule lag (t0 − ts). */
   scheduleLagP99Ms?: number;
   /** Requests sent later than maxScheduleLagMs after they were due. */
@@ -139,7 +148,8 @@ export function clientCauses(facts: ClientFacts, bounds: ClientBounds): ClientCa
   }
   const maxUtilization = bounds.maxClientUtilization ?? MAX_CLIENT_UTILIZATION;
   // A bound of 1 is no bound: a loop always busy is still answering, if late (the delay rule judges that).
-  if (utilization !== undefined && maxUtilization < 1 && utilization >= maxUtilization) {
+  const judged = facts.monitoredMs === undefined || facts.monitoredMs >= MIN_UTILIZATION_WINDOW_MS;
+  if (utilization !== undefined && judged && maxUtilization < 1 && utilization >= maxUtilization) {
     causes.push({
       check: 'client_utilization (invalid cell)',
       measured: utilization,

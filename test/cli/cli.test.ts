@@ -146,7 +146,7 @@ describe('the command line', () => {
         path.join(dir, 'scenarios', 's.yaml'),
         `name: named\ntarget:\n  baseURL: builtin\n${FAST_SIM}models: [m]\nload: {concurrency: 1, requests: 2, warmup: 0}\nprompts: [hi]\n`,
       );
-      const result = await runBin(['run', 'scenarios/s.yaml'], { cwd: dir });
+      const result = await runBin(['run', 'scenarios/s.yaml', ...NOT_ABOUT_CLIENT_HEALTH], { cwd: dir });
       assert.equal(result.code, 0, result.stderr);
       const [runDir] = await readdir(path.join(dir, 'results'));
       assert.match(runDir!, /^\d{8}T\d{6}Z-named$/);

@@ -32,6 +32,8 @@ test('the validity rule: the client was the bottleneck when its loop delay, its 
       bounds: { ...BOUNDS, maxClientUtilization: 0.8 },
       reason: 'client lag: event-loop utilization 0.85 >= 0.8: the client, not the server, was the bottleneck',
     },
+    { name: 'utilization over a cell shorter than a second is not judged', facts: { loopDelayP99Ms: 1, utilization: 0.99, monitoredMs: 20, lateRequests: 0 }, reason: undefined },
+    { name: 'over a second it is', facts: { loopDelayP99Ms: 1, utilization: 0.97, monitoredMs: 1000, lateRequests: 0 }, reason: UTILIZATION },
     { name: 'maxClientUtilization 1 turns the check off', facts: { loopDelayP99Ms: 1, utilization: 1, lateRequests: 0 }, bounds: { ...BOUNDS, maxClientUtilization: 1 }, reason: undefined },
     { name: 'late sends (the schedule-lag rule, text unchanged)', facts: { scheduleLagP99Ms: 42, lateRequests: 3 }, reason: SCHEDULE_LAG },
     { name: 'one late send does not void a cell', facts: { scheduleLagP99Ms: 42, lateRequests: 1 }, reason: undefined },
