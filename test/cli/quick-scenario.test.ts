@@ -154,6 +154,8 @@ describe('secrets on the command line', () => {
           '--set',
           'load.maxClientLag=60s',
           '--set',
+          'load.maxClientUtilization=1',
+          '--set',
           `target.headers.X-Trace=${headerSecret}`,
           '--out',
           out,
@@ -171,7 +173,7 @@ describe('secrets on the command line', () => {
         const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
         assert.equal(run.scenario.name, 'quick');
         assert.equal(run.scenario.target.apiKey, '[redacted]');
-        assert.deepEqual(run.scenario.overrides, ['load.maxClientLag=60s', 'target.headers.X-Trace=[redacted]']);
+        assert.deepEqual(run.scenario.overrides, ['load.maxClientLag=60s', 'load.maxClientUtilization=1', 'target.headers.X-Trace=[redacted]']);
         assert.deepEqual(run.argv, redactArgv(argv));
         assert.ok(run.argv.includes('target.headers.X-Trace=[redacted]'));
         for (const name of await readdir(out)) {
@@ -200,9 +202,9 @@ describe('secrets on the command line', () => {
       );
       const out = path.join(dir, 'out');
       const io = captureIo({});
-      assert.equal(await main(['run', file, '--set', 'load.requests=2', '--set', 'load.maxClientLag=60s', '--out', out], io), 0, io.err());
+      assert.equal(await main(['run', file, '--set', 'load.requests=2', '--set', 'load.maxClientLag=60s', '--set', 'load.maxClientUtilization=1', '--out', out], io), 0, io.err());
       const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
-      assert.deepEqual(run.scenario.overrides, ['load.requests=2', 'load.maxClientLag=60s']);
+      assert.deepEqual(run.scenario.overrides, ['load.requests=2', 'load.maxClientLag=60s', 'load.maxClientUtilization=1']);
       assert.equal(run.scenario.load.requests, 2);
       assert.equal((await readRequests(out)).length, 1 + 2, 'one warm-up request, then the 2 measured');
     }));
