@@ -49,6 +49,8 @@ export type RequestClient = Pick<ChatClient, 'send' | 'close'>;
 export interface PipelineOptions {
   /** The URL to send to; `builtin` must already be replaced by the simulator's address. */
   baseURL: string;
+  /** Values scrubbed from every record beyond the scenario's key and headers: the environment's secrets (util/secrets.ts). */
+  secrets?: readonly string[];
   /** Aborting it stops the run: nothing new is sent, requests in flight end as `interrupted`. */
   interrupt?: AbortSignal;
   /** The time the loops, the schedule and the progress run on (default: the system clock). */
@@ -215,6 +217,7 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
       headers: scenario.target.headers,
       newConnectionPerRequest: scenario.target.newConnectionPerRequest,
       clock,
+      ...(options.secrets ? { secrets: options.secrets } : {}),
     });
   const close = options.client ? () => undefined : () => client.close();
   const clientHealth = options.clientHealth ?? (options.clock ? undefined : startClientHealthMonitor);

@@ -38,13 +38,14 @@ function shortAnswer(params: Record<string, unknown>, scenario: Scenario): Recor
 }
 
 /** Sends one short streamed request per model of `scenario` to `baseURL`, one after another. */
-export async function preflight(scenario: Scenario, baseURL: string, interrupt?: AbortSignal): Promise<PreflightResult> {
+export async function preflight(scenario: Scenario, baseURL: string, secrets: readonly string[], interrupt?: AbortSignal): Promise<PreflightResult> {
   const { target } = scenario;
   const client = new ChatClient({
     baseURL,
     api: target.api,
     ...(target.apiKey !== undefined ? { apiKey: target.apiKey } : {}),
     headers: target.headers,
+    secrets,
   });
   const warnings: string[] = [];
   try {

@@ -9,6 +9,7 @@
  */
 import type { ApiName, ChatMessage, Exchange, RequestError } from '../types.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { SecretScrubber, secretsOf } from '../util/secrets.js';
 import { adapterFor, type ApiAdapter, type HttpError } from './api-adapter.js';
 import { llamaCppTimings } from './apis/common.js';
 import { AbortReason, classOfStatus, describeNetworkError, messageOf, requestError } from './errors.js';
@@ -22,8 +23,10 @@ export interface ChatClientOptions {
   api?: ApiName;
   /** Sent as the API's auth header; scrubbed from every record. */
   apiKey?: string;
-  /** Extra headers on every request; values of 8 characters or more are scrubbed from records too. */
+  /** Extra headers on every request; the values of auth-like ones (and their credentials) are scrubbed from records too. */
   headers?: Record<string, string>;
+  /** More values to scrub from every record: the run's environment secrets (util/secrets.ts). */
+  secrets?: readonly string[];
   /** Open a new connection for every request (to measure cold starts). */
   newConnectionPerRequest?: boolean;
   /** Stamps every time of the Exchange and runs the timeouts (default: the system clock; tests pass a VirtualClock). */
@@ -128,16 +131,14 @@ class RequestTimers implements ActivityWatch {
 export class ChatClient {
   private readonly adapter: ApiAdapter;
   private readonly transport: TimedFetch;
-  private readonly secrets: string[];
+  private readonly secrets: SecretScrubber;
   private readonly interrupts = new InterruptWatch();
   private readonly clock: Clock;
 
   constructor(options: ChatClientOptions) {
     this.clock = options.clock ?? systemClock;
     this.transport = createTimedFetch({ newConnectionPerRequest: options.newConnectionPerRequest ?? false, clock: this.clock });
-    // Header values may be credentials too (a custom auth header): scrub the longer ones as well.
-    const headerValues = Object.values(options.headers ?? {}).filter((value) => value.length >= 8);
-    this.secrets = options.apiKey ? [options.apiKey, ...headerValues] : headerValues;
+    this.secrets = new SecretScrubber([...secretsOf({ apiKey: options.apiKey, headers: options.headers }), ...(options.secrets ?? [])]);
     this.adapter = adapterFor(options.api ?? 'chat', {
       baseURL: options.baseURL,
       // Servers without auth (vLLM, llama.cpp) ignore the header; the SDKs insist on a key.

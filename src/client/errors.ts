@@ -3,6 +3,7 @@
  * value with a class, never an exception that escapes the run.
  */
 import type { ErrorClass, RequestError } from '../types.js';
+import type { SecretScrubber } from '../util/secrets.js';
 
 /** Characters of an error body kept in the record. */
 const BODY_EXCERPT_CHARS = 300;
@@ -16,15 +17,6 @@ export function classOfStatus(status: number): ErrorClass {
   return 'bad_request';
 }
 
-/** Removes every occurrence of the given secrets from a text. */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let scrubbed = text;
-  for (const secret of secrets) {
-    if (secret.length > 0) scrubbed = scrubbed.split(secret).join('[redacted]');
-  }
-  return scrubbed;
-}
-
 export interface RequestErrorInput {
   class: ErrorClass;
   message: string;
@@ -32,16 +24,18 @@ export interface RequestErrorInput {
   body?: string | undefined;
 }
 
-/** Builds a RequestError with its message and body excerpt shortened and scrubbed. */
-export function requestError(input: RequestErrorInput, secrets: readonly string[]): RequestError {
+/**
+ * Builds a RequestError with its message and body excerpt scrubbed of every
+ * secret, then shortened: scrubbing after the cut would leave the piece of a
+ * key the cut went through.
+ */
+export function requestError(input: RequestErrorInput, scrubber: SecretScrubber): RequestError {
   const error: RequestError = {
     class: input.class,
-    message: scrubSecrets(input.message, secrets).slice(0, BODY_EXCERPT_CHARS),
+    message: scrubber.scrub(input.message).slice(0, BODY_EXCERPT_CHARS),
   };
   if (input.status !== undefined) error.status = input.status;
-  if (input.body !== undefined && input.body.length > 0) {
-    error.bodyExcerpt = scrubSecrets(input.body.slice(0, BODY_EXCERPT_CHARS * 2), secrets).slice(0, BODY_EXCERPT_CHARS);
-  }
+  if (input.body !== undefined && input.body.length > 0) error.bodyExcerpt = scrubber.scrub(input.body).slice(0, BODY_EXCERPT_CHARS);
   return error;
 }
 

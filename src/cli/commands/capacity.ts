@@ -9,10 +9,11 @@ import { renderCapacity } from '../../report/console.js';
 import { ScenarioError } from '../../scenario/load.js';
 import { scenarioFromArgs } from '../quick-scenario.js';
 import { ExitCode } from '../exit-codes.js';
-import { withResultsFolder, type Io, type RunArgs } from './run.js';
+import { guardedIo, withResultsFolder, type Io, type RunArgs } from './run.js';
 
-export async function capacityCommand(args: RunArgs, io: Io): Promise<number> {
-  const scenario = await scenarioFromArgs(args, io.env);
+export async function capacityCommand(args: RunArgs, given: Io): Promise<number> {
+  const scenario = await scenarioFromArgs(args, given.env);
+  const io = guardedIo(scenario, given);
   if (scenario.slo.length === 0) {
     throw new ScenarioError(scenario.file, [`${scenario.file}: slo: capacity needs an SLO to search against, e.g. slo: {ttft_p95_ms: 500, tpot_p95_ms: 50}`]);
   }

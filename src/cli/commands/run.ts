@@ -11,6 +11,7 @@ import { renderRequestLine } from '../../report/json.js';
 import { checkTokenizerFiles } from '../../load/workload.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
 import type { Scenario } from '../../types.js';
+import { SecretScrubber, secretsOf } from '../../util/secrets.js';
 import { preflight } from '../preflight.js';
 import { ExitCode } from '../exit-codes.js';
 import { scenarioFromArgs, type ScenarioSource } from '../quick-scenario.js';
@@ -38,8 +39,9 @@ export interface Io {
   interrupt?: AbortSignal;
 }
 
-export async function runCommand(args: RunArgs, io: Io): Promise<number> {
-  const scenario = await scenarioFromArgs(args, io.env);
+export async function runCommand(args: RunArgs, given: Io): Promise<number> {
+  const scenario = await scenarioFromArgs(args, given.env);
+  const io = guardedIo(scenario, given);
   await checkTokenizerFiles(scenario);
   const outcome = await withResultsFolder(scenario, args, io, (options) => scenarioEvents(scenario, { ...options, repeat: args.repeat ?? 1 }));
   io.stdout.write(renderSummaryTable(outcome.cells));
@@ -50,6 +52,38 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   io.stdout.write(verdict.lines);
   await writeCiOutputs(outcome.outDir, io, verdict);
   return outcome.exitCode === ExitCode.OK && verdict.failed ? ExitCode.THRESHOLDS_FAILED : outcome.exitCode;
+}
+
+/**
+ * The command's output with every secret of the run scrubbed (util/secrets.ts):
+ * the scenario's key and headers and the environment's keys, tokens and
+ * passwords, whole or in pieces, never reach stdout or stderr. Records are
+ * scrubbed as they are made (ChatClient) and files as they are written.
+ */
+export interface GuardedIo extends Io {
+  scrubber: SecretScrubber;
+  secrets: string[];
+}
+
+export function guardedIo(scenario: Scenario, io: Io): GuardedIo {
+  const secrets = secretsOf({ apiKey: scenario.target.apiKey, headers: scenario.target.headers, env: io.env });
+  const scrubber = new SecretScrubber(secrets);
+  if (scrubber.empty) return { ...io, scrubber, secrets };
+  return { ...io, stdout: scrubbedStream(io.stdout, scrubber), stderr: scrubbedStream(io.stderr, scrubber), scrubber, secrets };
+}
+
+/** The stream, its text writes scrubbed; everything else (isTTY, columns) as it is. */
+function scrubbedStream<S extends NodeJS.WritableStream>(stream: S, scrubber: SecretScrubber): S {
+  return new Proxy(stream, {
+    get(target, property, receiver) {
+      if (property === 'write') {
+        return (chunk: unknown, ...rest: unknown[]) =>
+          (target.write as (...args: unknown[]) => boolean).call(target, typeof chunk === 'string' ? scrubber.scrub(chunk) : chunk, ...rest);
+      }
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /**
@@ -73,7 +107,7 @@ export async function writeCiOutputs(outDir: string, io: Io, verdict: { markdown
 export async function withResultsFolder(
   scenario: Scenario,
   args: RunArgs,
-  io: Io,
+  io: GuardedIo,
   pipeline: (options: PipelineOptions) => AsyncIterable<RunEvent>,
 ): Promise<RunResult & { outDir: string; exitCode: number; exitMessages: string[] }> {
   let simulator: ThreadedSimulator | undefined;
@@ -89,7 +123,7 @@ export async function withResultsFolder(
     // Before the results folder: a run that cannot measure anything leaves nothing behind.
     // The built-in simulator is tokenmeter's own: nothing to find out.
     if (args.preflight !== false && !simulator) {
-      const checked = await preflight(scenario, baseURL, io.interrupt);
+      const checked = await preflight(scenario, baseURL, io.secrets, io.interrupt);
       if (checked.fatal) throw new Error(checked.fatal);
       for (const warning of checked.warnings) io.stderr.write(`warning: ${warning}\n`);
     }
@@ -105,9 +139,10 @@ export async function withResultsFolder(
   const progress = new ProgressLine(io.stderr);
   let result: RunResult;
   try {
-    result = await collectRun(pipeline({ baseURL, ...(io.interrupt ? { interrupt: io.interrupt } : {}) }), async (event) => {
+    result = await collectRun(pipeline({ baseURL, secrets: io.secrets, ...(io.interrupt ? { interrupt: io.interrupt } : {}) }), async (event) => {
       if (event.type === 'progress') progress.update(event.progress);
-      else if (event.type === 'record') await requestsFile.write(renderRequestLine(event.record));
+      // Records are scrubbed as the client makes them; what the server sent as is (usage) is scrubbed here.
+      else if (event.type === 'record') await requestsFile.write(io.scrubber.scrub(renderRequestLine(event.record)));
       else if (event.type === 'capacity-step') {
         const { verdict } = event;
         io.stderr.write(`  ${event.model} @ ${event.load}: ${verdict.met ? 'meets the SLO' : `fails (${verdict.reason})`}\n`);
@@ -121,7 +156,7 @@ export async function withResultsFolder(
   const endedAt = new Date();
 
   const files = await renderResultFiles(scenario, result, { startedAt, endedAt, baseURL, argv: args.argv ?? [], tokenmeterVersion: TOKENMETER_VERSION });
-  for (const [name, text] of Object.entries(files)) await writeFileAtomic(path.join(outDir, name), text);
+  for (const [name, text] of Object.entries(files)) await writeFileAtomic(path.join(outDir, name), io.scrubber.scrub(text));
 
   for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
   io.stderr.write(`wrote ${outDir}/{requests.jsonl,${Object.keys(files).join(',')}}\n`);
