@@ -5,13 +5,40 @@
  */
 import { z } from 'zod';
 import { API_NAMES, ARRIVAL_NAMES, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
-import { DURATION_PATTERN } from '../util/duration.js';
+import { DURATION_PATTERN, durationMs } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
 
 const positiveInteger = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
+
+/**
+ * What one tokenmeter process can hold (issue 13): past these a value does not
+ * measure anything, it crashes the process (measured: concurrency 10⁹ and a
+ * synthetic prompt of 10⁹ tokens ran V8 out of heap; a 600 h timeout overflows
+ * Node's timers, which then fire at once). The limits are per process.
+ */
+export const LIMITS = {
+  /** Node's timers wait at most 2³¹−1 ms (24.8 days). */
+  durationMs: 2 ** 31 - 1,
+  /** Streams (closed loop) or requests in flight (open loop): each holds a socket, its buffers and its records. */
+  inFlight: 100_000,
+  /** Arrivals per second one event loop can send. */
+  ratePerS: 100_000,
+  /** Measured requests per cell: a cell's records stay in memory until its tokens are counted (~1–2 KB each). */
+  requestsPerCell: 1_000_000,
+  /** Tokens of one synthetic prompt or answer: past the longest context windows, and built in memory. */
+  tokens: 2_000_000,
+  /** A scenario name becomes part of its results folder's name, which filesystems cap at 255 bytes. */
+  nameChars: 100,
+} as const;
+
+/** A bound that the JSON Schema carries too (`maximum`), with the reason in the message. */
+const atMost = (schema: z.ZodNumber, max: number, why: string) => schema.max(max, `must be at most ${max.toLocaleString('en-US')} (${why})`);
 const nonNegativeInteger = z.number({ error: 'must be a non-negative integer' }).int('must be a non-negative integer').min(0, 'must be a non-negative integer');
 const positiveNumber = z.number({ error: 'must be a positive number' }).positive('must be a positive number');
+
+const isDuration = (value: unknown): value is string | number =>
+  (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && DURATION_PATTERN.test(value));
 
 /** "250ms", "30s", "5m", or a number of seconds. */
 export const durationSchema = z
@@ -27,11 +54,16 @@ export const durationSchema = z
       error: 'must be a duration such as "500ms", "30s" or "5m", or a number of seconds',
     },
   )
+  // Zod runs this even when the union failed: a value that is no duration was reported there already.
+  .refine((value) => !isDuration(value) || durationMs(value) <= LIMITS.durationMs, "must be at most 24 days (Node's timers cannot wait longer)")
   .describe('A duration: "500ms", "30s", "5m", "1h", or a number of seconds.');
+
+/** A simulated count of tokens: the simulator builds its answers in memory. */
+const simulatedTokens = atMost(positiveInteger, LIMITS.tokens, 'tokens the simulator builds in memory');
 
 const countOrRange = (what: string) =>
   z
-    .union([positiveInteger, z.tuple([positiveInteger, positiveInteger])], {
+    .union([simulatedTokens, z.tuple([simulatedTokens, simulatedTokens])], {
       error: `must be a positive integer or a [min, max] pair of positive integers (${what})`,
     })
     .refine((value) => typeof value === 'number' || value[0] <= value[1], 'min must not exceed max');
@@ -134,20 +166,22 @@ const warmupDuration = z
 
 const loadSchema = z
   .strictObject({
-    concurrency: levels(positiveInteger, 'a positive integer')
+    concurrency: levels(atMost(positiveInteger, LIMITS.inFlight, 'streams one process holds'), 'a positive integer')
       .optional()
       .describe('Closed loop: requests in flight; a list is a sweep, one cell per model and level.'),
-    rate: levels(positiveNumber, 'a positive number')
+    rate: levels(atMost(positiveNumber, LIMITS.ratePerS, 'arrivals per second one process sends'), 'a positive number')
       .optional()
       .describe('Open loop: arrivals per second; a list is a sweep, one cell per model and rate.'),
     arrival: z
       .enum(ARRIVAL_NAMES, { error: `must be one of ${ARRIVAL_NAMES.join(', ')}` })
       .optional()
       .describe('Open loop: constant (arrival i at start + i/rate) or poisson (seeded); default constant.'),
-    maxInFlight: positiveInteger
+    maxInFlight: atMost(positiveInteger, LIMITS.inFlight, 'requests one process holds in flight')
       .optional()
       .describe('Open loop: most requests in flight; an arrival that finds it full is recorded as dropped (default 1000).'),
-    requests: positiveInteger.optional().describe('Measured requests (arrivals) per cell.'),
+    requests: atMost(positiveInteger, LIMITS.requestsPerCell, "a cell's records are held in memory")
+      .optional()
+      .describe('Measured requests (arrivals) per cell.'),
     duration: durationSchema.optional().describe('Measured time per cell; with requests, whichever ends first.'),
     warmup: z
       .union([nonNegativeInteger, warmupDuration], { error: 'must be a count of requests or a duration such as "5s"' })
@@ -226,23 +260,27 @@ const capacitySchema = z
   .refine((c) => (c.start ?? 1) <= (c.max ?? 1024), 'start must not exceed max')
   .describe('How `tokenmeter capacity` searches for the highest load within the SLO.');
 
+/** A length in tokens, within what one prompt or answer can be. */
+const TOKENS_WHY = 'tokens of one prompt or answer, built in memory';
+const tokenCount = atMost(positiveInteger, LIMITS.tokens, TOKENS_WHY);
+
 const lengthSchema = z.union(
   [
-    positiveInteger,
+    tokenCount,
     z.discriminatedUnion(
       'distribution',
       [
-        z.strictObject({ distribution: z.literal('fixed'), value: positiveInteger }),
+        z.strictObject({ distribution: z.literal('fixed'), value: tokenCount }),
         z
-          .strictObject({ distribution: z.literal('uniform'), min: positiveInteger, max: positiveInteger })
+          .strictObject({ distribution: z.literal('uniform'), min: tokenCount, max: tokenCount })
           .refine((d) => d.min <= d.max, 'min must not exceed max'),
         z
           .strictObject({
             distribution: z.enum(['normal', 'lognormal']),
-            mean: positiveNumber,
+            mean: atMost(positiveNumber, LIMITS.tokens, TOKENS_WHY),
             stdev: z.number({ error: 'must be a number >= 0' }).min(0, 'must be >= 0'),
-            min: positiveInteger.optional(),
-            max: positiveInteger.optional(),
+            min: tokenCount.optional(),
+            max: tokenCount.optional(),
           })
           .refine((d) => (d.min ?? 1) <= (d.max ?? Infinity), 'min must not exceed max'),
       ],
@@ -286,7 +324,8 @@ export const scenarioSchema = z
     $schema: z.string().optional(),
     name: z
       .string({ error: 'must be a string' })
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must start with a letter or digit and use only letters, digits, ".", "_", "-"'),
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must start with a letter or digit and use only letters, digits, ".", "_", "-"')
+      .max(LIMITS.nameChars, `must be at most ${LIMITS.nameChars} characters (it names the results folder)`),
     description: z.string().optional(),
     target: z.strictObject({
       baseURL: z
