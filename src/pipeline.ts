@@ -364,7 +364,7 @@ export function judgeThresholds(
 }
 
 /** The cells a verdict or the report judges: each cell run once, or each cell's repeats merged. */
-const judgedCells = (result: RunResult): CellSummary[] => result.cells.filter((cell) => cell.repeat === undefined);
+export const judgedCells = (result: Pick<RunResult, 'cells'>): CellSummary[] => result.cells.filter((cell) => cell.repeat === undefined);
 
 /** What the run was, for run.json. */
 export interface RunContext {

@@ -5,7 +5,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { collectRun, judgeThresholds, renderResultFiles, scenarioEvents, type PipelineOptions, type RunEvent, type RunResult } from '../../pipeline.js';
+import { collectRun, judgedCells, judgeThresholds, renderResultFiles, scenarioEvents, type PipelineOptions, type RunEvent, type RunResult } from '../../pipeline.js';
 import { renderSummaryTable } from '../../report/console.js';
 import { renderRequestLine } from '../../report/json.js';
 import { checkTokenizerFiles } from '../../load/workload.js';
@@ -179,7 +179,7 @@ export function exitOf(result: Pick<RunResult, 'completed' | 'cells'>): { code: 
     return { code: ExitCode.RUN_FAILED, messages: ['error: no request succeeded; see the error classes above and requests.jsonl\n'] };
   }
   // With --repeat, the merged rows are judged, as thresholds judge them.
-  const judged = result.cells.filter((cell) => cell.repeat === undefined);
+  const judged = judgedCells(result);
   const invalid = judged.filter((cell) => cell.invalid !== undefined);
   if (invalid.length > 0 && invalid.length === judged.length) {
     return {
