@@ -19,7 +19,7 @@
  *    `renderResultFiles` turn that into verdicts and file contents, which
  *    the caller writes.
  */
-import { ChatClient } from './client/chat-client.js';
+import { ChatClient, type ChatClientOptions } from './client/chat-client.js';
 import { renderJunit } from './check/junit.js';
 import { renderThresholdLines, renderThresholdMarkdown, thresholdCases } from './check/render.js';
 import { evaluateThresholds, type ThresholdResult } from './check/thresholds.js';
@@ -198,6 +198,19 @@ export async function collectRun(events: AsyncIterable<RunEvent>, onEvent?: (eve
   return result;
 }
 
+/** The client a scenario's target asks for: its API, key, headers and connection reuse, sending to `baseURL`. */
+export function scenarioClient(scenario: Scenario, baseURL: string, extra: Pick<ChatClientOptions, 'clock' | 'secrets'> = {}): ChatClient {
+  const { target } = scenario;
+  return new ChatClient({
+    baseURL,
+    api: target.api,
+    ...(target.apiKey !== undefined ? { apiKey: target.apiKey } : {}),
+    headers: target.headers,
+    newConnectionPerRequest: target.newConnectionPerRequest,
+    ...extra,
+  });
+}
+
 async function openSession(scenario: Scenario, options: PipelineOptions): Promise<Session> {
   const warnings = providerWarnings(scenario);
   const clock = options.clock ?? systemClock;
@@ -208,17 +221,7 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
     baseURL: options.baseURL,
     ...(options.tokenizeFetch ? { fetch: options.tokenizeFetch } : {}),
   });
-  const client =
-    options.client ??
-    new ChatClient({
-      baseURL: options.baseURL,
-      api: scenario.target.api,
-      ...(scenario.target.apiKey !== undefined ? { apiKey: scenario.target.apiKey } : {}),
-      headers: scenario.target.headers,
-      newConnectionPerRequest: scenario.target.newConnectionPerRequest,
-      clock,
-      ...(options.secrets ? { secrets: options.secrets } : {}),
-    });
+  const client = options.client ?? scenarioClient(scenario, options.baseURL, { clock, ...(options.secrets ? { secrets: options.secrets } : {}) });
   const close = options.client ? () => undefined : () => client.close();
   const clientHealth = options.clientHealth ?? (options.clock ? undefined : startClientHealthMonitor);
   return { scenario, clock, unixMsAt, client, close, workloads, warnings, interrupt: options.interrupt, started: 0, clientHealth };

@@ -7,7 +7,7 @@
  * timeout) is a warning, since load may see otherwise. Nothing of it is
  * measured or recorded.
  */
-import { ChatClient } from '../client/chat-client.js';
+import { scenarioClient } from '../pipeline.js';
 import type { ErrorClass, Scenario } from '../types.js';
 
 /** Failures the next request would meet again: the run cannot measure anything. */
@@ -40,13 +40,8 @@ function shortAnswer(params: Record<string, unknown>, scenario: Scenario): Recor
 /** Sends one short streamed request per model of `scenario` to `baseURL`, one after another. */
 export async function preflight(scenario: Scenario, baseURL: string, secrets: readonly string[], interrupt?: AbortSignal): Promise<PreflightResult> {
   const { target } = scenario;
-  const client = new ChatClient({
-    baseURL,
-    api: target.api,
-    ...(target.apiKey !== undefined ? { apiKey: target.apiKey } : {}),
-    headers: target.headers,
-    secrets,
-  });
+  // The run's own client: what the preflight meets, the load would.
+  const client = scenarioClient(scenario, baseURL, { secrets });
   const warnings: string[] = [];
   try {
     for (const model of scenario.models) {
