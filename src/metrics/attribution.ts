@@ -45,6 +45,9 @@ export interface Reconciled {
 /** Tokens per choice that have no text (stop and special tokens): a difference up to this is not a different tokenizer. */
 export const UNTEXTED_TOKENS_PER_CHOICE = 2;
 
+/** Whether two token totals of a response with `choices` choices differ by no more than its untexted tokens can. */
+export const withinAllowance = (difference: number, choices: number): boolean => Math.abs(difference) <= UNTEXTED_TOKENS_PER_CHOICE * Math.max(1, choices);
+
 /**
  * Reconciliation with the server's total `U` (METRICS.md): the server wins.
  * A difference of at most UNTEXTED_TOKENS_PER_CHOICE per choice goes to the
@@ -59,7 +62,7 @@ export function reconcileWithUsage(counts: readonly number[], usageTotal: number
   if (usageTotal === undefined || usageTotal === tokenizerTotal) return { counts: reconciled };
   const mismatch = usageTotal - tokenizerTotal;
   if (reconciled.length === 0) return { counts: reconciled, mismatch };
-  if (Math.abs(mismatch) > UNTEXTED_TOKENS_PER_CHOICE * Math.max(1, choices) && tokenizerTotal > 0) {
+  if (!withinAllowance(mismatch, choices) && tokenizerTotal > 0) {
     return { counts: scaleTo(counts, usageTotal), mismatch, scaled: true };
   }
   if (mismatch > 0) {

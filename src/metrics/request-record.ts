@@ -3,7 +3,7 @@
  * Runs after the request ended: this is where the tokenizer works.
  */
 import type { ChatMessage, Exchange, LoadLevel, OutputChunk, RequestRecord, TokenSource, Usage } from '../types.js';
-import { reconcileWithUsage, tokensPerChunk, UNTEXTED_TOKENS_PER_CHOICE } from './attribution.js';
+import { reconcileWithUsage, tokensPerChunk, withinAllowance } from './attribution.js';
 import { groupByChoice, requestMetrics, type RequestTimeline, type TimedTokens } from './timing.js';
 import type { Tokenizer } from './tokenizers.js';
 
@@ -22,9 +22,9 @@ export function toRequestRecord(exchange: Exchange, context: RecordContext): Req
   if (exchange.streamed === false) return nonStreamingRecord(exchange, context);
   const usageTotal = tokenCount(exchange.usage?.completion_tokens);
   // METRICS.md's order of trust: the server's own per-chunk counts where they pass validation, else the tokenizer.
-  const server = serverCounts(exchange, usageTotal);
-  const counted = 'chunks' in server ? server.chunks : countChunkTokens(exchange, context.tokenizer);
   const choices = new Set(exchange.chunks.map((chunk) => chunk.choice)).size;
+  const server = serverCounts(exchange, usageTotal, choices);
+  const counted = 'chunks' in server ? server.chunks : countChunkTokens(exchange, context.tokenizer);
   const reconciled = reconcileWithUsage(
     counted.map((chunk) => chunk.tokens),
     usageTotal,
@@ -119,12 +119,13 @@ function recordOf(
 function serverCounts(
   exchange: Exchange,
   usageTotal: number | undefined,
+  choices: number,
 ): { chunks: TimedTokens[]; source: 'logprobs' | 'continuous_usage' } | { rejected: string } | Record<string, never> {
   const chunks = exchange.chunks;
   if (chunks.length === 0) return {};
   const withLogprobs = chunks.filter((chunk) => chunk.logprobTokens !== undefined).length;
   if (withLogprobs > 0) {
-    const rejected = logprobsRejection(chunks, withLogprobs, usageTotal);
+    const rejected = logprobsRejection(chunks, withLogprobs, usageTotal, choices);
     if (rejected === undefined) return { chunks: chunks.map((c) => timedTokens(c, c.logprobTokens!)), source: 'logprobs' };
     return { rejected };
   }
@@ -144,12 +145,11 @@ function serverCounts(
 }
 
 /** Why a response's logprobs cannot count its chunks, or undefined when they can. */
-function logprobsRejection(chunks: readonly OutputChunk[], withLogprobs: number, usageTotal: number | undefined): string | undefined {
+function logprobsRejection(chunks: readonly OutputChunk[], withLogprobs: number, usageTotal: number | undefined, choices: number): string | undefined {
   if (withLogprobs < chunks.length) return `logprobs: ${chunks.length - withLogprobs} of ${chunks.length} chunks had none`;
   // One entry per event whatever the event holds (llama.cpp) spells the text right and counts wrong: the total tells.
   const entries = chunks.reduce((sum, chunk) => sum + chunk.logprobTokens!, 0);
-  const choices = new Set(chunks.map((chunk) => chunk.choice)).size;
-  if (usageTotal !== undefined && Math.abs(usageTotal - entries) > UNTEXTED_TOKENS_PER_CHOICE * choices) {
+  if (usageTotal !== undefined && !withinAllowance(usageTotal - entries, choices)) {
     return `logprobs: ${entries} entries for the ${usageTotal} tokens of the final usage`;
   }
   for (let i = 0; i < chunks.length; i++) {
