@@ -43,9 +43,13 @@ export function secretsOf(sources: SecretSources): string[] {
   return [...new Set(values.filter((value) => value.length >= MIN_SECRET_CHARS))];
 }
 
-/** Removes secrets from texts: each whole, then every piece of MIN_SECRET_CHARS or more of one. */
+/**
+ * Removes secrets from texts: every run of text covered by MIN_SECRET_CHARS-long
+ * pieces of a secret becomes one `[redacted]`, so a whole secret goes as surely
+ * as a piece of one.
+ */
 export class SecretScrubber {
-  private readonly secrets: readonly string[];
+  private readonly count: number;
   /** Every MIN_SECRET_CHARS-long piece of every secret. */
   private readonly pieces: ReadonlySet<string>;
   /**
@@ -56,10 +60,10 @@ export class SecretScrubber {
   private readonly starts = new Uint32Array(START_BITS / 32);
 
   constructor(secrets: readonly string[]) {
-    // Longest first, so a secret that contains another is removed whole.
-    this.secrets = [...new Set(secrets.filter((secret) => secret.length >= MIN_SECRET_CHARS))].sort((a, b) => b.length - a.length);
+    const kept = secrets.filter((secret) => secret.length >= MIN_SECRET_CHARS);
+    this.count = kept.length;
     const pieces = new Set<string>();
-    for (const secret of this.secrets) {
+    for (const secret of kept) {
       for (let i = 0; i + MIN_SECRET_CHARS <= secret.length; i++) {
         pieces.add(secret.slice(i, i + MIN_SECRET_CHARS));
         const bit = startHash(secret, i) & (START_BITS - 1);
@@ -70,33 +74,29 @@ export class SecretScrubber {
   }
 
   get empty(): boolean {
-    return this.secrets.length === 0;
+    return this.count === 0;
   }
 
   scrub(text: string): string {
-    if (this.secrets.length === 0 || text.length < MIN_SECRET_CHARS) return text;
-    let scrubbed = text;
-    for (const secret of this.secrets) if (scrubbed.includes(secret)) scrubbed = scrubbed.split(secret).join(REDACTED);
-    // Pieces: mark every character covered by a window that is a piece of a secret, then replace each marked run.
-    let covered = -1;
+    if (this.count === 0 || text.length < MIN_SECRET_CHARS) return text;
+    // The runs of text covered by windows that are pieces of a secret, overlapping windows joined.
     const runs: [number, number][] = [];
-    for (let i = 0; i + MIN_SECRET_CHARS <= scrubbed.length; i++) {
-      const bit = startHash(scrubbed, i) & (START_BITS - 1);
-      if ((this.starts[bit >>> 5]! & (1 << (bit & 31))) === 0 || !this.pieces.has(scrubbed.slice(i, i + MIN_SECRET_CHARS))) continue;
+    for (let i = 0; i + MIN_SECRET_CHARS <= text.length; i++) {
+      const bit = startHash(text, i) & (START_BITS - 1);
+      if ((this.starts[bit >>> 5]! & (1 << (bit & 31))) === 0 || !this.pieces.has(text.slice(i, i + MIN_SECRET_CHARS))) continue;
       const end = i + MIN_SECRET_CHARS;
       const last = runs.at(-1);
-      if (last && i <= covered) last[1] = end;
+      if (last && i <= last[1]) last[1] = end;
       else runs.push([i, end]);
-      covered = end;
     }
-    if (runs.length === 0) return scrubbed;
+    if (runs.length === 0) return text;
     let out = '';
     let at = 0;
     for (const [start, end] of runs) {
-      out += scrubbed.slice(at, start) + REDACTED;
+      out += text.slice(at, start) + REDACTED;
       at = end;
     }
-    return out + scrubbed.slice(at);
+    return out + text.slice(at);
   }
 }
 

@@ -6,9 +6,11 @@ import type { ServerTimings, SdkConnection } from '../api-adapter.js';
 export const REQUEST_ID_HEADER = 'x-tokenmeter-request-id';
 
 /**
- * Settings every SDK client gets: `maxRetries: 0`, so a 429 is measured, not
- * hidden by a retry; a timeout far beyond tokenmeter's own total and idle
- * timeouts, which must always fire first; the timed fetch.
+ * Settings every SDK client gets. The SDKs only describe requests now
+ * (sdk-sender.ts sends them), but what they describe follows these: the key
+ * and the scenario's headers; a timeout far beyond tokenmeter's own (it is
+ * announced in a header); `maxRetries: 0` and the timed fetch, so that
+ * anything an SDK ever sent itself would be measured, never retried.
  */
 export function sdkSettings(connection: SdkConnection) {
   return {
