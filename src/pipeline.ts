@@ -377,23 +377,31 @@ export interface RunContext {
   baseURL: string;
   argv: string[];
   tokenmeterVersion: string;
+  /** Why the run did not complete (run.json's `incomplete_reason`): a Ctrl-C, or a file that could not be written. */
+  incompleteReason?: string;
 }
 
-/** Every output file of a results folder but requests.jsonl (written as the run goes): name → contents. */
-export async function renderResultFiles(scenario: Scenario, result: RunResult, context: RunContext): Promise<Record<string, string>> {
-  const capacity = result.capacity ? { capacity: result.capacity } : {};
-  const run: RunInfo = {
+/** run.json's facts: what ran, with what, when, and whether it finished. */
+export function runInfoOf(scenario: Scenario, result: Pick<RunResult, 'completed' | 'warnings'>, context: RunContext): RunInfo {
+  return {
     scenario,
     tokenmeterVersion: context.tokenmeterVersion,
     startedAt: context.startedAt,
     endedAt: context.endedAt,
     completed: result.completed,
+    ...(!result.completed && context.incompleteReason !== undefined ? { incompleteReason: context.incompleteReason } : {}),
     baseURL: context.baseURL,
     warnings: result.warnings,
     argv: context.argv,
     nodeVersion: process.version,
     platform: `${process.platform}-${process.arch}`,
   };
+}
+
+/** Every output file of a results folder but requests.jsonl (written as the run goes): name → contents. */
+export async function renderResultFiles(scenario: Scenario, result: RunResult, context: RunContext): Promise<Record<string, string>> {
+  const capacity = result.capacity ? { capacity: result.capacity } : {};
+  const run = runInfoOf(scenario, result, context);
   const cells = judgedCells(result);
   return {
     'summary.csv': renderSummaryCsv(result.cells),

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { ScenarioError } from '../scenario/errors.js';
 import { ExitCode, exitCodeHelp, UsageError } from './exit-codes.js';
+import { removeUnfinishedOutput } from './files.js';
 import { TOKENMETER_VERSION } from './version.js';
 import type { Io } from './commands/run.js';
 // Types only: quick-scenario.ts loads the YAML parser and zod, which `--help` must not wait for.
@@ -252,21 +253,32 @@ function reportError(error: unknown, stderr: NodeJS.WritableStream): number {
   return ExitCode.RUN_FAILED;
 }
 
-/** First Ctrl-C: stop sending and write what was gathered. Second: quit at once. */
-function installInterruptHandler(stderr: NodeJS.WritableStream) {
+/**
+ * First Ctrl-C: stop sending and write what was gathered. Second: quit at
+ * once, leaving no temporary file (and no empty folder) behind.
+ */
+export function installInterruptHandler(
+  stderr: NodeJS.WritableStream,
+  exit: (code: number) => void = (code) => process.exit(code),
+  signals: Pick<NodeJS.EventEmitter, 'on' | 'off'> = process,
+) {
   const controller = new AbortController();
   const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    if (controller.signal.aborted) {
+      removeUnfinishedOutput();
+      exit(ExitCode.INTERRUPTED);
+      return;
+    }
     stderr.write('\nstopping (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  signals.on('SIGINT', onSignal);
+  signals.on('SIGTERM', onSignal);
   return {
     signal: controller.signal,
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      signals.off('SIGINT', onSignal);
+      signals.off('SIGTERM', onSignal);
     },
   };
 }

@@ -29,8 +29,10 @@ async function readResultsFile(dir: string, name: string): Promise<string> {
 
 /** A results folder, read whole: what report, check and compare need from it. */
 export interface ResultsFolder {
-  /** run.json: false when Ctrl-C cut the run short. */
+  /** run.json: false when Ctrl-C (or a file that could not be written) cut the run short. */
   completed: boolean;
+  /** run.json: why the run did not complete, when it did not (folders written before it was kept have none). */
+  incompleteReason?: string;
   /** run.json: the scenario's name, description and SLO bounds, as it ran. */
   scenario: { name: string; description?: string; slo: SloBound[] };
   /** run.json: ISO time the run ended. */
@@ -64,6 +66,7 @@ export async function readResultsFolder(dir: string): Promise<ResultsFolder> {
   const { name, description, slo } = run.scenario;
   return {
     completed: run.completed,
+    ...(run.incomplete_reason !== undefined ? { incompleteReason: run.incomplete_reason } : {}),
     scenario: { name, ...(description !== undefined ? { description } : {}), slo: (slo ?? []) as SloBound[] },
     ...(run.ended_at !== undefined ? { endedAt: run.ended_at } : {}),
     provenance: provenanceSourceOfRunJson(run),
@@ -187,6 +190,7 @@ const sloBoundSchema = z.looseObject({
 // The provenance fields are optional: a folder written before the report showed them still rebuilds.
 const runJsonSchema = z.looseObject({
   completed: z.boolean({ error: 'must be true or false: whether the run finished' }),
+  incomplete_reason: z.string().optional(),
   tokenmeter: z.string().optional(),
   node: z.string().optional(),
   base_url: z.string().optional(),

@@ -117,6 +117,8 @@ export interface RunInfo {
   startedAt: Date;
   endedAt: Date;
   completed: boolean;
+  /** Why it did not complete, when it did not. */
+  incompleteReason?: string;
   /** The URL requests went to (the simulator's address for builtin). */
   baseURL: string;
   warnings: string[];
@@ -143,6 +145,7 @@ export function renderRunJson(info: RunInfo): string {
       started_at: info.startedAt.toISOString(),
       ended_at: info.endedAt.toISOString(),
       completed: info.completed,
+      incomplete_reason: info.incompleteReason,
       base_url: info.baseURL,
       warnings: info.warnings,
       argv: info.argv,

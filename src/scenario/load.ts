@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
 import type { Scenario } from '../types.js';
 import { interpolateEnv } from './interpolate.js';
@@ -53,7 +53,8 @@ export async function loadScenario(file: string, env: NodeJS.ProcessEnv = proces
 
 /** Parses scenario text (YAML, of which JSON is a subset). */
 export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: ScenarioOptions = {}): Scenario {
-  const document = parseDocument(text, { prettyErrors: true });
+  const lines = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: true, lineCounter: lines });
   if (document.errors.length > 0) {
     throw new ScenarioError(
       file,
@@ -64,11 +65,32 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
       }),
     );
   }
-  const raw: unknown = document.toJS();
+  const raw = toPlainValue(document, file, lines);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ScenarioError(file, [`${file}: (top level): must be a mapping with name, target, models, load and prompts`]);
   }
   return validateScenario(raw as Record<string, unknown>, file, env, options);
+}
+
+/**
+ * The document as plain values. An alias may be expanded at most 100 times
+ * (the yaml library's default): a "billion laughs" file of nested aliases
+ * would otherwise fill the heap. It is a scenario error at the first alias.
+ */
+function toPlainValue(document: Document, file: string, lines: LineCounter): unknown {
+  try {
+    return document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    let where = '';
+    visit(document, {
+      Alias(_key, node) {
+        const position = node.range ? lines.linePos(node.range[0]) : undefined;
+        if (position) where = `:${position.line}:${position.col}`;
+        return visit.BREAK;
+      },
+    });
+    throw new ScenarioError(file, [`${file}${where}: the YAML aliases (*name) expand too far (${(error as Error).message}); write the values out`]);
+  }
 }
 
 /**

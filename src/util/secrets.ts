@@ -16,6 +16,14 @@ const START_BITS = 1 << 16;
 /** Environment variables whose values are credentials. */
 const SECRET_VARIABLE = /KEY|TOKEN|SECRET|PASSWORD/i;
 
+/**
+ * Named like secrets, but not: tokenmeter's own settings (TOKENMETER_* holds
+ * "TOKEN"), and the package.json fields npm exports to scripts
+ * (`npm_package_bin_tokenmeter=bin/tokenmeter.js` under `npm run` would
+ * otherwise scrub the word tokenmeter from every output).
+ */
+const isSecretVariable = (name: string): boolean => !/^npm_package_/i.test(name) && SECRET_VARIABLE.test(name.replace(/TOKENMETER/gi, ''));
+
 export interface SecretSources {
   apiKey?: string | undefined;
   headers?: Readonly<Record<string, string>> | undefined;
@@ -38,7 +46,7 @@ export function secretsOf(sources: SecretSources): string[] {
     if (credential && credential !== value) values.push(credential);
   }
   for (const [name, value] of Object.entries(sources.env ?? {})) {
-    if (value !== undefined && SECRET_VARIABLE.test(name)) values.push(value);
+    if (value !== undefined && isSecretVariable(name)) values.push(value);
   }
   return [...new Set(values.filter((value) => value.length >= MIN_SECRET_CHARS))];
 }

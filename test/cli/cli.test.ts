@@ -105,6 +105,8 @@ describe('the command line', () => {
       assert.equal(path.basename(second), '20261126T100000Z-x-2');
       await writeFile(path.join(first, 'summary.csv'), 'old');
       await assert.rejects(createOutputDir(first, 'x', when, dir), /not empty/);
+      const file = path.join(first, 'summary.csv');
+      await assert.rejects(createOutputDir(file, 'x', when, dir), { name: 'UsageError', message: `--out ${file}: is a file, not a directory; name a new or empty directory` });
     }));
 
   test('run on the built-in simulator writes every file and prints the table; the key stays secret', () =>
@@ -192,6 +194,7 @@ describe('the command line', () => {
         assert.equal(await exited, 130, stderr);
         const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
         assert.equal(run.completed, false);
+        assert.match(run.incomplete_reason, /^interrupted \(Ctrl-C/);
         const lines = await readRequests(out);
         const ok = lines.filter((l) => l.outcome === 'ok').length;
         const interrupted = lines.filter((l) => l.error?.class === 'interrupted').length;
@@ -205,5 +208,25 @@ describe('the command line', () => {
       } finally {
         await sim.close();
       }
+    }));
+
+  test('a second Ctrl-C quits at once, exit 130, and leaves no temporary file', () =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, 'long.yaml');
+      await writeFile(file, `name: long\ntarget:\n  baseURL: builtin\n${FAST_SIM}models: [m]\nload: {concurrency: 4, requests: 100000}\nprompts: [hi]\n`);
+      const out = path.join(dir, 'out');
+      let signalled = 0;
+      // The first Ctrl-C once the run is under way, the second as soon as it says it is stopping:
+      // whether that finds files still being written or the run already done, no .tmp file may stay.
+      const result = await runBin(['run', file, '--out', out], {
+        onStderr: (text, child) => {
+          if (signalled === 0 && text.includes('writing')) child.kill('SIGINT'), (signalled = 1);
+          else if (signalled === 1 && text.includes('stopping')) child.kill('SIGINT'), (signalled = 2);
+        },
+      });
+      assert.equal(signalled, 2, result.stderr);
+      assert.equal(result.code, 130, result.stderr);
+      const left = await readdir(out).catch(() => [] as string[]);
+      assert.deepEqual(left.filter((name) => name.endsWith('.tmp')), [], `left in ${out}: ${left.join(', ')}`);
     }));
 });

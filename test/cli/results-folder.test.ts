@@ -132,14 +132,14 @@ describe('a corrupt or missing results file fails closed', () => {
     const dir = await broken(editJson('run.json', (run) => (run.completed = false)));
     const io = captureIo();
     assert.equal(await main(['check', dir, '--baseline', good], io), ExitCode.THRESHOLDS_FAILED, io.err());
-    assert.match(io.err(), /is an interrupted run \(run\.json says completed: false\): it cannot pass a check/);
+    assert.match(io.err(), /is an incomplete run \(run\.json says completed: false\): it cannot pass a check/);
   });
 
   test('an interrupted baseline is no baseline: check exits 2 naming its run.json', async () => {
     const dir = await broken(editJson('run.json', (run) => (run.completed = false)));
     const io = captureIo();
     assert.equal(await main(['check', good, '--baseline', dir], io), ExitCode.CONFIG_ERROR, io.err());
-    assert.ok(io.err().startsWith(`tokenmeter: ${path.join(dir, 'run.json')}: the baseline is an interrupted run`), io.err());
+    assert.ok(io.err().startsWith(`tokenmeter: ${path.join(dir, 'run.json')}: the baseline is an incomplete run`), io.err());
     assert.equal(io.out(), '', 'no verdict is printed');
   });
 });

@@ -19,6 +19,16 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[]; a
   { name: 'a YAML syntax error, with line and column', text: 'name: [\nload: 1\n', expected: ['FILE:2:1: '] },
   { name: 'a file that is not a mapping', text: '- a\n- b\n', expected: ['FILE: (top level): must be a mapping'] },
   {
+    name: 'a YAML alias bomb ("billion laughs"): refused at its first alias, before it fills the heap',
+    text: ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefghi'.split('').map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n') + '\n',
+    expected: ['FILE:2:8: the YAML aliases (*name) expand too far'],
+  },
+  {
+    name: 'a prompt file that is a directory: named with the scenario and its field',
+    text: VALID.replace('["hi"]', '{file: .}'),
+    expected: ['FILE: prompts.file: ', ': cannot read the prompt file (EISDIR)'],
+  },
+  {
     name: 'missing sections',
     text: 'name: x\n',
     expected: ['FILE: target: ', 'FILE: models: ', 'FILE: load: ', 'FILE: prompts: '],
@@ -139,6 +149,23 @@ describe('scenario errors: every problem with its file and path, exit 2, no stac
     );
   }
 });
+
+test('validate checks every file it is given and reports each, exit 2 when any is bad', () =>
+  withTempDir(async (dir) => {
+    const names = ['bomb.yaml', 'good.yaml', 'missing.yaml', 'bad-prompts.yaml', 'good2.yaml'];
+    const [bomb, good, missing, badPrompts, good2] = names.map((name) => path.join(dir, name)) as [string, string, string, string, string];
+    await writeFile(bomb, 'a: &a [x, x]\nb: &b [*a, *a]\n'.replace(/\n$/, '') + '\n' + Array.from({ length: 120 }, (_, i) => `k${i}: *b`).join('\n') + '\n');
+    await writeFile(good, VALID);
+    await writeFile(path.join(dir, 'p.jsonl'), '{"prompt": "hi"}\n{"prompt": 3}\n');
+    await writeFile(badPrompts, VALID.replace('["hi"]', '{file: p.jsonl}'));
+    await writeFile(good2, VALID);
+    const io = captureIo();
+    assert.equal(await main(['validate', bomb, good, missing, badPrompts, good2], io), 2);
+    assert.match(io.err(), new RegExp(`${bomb}:\\d+:\\d+: the YAML aliases`));
+    assert.match(io.err(), new RegExp(`${missing}: cannot read the file \\(ENOENT\\)`));
+    assert.match(io.err(), new RegExp(`${badPrompts}: prompts\\.file: ${path.join(dir, 'p.jsonl')}:2: must have either prompt`));
+    assert.equal(io.out(), `${good}: ok (1 model(s), 2 cell(s), 1 prompt(s))\n${good2}: ok (1 model(s), 2 cell(s), 1 prompt(s))\n`);
+  }));
 
 describe('scenario loading', () => {
   test('open-loop load, SLO, capacity and synthetic prompts are normalized', () =>

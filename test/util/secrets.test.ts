@@ -18,6 +18,17 @@ test('the secrets of a run: the key, every header value and the credential after
   assert.deepEqual(secrets.sort(), [KEY, 'Bearer tok-1234567890', 'env-key-abcdefgh', 'ghp_0123456789', 'hunter22hunter', 'tok-1234567890', 'trace-value-long'].sort());
 });
 
+test('variables only named like secrets are not: npm run\'s package fields and tokenmeter\'s own settings', () => {
+  const env = {
+    npm_package_bin_tokenmeter: 'bin/tokenmeter.js',
+    npm_package_keywords_0: 'benchmarking',
+    TOKENMETER_RESULTS: '/var/lib/results',
+    TOKENMETER_API_KEY: 'tm-key-abcdefgh',
+    npm_config__authToken: 'npm-token-abcdefgh',
+  };
+  assert.deepEqual(secretsOf({ env }).sort(), ['npm-token-abcdefgh', 'tm-key-abcdefgh']);
+});
+
 test('scrubbing removes a secret whole, and any piece of 8 or more characters of it, and nothing else', () => {
   const scrubber = new SecretScrubber([KEY]);
   assert.equal(scrubber.scrub(`key ${KEY} again ${KEY}.`), 'key [redacted] again [redacted].');

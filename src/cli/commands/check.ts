@@ -9,7 +9,7 @@ import { renderJunit } from '../../check/junit.js';
 import { comparisonCases, renderComparisonLines, renderComparisonMarkdown } from '../../check/render.js';
 import { loadLabel } from '../../util/format.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import { readResultsFolder } from '../results-folder.js';
+import { readResultsFolder, type ResultsFolder } from '../results-folder.js';
 import { writeCiOutputs, type Io } from './run.js';
 
 export interface CheckArgs {
@@ -32,7 +32,7 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   const baseline = await readResultsFolder(args.baseline);
   if (!baseline.completed) {
     // Its missing cells would go unchecked: an interrupted run is no baseline.
-    throw new UsageError(`${path.join(args.baseline, 'run.json')}: the baseline is an interrupted run (completed: false); record a complete one`);
+    throw new UsageError(`${path.join(args.baseline, 'run.json')}: the baseline is an incomplete run (completed: false${reasonOf(baseline)}); record a complete one`);
   }
   const current = await readResultsFolder(args.results);
   const { comparisons, missing, onlyInCurrent } = compareRuns(baseline.lines, current.lines, rules, { confidence });
@@ -44,7 +44,7 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   for (const cell of onlyInCurrent) io.stderr.write(`warning: ${cell.model} @ ${loadLabel(cell.load)} is not in the baseline: not compared\n`);
   // A run cut short by Ctrl-C proves nothing either way: it fails the gate rather than pass on what it skipped.
   const incomplete = !current.completed;
-  if (incomplete) io.stderr.write(`error: ${args.results} is an interrupted run (run.json says completed: false): it cannot pass a check\n`);
+  if (incomplete) io.stderr.write(`error: ${args.results} is an incomplete run (run.json says completed: false${reasonOf(current)}): it cannot pass a check\n`);
   await writeCiOutputs(
     args.results,
     io,
@@ -57,3 +57,5 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   const failed = incomplete || missing.length > 0 || comparisons.some((c) => c.regression);
   return failed ? ExitCode.THRESHOLDS_FAILED : ExitCode.OK;
 }
+
+const reasonOf = (folder: ResultsFolder): string => (folder.incompleteReason === undefined ? '' : `: ${folder.incompleteReason}`);

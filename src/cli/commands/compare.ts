@@ -44,7 +44,7 @@ export async function compareCommand(args: CompareArgs, io: Io): Promise<number>
   const title = `compare: ${contenders.map((c) => c.name).join(' vs ')}`;
   io.stdout.write(renderSideBySideText(comparison));
 
-  const outDir = await createOutputDir(args.out, 'compare', new Date(), args.resultsRoot);
+  const outDir = await createOutputDir(args.out, 'compare', new Date(), args.resultsRoot, io.fs);
   const html = await renderReportHtml({
     title,
     description: `From ${args.results.join(', ')}`,
@@ -53,8 +53,8 @@ export async function compareCommand(args: CompareArgs, io: Io): Promise<number>
     slo: runs[0]!.scenario.slo,
     sideBySide: comparison,
   });
-  await writeFileAtomic(path.join(outDir, 'compare.md'), renderSideBySideMarkdown(title, comparison));
-  await writeFileAtomic(path.join(outDir, 'compare.html'), html);
+  await writeFileAtomic(path.join(outDir, 'compare.md'), renderSideBySideMarkdown(title, comparison), io.fs);
+  await writeFileAtomic(path.join(outDir, 'compare.html'), html, io.fs);
   io.stderr.write(`wrote ${outDir}/{compare.md,compare.html}\n`);
   return ExitCode.OK;
 }

@@ -20,7 +20,7 @@ export async function reportCommand(resultsDir: string, io: Io): Promise<number>
     ...(results.capacity ? { capacity: results.capacity } : {}),
   });
   const file = path.join(resultsDir, 'report.html');
-  await writeFileAtomic(file, html);
+  await writeFileAtomic(file, html, io.fs);
   io.stderr.write(`wrote ${file}\n`);
   return ExitCode.OK;
 }

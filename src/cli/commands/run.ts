@@ -5,9 +5,9 @@
  */
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { collectRun, judgedCells, judgeThresholds, renderResultFiles, scenarioEvents, type PipelineOptions, type RunEvent, type RunResult } from '../../pipeline.js';
+import { collectRun, judgedCells, judgeThresholds, renderResultFiles, runInfoOf, scenarioEvents, type PipelineOptions, type RunContext, type RunEvent, type RunResult } from '../../pipeline.js';
 import { renderSummaryTable } from '../../report/console.js';
-import { renderRequestLine } from '../../report/json.js';
+import { renderRequestLine, renderRunJson } from '../../report/json.js';
 import { checkTokenizerFiles } from '../../load/workload.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
 import type { Scenario } from '../../types.js';
@@ -15,7 +15,7 @@ import { SecretScrubber, secretsOf } from '../../util/secrets.js';
 import { preflight } from '../preflight.js';
 import { ExitCode } from '../exit-codes.js';
 import { scenarioFromArgs, type ScenarioSource } from '../quick-scenario.js';
-import { AtomicLineWriter, createOutputDir, writeFileAtomic } from '../files.js';
+import { AtomicFile, createOutputDir, nodeOutputFs, OutputFileError, writeFileAtomic, type OutputFs } from '../files.js';
 import { ProgressLine } from '../progress.js';
 import { TOKENMETER_VERSION } from '../version.js';
 
@@ -37,6 +37,8 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   /** Aborted on Ctrl-C; the CLI wires it to SIGINT. */
   interrupt?: AbortSignal;
+  /** Where output files are written: node:fs unless a test injects a full disk. */
+  fs?: OutputFs;
 }
 
 export async function runCommand(args: RunArgs, given: Io): Promise<number> {
@@ -47,7 +49,8 @@ export async function runCommand(args: RunArgs, given: Io): Promise<number> {
   io.stdout.write(renderSummaryTable(outcome.cells));
   // After the table: the messages point at it.
   for (const message of outcome.exitMessages) io.stderr.write(message);
-  const verdict = judgeThresholds(scenario, outcome);
+  // A run whose files could not be written has no verdict to write either.
+  const verdict = outcome.writeFailed ? undefined : judgeThresholds(scenario, outcome);
   if (!verdict) return outcome.exitCode;
   io.stdout.write(verdict.lines);
   await writeCiOutputs(outcome.outDir, io, verdict);
@@ -92,8 +95,8 @@ function scrubbedStream<S extends NodeJS.WritableStream>(stream: S, scrubber: Se
  */
 export async function writeCiOutputs(outDir: string, io: Io, verdict: { markdown: string; junit: string }, prefix = 'thresholds'): Promise<void> {
   const names = [`${prefix}.junit.xml`, `${prefix}.md`];
-  await writeFileAtomic(path.join(outDir, names[0]!), verdict.junit);
-  await writeFileAtomic(path.join(outDir, names[1]!), verdict.markdown);
+  await writeFileAtomic(path.join(outDir, names[0]!), verdict.junit, io.fs);
+  await writeFileAtomic(path.join(outDir, names[1]!), verdict.markdown, io.fs);
   const stepSummary = io.env.GITHUB_STEP_SUMMARY;
   if (stepSummary) await appendFile(stepSummary, `${verdict.markdown}\n`);
   io.stderr.write(`wrote ${outDir}/{${names.join(',')}}${stepSummary ? ` and appended to ${stepSummary}` : ''}\n`);
@@ -109,7 +112,8 @@ export async function withResultsFolder(
   args: RunArgs,
   io: GuardedIo,
   pipeline: (options: PipelineOptions) => AsyncIterable<RunEvent>,
-): Promise<RunResult & { outDir: string; exitCode: number; exitMessages: string[] }> {
+): Promise<RunResult & { outDir: string; writeFailed: boolean; exitCode: number; exitMessages: string[] }> {
+  const fs = io.fs ?? nodeOutputFs;
   let simulator: ThreadedSimulator | undefined;
   let baseURL = scenario.target.baseURL;
   if (baseURL === 'builtin') {
@@ -128,41 +132,75 @@ export async function withResultsFolder(
       for (const warning of checked.warnings) io.stderr.write(`warning: ${warning}\n`);
     }
     startedAt = new Date();
-    outDir = await createOutputDir(args.out, scenario.name, startedAt, args.resultsRoot);
+    outDir = await createOutputDir(args.out, scenario.name, startedAt, args.resultsRoot, fs);
   } catch (error) {
     await simulator?.close();
     throw error;
   }
   io.stderr.write(`tokenmeter ${TOKENMETER_VERSION}: ${scenario.name} → ${baseURL}; writing ${outDir}\n`);
 
-  const requestsFile = await AtomicLineWriter.open(path.join(outDir, 'requests.jsonl'));
+  // A file that cannot be written (a full disk) stops the run: records that cannot be kept are not worth taking.
+  let writeFailure: OutputFileError | undefined;
+  const stop = new AbortController();
+  const keep = async (write: () => Promise<void>): Promise<void> => {
+    if (writeFailure) return;
+    try {
+      await write();
+    } catch (error) {
+      if (!(error instanceof OutputFileError)) throw error;
+      writeFailure = error;
+      stop.abort();
+    }
+  };
+  const requestsFile = await AtomicFile.open(path.join(outDir, 'requests.jsonl'), fs);
   const progress = new ProgressLine(io.stderr);
   let result: RunResult;
   try {
-    result = await collectRun(pipeline({ baseURL, secrets: io.secrets, ...(io.interrupt ? { interrupt: io.interrupt } : {}) }), async (event) => {
+    const interrupt = io.interrupt ? AbortSignal.any([io.interrupt, stop.signal]) : stop.signal;
+    result = await collectRun(pipeline({ baseURL, secrets: io.secrets, interrupt }), async (event) => {
       if (event.type === 'progress') progress.update(event.progress);
       // Records are scrubbed as the client makes them; what the server sent as is (usage) is scrubbed here.
-      else if (event.type === 'record') await requestsFile.write(io.scrubber.scrub(renderRequestLine(event.record)));
+      else if (event.type === 'record') await keep(() => requestsFile.write(io.scrubber.scrub(renderRequestLine(event.record))));
       else if (event.type === 'capacity-step') {
         const { verdict } = event;
         io.stderr.write(`  ${event.model} @ ${event.load}: ${verdict.met ? 'meets the SLO' : `fails (${verdict.reason})`}\n`);
       }
     });
+  } catch (error) {
+    // tokenmeter itself failed: the records gathered are whole lines, and kept.
+    await requestsFile.commit().catch(() => {});
+    throw error;
   } finally {
     progress.clear();
-    await requestsFile.commit();
     await simulator?.close();
   }
+  await keep(() => requestsFile.commit());
   const endedAt = new Date();
 
-  const files = await renderResultFiles(scenario, result, { startedAt, endedAt, baseURL, argv: args.argv ?? [], tokenmeterVersion: TOKENMETER_VERSION });
-  for (const [name, text] of Object.entries(files)) await writeFileAtomic(path.join(outDir, name), io.scrubber.scrub(text));
+  const context: RunContext = { startedAt, endedAt, baseURL, argv: args.argv ?? [], tokenmeterVersion: TOKENMETER_VERSION };
+  const { 'run.json': _, ...files } = writeFailure ? {} : await renderResultFiles(scenario, result, { ...context, incompleteReason: INTERRUPTED });
+  // run.json last: a folder with a run.json is whole, or its run.json says why not.
+  for (const [name, text] of Object.entries(files)) await keep(() => writeFileAtomic(path.join(outDir, name), io.scrubber.scrub(text), fs));
+  const completed = result.completed && !writeFailure;
+  const incompleteReason = writeFailure ? `${writeFailure.message}: the run stopped there, and the files after it were not written` : INTERRUPTED;
+  const runJson = renderRunJson(runInfoOf(scenario, { ...result, completed }, { ...context, incompleteReason }));
+  // After a failure the disk may have room again (the temporary files are gone); if not, no run.json claims anything.
+  await writeFileAtomic(path.join(outDir, 'run.json'), io.scrubber.scrub(runJson), fs).catch((error: unknown) => {
+    if (!(error instanceof OutputFileError)) throw error;
+    writeFailure ??= error;
+  });
 
   for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
-  io.stderr.write(`wrote ${outDir}/{requests.jsonl,${Object.keys(files).join(',')}}\n`);
+  if (writeFailure) {
+    const message = `error: ${writeFailure.message}; the run stopped there and ${path.join(outDir, 'run.json')}, where it could be written, says completed: false\n`;
+    return { ...result, completed: false, outDir, writeFailed: true, exitCode: ExitCode.RUN_FAILED, exitMessages: [message] };
+  }
+  io.stderr.write(`wrote ${outDir}/{requests.jsonl,${[...Object.keys(files), 'run.json'].join(',')}}\n`);
   const exit = exitOf(result);
-  return { ...result, outDir, exitCode: exit.code, exitMessages: exit.messages };
+  return { ...result, outDir, writeFailed: false, exitCode: exit.code, exitMessages: exit.messages };
 }
+
+const INTERRUPTED = 'interrupted (Ctrl-C or SIGTERM): the cells after that point were not run';
 
 /**
  * The run's exit code, and what to say about it once the summary is printed

@@ -26,9 +26,15 @@ export async function validateCommand(files: string[], io: Io, options: Validate
       const prompts = Array.isArray(scenario.prompts) ? `${scenario.prompts.length} prompt(s)` : `${scenario.prompts.count} synthetic prompt(s)`;
       io.stdout.write(`${file}: ok (${scenario.models.length} model(s), ${cells} cell(s), ${prompts})\n`);
     } catch (error) {
-      if (!(error instanceof ScenarioError)) throw error;
-      io.stderr.write(`${error.problems.join('\n')}\n`);
-      exitCode = ExitCode.CONFIG_ERROR;
+      // Whatever went wrong with this file, the next one is still checked.
+      if (error instanceof ScenarioError) {
+        io.stderr.write(`${error.problems.join('\n')}\n`);
+        exitCode = ExitCode.CONFIG_ERROR;
+      } else {
+        // Not a problem found in the file, but tokenmeter failing on it: said as such, exit 1 unless a file was bad too.
+        io.stderr.write(`${file}: tokenmeter failed checking it: ${(error as Error).message ?? String(error)}\n`);
+        if (exitCode === ExitCode.OK) exitCode = ExitCode.RUN_FAILED;
+      }
     }
   }
   return exitCode;
