@@ -32,6 +32,17 @@ export const LIMITS = {
   nameChars: 100,
 } as const;
 
+/**
+ * What one process measures well, with `load.allowLargeLoad: true` to go past
+ * it up to LIMITS: an event costs about 4 µs of one core (docs/performance.md),
+ * so 10,000 streams at 25 chunks/s fill it and the client's own lateness voids
+ * the cells. Past it, split the load over shards.
+ */
+export const SOFT_LIMITS = {
+  inFlight: 10_000,
+  ratePerS: 10_000,
+} as const;
+
 /** A bound that the JSON Schema carries too (`maximum`), with the reason in the message. */
 const atMost = (schema: z.ZodNumber, max: number, why: string) => schema.max(max, `must be at most ${max.toLocaleString('en-US')} (${why})`);
 const nonNegativeInteger = z.number({ error: 'must be a non-negative integer' }).int('must be a non-negative integer').min(0, 'must be a non-negative integer');
@@ -203,8 +214,24 @@ const loadSchema = z
       .describe(
         "A cell whose client event-loop utilization reaches this is marked invalid (default 0.95); 1 turns the check off, e.g. when a test server shares the client's thread.",
       ),
+    allowLargeLoad: z
+      .boolean()
+      .optional()
+      .describe(`Allow more than ${SOFT_LIMITS.inFlight.toLocaleString('en-US')} streams in flight or ${SOFT_LIMITS.ratePerS.toLocaleString('en-US')} arrivals/s in one process (default false).`),
   })
   .superRefine((load, context) => {
+    if (!load.allowLargeLoad) {
+      const large = (list: number | number[] | undefined, limit: number, what: string, key: string) =>
+        [list ?? []].flat().forEach((value, index) => {
+          if (value <= limit) return;
+          const path = Array.isArray(list) ? [key, index] : [key];
+          const message = `${value.toLocaleString('en-US')} is more ${what} than one process measures well (${limit.toLocaleString('en-US')}); split it over shards, or set load.allowLargeLoad: true`;
+          context.addIssue({ code: 'custom', message, path });
+        });
+      large(load.concurrency, SOFT_LIMITS.inFlight, 'streams', 'concurrency');
+      large(load.rate, SOFT_LIMITS.ratePerS, 'arrivals per second', 'rate');
+      large(load.maxInFlight, SOFT_LIMITS.inFlight, 'requests in flight', 'maxInFlight');
+    }
     if ((load.concurrency === undefined) === (load.rate === undefined)) {
       context.addIssue({ code: 'custom', message: 'must set exactly one of concurrency (closed loop) or rate (open loop)', path: [] });
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.ts';
-import { LIMITS } from '../../src/scenario/schema.ts';
+import { LIMITS, SOFT_LIMITS } from '../../src/scenario/schema.ts';
 
 const scenario = (load: string, extra = '', name = 'bounds') =>
   `name: ${name}\ntarget: {baseURL: builtin${extra}}\nmodels: [m]\nload: ${load}\nprompts: [hi]\n`;
@@ -37,7 +37,19 @@ test('values one process cannot hold are scenario errors naming the field and wh
   for (const [text, expected] of cases) assert.match(problems(text).join('\n'), expected, text);
 });
 
-test('the limits themselves are allowed', () => {
-  assert.deepEqual(problems(scenario(`{concurrency: ${LIMITS.inFlight}, requests: ${LIMITS.requestsPerCell}}`, ', timeout: 596h', 'n'.repeat(LIMITS.nameChars))), []);
-  assert.deepEqual(problems(scenario(`{rate: ${LIMITS.ratePerS}, duration: 10s, maxInFlight: ${LIMITS.inFlight}}`)), []);
+test('the limits themselves are allowed, past the soft limits with load.allowLargeLoad', () => {
+  assert.deepEqual(problems(scenario(`{concurrency: ${LIMITS.inFlight}, requests: ${LIMITS.requestsPerCell}, allowLargeLoad: true}`, ', timeout: 596h', 'n'.repeat(LIMITS.nameChars))), []);
+  assert.deepEqual(problems(scenario(`{rate: ${LIMITS.ratePerS}, duration: 10s, maxInFlight: ${LIMITS.inFlight}, allowLargeLoad: true}`)), []);
+  assert.deepEqual(problems(scenario(`{concurrency: [1, ${SOFT_LIMITS.inFlight}], requests: 4}`)), []);
+  assert.deepEqual(problems(scenario(`{rate: ${SOFT_LIMITS.ratePerS}, duration: 10s, maxInFlight: ${SOFT_LIMITS.inFlight}}`)), []);
+});
+
+test('past a soft limit, without load.allowLargeLoad: a scenario error that says how to go on', () => {
+  assert.deepEqual(problems(scenario('{concurrency: [1, 20000], requests: 4}')), [
+    'b.yaml: load.concurrency[1]: 20,000 is more streams than one process measures well (10,000); split it over shards, or set load.allowLargeLoad: true',
+  ]);
+  assert.deepEqual(problems(scenario('{rate: 50000, duration: 10s, maxInFlight: 20000}')), [
+    'b.yaml: load.rate: 50,000 is more arrivals per second than one process measures well (10,000); split it over shards, or set load.allowLargeLoad: true',
+    'b.yaml: load.maxInFlight: 20,000 is more requests in flight than one process measures well (10,000); split it over shards, or set load.allowLargeLoad: true',
+  ]);
 });
