@@ -29,6 +29,36 @@ export interface CellPlan {
   prompts: readonly Prompt[];
   /** Request ids are `${idPrefix}-${n}`. */
   idPrefix: string;
+  /** The part of the cell this loop sends, when the cell is split over workers or shards (default: all of it). */
+  share?: Share;
+}
+
+/**
+ * One of `count` disjoint parts of a cell (a worker's, a shard's): the slots
+ * (closed loop) or arrivals (open loop) whose index is `index` modulo
+ * `count`, and its part of every count the cell has (warm-up, requests, the
+ * in-flight cap). The parts together are the cell one process would send.
+ */
+export interface Share {
+  index: number;
+  count: number;
+}
+
+/** The whole cell: the share of a loop that is not split. */
+export const WHOLE: Share = { index: 0, count: 1 };
+
+/** A share's part of `total` items dealt in turn: the first `total % count` shares get one more. */
+export function shareOf(total: number, share: Share): number {
+  return Math.floor(total / share.count) + (share.index < total % share.count ? 1 : 0);
+}
+
+/** Whether item `n` (a slot, an arrival) of the cell is the share's. */
+export const inShare = (n: number, share: Share): boolean => n % share.count === share.index;
+
+/** The share `inner` of the share `outer` (a worker of a shard) as one share of the whole cell. */
+export function nestedShare(outer: Share, inner: Share): Share {
+  // Item n is outer's k-th (n = outer.index + outer.count·k), and inner's when k ≡ inner.index (mod inner.count).
+  return { index: outer.index + outer.count * inner.index, count: outer.count * inner.count };
 }
 
 export interface FinishedRequest {

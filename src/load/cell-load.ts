@@ -4,7 +4,7 @@
  */
 import type { LoadLevel, Prompt, Scenario } from '../types.js';
 import { deriveSeed, seededRandom } from '../util/random.js';
-import type { CellPlan, FinishedRequest, SendRequest } from './cell-budget.js';
+import { WHOLE, type CellPlan, type FinishedRequest, type SendRequest, type Share } from './cell-budget.js';
 import { closedLoop, type LoopOptions } from './closed-loop.js';
 import { openLoop } from './open-loop.js';
 
@@ -25,9 +25,23 @@ export interface CellLoad {
   durationMs?: number;
 }
 
-export function cellLoad(scenario: Scenario, load: LoadLevel, prompts: readonly Prompt[], idPrefix: string, send: SendRequest, options: LoopOptions): CellLoad {
+/**
+ * The cell's load, or `share`'s part of it (a worker's, a shard's). Open-loop
+ * ids number the cell's arrivals, so they differ between shares already;
+ * closed-loop ids number a share's own sends, and carry its index.
+ */
+export function cellLoad(
+  scenario: Scenario,
+  load: LoadLevel,
+  prompts: readonly Prompt[],
+  idPrefix: string,
+  send: SendRequest,
+  options: LoopOptions,
+  share: Share = WHOLE,
+): CellLoad {
   const { requests, durationMs, warmup, warmupMs, arrival, maxInFlight } = scenario.load;
-  const plan: CellPlan = { prompts, idPrefix };
+  const split = share.count > 1;
+  const plan: CellPlan = { prompts, idPrefix: split && load.kind === 'concurrency' ? `${idPrefix}.${share.index}` : idPrefix, ...(split ? { share } : {}) };
   if (requests !== undefined) plan.requests = requests;
   if (durationMs !== undefined) plan.durationMs = durationMs;
   if (warmup !== undefined) plan.warmup = warmup;
@@ -51,7 +65,7 @@ export function cellLoad(scenario: Scenario, load: LoadLevel, prompts: readonly 
             options,
           ),
         };
-  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined) {
+  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined && !split) {
     cell.warmups = Math.max(warmup ?? 0, load.value);
     cell.total = cell.warmups + requests;
   }

@@ -9,7 +9,7 @@
  * Yields each finished request; aggregates nothing.
  */
 import { systemClock, type Clock } from '../util/clock.js';
-import { CellBudget, type CellPlan, type FinishedRequest, type SendRequest } from './cell-budget.js';
+import { CellBudget, inShare, shareOf, WHOLE, type CellPlan, type FinishedRequest, type SendRequest } from './cell-budget.js';
 import { Channel } from './channel.js';
 
 export interface ClosedLoopPlan extends CellPlan {
@@ -26,7 +26,10 @@ export interface LoopOptions {
 export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, options: LoopOptions = {}): AsyncGenerator<FinishedRequest> {
   const { interrupt, clock = systemClock } = options;
   const finished = new Channel<FinishedRequest>();
-  const budget = new CellBudget(plan, plan.concurrency, clock.now());
+  // A share sends from its slots (numbered as in the whole cell) its part of the warm-up and measured requests.
+  const share = plan.share ?? WHOLE;
+  const slots = Array.from({ length: plan.concurrency }, (_, slot) => slot).filter((slot) => inShare(slot, share));
+  const budget = new CellBudget(slotsPlan(plan, slots), slots.length, clock.now());
 
   const slot = async (slot: number): Promise<void> => {
     for (;;) {
@@ -39,9 +42,23 @@ export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, optio
       finished.push({ id, warmup: role === 'warmup', prompt, messages, ts: exchange.ts, slot, exchange });
     }
   };
-  Promise.all(Array.from({ length: plan.concurrency }, (_, i) => slot(i))).then(
+  Promise.all(slots.map(slot)).then(
     () => finished.close(),
     (error: unknown) => finished.close(error),
   );
   yield* finished.drain();
+}
+
+/**
+ * The plan of some of the cell's slots: the counts (warm-up, measured requests) dealt over all the
+ * cell's slots, and these slots' parts added; times stay the cell's.
+ */
+function slotsPlan(plan: ClosedLoopPlan, slots: readonly number[]): ClosedLoopPlan {
+  if (slots.length === plan.concurrency) return plan;
+  const part = (total: number) => slots.reduce((sum, slot) => sum + shareOf(total, { index: slot, count: plan.concurrency }), 0);
+  return {
+    ...plan,
+    ...(plan.warmup !== undefined ? { warmup: part(plan.warmup) } : {}),
+    ...(plan.requests !== undefined ? { requests: part(plan.requests) } : {}),
+  };
 }

@@ -10,7 +10,7 @@
 import type { Arrival } from '../types.js';
 import { sleepUntil, systemClock } from '../util/clock.js';
 import { arrivalOffsetsMs } from './arrivals.js';
-import { CellBudget, type CellPlan, type FinishedRequest, type SendRequest } from './cell-budget.js';
+import { CellBudget, inShare, shareOf, WHOLE, type CellPlan, type FinishedRequest, type SendRequest } from './cell-budget.js';
 import { Channel } from './channel.js';
 import type { LoopOptions } from './closed-loop.js';
 
@@ -30,14 +30,23 @@ export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, options: 
   const { interrupt, clock = systemClock } = options;
   const finished = new Channel<FinishedRequest>();
   const start = clock.now();
-  const budget = new CellBudget(plan, 1, start);
+  // The budget judges every arrival of the whole cell, so a share's arrivals are the ones one process would send.
+  const budget = new CellBudget({ ...plan, share: WHOLE }, 1, start);
+  const share = plan.share ?? WHOLE;
+  const maxInFlight = Math.max(1, shareOf(plan.maxInFlight, share));
   const inFlight = new Set<Promise<unknown>>();
   let failure: unknown;
 
   const schedule = async (): Promise<void> => {
     let behind = 0;
+    let n = 0;
     for (const offset of arrivalOffsetsMs(plan.arrival, plan.rate, plan.random)) {
       const ts = start + offset;
+      if (!inShare(n++, share)) {
+        // Another share's: it still counts towards the cell's warm-up and bounds, and is not waited for.
+        if (budget.next(ts) === 'done') return;
+        continue;
+      }
       if (ts > clock.now()) {
         behind = 0;
         try {
@@ -54,7 +63,7 @@ export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, options: 
       if (role === 'done') return;
       const { id, prompt, messages } = budget.current();
       const warmup = role === 'warmup';
-      if (inFlight.size >= plan.maxInFlight) {
+      if (inFlight.size >= maxInFlight) {
         finished.push({ id, warmup, prompt, messages, ts, exchange: undefined });
         continue;
       }
