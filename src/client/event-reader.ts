@@ -47,14 +47,23 @@ export abstract class EventReader implements StreamEvents {
     try {
       parsed = JSON.parse(event.data);
     } catch {
-      this.failure ??= { kind: 'bad_response', message: `unparseable SSE data: ${event.data.slice(0, 120)}` };
-      return undefined;
+      return this.unreadable(event, 'unparseable SSE data');
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      this.failure ??= { kind: 'bad_response', message: `SSE data is not a JSON object: ${event.data.slice(0, 120)}` };
-      return undefined;
-    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return this.unreadable(event, 'SSE data is not a JSON object');
     return parsed as T;
+  }
+
+  /**
+   * Records an event whose data is not a JSON object. An `event: error` is the
+   * server's error whatever its data (plain text is its message): a stream
+   * error, not a bad response.
+   */
+  private unreadable(event: SseEvent, why: string): undefined {
+    this.failure ??=
+      event.event === 'error'
+        ? { kind: 'stream_error', message: `error event mid-stream: ${event.data.slice(0, 200)}` }
+        : { kind: 'bad_response', message: `${why}: ${event.data.slice(0, 120)}` };
+    return undefined;
   }
 }
 

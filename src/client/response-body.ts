@@ -96,8 +96,14 @@ export class StreamBody implements ResponseBody {
 
   close(at: number, ended: boolean, error: Error | undefined): void {
     if (this.finalEventSeen) return;
+    const failureBefore = this.events.failure;
     try {
-      if (ended) this.decoder.end(at);
+      if (ended) {
+        this.decoder.end(at);
+        // The last event, read though the end cut it short (for a final [DONE] without its blank line),
+        // fails to parse because it was cut: the stream is truncated, not a bad response.
+        if (this.events.doneAt === undefined && this.events.failure?.kind === 'bad_response') this.events.failure = failureBefore;
+      }
     } catch (decodeError) {
       this.events.failure ??= { kind: 'bad_response', message: `undecodable stream: ${messageOf(decodeError)}` };
     }

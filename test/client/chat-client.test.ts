@@ -283,6 +283,16 @@ describe('a failed request is a record with its class, status and body excerpt',
     assert.equal(exchange.chunks.length, 1);
   });
 
+  test('a stream that ends inside an event → truncated: the cut event does not parse because it was cut', async () => {
+    handlers.cutMidEvent = (_req, res) => {
+      sse(res);
+      res.end(chunk(' only') + chunk(' cut').slice(0, 20));
+    };
+    const exchange = await send('cutMidEvent');
+    assert.equal(exchange.error?.class, 'truncated');
+    assert.equal(exchange.chunks.length, 1);
+  });
+
   test('an error event mid-stream → stream_error', async () => {
     handlers.errorEvent = (_req, res) => {
       sse(res);

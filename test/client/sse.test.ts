@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ChatEventReader } from '../../src/client/apis/chat.ts';
+import { MessagesEventReader } from '../../src/client/apis/messages.ts';
+import { ResponsesEventReader } from '../../src/client/apis/responses.ts';
 import { LineSplitter, SseDecoder, type SseEvent } from '../../src/client/sse.ts';
 
 /** Feeds reads (strings or raw bytes) and returns the events with the index of the read that completed each. */
@@ -237,6 +239,15 @@ describe('chat completion events', () => {
     const reader = read(['event: error\ndata: {"message":"boom"}\n\n']);
     assert.equal(reader.failure?.kind, 'stream_error');
   });
+
+  for (const Reader of [ChatEventReader, ResponsesEventReader, MessagesEventReader]) {
+    test(`${Reader.name}: a named error event whose data is plain text is a stream_error with that text, not a bad_response`, () => {
+      const reader = new Reader();
+      const decoder = new SseDecoder(reader.onEvent);
+      decoder.push(Buffer.from('event: error\ndata: upstream connection lost\n\n'), 0);
+      assert.deepEqual(reader.failure, { kind: 'stream_error', message: 'error event mid-stream: upstream connection lost' });
+    });
+  }
 
   for (const data of ['null', '42', '"text"', '[1]', '{"choices":{}}', '{"choices":[null, 7]}', '{"choices":[{"delta":{"content":5}}]}']) {
     test(`valid JSON that is not a chunk (${data}) never throws`, () => {
