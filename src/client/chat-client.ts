@@ -171,6 +171,7 @@ export class ChatClient {
       const httpError = this.adapter.httpErrorOf(error);
       exchange.error = this.classify(error, httpError, probe);
       if (httpError) exchange.status = httpError.status;
+      else if (exchange.error.status !== undefined) exchange.status = exchange.error.status;
     } finally {
       timers?.stop();
       exchange.t0 = probe.t0 ?? exchange.t0;
@@ -192,6 +193,14 @@ export class ChatClient {
   /** The class of a request that got no 2xx response (or none at all). */
   private classify(error: unknown, httpError: HttpError | undefined, probe: RequestProbe): RequestError {
     if (probe.abortReason instanceof AbortReason) {
+      const status = probe.status;
+      // The server answered with an error status, then its body stalled: the status is what it said.
+      if (status !== undefined && status >= 400 && probe.abortReason.errorClass === 'timeout') {
+        return requestError(
+          { class: classOfStatus(status), message: `${status}, and its body did not finish: ${probe.abortReason.message}`, status, body: probe.errorBody },
+          this.secrets,
+        );
+      }
       return requestError({ class: probe.abortReason.errorClass, message: probe.abortReason.message }, this.secrets);
     }
     if (httpError) {

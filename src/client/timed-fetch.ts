@@ -55,6 +55,8 @@ export interface RequestProbe {
   resent?: boolean;
   /** The response, once its headers arrived. */
   response?: http.IncomingMessage;
+  /** The HTTP status, once the headers arrived. */
+  status?: number;
   /** The error body of a non-2xx response. */
   errorBody?: string;
   /** The socket-level error, if the request failed before a response. */
@@ -198,6 +200,7 @@ export function createTimedFetch(options: TimedFetchOptions = {}): TimedFetch {
         });
         request.on('response', (response) => {
           const status = response.statusCode ?? 0;
+          probe.status = status;
           if (status >= 200 && status < 300) {
             probe.response = response;
             const sink = probe.sink;

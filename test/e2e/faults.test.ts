@@ -73,8 +73,8 @@ const EXPECTED: Record<string, Expected> = {
   'fault-truncated-mid-event': { class: 'truncated', status: 200 },
   'fault-stall-mid-stream': { class: 'timeout', status: 200 },
   'fault-trickle': { class: 'timeout', status: 200 },
-  // The 500's body never ends: the idle timeout ends the request, before its status was handed on.
-  'fault-500-stalled-body': { class: 'timeout' },
+  // The 500's body never ends: the idle timeout ends the request, and the status the server sent still classes it.
+  'fault-500-stalled-body': { class: 'server_error', status: 500 },
   'fault-malformed-json': { class: 'bad_response', status: 200 },
   'fault-error-data': { class: 'stream_error', status: 200 },
   'fault-error-event': { class: 'stream_error', status: 200 },
