@@ -197,6 +197,28 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .command(
+        'merge <results..>',
+        "Merge results folders of one scenario into one: a sharded run's shards (histograms of the union, exactly; windows from absolute times), or whole runs as repeats.",
+        (y) =>
+          y
+            .positional('results', { type: 'string', array: true, demandOption: true, describe: 'Results folders written by run (the shards of one run, or runs of one scenario)' })
+            .option('out', { type: 'string', demandOption: true, describe: 'Output directory for the merged folder; must be new or empty' })
+            .option('allow-incomplete', {
+              type: 'boolean',
+              default: false,
+              describe: 'Merge runs that did not complete, and shard sets with shards missing; the merged run.json then says completed: false',
+            })
+            .example('$0 merge results/s-0 results/s-1 results/s-2 --out results/s', 'The three shards of one run (run --shard i/3) as one run')
+            .example('$0 merge results/monday results/tuesday --out results/both', 'Two whole runs of one scenario as two repeats'),
+        async (args) => {
+          const { mergeCommand } = await import('./commands/merge.js');
+          exitCode = await mergeCommand(
+            { results: args.results as string[], out: args.out, allowIncomplete: args.allowIncomplete, argv: await redactedArgv(argv) },
+            fullIo,
+          );
+        },
+      )
+      .command(
         'report <results>',
         "Rebuild a results folder's report.html from its summary.json, histograms.json and run.json.",
         (y) =>
@@ -250,7 +272,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
       )
       .example('$0 run scenarios/quickstart.yaml', 'Benchmark the built-in simulator with the quickstart scenario')
       .epilogue(exitCodeHelp())
-      .demandCommand(1, 'Name a command: run, capacity, check, compare, report, validate or sim (see --help).')
+      .demandCommand(1, 'Name a command: run, capacity, check, compare, merge, report, validate or sim (see --help).')
       .strict()
       .help()
       .version('version', 'Show the version number', TOKENMETER_VERSION)
