@@ -24,10 +24,11 @@ import { renderJunit } from './check/junit.js';
 import { renderThresholdLines, renderThresholdMarkdown, thresholdCases } from './check/render.js';
 import { evaluateThresholds, type ThresholdResult } from './check/thresholds.js';
 import { capacitySearch, capacityVerdict, type LoadVerdict } from './load/capacity.js';
-import type { FinishedRequest, SendRequest } from './load/cell-budget.js';
-import { cellLoad } from './load/cell-load.js';
+import { WHOLE, type FinishedRequest, type SendRequest } from './load/cell-budget.js';
+import { cellLoad, timedSpanMs } from './load/cell-load.js';
 import { startClientHealthMonitor, type ClientHealthMonitorFactory } from './load/client-health.js';
 import { progressOf, type Progress } from './load/progress.js';
+import { cellStartUnixMs, type ShardSchedule } from './load/shard-schedule.js';
 import { prepareWorkloads, requestParams, type ModelWorkload } from './load/workload.js';
 import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary } from './metrics/cell-summary.js';
 import type { ClientHealth } from './metrics/client-health.js';
@@ -35,11 +36,11 @@ import { droppedRecord, toRequestRecord, uncountedRecord } from './metrics/reque
 import { requestMeetsSlo } from './metrics/slo.js';
 import { renderHistogramsCsv, renderSummaryCsv } from './report/csv.js';
 import { renderReportHtml } from './report/html.js';
-import { renderHistogramsJson, renderRunJson, renderSummaryJson, type RunInfo } from './report/json.js';
+import { renderHistogramsJson, renderRunJson, renderSummaryJson, type MergedFolder, type RunInfo } from './report/json.js';
 import { provenanceOf, provenanceSourceOf, repeatCount } from './report/provenance.js';
 import { providerWarnings } from './scenario/providers.js';
 import type { CapacityOutcome, CellKey, LoadLevel, RequestRecord, Scenario } from './types.js';
-import { systemClock, type Clock } from './util/clock.js';
+import { sleepUntil, systemClock, type Clock } from './util/clock.js';
 
 export type { Progress };
 
@@ -75,6 +76,11 @@ export interface PipelineOptions {
   wallClockOrigin?: WallClockOrigin;
   /** What `tokenizer: server` asks the server's tokenize endpoint with, after each cell (default: the global fetch). */
   tokenizeFetch?: typeof fetch;
+  /**
+   * `run --shard i/N`: send only this shard's share of every cell, each cell started at its
+   * scheduled wall-clock time (load/shard-schedule.ts). The scenario's cells must be time-bounded.
+   */
+  shard?: ShardSchedule;
 }
 
 /** One instant read on both clocks: the run's clock (ms) and Unix time (ms). */
@@ -116,6 +122,9 @@ interface Session {
   clock: Clock;
   /** Unix time of an instant on `clock`, ms. */
   unixMsAt: (clockMs: number) => number;
+  /** The instant on `clock` of a Unix time, ms. */
+  clockMsAt: (unixMs: number) => number;
+  shard: ShardSchedule | undefined;
   client: RequestClient;
   /** Closes the client when the run ends, if the session made it. */
   close: () => void;
@@ -217,6 +226,7 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
   // Read once: Date.now() may step (NTP) during a run, the monotonic clock does not.
   const origin = options.wallClockOrigin ?? { clockMs: clock.now(), unixMs: Date.now() };
   const unixMsAt = (clockMs: number): number => origin.unixMs + (clockMs - origin.clockMs);
+  const clockMsAt = (unixMs: number): number => origin.clockMs + (unixMs - origin.unixMs);
   const workloads = await prepareWorkloads(scenario, warnings, {
     baseURL: options.baseURL,
     ...(options.tokenizeFetch ? { fetch: options.tokenizeFetch } : {}),
@@ -224,7 +234,20 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
   const client = options.client ?? scenarioClient(scenario, options.baseURL, { clock, ...(options.secrets ? { secrets: options.secrets } : {}) });
   const close = options.client ? () => undefined : () => client.close();
   const clientHealth = options.clientHealth ?? (options.clock ? undefined : startClientHealthMonitor);
-  return { scenario, clock, unixMsAt, client, close, workloads, warnings, interrupt: options.interrupt, started: 0, clientHealth };
+  return {
+    scenario,
+    clock,
+    unixMsAt,
+    clockMsAt,
+    shard: options.shard,
+    client,
+    close,
+    workloads,
+    warnings,
+    interrupt: options.interrupt,
+    started: 0,
+    clientHealth,
+  };
 }
 
 function* warningsOf(session: Session): Generator<RunEvent> {
@@ -233,12 +256,28 @@ function* warningsOf(session: Session): Generator<RunEvent> {
 
 const interrupted = (session: Session): boolean => session.interrupt?.aborted === true;
 
-const cellOptions = (scenario: Scenario): CellOptions => ({
+/** The bounds a cell of the scenario is judged by (`merge` judges merged cells by the same). */
+export const cellOptions = (scenario: Scenario): CellOptions => ({
   slo: scenario.slo,
   maxScheduleLagMs: scenario.load.maxScheduleLagMs,
   maxClientLagMs: scenario.load.maxClientLagMs,
   ...(scenario.load.maxClientUtilization !== undefined ? { maxClientUtilization: scenario.load.maxClientUtilization } : {}),
+  maxStartOffsetMs: scenario.load.maxStartOffsetMs,
 });
+
+/**
+ * A shard's wait for its cell (0-based `index`): until the cell's scheduled start, on the run's
+ * clock. Returns how late the cell then starts, ms; undefined when the run has no schedule.
+ */
+async function awaitCellStart(session: Session, index: number, kind: LoadLevel['kind']): Promise<number | undefined> {
+  const span = timedSpanMs(session.scenario, kind);
+  const startUnixMs = session.shard && span !== undefined ? cellStartUnixMs(session.shard, index, span) : undefined;
+  if (startUnixMs === undefined) return undefined;
+  const due = session.clockMsAt(startUnixMs);
+  // Interrupted while waiting: the cell then sends nothing (its loop sees the signal) and the run ends.
+  await sleepUntil(session.clock, due, session.interrupt).catch(() => undefined);
+  return Math.max(0, session.clock.now() - due);
+}
 
 /**
  * One cell: the model's load at `value` (concurrency, or requests/s). Sends
@@ -256,6 +295,8 @@ async function* measureCell(
   const load: LoadLevel = { kind: scenario.load.kind, value };
   const key: CellKey = { model: workload.model.name, load, ...(repeat !== undefined ? { repeat } : {}) };
   const cell = ++session.started;
+  const share = session.shard?.share ?? WHOLE;
+  const startOffsetMs = await awaitCellStart(session, cell - 1, load.kind);
 
   const send: SendRequest = ({ id, prompt, messages, ts }) =>
     session.client.send({
@@ -268,10 +309,15 @@ async function* measureCell(
       idleTimeoutMs: scenario.target.idleTimeoutMs,
       ...(session.interrupt ? { interrupt: session.interrupt } : {}),
     });
-  const { requests, total, warmups, durationMs } = cellLoad(scenario, load, workload.prompts, `c${cell}`, send, {
-    clock,
-    ...(session.interrupt ? { interrupt: session.interrupt } : {}),
-  });
+  const { requests, total, warmups, durationMs } = cellLoad(
+    scenario,
+    load,
+    workload.prompts,
+    `c${cell}`,
+    send,
+    { clock, ...(session.interrupt ? { interrupt: session.interrupt } : {}) },
+    share,
+  );
   const startedAt = clock.now();
   const monitor = session.clientHealth?.();
   const finished: FinishedRequest[] = [];
@@ -298,10 +344,14 @@ async function* measureCell(
   }
   const accumulator = new CellAccumulator(key, cellOptions(scenario));
   if (health) accumulator.addClientHealth(health);
+  if (startOffsetMs !== undefined) accumulator.recordStartOffset(startOffsetMs);
   for (const request of finished) {
     const record = countTokens(request, workload, load);
     if (repeat !== undefined) record.repeat = repeat;
+    if (session.shard) record.shard = share.index;
+    if (startOffsetMs !== undefined) record.startOffsetMs = startOffsetMs;
     if (request.slot !== undefined) record.slot = request.slot;
+    record.scheduledAtUnixMs = session.unixMsAt(request.exchange?.ts ?? request.ts);
     if (request.exchange) record.sentAtUnixMs = session.unixMsAt(request.exchange.t0);
     if (scenario.slo.length > 0) record.metSlo = requestMeetsSlo(record, scenario.slo);
     accumulator.add(record, request.exchange ?? { ts: request.ts, t0: request.ts, tEnd: request.ts });
@@ -379,6 +429,10 @@ export interface RunContext {
   tokenmeterVersion: string;
   /** Why the run did not complete (run.json's `incomplete_reason`): a Ctrl-C, or a file that could not be written. */
   incompleteReason?: string;
+  /** `run --shard`: the shard this run was. */
+  shard?: ShardSchedule;
+  /** `merge`: the folders it merged. */
+  mergedFrom?: MergedFolder[];
 }
 
 /** run.json's facts: what ran, with what, when, and whether it finished. */
@@ -395,6 +449,8 @@ export function runInfoOf(scenario: Scenario, result: Pick<RunResult, 'completed
     argv: context.argv,
     nodeVersion: process.version,
     platform: `${process.platform}-${process.arch}`,
+    ...(context.shard ? { shard: context.shard } : {}),
+    ...(context.mergedFrom ? { mergedFrom: context.mergedFrom } : {}),
   };
 }
 

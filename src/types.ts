@@ -191,6 +191,8 @@ export interface LoadSpec {
   maxClientLagMs: number;
   /** A cell whose client event-loop utilization reaches this is marked invalid; unset: 0.95 (metrics/client-health.ts). */
   maxClientUtilization?: number;
+  /** Sharded runs: a shard that starts a cell later than this after its scheduled start marks its part invalid, ms. */
+  maxStartOffsetMs: number;
 }
 
 /**
@@ -411,6 +413,12 @@ export interface RequestRecord {
   slot?: number;
   /** Wall-clock send time: t0 mapped onto Unix time, ms (METRICS.md); undefined for a dropped arrival, never sent. */
   sentAtUnixMs?: number;
+  /** When the scheduler meant to send it (ts) on Unix time, ms: a dropped arrival's only time (`merge` puts it in the throughput window). */
+  scheduledAtUnixMs?: number;
+  /** `run --shard i/N`: the shard (i) that sent it. */
+  shard?: number;
+  /** `run --shard`: how late the shard started this request's cell after the cell's scheduled start, ms. */
+  startOffsetMs?: number;
   /** `dropped`: an open-loop arrival that found maxInFlight requests in flight, so it was never sent. */
   outcome: 'ok' | 'error' | 'dropped';
   error?: RequestError;

@@ -35,6 +35,35 @@ const QUICK_OPTIONS = {
   'max-tokens': { type: 'string', group: 'Quick run (no scenario file):', describe: 'Output cap per request, tokens (default 256)' },
 } as const;
 
+/** `run`'s sharding flags (cli/shard-args.ts); each falls back to its environment variable. */
+const SHARD_OPTIONS = {
+  shard: {
+    type: 'string',
+    group: 'Sharded runs (many machines; docs/scale-out-shards.md):',
+    describe: 'Send the i-th of N disjoint shares of every cell (0-based; default $JOB_COMPLETION_INDEX/$TOKENMETER_SHARDS); cells must be time-bounded (load.duration)',
+  },
+  'start-at': {
+    type: 'string',
+    group: 'Sharded runs (many machines; docs/scale-out-shards.md):',
+    describe: 'When cell 0 starts on every shard, ISO-8601 with a zone (default $TOKENMETER_START_AT; required with N > 1); cell k starts at it + k × (warm-up time + duration + gap)',
+  },
+  'shard-gap': {
+    type: 'string',
+    group: 'Sharded runs (many machines; docs/scale-out-shards.md):',
+    describe: 'Pause between cells for requests in flight, token counting and a count-based warm-up, e.g. 10s (default 30s; $TOKENMETER_SHARD_GAP)',
+  },
+} as const;
+
+/** `run`'s sharding flags as given. */
+function shardFlagsOf(args: Record<string, unknown>): { shard?: string; startAt?: string; shardGap?: string } {
+  const flags: { shard?: string; startAt?: string; shardGap?: string } = {};
+  for (const key of ['shard', 'startAt', 'shardGap'] as const) {
+    const value = lastOf(args[key]);
+    if (value !== undefined) flags[key] = value;
+  }
+  return flags;
+}
+
 /** A flag given once is a string; given twice, yargs makes a list. */
 /** The command line as run.json records it (quick-scenario.ts: `--set`s that touch a secret redacted). */
 const redactedArgv = async (argv: readonly string[]): Promise<string[]> => (await import('./quick-scenario.js')).redactArgv(argv);
@@ -81,18 +110,27 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
             .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
             .option('repeat', { type: 'number', default: 1, describe: 'Run each cell K times: each repeat is kept, and merged with its spread (run-to-run noise)' })
             .option('preflight', { type: 'boolean', default: true, describe: PREFLIGHT_HELP })
+            .options(SHARD_OPTIONS)
             .example('$0 run scenarios/quickstart.yaml', 'Run the quickstart on the built-in simulator')
             .example('$0 run scenarios/ci.yaml --repeat 5', 'See how much the numbers move between identical runs')
             .example('$0 run scenarios/sambanova.yaml --out results/llama-70b', 'Run against SambaNova Cloud into a chosen directory')
             .example('$0 run scenarios/quickstart.yaml --set load.requests=200 --set \'load.concurrency=[1,4]\'', 'Change fields of the file for this run')
             .example('$0 run --base-url http://localhost:8000/v1 --model M --concurrency 1,8 --requests 64', 'A quick run, no scenario file')
             .example('$0 run --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY', 'The key read from $OPENAI_API_KEY')
-            .example('$0 run --base-url builtin', 'A quick run on the built-in simulator'),
+            .example('$0 run --base-url builtin', 'A quick run on the built-in simulator')
+            .example('$0 run s.yaml --shard 1/4 --start-at 2030-01-01T12:00:00Z --out results/s-1', 'Shard 1 of 4 (each shard on its machine); then merge the four folders'),
         async (args) => {
           const { runCommand } = await import('./commands/run.js');
           if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UsageError('--repeat must be a positive integer');
           exitCode = await runCommand(
-            { ...scenarioSourceOf(args), ...(args.out ? { out: args.out } : {}), repeat: args.repeat, preflight: args.preflight, argv: await redactedArgv(argv) },
+            {
+              ...scenarioSourceOf(args),
+              ...(args.out ? { out: args.out } : {}),
+              repeat: args.repeat,
+              preflight: args.preflight,
+              shard: shardFlagsOf(args),
+              argv: await redactedArgv(argv),
+            },
             fullIo,
           );
         },
@@ -159,6 +197,28 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .command(
+        'merge <results..>',
+        "Merge results folders of one scenario into one: a sharded run's shards (histograms of the union, exactly; windows from absolute times), or whole runs as repeats.",
+        (y) =>
+          y
+            .positional('results', { type: 'string', array: true, demandOption: true, describe: 'Results folders written by run (the shards of one run, or runs of one scenario)' })
+            .option('out', { type: 'string', demandOption: true, describe: 'Output directory for the merged folder; must be new or empty' })
+            .option('allow-incomplete', {
+              type: 'boolean',
+              default: false,
+              describe: 'Merge runs that did not complete, and shard sets with shards missing; the merged run.json then says completed: false',
+            })
+            .example('$0 merge results/s-0 results/s-1 results/s-2 --out results/s', 'The three shards of one run (run --shard i/3) as one run')
+            .example('$0 merge results/monday results/tuesday --out results/both', 'Two whole runs of one scenario as two repeats'),
+        async (args) => {
+          const { mergeCommand } = await import('./commands/merge.js');
+          exitCode = await mergeCommand(
+            { results: args.results as string[], out: args.out, allowIncomplete: args.allowIncomplete, argv: await redactedArgv(argv) },
+            fullIo,
+          );
+        },
+      )
+      .command(
         'report <results>',
         "Rebuild a results folder's report.html from its summary.json, histograms.json and run.json.",
         (y) =>
@@ -212,7 +272,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
       )
       .example('$0 run scenarios/quickstart.yaml', 'Benchmark the built-in simulator with the quickstart scenario')
       .epilogue(exitCodeHelp())
-      .demandCommand(1, 'Name a command: run, capacity, check, compare, report, validate or sim (see --help).')
+      .demandCommand(1, 'Name a command: run, capacity, check, compare, merge, report, validate or sim (see --help).')
       .strict()
       .help()
       .version('version', 'Show the version number', TOKENMETER_VERSION)

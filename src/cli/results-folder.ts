@@ -13,6 +13,7 @@ import type { CellSummary } from '../metrics/cell-summary.js';
 import { createHistogram, decodeHistogram, METRIC_NAMES } from '../metrics/histograms.js';
 import { formatPath } from '../scenario/load.js';
 import type { ProvenanceSource } from '../report/provenance.js';
+import type { ShardSchedule } from '../load/shard-schedule.js';
 import type { CapacityOutcome, SloBound } from '../types.js';
 import { loadLabel } from '../util/format.js';
 import { UsageError } from './exit-codes.js';
@@ -45,6 +46,10 @@ export interface ResultsFolder {
   capacity?: CapacityOutcome[];
   /** requests.jsonl, one object per request. */
   lines: RequestLine[];
+  /** run.json, as written (the whole scenario included): what `merge` compares and carries over. */
+  runJson: RunJson;
+  /** run.json's `shard`: which shard of a sharded run the folder holds. */
+  shard?: ShardSchedule;
 }
 
 /**
@@ -73,6 +78,16 @@ export async function readResultsFolder(dir: string): Promise<ResultsFolder> {
     cells,
     ...(summary.capacity ? { capacity: summary.capacity as CapacityOutcome[] } : {}),
     lines: await readRequestLines(dir),
+    runJson: run,
+    ...(run.shard ? { shard: shardOf(run.shard) } : {}),
+  };
+}
+
+function shardOf(shard: NonNullable<RunJson['shard']>): ShardSchedule {
+  return {
+    share: { index: shard.index, count: shard.count },
+    gapMs: shard.gap_ms,
+    ...(shard.start_at !== null ? { startAtUnixMs: Date.parse(shard.start_at) } : {}),
   };
 }
 
@@ -196,6 +211,16 @@ const runJsonSchema = z.looseObject({
   base_url: z.string().optional(),
   started_at: z.string().optional(),
   ended_at: z.string().optional(),
+  warnings: z.array(z.string()).optional(),
+  shard: z
+    .looseObject({
+      index: count,
+      count: z.number().int().positive(),
+      start_at: z.iso.datetime({ offset: true }).nullable(),
+      gap_ms: z.number().nonnegative(),
+    })
+    .refine((shard) => shard.index < shard.count, { message: 'index must be below count' })
+    .optional(),
   scenario: z.looseObject(
     {
       name: z.string(),
@@ -219,6 +244,9 @@ const runJsonSchema = z.looseObject({
     { error: 'must be the scenario that ran' },
   ),
 });
+
+/** run.json as read: its checked fields, and every other field as written. */
+export type RunJson = z.output<typeof runJsonSchema>;
 
 const statsSchema = z.looseObject({
   count,
@@ -260,6 +288,8 @@ const summaryCellSchema = z.looseObject({
   invalid: z.string().optional(),
   short: z.string().optional(),
   clientUtilization: z.number().optional(),
+  clientMonitoredMs: z.number().nonnegative().optional(),
+  startOffsetMs: z.number().nonnegative().optional(),
   repeats: z.looseObject({ count, spread: z.record(z.string(), spreadSchema) }).optional(),
   stats: z.partialRecord(z.enum(METRIC_NAMES), statsSchema),
   tokenSources: z.record(z.string(), count),

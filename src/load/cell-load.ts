@@ -45,8 +45,8 @@ export function cellLoad(
   if (requests !== undefined) plan.requests = requests;
   if (durationMs !== undefined) plan.durationMs = durationMs;
   if (warmup !== undefined) plan.warmup = warmup;
-  if (warmupMs !== undefined) plan.warmupMs = warmupMs;
-  else if (warmup === undefined && load.kind === 'rate') plan.warmupMs = OPEN_LOOP_WARMUP_MS;
+  const warmupTimeMs = warmupTimeOf(scenario, load.kind);
+  if (warmupTimeMs !== undefined) plan.warmupMs = warmupTimeMs;
 
   const cell: CellLoad =
     load.kind === 'concurrency'
@@ -69,6 +69,24 @@ export function cellLoad(
     cell.warmups = Math.max(warmup ?? 0, load.value);
     cell.total = cell.warmups + requests;
   }
-  if (durationMs !== undefined) cell.durationMs = durationMs + (plan.warmupMs ?? 0);
+  const span = timedSpanMs(scenario, load.kind);
+  if (span !== undefined) cell.durationMs = span;
   return cell;
+}
+
+/** The cell's warm-up time, ms: the scenario's, or an open loop's default second when it sets no warm-up; undefined for a count (or none). */
+function warmupTimeOf(scenario: Scenario, kind: LoadLevel['kind']): number | undefined {
+  const { warmup, warmupMs } = scenario.load;
+  if (warmupMs !== undefined) return warmupMs;
+  return warmup === undefined && kind === 'rate' ? OPEN_LOOP_WARMUP_MS : undefined;
+}
+
+/**
+ * How long a time-bounded cell sends, ms: its warm-up time (none for a count-based warm-up, whose
+ * length is not known in advance) plus its measured duration; undefined when the cell is bounded
+ * by a count only. Requests in flight at its end still finish after it.
+ */
+export function timedSpanMs(scenario: Scenario, kind: LoadLevel['kind']): number | undefined {
+  const { durationMs } = scenario.load;
+  return durationMs === undefined ? undefined : durationMs + (warmupTimeOf(scenario, kind) ?? 0);
 }

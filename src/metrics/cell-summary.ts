@@ -79,6 +79,13 @@ export interface CellSummary extends CellKey {
    * weighted by each one's time); undefined when no client-health monitor ran (a simulated clock).
    */
   clientUtilization?: number;
+  /** How long the client-health monitor watched the reading thread, ms: what weighs its utilization when parts merge. */
+  clientMonitoredMs?: number;
+  /**
+   * `run --shard`: how late the shard started the cell after its scheduled start, ms; merged shards:
+   * the latest of them. A shard later than `load.maxStartOffset` marks its part invalid.
+   */
+  startOffsetMs?: number;
   /** On the merged row of `run --repeat K`: K, and how much each headline number varied between the repeats. */
   repeats?: { count: number; spread: Record<SpreadMetric, Spread> };
   stats: Partial<Record<MetricName, Stats>>;
@@ -124,6 +131,26 @@ export interface CellOptions {
   maxClientLagMs: number;
   /** Client event-loop utilization at or beyond which the cell is invalid (default MAX_CLIENT_UTILIZATION). */
   maxClientUtilization?: number;
+  /** Sharded runs: how late the cell may start after its scheduled start before it is invalid, ms (unset: no bound). */
+  maxStartOffsetMs?: number;
+}
+
+/**
+ * Another process's part of a cell (a shard's), whose records were added to this accumulator: what
+ * only that process could see of itself, and its own verdict on it (metrics/client-health.ts).
+ */
+export interface ProcessPart {
+  /** How the reasons name it: `shard 1/3`. */
+  label: string;
+  /** Its client_loop_delay histogram. */
+  loopDelay: Histogram;
+  /** Its reading thread's utilization, 0–1, and the time it was watched over, ms. */
+  utilization?: number;
+  monitoredMs?: number;
+  /** How late it started the cell, ms. */
+  startOffsetMs?: number;
+  /** Why its part was invalid, if it was. */
+  invalid?: string;
 }
 
 export class CellAccumulator {
@@ -145,7 +172,7 @@ export class CellAccumulator {
   private mergedCounts: WindowCounts | undefined;
   /** Set on merged repeats: the reasons their parts were short. */
   private shortParts: string[] | undefined;
-  /** Set on merged repeats: the reasons their parts were invalid (a merged cell is invalid when one of them was). */
+  /** Set on merged repeats and on a cell made of processes' parts: why parts were invalid (the cell is invalid when one of them was). */
   private invalidParts: string[] | undefined;
   private readonly errorsByClass: Partial<Record<ErrorClass, number>> = {};
   private readonly errorExamples: Partial<Record<ErrorClass, ErrorExample>> = {};
@@ -163,6 +190,8 @@ export class CellAccumulator {
   /** Time the client's event loop was busy, and the time it was watched over, ms (utilization = their ratio). */
   private clientActiveMs = 0;
   private clientElapsedMs = 0;
+  /** How late the cell started after its scheduled start (a shard's), ms. */
+  private startOffsetMs: number | undefined;
 
   constructor(
     private readonly key: CellKey,
@@ -174,6 +203,27 @@ export class CellAccumulator {
     for (const sample of health.loopDelay) recordValue(this.histograms.client_loop_delay, 'client_loop_delay', sample.value, sample.count);
     this.clientActiveMs += health.utilization * health.elapsedMs;
     this.clientElapsedMs += health.elapsedMs;
+  }
+
+  /** A shard's cell started `offsetMs` after its scheduled start: reported, and judged against maxStartOffsetMs. */
+  recordStartOffset(offsetMs: number): void {
+    this.startOffsetMs = Math.max(this.startOffsetMs ?? 0, offsetMs);
+  }
+
+  /**
+   * A process's part of the cell (a shard's), its records added with `add`: its client health
+   * added in, and its own verdict kept, named. Client health is judged per process (each thread
+   * reads its own sockets), so a cell made of parts is invalid when one of its parts was.
+   */
+  addPart(part: ProcessPart): void {
+    this.histograms.client_loop_delay.add(part.loopDelay);
+    if (part.utilization !== undefined && part.monitoredMs !== undefined) {
+      this.clientActiveMs += part.utilization * part.monitoredMs;
+      this.clientElapsedMs += part.monitoredMs;
+    }
+    if (part.startOffsetMs !== undefined) this.startOffsetMs = Math.max(this.startOffsetMs ?? 0, part.startOffsetMs);
+    this.invalidParts ??= [];
+    if (part.invalid !== undefined) this.invalidParts.push(`${part.label}: ${part.invalid}`);
   }
 
   add(record: RequestRecord, edges: WindowEdges): void {
@@ -271,6 +321,7 @@ export class CellAccumulator {
       merged.e2eMinusServer.push(...part.e2eMinusServer);
       merged.clientActiveMs += part.clientActiveMs;
       merged.clientElapsedMs += part.clientElapsedMs;
+      if (part.startOffsetMs !== undefined) merged.startOffsetMs = Math.max(merged.startOffsetMs ?? 0, part.startOffsetMs);
       const invalid = part.invalidReason(part.causes(part.statsOfAll()));
       if (invalid) merged.invalidParts.push(`repeat ${part.key.repeat}: ${invalid}`);
       if (short) merged.shortParts.push(`repeat ${part.key.repeat}: ${short}`);
@@ -296,7 +347,7 @@ export class CellAccumulator {
     return this.clientElapsedMs > 0 ? this.clientActiveMs / this.clientElapsedMs : undefined;
   }
 
-  /** What made the cell invalid, judged on its own numbers (metrics/client-health.ts). */
+  /** What made the cell invalid, judged on its own numbers (metrics/client-health.ts); a cell made of parts has its parts' verdicts instead. */
   private causes(stats: Partial<Record<MetricName, Stats>>): ClientCause[] {
     const utilization = this.clientUtilization();
     return clientCauses(
@@ -306,6 +357,7 @@ export class CellAccumulator {
         ...(stats.client_loop_delay ? { loopDelayP99Ms: stats.client_loop_delay.p99 } : {}),
         ...(this.clientElapsedMs > 0 ? { monitoredMs: this.clientElapsedMs } : {}),
         ...(utilization !== undefined ? { utilization } : {}),
+        ...(this.startOffsetMs !== undefined ? { startOffsetMs: this.startOffsetMs } : {}),
       },
       this.options,
     );
@@ -333,8 +385,8 @@ export class CellAccumulator {
     const facts = {
       errorRate: sloErrorRate,
       dropped: this.dropped,
-      // A merged cell invalid only through a repeat has no cause of its own: it still fails its SLO.
-      ...(invalid ? { invalidChecks: causes.length > 0 ? causes : [{ check: 'invalid repeats', measured: this.invalidParts?.length ?? 1, bound: 0 }] } : {}),
+      // A merged cell invalid only through a part (a repeat, a shard) has no cause of its own: it still fails its SLO.
+      ...(invalid ? { invalidChecks: causes.length > 0 ? causes : [{ check: 'invalid parts', measured: this.invalidParts?.length ?? 1, bound: 0 }] } : {}),
     };
     return {
       ...this.key,
@@ -353,7 +405,8 @@ export class CellAccumulator {
         : {}),
       ...(invalid ? { invalid } : {}),
       ...(short ? { short } : {}),
-      ...(utilization !== undefined ? { clientUtilization: utilization } : {}),
+      ...(utilization !== undefined ? { clientUtilization: utilization, clientMonitoredMs: this.clientElapsedMs } : {}),
+      ...(this.startOffsetMs !== undefined ? { startOffsetMs: this.startOffsetMs } : {}),
       errorsByClass: { ...this.errorsByClass },
       errorExamples: { ...this.errorExamples },
       errorRate: completed > 0 ? errors / completed : 0,

@@ -98,6 +98,8 @@ export interface ClientFacts {
   scheduleLagP99Ms?: number;
   /** Requests sent later than maxScheduleLagMs after they were due. */
   lateRequests: number;
+  /** A shard's cell: how late it started after its scheduled start (run --shard). */
+  startOffsetMs?: number;
 }
 
 /** The scenario's bounds on the facts, ms. */
@@ -108,6 +110,8 @@ export interface ClientBounds {
   maxScheduleLagMs: number;
   /** `load.maxClientUtilization`: event-loop utilization at or beyond which the cell is invalid (default MAX_CLIENT_UTILIZATION). */
   maxClientUtilization?: number;
+  /** `load.maxStartOffset`: how late a shard may start a cell (unset: no bound). */
+  maxStartOffsetMs?: number;
 }
 
 /** One reason a cell is invalid: the value that broke its bound, and why that voids the cell. */
@@ -123,7 +127,9 @@ export interface ClientCause {
  * Every reason the client, not the server, was the bottleneck: p99 schedule lag over its bound with
  * more than one request late (with under 100 requests p99 is the maximum, and one late send must
  * not void a cell); event-loop delay p99 over `maxClientLagMs`; utilization at or above
- * `maxClientUtilization` (MAX_CLIENT_UTILIZATION unless the scenario says).
+ * `maxClientUtilization` (MAX_CLIENT_UTILIZATION unless the scenario says); a shard's start of the
+ * cell later than `maxStartOffsetMs` after its scheduled start (the client again: its load was not
+ * the load the other shards sent alongside it).
  */
 export function clientCauses(facts: ClientFacts, bounds: ClientBounds): ClientCause[] {
   const causes: ClientCause[] = [];
@@ -144,6 +150,17 @@ export function clientCauses(facts: ClientFacts, bounds: ClientBounds): ClientCa
       measured: delay,
       bound: bounds.maxClientLagMs,
       reason: `client lag: event-loop delay p99 ${delay.toFixed(1)} ms > ${bounds.maxClientLagMs} ms: the client, not the server, was the bottleneck`,
+    });
+  }
+  const offset = facts.startOffsetMs;
+  if (offset !== undefined && bounds.maxStartOffsetMs !== undefined && offset > bounds.maxStartOffsetMs) {
+    causes.push({
+      check: 'start_offset_ms (invalid cell)',
+      measured: offset,
+      bound: bounds.maxStartOffsetMs,
+      reason:
+        `started ${offset.toFixed(0)} ms after the cell's scheduled start > ${bounds.maxStartOffsetMs} ms (load.maxStartOffset): ` +
+        "this shard's load did not overlap the other shards' (a late start, or the previous cell still draining: raise --shard-gap)",
     });
   }
   const maxUtilization = bounds.maxClientUtilization ?? MAX_CLIENT_UTILIZATION;

@@ -1,6 +1,7 @@
 /** JSON renderers: requests.jsonl lines, histograms.json, run.json. Pure. */
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
+import type { ShardSchedule } from '../load/shard-schedule.js';
 import type { CapacityOutcome, LoadLevel, RequestRecord, Scenario } from '../types.js';
 import { jsonNumber } from '../util/format.js';
 
@@ -19,6 +20,7 @@ export function renderRequestLine(record: RequestRecord): string {
     model: record.model,
     ...loadFields(record.load),
     ...(record.repeat !== undefined ? { repeat: record.repeat } : {}),
+    ...(record.shard !== undefined ? { shard: record.shard } : {}),
     warmup: record.warmup,
     prompt: record.prompt,
     ...(record.slot !== undefined ? { slot: record.slot } : {}),
@@ -43,6 +45,9 @@ export function renderRequestLine(record: RequestRecord): string {
     decode_tokens_per_s: jsonNumber(m.decodeTokensPerS),
     tokens_per_chunk: m.tokensPerChunk,
     chunk_times_ms: m.chunkTimesMs.map((t) => jsonNumber(t)),
+    // The ITL and chunk-gap samples as recorded (gaps of unrounded times): `merge` rebuilds the histograms from them exactly.
+    chunk_gaps_ms: m.chunkGapsMs.map((gap) => jsonNumber(gap)),
+    itl_ms: m.itl.map((sample) => [jsonNumber(sample.gapPerTokenMs), sample.tokens]),
     ...(m.perChoice
       ? {
           chunk_choices: m.chunkChoices,
@@ -59,9 +64,15 @@ export function renderRequestLine(record: RequestRecord): string {
     server_e2e_ms: jsonNumber(record.serverE2eMs),
     usage: record.usage ?? null,
     timings: record.timings ?? null,
-    // Unix ms with µs kept: requests of one run still order by it.
-    sent_at_unix_ms: record.sentAtUnixMs === undefined ? null : Math.round(record.sentAtUnixMs * 1000) / 1000,
+    sent_at_unix_ms: unixMsField(record.sentAtUnixMs),
+    scheduled_at_unix_ms: unixMsField(record.scheduledAtUnixMs),
+    ...(record.startOffsetMs !== undefined ? { start_offset_ms: jsonNumber(record.startOffsetMs) } : {}),
   }) + '\n';
+}
+
+/** Unix ms with µs kept: requests of one run still order by it. */
+function unixMsField(unixMs: number | undefined): number | null {
+  return unixMs === undefined ? null : Math.round(unixMs * 1000) / 1000;
 }
 
 /** histograms.json: every histogram of every cell, HdrHistogram compressed base64 (lossless, mergeable). */
@@ -127,6 +138,31 @@ export interface RunInfo {
   nodeVersion: string;
   /** `${process.platform}-${process.arch}`. */
   platform: string;
+  /** `run --shard`: which shard this folder holds, and the schedule every shard shared. */
+  shard?: ShardSchedule;
+  /** `merge`: the folders merged into this one. */
+  mergedFrom?: MergedFolder[];
+}
+
+/** One folder a merged folder was made from, as its run.json said. */
+export interface MergedFolder {
+  dir: string;
+  shard?: ShardSchedule;
+  /** The repeat its records became, when whole runs were merged as repeats. */
+  repeat?: number;
+  completed: boolean;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+/** run.json's `shard`: the share, the start time (ISO) and the gap. */
+function shardJson(shard: ShardSchedule) {
+  return {
+    index: shard.share.index,
+    count: shard.share.count,
+    start_at: shard.startAtUnixMs === undefined ? null : new Date(shard.startAtUnixMs).toISOString(),
+    gap_ms: shard.gapMs,
+  };
 }
 
 /** run.json: what ran, with what, when, and whether it finished. Secrets redacted. */
@@ -149,6 +185,19 @@ export function renderRunJson(info: RunInfo): string {
       base_url: info.baseURL,
       warnings: info.warnings,
       argv: info.argv,
+      ...(info.shard ? { shard: shardJson(info.shard) } : {}),
+      ...(info.mergedFrom
+        ? {
+            merged_from: info.mergedFrom.map((folder) => ({
+              dir: folder.dir,
+              ...(folder.shard ? { shard: shardJson(folder.shard) } : {}),
+              ...(folder.repeat !== undefined ? { repeat: folder.repeat } : {}),
+              completed: folder.completed,
+              started_at: folder.startedAt ?? null,
+              ended_at: folder.endedAt ?? null,
+            })),
+          }
+        : {}),
       scenario: { ...scenario, target },
     },
     null,

@@ -22,6 +22,13 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_SCHEDULE_LAG_MS = 10;
 /** `load.maxClientLag` when unset, ms: the client's event-loop delay p99 beyond which a cell is invalid. */
 export const DEFAULT_MAX_CLIENT_LAG_MS = 10;
+/**
+ * `load.maxStartOffset` when unset, ms: how late a shard may start a cell. A second is far beyond
+ * what NTP-synchronized clocks and a process's timer disagree by (a few ms), and small beside the
+ * durations a sharded cell runs for; a shard later than that missed its start (a pod scheduled
+ * late, the previous cell's requests still draining), and its load did not overlap the others'.
+ */
+export const DEFAULT_MAX_START_OFFSET_MS = 1000;
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
 export const DEFAULT_SYNTHETIC_PROMPTS = 100;
 /** Upper clamp of normal and lognormal lengths when the scenario sets none, tokens. */
@@ -74,6 +81,7 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
     maxInFlight: raw.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     maxScheduleLagMs: raw.maxScheduleLag === undefined ? DEFAULT_MAX_SCHEDULE_LAG_MS : durationMs(raw.maxScheduleLag),
     maxClientLagMs: raw.maxClientLag === undefined ? DEFAULT_MAX_CLIENT_LAG_MS : durationMs(raw.maxClientLag),
+    maxStartOffsetMs: raw.maxStartOffset === undefined ? DEFAULT_MAX_START_OFFSET_MS : durationMs(raw.maxStartOffset),
   };
   if (raw.maxClientUtilization !== undefined) load.maxClientUtilization = raw.maxClientUtilization;
   if (raw.requests !== undefined) load.requests = raw.requests;

@@ -206,6 +206,11 @@ const loadSchema = z
       .describe(
         "A cell whose client event-loop delay p99 exceeds this is marked invalid: the client, not the server, was the bottleneck (default 10ms).",
       ),
+    maxStartOffset: durationSchema
+      .optional()
+      .describe(
+        'Sharded runs (run --shard): a shard that starts a cell later than this after its scheduled start marks its part of the cell invalid (default 1s).',
+      ),
     maxClientUtilization: z
       .number()
       .gt(0)

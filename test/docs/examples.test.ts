@@ -163,7 +163,7 @@ describe('the shell commands of the README and docs/ work as written', () => {
         const scenario = args[1]!;
         assert.ok(existsSync(scenario), `${scenario} does not exist`);
         assert.equal(await main(['validate', scenario], io), 0, io.err());
-      } else if (command === 'check' || command === 'compare' || command === 'report' || command === 'sim') {
+      } else if (command === 'check' || command === 'compare' || command === 'merge' || command === 'report' || command === 'sim') {
         // They need results folders (placeholders here) or serve until stopped: their --help runs instead.
         ran.helpOnly++;
         assert.equal(await main([command, '--help'], io), 0, io.err());

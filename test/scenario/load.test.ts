@@ -173,7 +173,7 @@ describe('scenario loading', () => {
       const file = path.join(dir, 'open.yaml');
       await writeFile(
         file,
-        VALID.replace('concurrency: [1, 2], requests: 4', 'rate: [2, 4.5], arrival: poisson, maxInFlight: 64, duration: 30s, warmup: 5s, maxScheduleLag: 20ms, maxClientLag: 25ms')
+        VALID.replace('concurrency: [1, 2], requests: 4', 'rate: [2, 4.5], arrival: poisson, maxInFlight: 64, duration: 30s, warmup: 5s, maxScheduleLag: 20ms, maxClientLag: 25ms, maxStartOffset: 2s')
           .replace('["hi"]', '{synthetic: {count: 10, inputTokens: {distribution: lognormal, mean: 500, stdev: 100}, outputTokens: {distribution: uniform, min: 50, max: 100}}}') +
           'seed: 9\nslo: {ttft_p95_ms: 500, decode_tokens_per_s_p5: 20, error_rate: 0.01}\ncapacity: {start: 2, tolerance: 0.5}\n',
       );
@@ -185,6 +185,7 @@ describe('scenario loading', () => {
         maxInFlight: 64,
         maxScheduleLagMs: 20,
         maxClientLagMs: 25,
+        maxStartOffsetMs: 2000,
         durationMs: 30_000,
         warmupMs: 5000,
       });
@@ -208,7 +209,7 @@ describe('scenario loading', () => {
       const file = path.join(dir, 'ok.yaml');
       await writeFile(file, VALID.replace('baseURL: builtin', 'baseURL: builtin, apiKey: "${TM_TEST_KEY}", idleTimeout: 500ms'));
       const scenario = await loadScenario(file, { TM_TEST_KEY: 'sk-secret' });
-      assert.deepEqual(scenario.load, { kind: 'concurrency', levels: [1, 2], arrival: 'constant', maxInFlight: 1000, maxScheduleLagMs: 10, maxClientLagMs: 10, requests: 4 });
+      assert.deepEqual(scenario.load, { kind: 'concurrency', levels: [1, 2], arrival: 'constant', maxInFlight: 1000, maxScheduleLagMs: 10, maxClientLagMs: 10, maxStartOffsetMs: 1000, requests: 4 });
       assert.deepEqual(scenario.prompts, [{ messages: [{ role: 'user', content: 'hi' }] }]);
       assert.equal(scenario.target.apiKey, 'sk-secret');
       assert.equal(scenario.target.idleTimeoutMs, 500);

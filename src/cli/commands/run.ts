@@ -12,7 +12,10 @@ import { checkTokenizerFiles } from '../../load/workload.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
 import type { Scenario } from '../../types.js';
 import { SecretScrubber, secretsOf } from '../../util/secrets.js';
+import { timedSpanMs } from '../../load/cell-load.js';
+import { shardLabel, type ShardSchedule } from '../../load/shard-schedule.js';
 import { preflight } from '../preflight.js';
+import { shardScheduleOf, type ShardFlags } from '../shard-args.js';
 import { ExitCode } from '../exit-codes.js';
 import { scenarioFromArgs, type ScenarioSource } from '../quick-scenario.js';
 import { AtomicFile, createOutputDir, nodeOutputFs, OutputFileError, writeFileAtomic, type OutputFs } from '../files.js';
@@ -29,6 +32,8 @@ export interface RunArgs extends ScenarioSource {
   argv?: string[];
   /** Send one request per model before any load and stop at a failure every request would meet (default true; `--no-preflight`). */
   preflight?: boolean;
+  /** `--shard i/N`, `--start-at`, `--shard-gap` as given (the environment fills what is not: cli/shard-args.ts). */
+  shard?: ShardFlags;
 }
 
 export interface Io {
@@ -44,8 +49,10 @@ export interface Io {
 export async function runCommand(args: RunArgs, given: Io): Promise<number> {
   const scenario = await scenarioFromArgs(args, given.env);
   const io = guardedIo(scenario, given);
+  const shard = shardScheduleOf(args.shard ?? {}, given.env, scenario);
   await checkTokenizerFiles(scenario);
-  const outcome = await withResultsFolder(scenario, args, io, (options) => scenarioEvents(scenario, { ...options, repeat: args.repeat ?? 1 }));
+  if (shard) io.stderr.write(`${shardIntro(shard, scenario)}\n`);
+  const outcome = await withResultsFolder(scenario, args, io, (options) => scenarioEvents(scenario, { ...options, repeat: args.repeat ?? 1, ...(shard ? { shard } : {}) }), shard);
   io.stdout.write(renderSummaryTable(outcome.cells));
   // After the table: the messages point at it.
   for (const message of outcome.exitMessages) io.stderr.write(message);
@@ -55,6 +62,14 @@ export async function runCommand(args: RunArgs, given: Io): Promise<number> {
   io.stdout.write(verdict.lines);
   await writeCiOutputs(outcome.outDir, io, verdict);
   return outcome.exitCode === ExitCode.OK && verdict.failed ? ExitCode.THRESHOLDS_FAILED : outcome.exitCode;
+}
+
+/** What a shard says before it waits for its first cell: which part it sends, and when its cells start. */
+function shardIntro(shard: ShardSchedule, scenario: Scenario): string {
+  const part = `shard ${shardLabel(shard.share)}: every cell's share ${shard.share.index} of ${shard.share.count}`;
+  const span = timedSpanMs(scenario, scenario.load.kind);
+  if (shard.startAtUnixMs === undefined || span === undefined) return `${part}, starting now`;
+  return `${part}; cell k starts at ${new Date(shard.startAtUnixMs).toISOString()} + k × ${(span + shard.gapMs) / 1000} s (its timed span ${span / 1000} s + gap ${shard.gapMs / 1000} s)`;
 }
 
 /**
@@ -112,6 +127,7 @@ export async function withResultsFolder(
   args: RunArgs,
   io: GuardedIo,
   pipeline: (options: PipelineOptions) => AsyncIterable<RunEvent>,
+  shard?: ShardSchedule,
 ): Promise<RunResult & { outDir: string; writeFailed: boolean; exitCode: number; exitMessages: string[] }> {
   const fs = io.fs ?? nodeOutputFs;
   let simulator: ThreadedSimulator | undefined;
@@ -132,7 +148,8 @@ export async function withResultsFolder(
       for (const warning of checked.warnings) io.stderr.write(`warning: ${warning}\n`);
     }
     startedAt = new Date();
-    outDir = await createOutputDir(args.out, scenario.name, startedAt, args.resultsRoot, fs);
+    const name = shard ? `${scenario.name}-shard-${shard.share.index}-of-${shard.share.count}` : scenario.name;
+    outDir = await createOutputDir(args.out, name, startedAt, args.resultsRoot, fs);
   } catch (error) {
     await simulator?.close();
     throw error;
@@ -177,7 +194,7 @@ export async function withResultsFolder(
   await keep(() => requestsFile.commit());
   const endedAt = new Date();
 
-  const context: RunContext = { startedAt, endedAt, baseURL, argv: args.argv ?? [], tokenmeterVersion: TOKENMETER_VERSION };
+  const context: RunContext = { startedAt, endedAt, baseURL, argv: args.argv ?? [], tokenmeterVersion: TOKENMETER_VERSION, ...(shard ? { shard } : {}) };
   const { 'run.json': _, ...files } = writeFailure ? {} : await renderResultFiles(scenario, result, { ...context, incompleteReason: INTERRUPTED });
   // run.json last: a folder with a run.json is whole, or its run.json says why not.
   for (const [name, text] of Object.entries(files)) await keep(() => writeFileAtomic(path.join(outDir, name), io.scrubber.scrub(text), fs));
