@@ -25,8 +25,9 @@ import { renderThresholdLines, renderThresholdMarkdown, thresholdCases } from '.
 import { evaluateThresholds, type ThresholdResult } from './check/thresholds.js';
 import { capacitySearch, capacityVerdict, type LoadVerdict } from './load/capacity.js';
 import type { FinishedRequest, SendRequest } from './load/cell-budget.js';
-import { cellLoad } from './load/cell-load.js';
+import { cellLoad, cellSize, type CellLoad } from './load/cell-load.js';
 import { startClientHealthMonitor, type ClientHealthMonitorFactory } from './load/client-health.js';
+import { defaultWorkerCount, LoadWorkers } from './load/load-workers.js';
 import { progressOf, type Progress } from './load/progress.js';
 import { prepareWorkloads, requestParams, type ModelWorkload } from './load/workload.js';
 import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary } from './metrics/cell-summary.js';
@@ -75,6 +76,12 @@ export interface PipelineOptions {
   wallClockOrigin?: WallClockOrigin;
   /** What `tokenizer: server` asks the server's tokenize endpoint with, after each cell (default: the global fetch). */
   tokenizeFetch?: typeof fetch;
+  /**
+   * Threads that send and read the load (`--workers`; wins over the scenario's `load.workers`; default one per
+   * available core minus one, at least one). 1 sends from this thread; more split every cell over worker
+   * threads (load/load-workers.ts). An injected `client` or `clock` lives on this thread: with either, 1.
+   */
+  workers?: number;
 }
 
 /** One instant read on both clocks: the run's clock (ms) and Unix time (ms). */
@@ -117,8 +124,8 @@ interface Session {
   /** Unix time of an instant on `clock`, ms. */
   unixMsAt: (clockMs: number) => number;
   client: RequestClient;
-  /** Closes the client when the run ends, if the session made it. */
-  close: () => void;
+  /** Closes the client when the run ends, if the session made it, and stops the workers. */
+  close: () => Promise<void>;
   workloads: ModelWorkload[];
   warnings: string[];
   interrupt: AbortSignal | undefined;
@@ -128,6 +135,8 @@ interface Session {
   cells?: number;
   /** Starts the client-health monitor of a cell's load; undefined: none. */
   clientHealth: ClientHealthMonitorFactory | undefined;
+  /** The worker threads that send the load, when there is more than one; undefined: this thread sends. */
+  workers: LoadWorkers | undefined;
 }
 
 /** Runs the scenario's sweep: every model at every level, in order, each `repeat` times. */
@@ -148,7 +157,7 @@ export async function* scenarioEvents(scenario: Scenario, options: PipelineOptio
       }
     }
   } finally {
-    session.close();
+    await session.close();
   }
   // Each cell's repeats first, then the merged cells (repeat undefined): what thresholds and the report judge.
   for (const cell of merged) yield { type: 'cell', cell };
@@ -174,7 +183,7 @@ export async function* capacityEvents(scenario: Scenario, options: PipelineOptio
       yield { type: 'capacity', outcome: step.value };
     }
   } finally {
-    session.close();
+    await session.close();
   }
   yield { type: 'end', completed: !interrupted(session) };
 }
@@ -222,9 +231,35 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
     ...(options.tokenizeFetch ? { fetch: options.tokenizeFetch } : {}),
   });
   const client = options.client ?? scenarioClient(scenario, options.baseURL, { clock, ...(options.secrets ? { secrets: options.secrets } : {}) });
-  const close = options.client ? () => undefined : () => client.close();
   const clientHealth = options.clientHealth ?? (options.clock ? undefined : startClientHealthMonitor);
-  return { scenario, clock, unixMsAt, client, close, workloads, warnings, interrupt: options.interrupt, started: 0, clientHealth };
+  const count = await workerCount(scenario, options);
+  const workers =
+    count > 1
+      ? await LoadWorkers.start({
+          count,
+          baseURL: options.baseURL,
+          target: scenario.target,
+          ...(options.secrets ? { secrets: options.secrets } : {}),
+          load: scenario.load,
+          seed: scenario.seed,
+          ...(options.interrupt ? { interrupt: options.interrupt } : {}),
+        })
+      : undefined;
+  const close = async (): Promise<void> => {
+    if (!options.client) client.close();
+    await workers?.close();
+  };
+  return { scenario, clock, unixMsAt, client, close, workloads, warnings, interrupt: options.interrupt, started: 0, clientHealth, workers };
+}
+
+/** How many threads send the load: `--workers`, else the scenario's, else one per core but one; 1 with an injected client or clock. */
+async function workerCount(scenario: Scenario, options: PipelineOptions): Promise<number> {
+  const asked = options.workers ?? scenario.load.workers;
+  if (options.client || options.clock) {
+    if (asked !== undefined && asked > 1) throw new Error(`workers: ${asked} needs the real client and clock; this run injects its own, which live on one thread`);
+    return 1;
+  }
+  return asked ?? (await defaultWorkerCount());
 }
 
 function* warningsOf(session: Session): Generator<RunEvent> {
@@ -257,23 +292,10 @@ async function* measureCell(
   const key: CellKey = { model: workload.model.name, load, ...(repeat !== undefined ? { repeat } : {}) };
   const cell = ++session.started;
 
-  const send: SendRequest = ({ id, prompt, messages, ts }) =>
-    session.client.send({
-      id,
-      model: workload.model.name,
-      messages,
-      params: requestParams(scenario, workload, prompt),
-      ...(ts !== undefined ? { ts } : {}),
-      timeoutMs: scenario.target.timeoutMs,
-      idleTimeoutMs: scenario.target.idleTimeoutMs,
-      ...(session.interrupt ? { interrupt: session.interrupt } : {}),
-    });
-  const { requests, total, warmups, durationMs } = cellLoad(scenario, load, workload.prompts, `c${cell}`, send, {
-    clock,
-    ...(session.interrupt ? { interrupt: session.interrupt } : {}),
-  });
   const startedAt = clock.now();
-  const monitor = session.clientHealth?.();
+  const { requests, total, warmups, durationMs, stopHealth } = session.workers
+    ? workersCell(session, session.workers, workload, load, `c${cell}`, startedAt)
+    : threadCell(session, workload, load, `c${cell}`);
   const finished: FinishedRequest[] = [];
   let health: ClientHealth | undefined;
   try {
@@ -288,7 +310,7 @@ async function* measureCell(
     }
   } finally {
     // Stopped before token counting: that work is the client's, but not while it stamps anything.
-    health = monitor?.stop();
+    health = stopHealth();
   }
 
   // The cell's load is over: now ask the server's tokenizer (if the model uses it), count tokens and aggregate.
@@ -310,6 +332,48 @@ async function* measureCell(
   const summary = accumulator.summary();
   yield { type: 'cell', cell: summary };
   return { accumulator, summary };
+}
+
+/** A cell's load as measureCell runs it, and what stops the watch on the client's health and reports it. */
+type RunningLoad = CellLoad & { stopHealth: () => ClientHealth | undefined };
+
+/** The cell sent from this thread, through the session's client, this thread's event loop watched. */
+function threadCell(session: Session, workload: ModelWorkload, load: LoadLevel, idPrefix: string): RunningLoad {
+  const { scenario, clock } = session;
+  const send: SendRequest = ({ id, prompt, messages, ts }) =>
+    session.client.send({
+      id,
+      model: workload.model.name,
+      messages,
+      params: requestParams(scenario, workload, prompt),
+      ...(ts !== undefined ? { ts } : {}),
+      timeoutMs: scenario.target.timeoutMs,
+      idleTimeoutMs: scenario.target.idleTimeoutMs,
+      ...(session.interrupt ? { interrupt: session.interrupt } : {}),
+    });
+  const cellLoaded = cellLoad(scenario, load, workload.prompts, idPrefix, send, {
+    clock,
+    ...(session.interrupt ? { interrupt: session.interrupt } : {}),
+  });
+  const monitor = session.clientHealth?.();
+  return { ...cellLoaded, stopHealth: () => monitor?.stop() };
+}
+
+/**
+ * The cell split over the worker threads, each sending and reading its share. This thread stamps
+ * nothing, so its own loop is not watched: the workers' loops are (METRICS.md, "The client's own health").
+ */
+function workersCell(session: Session, workers: LoadWorkers, workload: ModelWorkload, load: LoadLevel, idPrefix: string, startAt: number): RunningLoad {
+  const { scenario } = session;
+  const cell = workers.runCell({
+    model: workload.model.name,
+    load,
+    idPrefix,
+    prompts: workload.prompts,
+    params: workload.prompts.map((_, prompt) => requestParams(scenario, workload, prompt)),
+    startAt,
+  });
+  return { requests: cell.requests, ...cellSize(scenario, load), stopHealth: cell.health };
 }
 
 /**

@@ -155,6 +155,9 @@ export interface ModelSpec {
   params: Record<string, unknown>;
 }
 
+/** Most load worker threads one process runs (`load.workers`, `--workers`): beyond a machine's cores they only share them. */
+export const MAX_WORKERS = 1024;
+
 /** How load is offered: closed loop (a fixed number in flight) or open loop (arrivals at a rate). */
 export const LOAD_KINDS = ['concurrency', 'rate'] as const;
 export type LoadKind = (typeof LOAD_KINDS)[number];
@@ -191,6 +194,11 @@ export interface LoadSpec {
   maxClientLagMs: number;
   /** A cell whose client event-loop utilization reaches this is marked invalid; unset: 0.95 (metrics/client-health.ts). */
   maxClientUtilization?: number;
+  /**
+   * Threads that send and read the load (`--workers` wins): each owns one share of every cell
+   * (load/load-workers.ts); 1 sends from the main thread. Unset: one per available core minus one, at least one.
+   */
+  workers?: number;
 }
 
 /**

@@ -31,7 +31,7 @@ export interface CellLoad {
  * closed-loop ids number a share's own sends, and carry its index.
  */
 export function cellLoad(
-  scenario: Scenario,
+  scenario: Pick<Scenario, 'load' | 'seed'>,
   load: LoadLevel,
   prompts: readonly Prompt[],
   idPrefix: string,
@@ -65,10 +65,20 @@ export function cellLoad(
             options,
           ),
         };
-  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined && !split) {
-    cell.warmups = Math.max(warmup ?? 0, load.value);
-    cell.total = cell.warmups + requests;
-  }
-  if (durationMs !== undefined) cell.durationMs = durationMs + (plan.warmupMs ?? 0);
+  if (!split) Object.assign(cell, cellSize(scenario, load));
+  else if (durationMs !== undefined) cell.durationMs = durationMs + (plan.warmupMs ?? 0);
   return cell;
+}
+
+/** The whole cell's size, what is known of it in advance: its requests (and warm-ups), its duration. */
+export function cellSize(scenario: Pick<Scenario, 'load'>, load: LoadLevel): Pick<CellLoad, 'total' | 'warmups' | 'durationMs'> {
+  const { requests, durationMs, warmup, warmupMs } = scenario.load;
+  const size: Pick<CellLoad, 'total' | 'warmups' | 'durationMs'> = {};
+  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined) {
+    size.warmups = Math.max(warmup ?? 0, load.value);
+    size.total = size.warmups + requests;
+  }
+  const defaultWarmupMs = warmup === undefined && load.kind === 'rate' ? OPEN_LOOP_WARMUP_MS : 0;
+  if (durationMs !== undefined) size.durationMs = durationMs + (warmupMs ?? defaultWarmupMs);
+  return size;
 }

@@ -76,6 +76,7 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
     maxClientLagMs: raw.maxClientLag === undefined ? DEFAULT_MAX_CLIENT_LAG_MS : durationMs(raw.maxClientLag),
   };
   if (raw.maxClientUtilization !== undefined) load.maxClientUtilization = raw.maxClientUtilization;
+  if (raw.workers !== undefined) load.workers = raw.workers;
   if (raw.requests !== undefined) load.requests = raw.requests;
   if (raw.duration !== undefined) load.durationMs = durationMs(raw.duration);
   if (typeof raw.warmup === 'number') load.warmup = raw.warmup;

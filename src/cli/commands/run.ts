@@ -29,6 +29,8 @@ export interface RunArgs extends ScenarioSource {
   argv?: string[];
   /** Send one request per model before any load and stop at a failure every request would meet (default true; `--no-preflight`). */
   preflight?: boolean;
+  /** Threads that send and read the load (`--workers`; wins over the scenario's `load.workers`). */
+  workers?: number;
 }
 
 export interface Io {
@@ -157,7 +159,7 @@ export async function withResultsFolder(
   let result: RunResult;
   try {
     const interrupt = io.interrupt ? AbortSignal.any([io.interrupt, stop.signal]) : stop.signal;
-    result = await collectRun(pipeline({ baseURL, secrets: io.secrets, interrupt }), async (event) => {
+    result = await collectRun(pipeline({ baseURL, secrets: io.secrets, interrupt, ...(args.workers !== undefined ? { workers: args.workers } : {}) }), async (event) => {
       if (event.type === 'progress') progress.update(event.progress);
       // Records are scrubbed as the client makes them; what the server sent as is (usage) is scrubbed here.
       else if (event.type === 'record') await keep(() => requestsFile.write(io.scrubber.scrub(renderRequestLine(event.record))));
