@@ -118,6 +118,8 @@ export class LoadWorkers {
   private current: RunningCell | undefined;
   private cells = 0;
   private readonly unwatch: () => void;
+  /** Workers whose thread has ended. */
+  private readonly exited = new Set<number>();
 
   private constructor(
     private readonly workers: Worker[],
@@ -186,8 +188,9 @@ export class LoadWorkers {
     this.closing = true;
     await Promise.all(
       this.workers.map(
-        (worker) =>
+        (worker, index) =>
           new Promise<void>((resolve) => {
+            if (this.exited.has(index)) return resolve();
             worker.once('exit', () => resolve());
             worker.postMessage({ type: 'close' } satisfies ToLoadWorker);
             // A worker that does not end on its own within a second is stopped.
@@ -207,6 +210,7 @@ export class LoadWorkers {
     worker.on('error', (error) => this.fail(new Error(`${name} crashed: ${error.message}`)));
     worker.on('messageerror', (error) => this.fail(new Error(`${name}: a message could not be read: ${error.message}`)));
     worker.on('exit', (code) => {
+      this.exited.add(index);
       if (!this.closing) this.fail(new Error(`${name} exited unexpectedly (exit code ${code})`));
     });
   }
