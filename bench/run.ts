@@ -22,6 +22,7 @@ import { runHotPath, type HotPathResult } from './hot-path.js';
 import { measureRawTtft, type RawTtftRun } from './raw-ttft.js';
 import { HELP_AIM_MS, measureStartup, STARTUP_ROUNDS, startupFromDist, type StartupTiming } from './startup.js';
 import { BURST_PHASE, PACED_PHASES, runStreams, simConfigFor, startSimChild, type StreamRun } from './streams.js';
+import { measureTransport, measureWorkers, WORKERS_RUN, type TransportRun, type WorkersRun } from './workers.js';
 
 /** Issue 10's aims, against the raw reader in the same run. */
 const AIMS = {
@@ -48,7 +49,7 @@ const TTFT_LOAD = {
   pairs: 3,
   profile: { ttftMs: 100, tokensPerSecond: 200, tokensPerChunk: 1, outputTokens: 64, capacity: 100_000, usageExtraTokens: 0 } satisfies SimModelProfile,
 };
-const SECTIONS = ['hot-path', 'streams', 'accuracy', 'ttft-load', 'startup'] as const;
+const SECTIONS = ['hot-path', 'streams', 'accuracy', 'ttft-load', 'startup', 'workers'] as const;
 type Section = (typeof SECTIONS)[number];
 /** A process at or above this CPU share is taken as the one that limits throughput, %. */
 const SATURATED_CPU_PERCENT = 85;
@@ -244,6 +245,48 @@ function startupTable(timings: readonly StartupTiming[]): string {
   ].join('\n');
 }
 
+/** Transport: each kind's median CPU per chunk, and the process's ÷ the thread's. */
+function transportTable(runs: readonly TransportRun[]): string {
+  const of = (kind: TransportRun['transport']) => median(runs.filter((r) => r.transport === kind).map((r) => r.cpuUsPerChunk));
+  const thread = of('worker thread');
+  const child = of('child process');
+  return [
+    '| hand-over | CPU µs per chunk, both sides (runs) | median | ÷ worker thread |',
+    '| --- | --- | ---: | ---: |',
+    ...(['worker thread', 'child process'] as const).map(
+      (kind) =>
+        `| ${kind} | ${runs
+          .filter((r) => r.transport === kind)
+          .map((r) => fmt(r.cpuUsPerChunk, 3))
+          .join(', ')} | ${fmt(of(kind), 3)} | **${fmt(of(kind) / thread, 2)}×** |`,
+    ),
+    '',
+    `A child process costs **${fmt(child / thread, 2)}×** a worker thread per chunk handed over.`,
+  ].join('\n');
+}
+
+/** 1 against 2 workers: each run, then the medians' ratios. */
+function workersTable(runs: readonly WorkersRun[]): string {
+  const rows = runs.map(
+    (r) =>
+      `| ${r.workers} | ${fmt(r.chunks)} | ${fmt(r.chunksPerSec)} | ${fmt(r.cpuUsPerChunk, 2)} | ${fmt(r.loopDelayP99Ms, 2)} | ${fmt(r.utilization, 2)} | ${fmt(r.mainUtilization, 2)} |`,
+  );
+  const of = (workers: number, pick: (r: WorkersRun) => number) => median(runs.filter((r) => r.workers === workers).map(pick));
+  const cpuRatio = of(2, (r) => r.cpuUsPerChunk) / of(1, (r) => r.cpuUsPerChunk);
+  const delayRatio = of(2, (r) => r.loopDelayP99Ms) / of(1, (r) => r.loopDelayP99Ms);
+  const utilizationRatio = of(2, (r) => r.utilization) / of(1, (r) => r.utilization);
+  return [
+    '| workers | chunks | chunks/s | CPU µs per chunk (process) | reading threads: loop delay p99 ms | busiest reading thread: utilization | main thread: utilization |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    `2 workers ÷ 1 (medians): CPU per chunk **${fmt(cpuRatio, 2)}×**, reading threads' loop delay p99 **${fmt(delayRatio, 2)}×**, ` +
+      `busiest reading thread's utilization **${fmt(utilizationRatio, 2)}×**. ` +
+      `Chunks/s that 2 workers would reach on a core each, against 1 worker on one core: 2 × ${fmt(1 / cpuRatio, 2)} = **${fmt(2 / cpuRatio, 2)}×** ` +
+      '(issue 14 aims at ≥ 1.7×; it holds while the main thread, which reads nothing, has room).',
+  ].join('\n');
+}
+
 /** The commit measured, and whether src/ had uncommitted changes (read-only git calls). */
 function sourceState(): string {
   try {
@@ -331,6 +374,21 @@ async function main(): Promise<void> {
     console.log(`\nStart-up: node bin/tokenmeter.js --help and --version beside node -e 0, ${STARTUP_ROUNDS} rounds…`);
     startup = measureStartup();
     for (const t of startup) console.log(`  ${t.label.padEnd(22)} median ${fmt(t.medianMs)} ms  ${fmt(t.ratioToNode, 1)}× node -e 0`);
+  }
+
+  let transport: TransportRun[] | undefined;
+  let workers: WorkersRun[] | undefined;
+  if (sections.has('workers')) {
+    console.log('\nLoad workers: the hand-over of finished requests, worker thread against child process…');
+    transport = await measureTransport();
+    for (const t of transport) console.log(`  ${t.transport.padEnd(14)} ${fmt(t.cpuUsPerChunk, 3)} µs per chunk`);
+    console.log(`Load workers: 1 against 2 through the pipeline, ${WORKERS_RUN.concurrency} streams × ${WORKERS_RUN.profile.tokensPerSecond} chunks/s, simulator in a child process…`);
+    workers = await measureWorkers((r) =>
+      console.log(
+        `  ${r.workers} worker(s): ${fmt(r.chunksPerSec)} chunks/s, ${fmt(r.cpuUsPerChunk, 2)} µs CPU per chunk, loop delay p99 ${fmt(r.loopDelayP99Ms, 2)} ms, ` +
+          `utilization ${fmt(r.utilization, 2)} (main ${fmt(r.mainUtilization, 2)})`,
+      ),
+    );
   }
 
   const b = BURST_PHASE;
@@ -428,6 +486,27 @@ async function main(): Promise<void> {
             `beside \`node -e 0\`, in ${STARTUP_ROUNDS} round-robin rounds after one warm-up each; medians. Commands load lazily, so these load only yargs and the command table.`,
           '',
           startupTable(startup),
+          '',
+        ]
+      : []),
+    ...(transport && workers
+      ? [
+          '### Load workers (issue 14): worker thread or child process, and 1 against 2 workers',
+          '',
+          `Hand-over: ${'finished requests'} of 64 one-token chunks each, in batches of 32, from a worker thread (postMessage, structured clone) or a child process ` +
+            '(IPC, `advanced` serialization) to the main thread; CPU time of both sides (the thread\'s is the process\'s; the child reports its own) per chunk. ' +
+            'Reading the sockets is the same code either way, so this is where the two differ.',
+          '',
+          transportTable(transport),
+          '',
+          `Pipeline: ${WORKERS_RUN.concurrency} closed-loop streams paced by the simulator (a child process) at ${WORKERS_RUN.profile.tokensPerSecond} one-token chunks/s, ` +
+            `${WORKERS_RUN.profile.outputTokens} tokens each; each run is two cells of ${WORKERS_RUN.requests} measured requests, and the second is measured ` +
+            '(the first starts the workers and warms connections and code). Runs alternate 1 and 2 workers. CPU per chunk: the client process\'s CPU time ' +
+            '(main thread, workers, GC) over the measured cell\'s load ÷ its chunks, warm-up included. Loop delay and utilization: the cell\'s client-health numbers ' +
+            '(the reading threads). This machine has 2 cores and the simulator takes one, so chunks/s cannot double here: the paced load is the same for both, ' +
+            'and CPU per chunk and loop delay say what each reading thread costs.',
+          '',
+          workersTable(workers),
           '',
         ]
       : []),

@@ -24,9 +24,10 @@ import { renderJunit } from './check/junit.js';
 import { renderThresholdLines, renderThresholdMarkdown, thresholdCases } from './check/render.js';
 import { evaluateThresholds, type ThresholdResult } from './check/thresholds.js';
 import { capacitySearch, capacityVerdict, type LoadVerdict } from './load/capacity.js';
-import { WHOLE, type FinishedRequest, type SendRequest } from './load/cell-budget.js';
-import { cellLoad, timedSpanMs } from './load/cell-load.js';
+import { WHOLE, type FinishedRequest, type SendRequest, type Share } from './load/cell-budget.js';
+import { cellLoad, cellSize, timedSpanMs, type CellLoad } from './load/cell-load.js';
 import { startClientHealthMonitor, type ClientHealthMonitorFactory } from './load/client-health.js';
+import { defaultWorkerCount, LoadWorkers } from './load/load-workers.js';
 import { progressOf, type Progress } from './load/progress.js';
 import { cellStartUnixMs, type ShardSchedule } from './load/shard-schedule.js';
 import { prepareWorkloads, requestParams, type ModelWorkload } from './load/workload.js';
@@ -81,6 +82,12 @@ export interface PipelineOptions {
    * scheduled wall-clock time (load/shard-schedule.ts). The scenario's cells must be time-bounded.
    */
   shard?: ShardSchedule;
+  /**
+   * Threads that send and read the load (`--workers`; wins over the scenario's `load.workers`; default one per
+   * available core minus one, at least one). 1 sends from this thread; more split every cell over worker
+   * threads (load/load-workers.ts). An injected `client` or `clock` lives on this thread: with either, 1.
+   */
+  workers?: number;
 }
 
 /** One instant read on both clocks: the run's clock (ms) and Unix time (ms). */
@@ -126,8 +133,8 @@ interface Session {
   clockMsAt: (unixMs: number) => number;
   shard: ShardSchedule | undefined;
   client: RequestClient;
-  /** Closes the client when the run ends, if the session made it. */
-  close: () => void;
+  /** Closes the client when the run ends, if the session made it, and stops the workers. */
+  close: () => Promise<void>;
   workloads: ModelWorkload[];
   warnings: string[];
   interrupt: AbortSignal | undefined;
@@ -137,6 +144,8 @@ interface Session {
   cells?: number;
   /** Starts the client-health monitor of a cell's load; undefined: none. */
   clientHealth: ClientHealthMonitorFactory | undefined;
+  /** The worker threads that send the load, when there is more than one; undefined: this thread sends. */
+  workers: LoadWorkers | undefined;
 }
 
 /** Runs the scenario's sweep: every model at every level, in order, each `repeat` times. */
@@ -157,7 +166,7 @@ export async function* scenarioEvents(scenario: Scenario, options: PipelineOptio
       }
     }
   } finally {
-    session.close();
+    await session.close();
   }
   // Each cell's repeats first, then the merged cells (repeat undefined): what thresholds and the report judge.
   for (const cell of merged) yield { type: 'cell', cell };
@@ -183,7 +192,7 @@ export async function* capacityEvents(scenario: Scenario, options: PipelineOptio
       yield { type: 'capacity', outcome: step.value };
     }
   } finally {
-    session.close();
+    await session.close();
   }
   yield { type: 'end', completed: !interrupted(session) };
 }
@@ -232,8 +241,24 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
     ...(options.tokenizeFetch ? { fetch: options.tokenizeFetch } : {}),
   });
   const client = options.client ?? scenarioClient(scenario, options.baseURL, { clock, ...(options.secrets ? { secrets: options.secrets } : {}) });
-  const close = options.client ? () => undefined : () => client.close();
   const clientHealth = options.clientHealth ?? (options.clock ? undefined : startClientHealthMonitor);
+  const count = await workerCount(scenario, options);
+  const workers =
+    count > 1
+      ? await LoadWorkers.start({
+          count,
+          baseURL: options.baseURL,
+          target: scenario.target,
+          ...(options.secrets ? { secrets: options.secrets } : {}),
+          load: scenario.load,
+          seed: scenario.seed,
+          ...(options.interrupt ? { interrupt: options.interrupt } : {}),
+        })
+      : undefined;
+  const close = async (): Promise<void> => {
+    if (!options.client) client.close();
+    await workers?.close();
+  };
   return {
     scenario,
     clock,
@@ -247,7 +272,18 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
     interrupt: options.interrupt,
     started: 0,
     clientHealth,
+    workers,
   };
+}
+
+/** How many threads send the load: `--workers`, else the scenario's, else one per core but one; 1 with an injected client or clock. */
+async function workerCount(scenario: Scenario, options: PipelineOptions): Promise<number> {
+  const asked = options.workers ?? scenario.load.workers;
+  if (options.client || options.clock) {
+    if (asked !== undefined && asked > 1) throw new Error(`workers: ${asked} needs the real client and clock; this run injects its own, which live on one thread`);
+    return 1;
+  }
+  return asked ?? (await defaultWorkerCount());
 }
 
 function* warningsOf(session: Session): Generator<RunEvent> {
@@ -298,28 +334,10 @@ async function* measureCell(
   const share = session.shard?.share ?? WHOLE;
   const startOffsetMs = await awaitCellStart(session, cell - 1, load.kind);
 
-  const send: SendRequest = ({ id, prompt, messages, ts }) =>
-    session.client.send({
-      id,
-      model: workload.model.name,
-      messages,
-      params: requestParams(scenario, workload, prompt),
-      ...(ts !== undefined ? { ts } : {}),
-      timeoutMs: scenario.target.timeoutMs,
-      idleTimeoutMs: scenario.target.idleTimeoutMs,
-      ...(session.interrupt ? { interrupt: session.interrupt } : {}),
-    });
-  const { requests, total, warmups, durationMs } = cellLoad(
-    scenario,
-    load,
-    workload.prompts,
-    `c${cell}`,
-    send,
-    { clock, ...(session.interrupt ? { interrupt: session.interrupt } : {}) },
-    share,
-  );
   const startedAt = clock.now();
-  const monitor = session.clientHealth?.();
+  const { requests, total, warmups, durationMs, stopHealth } = session.workers
+    ? workersCell(session, session.workers, workload, load, `c${cell}`, startedAt, share)
+    : threadCell(session, workload, load, `c${cell}`, share);
   const finished: FinishedRequest[] = [];
   let health: ClientHealth | undefined;
   try {
@@ -334,7 +352,7 @@ async function* measureCell(
     }
   } finally {
     // Stopped before token counting: that work is the client's, but not while it stamps anything.
-    health = monitor?.stop();
+    health = stopHealth();
   }
 
   // The cell's load is over: now ask the server's tokenizer (if the model uses it), count tokens and aggregate.
@@ -360,6 +378,55 @@ async function* measureCell(
   const summary = accumulator.summary();
   yield { type: 'cell', cell: summary };
   return { accumulator, summary };
+}
+
+/** A cell's load as measureCell runs it, and what stops the watch on the client's health and reports it. */
+type RunningLoad = CellLoad & { stopHealth: () => ClientHealth | undefined };
+
+/** The cell sent from this thread, through the session's client, this thread's event loop watched. */
+function threadCell(session: Session, workload: ModelWorkload, load: LoadLevel, idPrefix: string, share: Share): RunningLoad {
+  const { scenario, clock } = session;
+  const send: SendRequest = ({ id, prompt, messages, ts }) =>
+    session.client.send({
+      id,
+      model: workload.model.name,
+      messages,
+      params: requestParams(scenario, workload, prompt),
+      ...(ts !== undefined ? { ts } : {}),
+      timeoutMs: scenario.target.timeoutMs,
+      idleTimeoutMs: scenario.target.idleTimeoutMs,
+      ...(session.interrupt ? { interrupt: session.interrupt } : {}),
+    });
+  const cellLoaded = cellLoad(scenario, load, workload.prompts, idPrefix, send, { clock, ...(session.interrupt ? { interrupt: session.interrupt } : {}) }, share);
+  const monitor = session.clientHealth?.();
+  return { ...cellLoaded, stopHealth: () => monitor?.stop() };
+}
+
+/**
+ * The cell split over the worker threads, each sending and reading its share. This thread stamps
+ * nothing, so its own loop is not watched: the workers' loops are (METRICS.md, "The client's own health").
+ */
+function workersCell(
+  session: Session,
+  workers: LoadWorkers,
+  workload: ModelWorkload,
+  load: LoadLevel,
+  idPrefix: string,
+  startAt: number,
+  share: Share,
+): RunningLoad {
+  const { scenario } = session;
+  const cell = workers.runCell({
+    model: workload.model.name,
+    load,
+    idPrefix,
+    prompts: workload.prompts,
+    params: workload.prompts.map((_, prompt) => requestParams(scenario, workload, prompt)),
+    startAt,
+  }, share);
+  // A shard's counts are not the cell's: its span is.
+  const { durationMs, ...counts } = cellSize(scenario, load);
+  return { requests: cell.requests, ...(share.count === 1 ? counts : {}), ...(durationMs !== undefined ? { durationMs } : {}), stopHealth: cell.health };
 }
 
 /**

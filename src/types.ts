@@ -155,6 +155,9 @@ export interface ModelSpec {
   params: Record<string, unknown>;
 }
 
+/** Most load worker threads one process runs (`load.workers`, `--workers`): beyond a machine's cores they only share them. */
+export const MAX_WORKERS = 1024;
+
 /** How load is offered: closed loop (a fixed number in flight) or open loop (arrivals at a rate). */
 export const LOAD_KINDS = ['concurrency', 'rate'] as const;
 export type LoadKind = (typeof LOAD_KINDS)[number];
@@ -193,6 +196,11 @@ export interface LoadSpec {
   maxClientUtilization?: number;
   /** Sharded runs: a shard that starts a cell later than this after its scheduled start marks its part invalid, ms. */
   maxStartOffsetMs: number;
+  /**
+   * Threads that send and read the load (`--workers` wins): each owns one share of every cell
+   * (load/load-workers.ts); 1 sends from the main thread. Unset: one per available core minus one, at least one.
+   */
+  workers?: number;
 }
 
 /**

@@ -5,6 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { ScenarioError } from '../scenario/errors.js';
+import { MAX_WORKERS } from '../types.js';
 import { ExitCode, exitCodeHelp, UsageError } from './exit-codes.js';
 import { removeUnfinishedOutput } from './files.js';
 import { TOKENMETER_VERSION } from './version.js';
@@ -111,6 +112,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
             .option('repeat', { type: 'number', default: 1, describe: 'Run each cell K times: each repeat is kept, and merged with its spread (run-to-run noise)' })
             .option('preflight', { type: 'boolean', default: true, describe: PREFLIGHT_HELP })
             .options(SHARD_OPTIONS)
+            .option('workers', { type: 'number', describe: WORKERS_HELP })
             .example('$0 run scenarios/quickstart.yaml', 'Run the quickstart on the built-in simulator')
             .example('$0 run scenarios/ci.yaml --repeat 5', 'See how much the numbers move between identical runs')
             .example('$0 run scenarios/sambanova.yaml --out results/llama-70b', 'Run against SambaNova Cloud into a chosen directory')
@@ -129,6 +131,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
               repeat: args.repeat,
               preflight: args.preflight,
               shard: shardFlagsOf(args),
+              ...workersOf(args.workers),
               argv: await redactedArgv(argv),
             },
             fullIo,
@@ -145,11 +148,12 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
             .options(QUICK_OPTIONS)
             .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
             .option('preflight', { type: 'boolean', default: true, describe: PREFLIGHT_HELP })
+            .option('workers', { type: 'number', describe: WORKERS_HELP })
             .example('$0 capacity scenarios/capacity.yaml', 'Find the knee of the built-in simulator'),
         async (args) => {
           const { capacityCommand } = await import('./commands/capacity.js');
           exitCode = await capacityCommand(
-            { ...scenarioSourceOf(args), ...(args.out ? { out: args.out } : {}), preflight: args.preflight, argv: await redactedArgv(argv) },
+            { ...scenarioSourceOf(args), ...(args.out ? { out: args.out } : {}), preflight: args.preflight, ...workersOf(args.workers), argv: await redactedArgv(argv) },
             fullIo,
           );
         },
@@ -292,6 +296,16 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
     interrupt.dispose();
   }
   return exitCode;
+}
+
+const WORKERS_HELP =
+  'Threads that send and read the load, each owning a share of every cell (wins over load.workers; default: one per available core minus one, at least one); 1 sends from the main thread';
+
+/** `--workers N`: a positive integer, or not given. */
+function workersOf(value: number | undefined): { workers?: number } {
+  if (value === undefined) return {};
+  if (!Number.isInteger(value) || value < 1 || value > MAX_WORKERS) throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}`);
+  return { workers: value };
 }
 
 const PREFLIGHT_HELP =

@@ -31,7 +31,7 @@ export interface CellLoad {
  * closed-loop ids number a share's own sends, and carry its index.
  */
 export function cellLoad(
-  scenario: Scenario,
+  scenario: Pick<Scenario, 'load' | 'seed'>,
   load: LoadLevel,
   prompts: readonly Prompt[],
   idPrefix: string,
@@ -65,17 +65,15 @@ export function cellLoad(
             options,
           ),
         };
-  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined && !split) {
-    cell.warmups = Math.max(warmup ?? 0, load.value);
-    cell.total = cell.warmups + requests;
-  }
-  const span = timedSpanMs(scenario, load.kind);
+  // A share's counts are not the cell's; its time span is.
+  const { durationMs: span, ...counts } = cellSize(scenario, load);
+  if (!split) Object.assign(cell, counts);
   if (span !== undefined) cell.durationMs = span;
   return cell;
 }
 
 /** The cell's warm-up time, ms: the scenario's, or an open loop's default second when it sets no warm-up; undefined for a count (or none). */
-function warmupTimeOf(scenario: Scenario, kind: LoadLevel['kind']): number | undefined {
+function warmupTimeOf(scenario: Pick<Scenario, 'load'>, kind: LoadLevel['kind']): number | undefined {
   const { warmup, warmupMs } = scenario.load;
   if (warmupMs !== undefined) return warmupMs;
   return warmup === undefined && kind === 'rate' ? OPEN_LOOP_WARMUP_MS : undefined;
@@ -86,7 +84,20 @@ function warmupTimeOf(scenario: Scenario, kind: LoadLevel['kind']): number | und
  * length is not known in advance) plus its measured duration; undefined when the cell is bounded
  * by a count only. Requests in flight at its end still finish after it.
  */
-export function timedSpanMs(scenario: Scenario, kind: LoadLevel['kind']): number | undefined {
+export function timedSpanMs(scenario: Pick<Scenario, 'load'>, kind: LoadLevel['kind']): number | undefined {
   const { durationMs } = scenario.load;
   return durationMs === undefined ? undefined : durationMs + (warmupTimeOf(scenario, kind) ?? 0);
+}
+
+/** The whole cell's size, what is known of it in advance: its requests (and warm-ups), its time span. */
+export function cellSize(scenario: Pick<Scenario, 'load'>, load: LoadLevel): Pick<CellLoad, 'total' | 'warmups' | 'durationMs'> {
+  const { requests, warmup, warmupMs } = scenario.load;
+  const size: Pick<CellLoad, 'total' | 'warmups' | 'durationMs'> = {};
+  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined) {
+    size.warmups = Math.max(warmup ?? 0, load.value);
+    size.total = size.warmups + requests;
+  }
+  const span = timedSpanMs(scenario, load.kind);
+  if (span !== undefined) size.durationMs = span;
+  return size;
 }

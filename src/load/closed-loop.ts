@@ -21,6 +21,11 @@ export interface LoopOptions {
   interrupt?: AbortSignal;
   /** The time the cell's bounds are judged on (default: the system clock). */
   clock?: Clock;
+  /**
+   * When the cell began, on `clock` (default: when the loop starts): the start of its warm-up time
+   * and of an open loop's schedule. The loops of one cell's shares pass the same, so their schedules are one.
+   */
+  startAt?: number;
 }
 
 export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, options: LoopOptions = {}): AsyncGenerator<FinishedRequest> {
@@ -29,7 +34,7 @@ export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, optio
   // A share sends from its slots (numbered as in the whole cell) its part of the warm-up and measured requests.
   const share = plan.share ?? WHOLE;
   const slots = Array.from({ length: plan.concurrency }, (_, slot) => slot).filter((slot) => inShare(slot, share));
-  const budget = new CellBudget(slotsPlan(plan, slots), slots.length, clock.now());
+  const budget = new CellBudget(slotsPlan(plan, slots), slots.length, options.startAt ?? clock.now());
 
   const slot = async (slot: number): Promise<void> => {
     for (;;) {

@@ -29,7 +29,7 @@ const YIELD_EVERY = 16;
 export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, options: LoopOptions = {}): AsyncGenerator<FinishedRequest> {
   const { interrupt, clock = systemClock } = options;
   const finished = new Channel<FinishedRequest>();
-  const start = clock.now();
+  const start = options.startAt ?? clock.now();
   // The budget judges every arrival of the whole cell, so a share's arrivals are the ones one process would send.
   const budget = new CellBudget({ ...plan, share: WHOLE }, 1, start);
   const share = plan.share ?? WHOLE;

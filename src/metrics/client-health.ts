@@ -184,3 +184,27 @@ export function describeCauses(causes: readonly ClientCause[]): string | undefin
 
 /** Why the cell is invalid (every cause), or undefined when its numbers describe the server. */
 export const clientVerdict = (facts: ClientFacts, bounds: ClientBounds): string | undefined => describeCauses(clientCauses(facts, bounds));
+
+/**
+ * The health of a cell whose load several threads read (load workers), as one: every thread's
+ * loop-delay samples together, and the busiest thread's utilization over its own time. Each thread
+ * reads an equal share of the cell's streams and samples its loop every millisecond, so the union
+ * is the delay any stamp of the cell risked, and its p99 is what the cell's latency percentiles,
+ * taken over all the threads' requests, carry. Utilization is not averaged: one saturated thread
+ * stamps its share late whatever the others do (among the threads watched long enough to judge).
+ * Undefined for no thread.
+ */
+export function combineClientHealth(healths: readonly ClientHealth[]): ClientHealth | undefined {
+  if (healths.length <= 1) return healths[0];
+  const delays = new Map<number, number>();
+  for (const health of healths) for (const { value, count } of health.loopDelay) delays.set(value, (delays.get(value) ?? 0) + count);
+  // Among the threads watched long enough to judge (MIN_UTILIZATION_WINDOW_MS), else the one watched longest.
+  const judged = healths.filter((health) => health.elapsedMs >= MIN_UTILIZATION_WINDOW_MS);
+  const busiest =
+    judged.length > 0 ? judged.reduce((a, b) => (b.utilization > a.utilization ? b : a)) : healths.reduce((a, b) => (b.elapsedMs > a.elapsedMs ? b : a));
+  return {
+    loopDelay: [...delays].map(([value, count]) => ({ value, count })).sort((a, b) => a.value - b.value),
+    utilization: busiest.utilization,
+    elapsedMs: busiest.elapsedMs,
+  };
+}

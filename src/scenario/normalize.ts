@@ -84,6 +84,7 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
     maxStartOffsetMs: raw.maxStartOffset === undefined ? DEFAULT_MAX_START_OFFSET_MS : durationMs(raw.maxStartOffset),
   };
   if (raw.maxClientUtilization !== undefined) load.maxClientUtilization = raw.maxClientUtilization;
+  if (raw.workers !== undefined) load.workers = raw.workers;
   if (raw.requests !== undefined) load.requests = raw.requests;
   if (raw.duration !== undefined) load.durationMs = durationMs(raw.duration);
   if (typeof raw.warmup === 'number') load.warmup = raw.warmup;

@@ -4,7 +4,7 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { API_NAMES, ARRIVAL_NAMES, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
+import { API_NAMES, ARRIVAL_NAMES, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
 import { DURATION_PATTERN, durationMs } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
@@ -22,6 +22,8 @@ export const LIMITS = {
   durationMs: 2 ** 31 - 1,
   /** Streams (closed loop) or requests in flight (open loop): each holds a socket, its buffers and its records. */
   inFlight: 100_000,
+  /** Load worker threads: more than a machine has cores only share them. */
+  workers: MAX_WORKERS,
   /** Arrivals per second one event loop can send. */
   ratePerS: 100_000,
   /** Measured requests per cell: a cell's records stay in memory until its tokens are counted (~1–2 KB each). */
@@ -218,6 +220,11 @@ const loadSchema = z
       .optional()
       .describe(
         "A cell whose client event-loop utilization reaches this is marked invalid (default 0.95); 1 turns the check off, e.g. when a test server shares the client's thread.",
+      ),
+    workers: atMost(positiveInteger, LIMITS.workers, 'threads one process runs')
+      .optional()
+      .describe(
+        'Threads that send and read the load, each with its share of every cell (--workers wins); 1 sends from the main thread. Default: one per available core minus one, at least one.',
       ),
     allowLargeLoad: z
       .boolean()

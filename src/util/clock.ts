@@ -47,6 +47,46 @@ export const systemClock: Clock = {
 };
 
 /**
+ * Where this thread's `performance.now()` counts from, on the monotonic clock both it and
+ * `process.hrtime` read (ms): `hrtime − now`. Each thread's `performance.now()` may have its own
+ * origin; the difference of two threads' origins maps one's times onto the other's. Read as the
+ * pair of reads that were closest together (the now() between two hrtime reads, their midpoint),
+ * so the error is well under a microsecond. `hrtime` and `now` are injectable for tests.
+ */
+export function threadClockOrigin(
+  hrtime: () => bigint = process.hrtime.bigint,
+  now: () => number = () => performance.now(),
+  tries = 7,
+): number {
+  let best: { gapNs: bigint; originMs: number } | undefined;
+  for (let i = 0; i < tries; i++) {
+    const before = hrtime();
+    const at = now();
+    const after = hrtime();
+    const gapNs = after - before;
+    if (best && gapNs >= best.gapNs) continue;
+    // Whole milliseconds and the rest apart: a bigint of nanoseconds does not fit a double's precision as ms.
+    const midNs = before + gapNs / 2n;
+    best = { gapNs, originMs: Number(midNs / 1_000_000n) - at + Number(midNs % 1_000_000n) / 1e6 };
+  }
+  return best!.originMs;
+}
+
+/**
+ * `clock` with `offsetMs` added to every time it reads: a worker thread's clock moved onto the
+ * main thread's (offset = the worker's origin − the main thread's, threadClockOrigin). Timers wait
+ * durations, which no offset changes.
+ */
+export function shiftedClock(clock: Clock, offsetMs: number): Clock {
+  if (offsetMs === 0) return clock;
+  return {
+    now: () => clock.now() + offsetMs,
+    setTimeout: (callback, delayMs) => clock.setTimeout(callback, delayMs),
+    clearTimeout: (timer) => clock.clearTimeout(timer),
+  };
+}
+
+/**
  * Resolves when `clock` reaches `at` (never earlier: a timer that fires early
  * waits again for the rest); rejects with the signal's reason when it aborts first.
  */

@@ -30,7 +30,8 @@ prompts: ["hi"]
   const simulator = await startSimulatorThread(scenario.target.simulator!);
   try {
     let progress = 0;
-    const result = await collectRun(scenarioEvents(scenario, { baseURL: simulator.baseURL }), (event) => {
+    // One thread sends and reads, the one blocked here (with workers, this thread stamps nothing).
+    const result = await collectRun(scenarioEvents(scenario, { baseURL: simulator.baseURL, workers: 1 }), (event) => {
       // The 12th request to finish: past warm-up, with about 30 still to go and 4 in flight.
       if (event.type === 'progress' && ++progress === 12) busyWait(300);
     });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { CellAccumulator, mergeRepeats, type CellOptions } from '../../src/metrics/cell-summary.ts';
 import {
   clientVerdict,
+  combineClientHealth,
   delaySamples,
   fillStalls,
   MAX_CLIENT_UTILIZATION,
@@ -116,4 +117,29 @@ test('a cell keeps its client health: a quiet client leaves it valid; a stalled 
   assert.equal(merged.stats.client_loop_delay!.count, 2000);
   assert.equal(merged.clientUtilization, (0.25 * 1000 + 0.6 * 3000) / 4000);
   assert.match(merged.invalid ?? '', /^repeat 2: client lag: event-loop delay p99 50\.0 ms > 10 ms/);
+});
+
+test("load workers' health as one: every thread's delay samples together, the busiest judged thread's utilization", () => {
+  const quiet: ClientHealth = { loopDelay: [{ value: 0, count: 900 }, { value: 1, count: 100 }], utilization: 0.3, elapsedMs: 2000 };
+  const busy: ClientHealth = { loopDelay: [{ value: 1, count: 50 }, { value: 40, count: 20 }], utilization: 0.9, elapsedMs: 1900 };
+  // A thread watched for a few ms (its share of the cell was empty) says nothing of utilization.
+  const brief: ClientHealth = { loopDelay: [{ value: 0, count: 2 }], utilization: 1, elapsedMs: 3 };
+  assert.deepEqual(combineClientHealth([quiet, busy, brief]), {
+    loopDelay: [
+      { value: 0, count: 902 },
+      { value: 1, count: 150 },
+      { value: 40, count: 20 },
+    ],
+    utilization: 0.9,
+    elapsedMs: 1900,
+  });
+  assert.equal(combineClientHealth([]), undefined);
+  assert.equal(combineClientHealth([quiet]), quiet);
+  // None watched long enough: the longest-watched one's.
+  assert.deepEqual(combineClientHealth([brief, { ...brief, utilization: 0.5, elapsedMs: 10 }])?.utilization, 0.5);
+
+  // In a cell, the union's p99 is what the rule judges: 20 of 1072 samples at 40 ms put p99 over the 10 ms bound.
+  const cell = new CellAccumulator({ model: 'm', load: { kind: 'concurrency', value: 2 } }, { slo: [], maxScheduleLagMs: 10, maxClientLagMs: 10 });
+  cell.addClientHealth(combineClientHealth([quiet, busy, brief])!);
+  assert.match(cell.summary().invalid ?? '', /client lag: event-loop delay p99 40\.0 ms > 10 ms/);
 });

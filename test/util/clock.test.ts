@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { sleep, sleepUntil, systemClock, VirtualClock } from '../../src/util/clock.js';
+import { Worker } from 'node:worker_threads';
+import { shiftedClock, sleep, sleepUntil, systemClock, threadClockOrigin, VirtualClock } from '../../src/util/clock.js';
 
 test('a virtual clock fires timers in due order as time advances, and not before', async () => {
   const clock = new VirtualClock(100);
@@ -56,4 +59,54 @@ test('sleepUntil on the system clock never resolves before its time', async () =
   const due = systemClock.now() + 3;
   await sleepUntil(systemClock, due);
   assert.ok(systemClock.now() >= due);
+});
+
+test("a thread's clock origin: hrtime − performance.now(), from the pair of reads closest together, to the nanosecond", () => {
+  // Three tries: gaps of 900, 100 and 400 ns; the second's now() (250.0000 ms) sat between its hrtime reads.
+  const hr = [1_000_000_000n, 1_000_000_900n, 2_000_000_000n, 2_000_000_100n, 3_000_000_000n, 3_000_000_400n];
+  const nows = [999.9, 1_749.99995, 2_999.9];
+  const origin = threadClockOrigin(() => hr.shift()!, () => nows.shift()!, 3);
+  // Midpoint of the closest pair: 2,000,000,050 ns = 2000.00005 ms; minus its now().
+  assert.ok(Math.abs(origin - (2000.00005 - 1_749.99995)) < 1e-9, `origin ${origin}`);
+});
+
+test("a shifted clock reads the other thread's time: the offset added to every read, timers untouched", async () => {
+  const inner = new VirtualClock(10);
+  const clock = shiftedClock(inner, 2.5);
+  assert.equal(clock.now(), 12.5);
+  const fired: number[] = [];
+  clock.setTimeout(() => fired.push(clock.now()), 5);
+  await inner.advance(5);
+  assert.deepEqual(fired, [17.5]);
+  assert.equal(shiftedClock(inner, 0), inner, 'no offset, the clock itself');
+});
+
+test("a worker thread's times moved onto this thread's clock fall between this thread's reads around them", async () => {
+  // The worker loads util/clock.ts through tsx, as the load workers do from the TypeScript source.
+  const clockUrl = new URL('../../src/util/clock.ts', import.meta.url).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     import(workerData.tsx).then(async ({ register }) => {
+       register();
+       const { shiftedClock, systemClock, threadClockOrigin } = await import(workerData.clockUrl);
+       const clock = shiftedClock(systemClock, threadClockOrigin() - workerData.mainOrigin);
+       parentPort.on('message', () => parentPort.postMessage(clock.now()));
+       parentPort.postMessage('ready');
+     });`,
+    { eval: true, workerData: { tsx, clockUrl, mainOrigin: threadClockOrigin() } },
+  );
+  try {
+    await once(worker, 'message');
+    for (let i = 0; i < 20; i++) {
+      const before = performance.now();
+      worker.postMessage('now');
+      const [workerNow] = (await once(worker, 'message')) as [number];
+      const after = performance.now();
+      // An ordering in real time, not a duration: the worker read its clock after the post and before the reply.
+      assert.ok(before <= workerNow && workerNow <= after, `${before} <= ${workerNow} <= ${after}`);
+    }
+  } finally {
+    await worker.terminate();
+  }
 });

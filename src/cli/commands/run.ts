@@ -34,6 +34,8 @@ export interface RunArgs extends ScenarioSource {
   preflight?: boolean;
   /** `--shard i/N`, `--start-at`, `--shard-gap` as given (the environment fills what is not: cli/shard-args.ts). */
   shard?: ShardFlags;
+  /** Threads that send and read the load (`--workers`; wins over the scenario's `load.workers`). */
+  workers?: number;
 }
 
 export interface Io {
@@ -174,7 +176,7 @@ export async function withResultsFolder(
   let result: RunResult;
   try {
     const interrupt = io.interrupt ? AbortSignal.any([io.interrupt, stop.signal]) : stop.signal;
-    result = await collectRun(pipeline({ baseURL, secrets: io.secrets, interrupt }), async (event) => {
+    result = await collectRun(pipeline({ baseURL, secrets: io.secrets, interrupt, ...(args.workers !== undefined ? { workers: args.workers } : {}) }), async (event) => {
       if (event.type === 'progress') progress.update(event.progress);
       // Records are scrubbed as the client makes them; what the server sent as is (usage) is scrubbed here.
       else if (event.type === 'record') await keep(() => requestsFile.write(io.scrubber.scrub(renderRequestLine(event.record))));
