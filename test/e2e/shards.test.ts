@@ -41,7 +41,8 @@ test('N shard processes, told their shard by the environment as a Kubernetes Ind
         shardDirs.map((out, index) =>
           run(
             process.execPath,
-            ['--import', 'tsx', 'src/cli/main.ts', 'run', scenario, '--out', out, '--no-preflight', ...NOT_ABOUT_CLIENT_HEALTH, '--set', 'load.maxStartOffset=60s'],
+            // Shard 1 splits its share again over 2 worker threads (one of them has no slot at concurrency 4).
+            ['--import', 'tsx', 'src/cli/main.ts', 'run', scenario, '--out', out, '--no-preflight', ...NOT_ABOUT_CLIENT_HEALTH, '--set', 'load.maxStartOffset=60s', '--workers', index === 1 ? '2' : '1'],
             {
               cwd: REPO_ROOT,
               env: { ...process.env, JOB_COMPLETION_INDEX: String(index), TOKENMETER_SHARDS: String(SHARDS), TOKENMETER_START_AT: startAt, TOKENMETER_SHARD_GAP: '1s' },
@@ -58,7 +59,11 @@ test('N shard processes, told their shard by the environment as a Kubernetes Ind
       for (const [index, out] of shardDirs.entries()) {
         const runJson = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
         assert.deepEqual(runJson.shard, { index, count: SHARDS, start_at: startAt, gap_ms: 1000 });
-        assert.ok((await readRequests(out)).every((line) => line.shard === index));
+        const lines = await readRequests(out);
+        assert.ok(lines.every((line) => line.shard === index));
+        // Closed-loop ids carry the share that sent them: a shard's own, or each of its workers'.
+        const senders = new Set(lines.filter((line) => line.concurrency === 6).map((line) => line.id.split('-')[0]));
+        assert.equal(senders.size, index === 1 ? 2 : 1, `shard ${index}: ${[...senders].join(', ')}`);
       }
 
       const merged = path.join(dir, 'merged');

@@ -176,13 +176,13 @@ describe('the container image, as the Dockerfile builds it and the Job runs it',
     // The report's charts are SVG made in Node: no browser in the image, none needed.
     assert.match(await readFile(path.join(out, 'report.html'), 'utf8'), /<svg/);
     for (const file of await filesUnder(out)) assert.ok(!(await readFile(file, 'utf8')).includes(API_KEY), `${file} holds the API key`);
-    // TODO(lead, issue 14 item 2): once `--shard`/JOB_COMPLETION_INDEX lands on this branch, assert that run.json
-    // records shard 0 of 1 and TOKENMETER_START_AT; today the run ignores those variables and runs the whole cell.
+    // The pod's index and shard count came from the environment, as a Job sets them.
+    const runJson = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')) as { shard: { index: number; count: number; start_at: string } };
+    assert.deepEqual([runJson.shard.index, runJson.shard.count, runJson.shard.start_at], [0, 1, env.TOKENMETER_START_AT]);
   });
 
   test(
     "the merge Job's command merges the shard folders into /results/RUN/merged",
-    { todo: 'tokenmeter merge (issue 14 item 3) is not on this branch yet: this runs the real command and fails until it is' },
     async () => {
       const container = mergeJob().spec!.template.spec!.containers[0]!;
       const local = { results: path.join(dir, 'results') };
