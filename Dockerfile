@@ -4,7 +4,7 @@
 # Node, the packed package and its production dependencies only (no TypeScript, no bundled Chromium: the
 # HTML report's charts are SVG rendered in Node). test/package/image.test.ts runs the runtime stage's
 # install script on the packed tarball and then the Kubernetes Job's command, since no container runtime
-# is at hand where the tests run. docs/scale-out-kubernetes.md shows the image in a cluster.
+# is at hand where the tests run. docs/scale-out.md shows the image in a cluster.
 ARG NODE_IMAGE=node:20-slim
 
 FROM ${NODE_IMAGE} AS build

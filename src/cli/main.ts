@@ -40,17 +40,17 @@ const QUICK_OPTIONS = {
 const SHARD_OPTIONS = {
   shard: {
     type: 'string',
-    group: 'Sharded runs (many machines; docs/scale-out-shards.md):',
+    group: 'Sharded runs (many machines; docs/scale-out.md):',
     describe: 'Send the i-th of N disjoint shares of every cell (0-based; default $JOB_COMPLETION_INDEX/$TOKENMETER_SHARDS); cells must be time-bounded (load.duration)',
   },
   'start-at': {
     type: 'string',
-    group: 'Sharded runs (many machines; docs/scale-out-shards.md):',
+    group: 'Sharded runs (many machines; docs/scale-out.md):',
     describe: 'When cell 0 starts on every shard, ISO-8601 with a zone (default $TOKENMETER_START_AT; required with N > 1); cell k starts at it + k × (warm-up time + duration + gap)',
   },
   'shard-gap': {
     type: 'string',
-    group: 'Sharded runs (many machines; docs/scale-out-shards.md):',
+    group: 'Sharded runs (many machines; docs/scale-out.md):',
     describe: 'Pause between cells for requests in flight, token counting and a count-based warm-up, e.g. 10s (default 30s; $TOKENMETER_SHARD_GAP)',
   },
 } as const;

@@ -30,7 +30,7 @@ import {
 } from './manifests.ts';
 
 const manifests = readManifests();
-const DOC = 'docs/scale-out-kubernetes.md';
+const DOC = 'docs/scale-out.md';
 
 const onlyContainer = (job: IJob): IContainer => {
   const containers = job.spec!.template.spec!.containers;

@@ -177,7 +177,7 @@ describe('the shell commands of the README and docs/ work as written', () => {
   test('every command of the README was tried', (t) => {
     t.diagnostic(JSON.stringify(ran));
     const readmeCommands = commands.filter(({ where }) => where.startsWith('README.md')).map(({ line }) => line.split(/\s+/)[2]);
-    assert.deepEqual([...new Set(readmeCommands)].sort(), ['capacity', 'check', 'compare', 'report', 'run', 'sim', 'validate']);
+    assert.deepEqual([...new Set(readmeCommands)].sort(), ['capacity', 'check', 'compare', 'merge', 'report', 'run', 'sim', 'validate']);
     assert.ok(ran.validate >= 1 && ran.help >= 1);
   });
 
