@@ -4,7 +4,7 @@
  * checked by the same schema and normalization (scenario/load.ts), so every
  * default and every rule of a file applies. Problems name the flag.
  */
-import { loadScenario, validateScenario } from '../scenario/load.js';
+import { loadScenario, validateScenario, type ScenarioOptions } from '../scenario/load.js';
 import { redactOverride, type FieldOrigin, type PathStep } from '../scenario/overrides.js';
 import type { Scenario } from '../types.js';
 import { UsageError } from './exit-codes.js';
@@ -144,6 +144,8 @@ export interface ScenarioSource {
   quick?: QuickFlags;
   /** `--set PATH=VALUE`, in order. */
   set?: string[];
+  /** How many processes (shards) and threads (`--workers`) share the load: the soft limits are per thread. */
+  readers?: Pick<ScenarioOptions, 'shards' | 'workers'>;
 }
 
 /** The scenario a command runs: a file (with its `--set`s), or one built from quick-run flags (with theirs). */
@@ -155,11 +157,11 @@ export async function scenarioFromArgs(source: ScenarioSource, env: NodeJS.Proce
       const given = (Object.keys(FLAG_NAMES) as (keyof QuickFlags)[]).filter((key) => source.quick![key] !== undefined).map((key) => FLAG_NAMES[key]);
       throw new UsageError(`${given.join(', ')}: only for a quick run, without a scenario file; to change ${source.scenario}, use --set (e.g. --set load.requests=64)`);
     }
-    return loadScenario(source.scenario, env, { overrides });
+    return loadScenario(source.scenario, env, { overrides, ...source.readers });
   }
   if (!quick) throw new UsageError('name a scenario file, or give --base-url and --model for a quick run (see run --help)');
   const { raw, origins } = quickScenarioObject(source.quick!);
-  return validateScenario(raw, QUICK_SCENARIO_FILE, env, { overrides, origins });
+  return validateScenario(raw, QUICK_SCENARIO_FILE, env, { overrides, origins, ...source.readers });
 }
 
 /** The command line as run.json records it: the value of a `--set` that touches a secret is `[redacted]`. */

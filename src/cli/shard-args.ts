@@ -55,6 +55,9 @@ export function shardScheduleOf(flags: ShardFlags, env: NodeJS.ProcessEnv, scena
   return { share, gapMs, ...(startAt !== undefined ? { startAtUnixMs: instantOf(startAt) } : {}) };
 }
 
+/** How many shards the run is split over: N of `--shard i/N` (or TOKENMETER_SHARDS), 1 for a whole run. */
+export const shardCountOf = (flags: ShardFlags, env: NodeJS.ProcessEnv): number => shareOf(flags.shard, env)?.count ?? 1;
+
 /** `--shard i/N`, else JOB_COMPLETION_INDEX (i) and TOKENMETER_SHARDS (N); undefined when neither names a shard. */
 function shareOf(flag: string | undefined, env: NodeJS.ProcessEnv): ShardSchedule['share'] | undefined {
   if (flag !== undefined) {

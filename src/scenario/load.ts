@@ -11,7 +11,7 @@ import type { Scenario } from '../types.js';
 import { interpolateEnv } from './interpolate.js';
 import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
-import { HF_TOKENIZER_PATTERN, scenarioSchema, TOKENIZER_FILE_PATTERN } from './schema.js';
+import { HF_TOKENIZER_PATTERN, scenarioSchema, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
 import { resolveHfTokenizer } from './hf-cache.js';
 import { ScenarioError } from './errors.js';
 import { applyOverrides, originNote, redactOverride, touchesSecret, type FieldOrigin } from './overrides.js';
@@ -38,6 +38,10 @@ export interface ScenarioOptions {
   unsetVariables?: 'error' | 'warn';
   /** Receives each warning as a complete line (`FILE: PATH: …`). */
   onWarning?: (line: string) => void;
+  /** Shards the run is split over (`--shard i/N`): the soft limits are per reading thread. */
+  shards?: number;
+  /** `--workers`, when given (it wins over `load.workers`). */
+  workers?: number;
 }
 
 export async function loadScenario(file: string, env: NodeJS.ProcessEnv = process.env, options: ScenarioOptions = {}): Promise<Scenario> {
@@ -131,6 +135,10 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
       else if (lenient) problems.push(at(issue.path, `environment variable ${variable} is not set, and read as empty the value ${issue.message}`));
       // Otherwise it is already reported as a missing variable.
     }
+  }
+  if (parsed.success) {
+    const readers = (options.shards ?? 1) * (options.workers ?? parsed.data.load.workers ?? 1);
+    for (const problem of softLimitProblems(parsed.data.load, readers)) problems.push(at(['load', ...problem.path], problem.message));
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);
   let scenario: Scenario;

@@ -45,6 +45,32 @@ export const SOFT_LIMITS = {
   ratePerS: 10_000,
 } as const;
 
+/**
+ * Levels past the soft limits for `readers` threads reading the load (shards
+ * × workers): each holds its share, so the limits are per reader. A problem
+ * per level (its path, and what to do), none with `load.allowLargeLoad`.
+ */
+export function softLimitProblems(
+  load: Pick<z.output<typeof loadSchema>, 'concurrency' | 'rate' | 'maxInFlight' | 'allowLargeLoad'>,
+  readers: number,
+): { path: (string | number)[]; message: string }[] {
+  if (load.allowLargeLoad) return [];
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const check = (list: number | number[] | undefined, limit: number, what: string, key: string) =>
+    [list ?? []].flat().forEach((value, index) => {
+      if (value <= limit * readers) return;
+      const over = readers === 1 ? 'one thread measures' : `${readers} threads (shards × workers) measure`;
+      problems.push({
+        path: Array.isArray(list) ? [key, index] : [key],
+        message: `${value.toLocaleString('en-US')} is more ${what} than ${over} well (${limit.toLocaleString('en-US')} each); split it over shards (--shard) or workers (--workers), or set load.allowLargeLoad: true`,
+      });
+    });
+  check(load.concurrency, SOFT_LIMITS.inFlight, 'streams', 'concurrency');
+  check(load.rate, SOFT_LIMITS.ratePerS, 'arrivals per second', 'rate');
+  check(load.maxInFlight, SOFT_LIMITS.inFlight, 'requests in flight', 'maxInFlight');
+  return problems;
+}
+
 /** A bound that the JSON Schema carries too (`maximum`), with the reason in the message. */
 const atMost = (schema: z.ZodNumber, max: number, why: string) => schema.max(max, `must be at most ${max.toLocaleString('en-US')} (${why})`);
 const nonNegativeInteger = z.number({ error: 'must be a non-negative integer' }).int('must be a non-negative integer').min(0, 'must be a non-negative integer');
@@ -232,18 +258,6 @@ const loadSchema = z
       .describe(`Allow more than ${SOFT_LIMITS.inFlight.toLocaleString('en-US')} streams in flight or ${SOFT_LIMITS.ratePerS.toLocaleString('en-US')} arrivals/s in one process (default false).`),
   })
   .superRefine((load, context) => {
-    if (!load.allowLargeLoad) {
-      const large = (list: number | number[] | undefined, limit: number, what: string, key: string) =>
-        [list ?? []].flat().forEach((value, index) => {
-          if (value <= limit) return;
-          const path = Array.isArray(list) ? [key, index] : [key];
-          const message = `${value.toLocaleString('en-US')} is more ${what} than one process measures well (${limit.toLocaleString('en-US')}); split it over shards, or set load.allowLargeLoad: true`;
-          context.addIssue({ code: 'custom', message, path });
-        });
-      large(load.concurrency, SOFT_LIMITS.inFlight, 'streams', 'concurrency');
-      large(load.rate, SOFT_LIMITS.ratePerS, 'arrivals per second', 'rate');
-      large(load.maxInFlight, SOFT_LIMITS.inFlight, 'requests in flight', 'maxInFlight');
-    }
     if ((load.concurrency === undefined) === (load.rate === undefined)) {
       context.addIssue({ code: 'custom', message: 'must set exactly one of concurrency (closed loop) or rate (open loop)', path: [] });
     }

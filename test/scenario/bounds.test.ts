@@ -45,11 +45,28 @@ test('the limits themselves are allowed, past the soft limits with load.allowLar
 });
 
 test('past a soft limit, without load.allowLargeLoad: a scenario error that says how to go on', () => {
+  const advice = 'split it over shards (--shard) or workers (--workers), or set load.allowLargeLoad: true';
   assert.deepEqual(problems(scenario('{concurrency: [1, 20000], requests: 4}')), [
-    'b.yaml: load.concurrency[1]: 20,000 is more streams than one process measures well (10,000); split it over shards, or set load.allowLargeLoad: true',
+    `b.yaml: load.concurrency[1]: 20,000 is more streams than one thread measures well (10,000 each); ${advice}`,
   ]);
   assert.deepEqual(problems(scenario('{rate: 50000, duration: 10s, maxInFlight: 20000}')), [
-    'b.yaml: load.rate: 50,000 is more arrivals per second than one process measures well (10,000); split it over shards, or set load.allowLargeLoad: true',
-    'b.yaml: load.maxInFlight: 20,000 is more requests in flight than one process measures well (10,000); split it over shards, or set load.allowLargeLoad: true',
+    `b.yaml: load.rate: 50,000 is more arrivals per second than one thread measures well (10,000 each); ${advice}`,
+    `b.yaml: load.maxInFlight: 20,000 is more requests in flight than one thread measures well (10,000 each); ${advice}`,
   ]);
+});
+
+test('the soft limits are per reading thread: shards and workers each hold their share', () => {
+  const load = '{concurrency: 40000, duration: 10s, workers: 2}';
+  const parse = (options: { shards?: number; workers?: number }) => {
+    try {
+      parseScenario(scenario(load), 'b.yaml', {}, options);
+      return [];
+    } catch (error) {
+      return (error as ScenarioError).problems;
+    }
+  };
+  assert.match(parse({}).join('\n'), /40,000 is more streams than 2 threads \(shards × workers\) measure well/);
+  assert.deepEqual(parse({ shards: 2 }), [], '2 shards × 2 workers: 10,000 each');
+  assert.deepEqual(parse({ shards: 4, workers: 1 }), [], '--workers wins over load.workers');
+  assert.equal(parse({ shards: 2, workers: 1 }).length, 1);
 });

@@ -12,7 +12,7 @@ import { ExitCode } from '../exit-codes.js';
 import { guardedIo, withResultsFolder, type Io, type RunArgs } from './run.js';
 
 export async function capacityCommand(args: RunArgs, given: Io): Promise<number> {
-  const scenario = await scenarioFromArgs(args, given.env);
+  const scenario = await scenarioFromArgs({ ...args, ...(args.workers !== undefined ? { readers: { workers: args.workers } } : {}) }, given.env);
   const io = guardedIo(scenario, given);
   if (scenario.slo.length === 0) {
     throw new ScenarioError(scenario.file, [`${scenario.file}: slo: capacity needs an SLO to search against, e.g. slo: {ttft_p95_ms: 500, tpot_p95_ms: 50}`]);

@@ -15,7 +15,7 @@ import { SecretScrubber, secretsOf } from '../../util/secrets.js';
 import { timedSpanMs } from '../../load/cell-load.js';
 import { shardLabel, type ShardSchedule } from '../../load/shard-schedule.js';
 import { preflight } from '../preflight.js';
-import { shardScheduleOf, type ShardFlags } from '../shard-args.js';
+import { shardCountOf, shardScheduleOf, type ShardFlags } from '../shard-args.js';
 import { ExitCode } from '../exit-codes.js';
 import { scenarioFromArgs, type ScenarioSource } from '../quick-scenario.js';
 import { AtomicFile, createOutputDir, nodeOutputFs, OutputFileError, writeFileAtomic, type OutputFs } from '../files.js';
@@ -49,7 +49,8 @@ export interface Io {
 }
 
 export async function runCommand(args: RunArgs, given: Io): Promise<number> {
-  const scenario = await scenarioFromArgs(args, given.env);
+  const readers = { shards: shardCountOf(args.shard ?? {}, given.env), ...(args.workers !== undefined ? { workers: args.workers } : {}) };
+  const scenario = await scenarioFromArgs({ ...args, readers }, given.env);
   const io = guardedIo(scenario, given);
   const shard = shardScheduleOf(args.shard ?? {}, given.env, scenario);
   await checkTokenizerFiles(scenario);
