@@ -51,6 +51,8 @@ load:
   # this busy machine must not make the cell invalid.
   maxClientLag: 60s
   maxClientUtilization: 1
+  # The test's start time is "now", and the process takes a moment to start: that lateness is no finding here.
+  maxStartOffset: 60s
 prompts: ["Why is the sky blue?"]
 params: {max_tokens: 32}
 `;
