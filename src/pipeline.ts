@@ -498,6 +498,8 @@ export interface RunContext {
   incompleteReason?: string;
   /** `run --shard`: the shard this run was. */
   shard?: ShardSchedule;
+  /** Threads that sent and read the load (`--workers`). */
+  workers?: number;
   /** `merge`: the folders it merged. */
   mergedFrom?: MergedFolder[];
 }
@@ -517,6 +519,7 @@ export function runInfoOf(scenario: Scenario, result: Pick<RunResult, 'completed
     nodeVersion: process.version,
     platform: `${process.platform}-${process.arch}`,
     ...(context.shard ? { shard: context.shard } : {}),
+    ...(context.workers !== undefined ? { workers: context.workers } : {}),
     ...(context.mergedFrom ? { mergedFrom: context.mergedFrom } : {}),
   };
 }

@@ -140,6 +140,8 @@ export interface RunInfo {
   platform: string;
   /** `run --shard`: which shard this folder holds, and the schedule every shard shared. */
   shard?: ShardSchedule;
+  /** Threads that sent and read the load. */
+  workers?: number;
   /** `merge`: the folders merged into this one. */
   mergedFrom?: MergedFolder[];
 }
@@ -186,6 +188,7 @@ export function renderRunJson(info: RunInfo): string {
       warnings: info.warnings,
       argv: info.argv,
       ...(info.shard ? { shard: shardJson(info.shard) } : {}),
+      ...(info.workers !== undefined ? { workers: info.workers } : {}),
       ...(info.mergedFrom
         ? {
             merged_from: info.mergedFrom.map((folder) => ({

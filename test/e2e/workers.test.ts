@@ -5,7 +5,7 @@
  * and the simulator's times, so it holds however busy the machine is.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
@@ -168,6 +168,8 @@ test('--workers 1 sends from the main thread (no worker started); --workers and 
         assert.equal(code, 0, io.err());
         const lines = await readRequests(out);
         assert.equal(lines.length, 4 + 8);
+        const { workers } = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')) as { workers: number };
+        assert.equal(workers, Math.max(1, started.length), 'run.json says how many threads read the load');
         return started.length;
       };
       assert.equal(await run('flag1', '', ['--workers', '1']), 0, '--workers 1: no thread');

@@ -9,6 +9,7 @@ import { collectRun, judgedCells, judgeThresholds, renderResultFiles, runInfoOf,
 import { renderSummaryTable } from '../../report/console.js';
 import { renderRequestLine, renderRunJson } from '../../report/json.js';
 import { checkTokenizerFiles } from '../../load/workload.js';
+import { defaultWorkerCount } from '../../load/load-workers.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
 import type { Scenario } from '../../types.js';
 import { SecretScrubber, secretsOf } from '../../util/secrets.js';
@@ -133,6 +134,8 @@ export async function withResultsFolder(
   shard?: ShardSchedule,
 ): Promise<RunResult & { outDir: string; writeFailed: boolean; exitCode: number; exitMessages: string[] }> {
   const fs = io.fs ?? nodeOutputFs;
+  // Resolved here, so run.json says how many threads read the load, the default included.
+  const workers = args.workers ?? scenario.load.workers ?? (await defaultWorkerCount());
   let simulator: ThreadedSimulator | undefined;
   let baseURL = scenario.target.baseURL;
   if (baseURL === 'builtin') {
@@ -177,7 +180,7 @@ export async function withResultsFolder(
   let result: RunResult;
   try {
     const interrupt = io.interrupt ? AbortSignal.any([io.interrupt, stop.signal]) : stop.signal;
-    result = await collectRun(pipeline({ baseURL, secrets: io.secrets, interrupt, ...(args.workers !== undefined ? { workers: args.workers } : {}) }), async (event) => {
+    result = await collectRun(pipeline({ baseURL, secrets: io.secrets, interrupt, workers }), async (event) => {
       if (event.type === 'progress') progress.update(event.progress);
       // Records are scrubbed as the client makes them; what the server sent as is (usage) is scrubbed here.
       else if (event.type === 'record') await keep(() => requestsFile.write(io.scrubber.scrub(renderRequestLine(event.record))));
@@ -197,7 +200,7 @@ export async function withResultsFolder(
   await keep(() => requestsFile.commit());
   const endedAt = new Date();
 
-  const context: RunContext = { startedAt, endedAt, baseURL, argv: args.argv ?? [], tokenmeterVersion: TOKENMETER_VERSION, ...(shard ? { shard } : {}) };
+  const context: RunContext = { startedAt, endedAt, baseURL, argv: args.argv ?? [], tokenmeterVersion: TOKENMETER_VERSION, workers, ...(shard ? { shard } : {}) };
   const { 'run.json': _, ...files } = writeFailure ? {} : await renderResultFiles(scenario, result, { ...context, incompleteReason: INTERRUPTED });
   // run.json last: a folder with a run.json is whole, or its run.json says why not.
   for (const [name, text] of Object.entries(files)) await keep(() => writeFileAtomic(path.join(outDir, name), io.scrubber.scrub(text), fs));
