@@ -1,11 +1,12 @@
 /** `run --shard i/N --start-at T --shard-gap D`, or a Kubernetes Indexed Job's environment: parsed, or refused (exit 2). */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { shardScheduleOf } from '../../src/cli/shard-args.ts';
 import { DEFAULT_SHARD_GAP_MS } from '../../src/load/shard-schedule.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
-import { captureIo } from '../helpers.ts';
+import { captureIo, NOT_ABOUT_CLIENT_HEALTH, withTempDir } from '../helpers.ts';
 
 const scenario = (load: string) => parseScenario(`name: t\ntarget: {baseURL: builtin}\nmodels: [m]\nprompts: [hi]\nload: ${load}\n`, 't.yaml', {});
 const TIMED = scenario('{concurrency: 4, duration: 10s}');
@@ -43,3 +44,15 @@ test('run refuses a shard it cannot place, exit 2 with the reason, before sendin
     assert.match(io.err(), message);
   }
 });
+
+test("one shard of several does not judge the scenario's thresholds (its throughput is 1/N of the run's): merge does", () =>
+  withTempDir(async (dir) => {
+    // A threshold no run meets: judged, it exits 99.
+    const run = (out: string, more: string[]) =>
+      ['run', '--base-url', 'builtin', '--model', 'm', '--concurrency', '2', '--duration', '300ms', '--out', path.join(dir, out), ...NOT_ABOUT_CLIENT_HEALTH, '--set', 'thresholds=["output_tokens_per_s > 1000000000"]', ...more];
+    const shard = captureIo();
+    assert.equal(await main(run('shard-0', ['--set', 'load.maxStartOffset=60s', '--shard', '0/2', '--start-at', new Date().toISOString()]), shard), 0, shard.err());
+    assert.match(shard.err(), /thresholds: not judged on one shard of 2; tokenmeter merge judges them on the merged run/);
+    const whole = captureIo();
+    assert.equal(await main(run('whole', []), whole), 99, whole.err());
+  }));

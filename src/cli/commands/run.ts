@@ -61,7 +61,13 @@ export async function runCommand(args: RunArgs, given: Io): Promise<number> {
   // After the table: the messages point at it.
   for (const message of outcome.exitMessages) io.stderr.write(message);
   // A run whose files could not be written has no verdict to write either.
-  const verdict = outcome.writeFailed ? undefined : judgeThresholds(scenario, outcome);
+  if (outcome.writeFailed) return outcome.exitCode;
+  // One shard sent 1/N of the load: its throughput and goodput are not the run's. `merge` judges the whole.
+  if (shard && shard.share.count > 1 && scenario.thresholds.length > 0) {
+    io.stderr.write(`thresholds: not judged on one shard of ${shard.share.count}; tokenmeter merge judges them on the merged run\n`);
+    return outcome.exitCode;
+  }
+  const verdict = judgeThresholds(scenario, outcome);
   if (!verdict) return outcome.exitCode;
   io.stdout.write(verdict.lines);
   await writeCiOutputs(outcome.outDir, io, verdict);
