@@ -440,6 +440,11 @@ export interface RequestRecord {
   tokenSource: TokenSource;
   /** Tokenizer used to count output tokens. */
   tokenizer: string;
+  /**
+   * Characters (Unicode code points) of the output text, reasoning included,
+   * like the token count: unlike tokens, comparable across tokenizers (`compare`'s output chars/s).
+   */
+  outputChars?: number;
   /** Server total minus tokenizer total, when they differed. */
   usageMismatch?: number;
   /**
