@@ -440,6 +440,11 @@ export interface RequestRecord {
   tokenSource: TokenSource;
   /** Tokenizer used to count output tokens. */
   tokenizer: string;
+  /**
+   * Characters (Unicode code points) of the output text, reasoning included,
+   * like the token count: unlike tokens, comparable across tokenizers (`compare`'s output chars/s).
+   */
+  outputChars?: number;
   /** Server total minus tokenizer total, when they differed. */
   usageMismatch?: number;
   /**
@@ -511,21 +516,57 @@ export interface Threshold {
   value: number;
 }
 
+/**
+ * How a `compare` row judges whether two contenders differ (docs/compare.md):
+ * `shift` the Hodges–Lehmann shift of log per-request values with its
+ * Mann–Whitney interval and p-value; `rate` the same on per-request rates
+ * for a cell's throughput, counted only when the cell values move the same
+ * way; `percentile` an m-out-of-n bootstrap of a tail percentile; `proportion`
+ * Newcombe's interval for a difference of two shares; `none` not judged.
+ */
+export type SideBySideTest = 'shift' | 'rate' | 'percentile' | 'proportion' | 'none';
+
+/** A contender's difference to the first contender, and whether it is beyond the noise. */
+export interface SideBySideDiff {
+  /** Relative change (a share: 0.12 = +12%); for a `proportion` row, the difference in points (a share: 0.083 = +8.3pp). */
+  change: number;
+  /** The interval of the change at the row's confidence (corrected for the comparisons made). */
+  interval?: [number, number];
+  /** Two-sided p-value (Mann–Whitney), where the test gives one. */
+  p?: number;
+  /** Whether the interval excludes no difference; undefined where the row is not judged or the samples are too few. */
+  significant?: boolean;
+  /** Why there is no verdict: `too few samples for p99 (100 a side)`, `not judged`… */
+  unjudged?: string;
+  /**
+   * What the interval and p-value are of, when not of `change` itself: a cell's
+   * throughput or goodput is one number per run, so the evidence is its
+   * requests' (their rates, `per request`; their share within the SLO, in points).
+   */
+  of?: { what: string; estimate: number; points?: true };
+}
+
 /** One value of a side-by-side comparison, for one contender. */
 export interface SideBySideValue {
   value: number;
-  /** The best value of the row (lowest latency, highest throughput). */
+  /** The winner of the row: the best value, and significantly better than every other contender's. */
   best: boolean;
-  /** Relative difference to the first contender, (value − reference) / reference, with its bootstrap interval where per-request samples allow one. */
-  diff?: { change: number; interval?: [number, number] };
+  /** The samples the row's test used from this contender (requests; for a proportion, all measured requests). */
+  n?: number;
+  /** The difference to the first contender. */
+  diff?: SideBySideDiff;
 }
 
 /** `tokenmeter compare`: contenders (models, providers, builds) side by side, per load level. */
 export interface SideBySide {
   /** Column names, in order; the first is the reference the differences are taken to. */
   contenders: string[];
-  /** Confidence level of the intervals (0.95). */
+  /** Confidence level asked for (0.95): the family-wise level of each row's comparisons. */
   confidence: number;
+  /** The confidence of each single interval: Bonferroni over the comparisons a row makes (k − 1 for k contenders). */
+  testConfidence: number;
+  /** Things the reader must know to read the tables (different tokenizers; output characters not recorded). */
+  notes: string[];
   levels: {
     load: LoadLevel;
     rows: {
@@ -533,8 +574,11 @@ export interface SideBySide {
       metric: string;
       unit: string;
       higherIsBetter: boolean;
+      test: SideBySideTest;
       /** One per contender; undefined where a contender has no such cell or value. */
       values: (SideBySideValue | undefined)[];
+      /** What a missing value reads as, when not `—` (`n/a`: the results folder did not record it). */
+      absent?: string;
     }[];
   }[];
 }

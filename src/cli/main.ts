@@ -188,16 +188,25 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
       )
       .command(
         'compare <results..>',
-        'Put the models of one run, or of several runs, side by side per load level: the better value marked, differences with intervals.',
+        'Put the models of one run, or of several runs, side by side per load level: a per-model summary, then each difference with its interval, p-value and sample size; a winner marked only where the difference is significant, ~ where it is noise.',
         (y) =>
           y
             .positional('results', { type: 'string', array: true, demandOption: true, describe: 'Results folders (one with several models, or several)' })
+            .option('label', {
+              type: 'string',
+              array: true,
+              describe: 'Rename a contender, OLD=NEW: OLD its name as compare would print it (the model, or run/model) or its position 1, 2…; repeatable',
+            })
             .option('out', { type: 'string', describe: 'Output directory for compare.md and compare.html (default results/<UTC time>-compare/)' })
             .example('$0 compare results/sambanova-run', 'The models of one run, side by side')
-            .example('$0 compare results/vllm-0.6 results/vllm-0.7', 'Two builds of a server, side by side'),
+            .example('$0 compare results/vllm-0.6 results/vllm-0.7', 'Two builds of a server, side by side')
+            .example('$0 compare results/a results/b --label 1=before --label 2=after', 'The same, the contenders renamed'),
         async (args) => {
           const { compareCommand } = await import('./commands/compare.js');
-          exitCode = await compareCommand({ results: args.results as string[], ...(args.out ? { out: args.out } : {}) }, fullIo);
+          exitCode = await compareCommand(
+            { results: args.results as string[], ...(args.label ? { labels: args.label as string[] } : {}), ...(args.out ? { out: args.out } : {}) },
+            fullIo,
+          );
         },
       )
       .command(

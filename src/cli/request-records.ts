@@ -56,6 +56,8 @@ const lineSchema = z.looseObject({
   choices: z.array(z.looseObject({ choice: count, output_tokens: count, ttft_ms: z.number(), tpot_ms: ms })).optional(),
   token_source: z.string(),
   tokenizer: z.string(),
+  // Absent from folders written before it was recorded.
+  output_chars: count.optional(),
   usage_mismatch: z.number().nullable(),
   approximate: z.boolean(),
   token_source_reason: z.string().nullable(),
@@ -109,6 +111,7 @@ export function recordOfLine(value: unknown): RecordWithEdges {
     metrics: metricsOf(line),
     tokenSource: line.token_source as TokenSource,
     tokenizer: line.tokenizer,
+    ...(line.output_chars !== undefined ? { outputChars: line.output_chars } : {}),
     ...(line.usage_mismatch !== null ? { usageMismatch: line.usage_mismatch } : {}),
     ...(line.approximate ? { approximate: true as const } : {}),
     ...(line.token_source_reason !== null ? { tokenSourceReason: line.token_source_reason } : {}),

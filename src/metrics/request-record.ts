@@ -89,6 +89,7 @@ function recordOf(
     metrics: requestMetrics(timeline),
     tokenSource: 'none',
     tokenizer: context.tokenizer.name,
+    outputChars: exchange.chunks.reduce((sum, chunk) => sum + codePoints(chunk.text), 0),
   };
   if (exchange.error) record.error = exchange.error;
   if (exchange.status !== undefined) record.status = exchange.status;
@@ -104,6 +105,16 @@ function recordOf(
   if (exchange.serverTtftMs !== undefined) record.serverTtftMs = exchange.serverTtftMs;
   if (exchange.serverE2eMs !== undefined) record.serverE2eMs = exchange.serverE2eMs;
   return record;
+}
+
+/** Code points of a text, without building an array of them: a surrogate pair is one character. */
+function codePoints(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0xdc00 || unit > 0xdfff) count++; // a low surrogate belongs to the high one before it
+  }
+  return count;
 }
 
 /**

@@ -26,7 +26,7 @@ export interface ReportInput {
   slo: readonly SloBound[];
   /** `tokenmeter capacity`'s outcome per model (the knee is highlighted in the charts). */
   capacity?: readonly CapacityOutcome[];
-  /** `tokenmeter compare`'s side-by-side tables, shown above the charts. */
+  /** `tokenmeter compare`'s side-by-side tables, shown below the charts. */
   sideBySide?: SideBySide;
   /** Where the numbers came from (report/provenance.ts); a compare page of several runs has none. */
   provenance?: Provenance;
@@ -45,8 +45,9 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     sloSection(input.slo),
     errorsSection(input.cells),
     input.capacity ? capacitySection(input.capacity) : '',
-    input.sideBySide ? renderSideBySideHtml(input.sideBySide) : '',
     `<section><h2>Charts</h2>\n${charts.map(figure).join('\n')}\n</section>`,
+    // Charts first, then the tables: a reader sees the shape before the numbers.
+    input.sideBySide ? renderSideBySideHtml(input.sideBySide) : '',
     cellTable(input.cells),
   ].filter(Boolean);
   return page(input.title, body.join('\n'));

@@ -56,6 +56,7 @@ export function renderRequestLine(record: RequestRecord): string {
       : {}),
     token_source: record.tokenSource,
     tokenizer: record.tokenizer,
+    ...(record.outputChars !== undefined ? { output_chars: record.outputChars } : {}),
     usage_mismatch: record.usageMismatch ?? null,
     approximate: record.approximate ?? false,
     token_source_reason: record.tokenSourceReason ?? null,

@@ -26,6 +26,11 @@ describe('request records', () => {
     assert.equal(record.outcome, 'ok');
   });
 
+  test('output characters count code points of every chunk: an accented letter and an emoji are one each', () => {
+    assert.equal(toRequestRecord(exchange({ completion_tokens: 3 }), context).outputChars, ' the cat'.length + ' sat'.length);
+    assert.equal(toRequestRecord(exchange(undefined, [' café', ' 🙂']), context).outputChars, 7);
+  });
+
   test('without usage, input tokens are the tokenizer’s count of the prompt', () => {
     const record = toRequestRecord(exchange(undefined), context);
     assert.equal(record.metrics.inputTokens, tokenizer.encode('hi there').length);
