@@ -227,6 +227,16 @@ function sampleSize(judge: Judge, samples: CellSamples | undefined): number | un
   return samples.samples.get(judge.field)?.length ?? 0;
 }
 
+/**
+ * A relative difference smaller than this is no winner, however significant
+ * (Criterion.rs's noise threshold): two runs of one build differ by a few
+ * tenths of a percent that many samples make "significant" and nobody acts on.
+ */
+export const NOISE_THRESHOLD = 0.02;
+
+/** Significant (the interval excludes 0) and at least NOISE_THRESHOLD large. */
+const beyondNoise = (interval: [number, number], change: number): boolean => (interval[0] > 0 || interval[1] < 0) && Math.abs(change) >= NOISE_THRESHOLD;
+
 /** Fewer samples a side than this, and the rank test's normal approximation is not to be trusted. */
 const MIN_SHIFT_SAMPLES = 8;
 
@@ -266,7 +276,7 @@ function judgeDifference(
     if (x.length === 0 || y.length === 0) return { change: relative, unjudged: 'no samples' };
     const { worsening, interval } = compareSamples(x, y, rule, { confidence });
     if (!interval) return { change: worsening, unjudged: `too few samples for p${judge.percentile} (${needed} a side)` };
-    return { change: worsening, interval, significant: interval[0] > 0 || interval[1] < 0 };
+    return { change: worsening, interval, significant: beyondNoise(interval, worsening) };
   }
   const logX = x.filter((v) => v > 0).map(Math.log);
   const logY = y.filter((v) => v > 0).map(Math.log);
@@ -276,16 +286,15 @@ function judgeDifference(
   // On log values the shift is a ratio: exp(shift) − 1 is the relative change.
   const shift = hodgesLehmann(logX, logY, confidence);
   const interval: [number, number] = [Math.expm1(shift.interval[0]), Math.expm1(shift.interval[1])];
-  const significant = interval[0] > 0 || interval[1] < 0;
   const p = mannWhitney(logX, logY).p;
-  if (judge.test === 'shift') return { change: Math.expm1(shift.estimate), interval, p, significant };
+  if (judge.test === 'shift') return { change: Math.expm1(shift.estimate), interval, p, significant: beyondNoise(interval, Math.expm1(shift.estimate)) };
   // A cell's throughput is one number per run: its requests' rates carry the evidence, and count only when the cell moved the same way.
   if (relative === undefined) return undefined;
   return {
     change: relative,
     interval,
     p,
-    significant: significant && Math.sign(relative) === Math.sign(shift.estimate),
+    significant: beyondNoise(interval, relative) && Math.sign(relative) === Math.sign(shift.estimate),
     of: { what: 'per request', estimate: Math.expm1(shift.estimate) },
   };
 }
