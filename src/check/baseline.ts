@@ -1,12 +1,9 @@
 /**
- * Baseline comparison: is this run slower than the baseline, beyond an
- * allowed margin, and beyond the noise? For each cell in both runs and each
- * compared metric, a percentile bootstrap (Efron & Tibshirani, "An
- * Introduction to the Bootstrap", ch. 13) of the relative change of the
- * percentile, from the per-request samples of requests.jsonl. A regression is
- * reported only when the whole confidence interval lies beyond the margin:
- * larger than allowed AND statistically significant, so a noisy shared CI
- * machine does not flap the gate.
+ * The rules `check` judges by (`--max-regression`), the per-cell samples of a
+ * run's requests.jsonl, and a percentile bootstrap (Efron & Tibshirani, "An
+ * Introduction to the Bootstrap", ch. 13) of the relative change of a
+ * percentile, which `compare` shows beside its values. `check`'s own verdicts
+ * (regression, ok, inconclusive) are in verdict.ts.
  */
 import { deriveSeed, seededRandom, type Random } from '../util/random.js';
 import { fieldName, HISTOGRAM_METRICS, type HistogramMetric } from '../metrics/catalog.js';
@@ -22,10 +19,12 @@ export interface RegressionRule {
   percentile: number;
   /** Throughputs: a drop is the regression. Latencies: a rise. */
   higherIsBetter: boolean;
-  /** Allowed worsening, as a share (0.1 = 10%); for `errors.rate`, in percentage points (0.01 = 1 point). */
+  /** Allowed worsening, as a share (0.1 = 10%); for `errors.rate` and `slo.share`, in percentage points (0.01 = 1 point). */
   margin: number;
   /** `errors.rate`: failed (and dropped) requests over all, compared as an absolute difference of proportions. */
   errorRate?: true;
+  /** `slo.share`: the share of measured requests that met every SLO of the scenario (a drop is the regression), in points. */
+  sloShare?: true;
 }
 
 /**
@@ -39,9 +38,15 @@ const RULE_METRICS = new Map<string, HistogramMetric>(
     .map((metric) => [metric.name, metric]),
 );
 
-export const DEFAULT_MAX_REGRESSION = 'ttft.p95=10%,tpot.p95=10%,e2e.p95=10%,decode_tokens_per_s.p50=10%,errors.rate=1%';
+/**
+ * Margins: 5% on a median, 10% on a tail percentile (which moves more from run
+ * to run), 1 point on the error rate and 5 points on the share meeting the SLO
+ * (`slo.share` is judged only where the scenario has an SLO).
+ */
+export const DEFAULT_MAX_REGRESSION =
+  'ttft.p50=5%,ttft.p95=10%,tpot.p50=5%,tpot.p95=10%,decode_tokens_per_s.p50=5%,errors.rate=1%,slo.share=5%';
 
-/** Parses `ttft.p95=10%,tpot.p99=5%,errors.rate=1%`; throws an Error naming the bad item. */
+/** Parses `ttft.p95=10%,tpot.p99=5%,errors.rate=1%,slo.share=5%`; throws an Error naming the bad item. */
 export function parseRegressionRules(text: string): RegressionRule[] {
   return text
     .split(',')
@@ -50,12 +55,14 @@ export function parseRegressionRules(text: string): RegressionRule[] {
     .map((item): RegressionRule => {
       const errors = /^errors\.rate=(\d+(?:\.\d+)?)%$/.exec(item);
       if (errors) return { key: 'errors.rate', field: '', percentile: NaN, higherIsBetter: false, margin: Number(errors[1]) / 100, errorRate: true };
+      const slo = /^slo\.share=(\d+(?:\.\d+)?)%$/.exec(item);
+      if (slo) return { key: 'slo.share', field: '', percentile: NaN, higherIsBetter: true, margin: Number(slo[1]) / 100, sloShare: true };
       const match = /^([a-z][a-z0-9_]*)\.(p[\d.]+)=(\d+(?:\.\d+)?)%$/.exec(item);
       const metric = match ? RULE_METRICS.get(match[1]!) : undefined;
       const percentile = match ? parsePercentile(match[2]!) : undefined;
       if (!match || !metric || percentile === undefined) {
         throw new Error(
-          `--max-regression: "${item}" must be METRIC.pNN=N% (METRIC one of ${[...RULE_METRICS.keys()].join(', ')}; e.g. ttft.p95=10%) or errors.rate=N%`,
+          `--max-regression: "${item}" must be METRIC.pNN=N% (METRIC one of ${[...RULE_METRICS.keys()].join(', ')}; e.g. ttft.p95=10%), errors.rate=N% or slo.share=N%`,
         );
       }
       return {
@@ -155,52 +162,6 @@ function bounds(sorted: Float64Array, confidence: number): [number, number] {
   return [sorted[Math.floor(tail * (sorted.length - 1))]!, sorted[Math.ceil((1 - tail) * (sorted.length - 1))]!];
 }
 
-/**
- * The error rates of two runs' cells: failed (and dropped) requests over all
- * measured ones. A regression when the rise, less its normal-approximation
- * margin of error, still exceeds the allowed points.
- */
-export function compareErrorRates(
-  baseline: { requests: number; failed: number },
-  current: { requests: number; failed: number },
-  rule: RegressionRule,
-  confidence = 0.95,
-): Omit<Comparison, 'cell' | 'rule'> {
-  const p0 = baseline.requests > 0 ? baseline.failed / baseline.requests : 0;
-  const p1 = current.requests > 0 ? current.failed / current.requests : 0;
-  // Wilson-style continuity: never a zero-width interval, even when one side saw no failure.
-  const variance = (p: number, n: number) => (n > 0 ? Math.max(p * (1 - p), 1 / (n + 1)) / n : 0);
-  const z = normalQuantile(1 - (1 - confidence) / 2);
-  const halfWidth = z * Math.sqrt(variance(p0, baseline.requests) + variance(p1, current.requests));
-  const interval: [number, number] = [p1 - p0 - halfWidth, p1 - p0 + halfWidth];
-  return {
-    baseline: p0,
-    current: p1,
-    worsening: p1 - p0,
-    interval,
-    regression: interval[0] > rule.margin,
-    improvement: interval[1] < -rule.margin,
-    samples: { baseline: baseline.requests, current: current.requests },
-  };
-}
-
-/** The standard normal quantile (Acklam's rational approximation; ample for confidence levels). */
-function normalQuantile(p: number): number {
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const low = 0.02425;
-  if (p < low) {
-    const q = Math.sqrt(-2 * Math.log(p));
-    return (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
-  }
-  if (p > 1 - low) return -normalQuantile(1 - p);
-  const q = p - 0.5;
-  const r = q * q;
-  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
-}
-
 /** A request as requests.jsonl has it (only the fields compared). */
 export type RequestLine = Record<string, unknown> & { model: string; concurrency?: number; rate?: number; warmup: boolean; outcome: string };
 
@@ -211,28 +172,35 @@ export interface CellSamples {
   /** Measured requests, interrupted ones left out (dropped ones in), and those that failed or were dropped. */
   requests: number;
   failed: number;
+  /** Measured requests that met every SLO (`met_slo`), and whether the lines say so at all (a scenario with an SLO). */
+  metSlo: number;
+  sloJudged: boolean;
 }
 
 /** Per-cell samples and failure counts, from the lines of one run (warm-up left out). */
 export function samplesByCell(lines: readonly RequestLine[], rules: readonly RegressionRule[]): Map<string, CellSamples> {
   const cells = new Map<string, CellSamples>();
+  // Each field once, however many rules read it (ttft.p50 and ttft.p95 share ttft_ms).
+  const fields = new Set(rules.filter((rule) => !rule.errorRate && !rule.sloShare).map((rule) => rule.field));
   for (const line of lines) {
     if (line.warmup) continue;
     if ((line.error as { class?: string } | null | undefined)?.class === 'interrupted') continue; // Ctrl-C, not the server
     const cell = lineCell(line);
     const id = cellId(cell);
     let entry = cells.get(id);
-    if (!entry) cells.set(id, (entry = { cell, samples: new Map(), requests: 0, failed: 0 }));
+    if (!entry) cells.set(id, (entry = { cell, samples: new Map(), requests: 0, failed: 0, metSlo: 0, sloJudged: false }));
     entry.requests++;
+    if (typeof line.met_slo === 'boolean') entry.sloJudged = true;
+    if (line.met_slo === true) entry.metSlo++;
     if (line.outcome !== 'ok') {
       entry.failed++;
       continue;
     }
-    for (const rule of rules) {
-      const value = line[rule.field];
-      if (rule.errorRate || typeof value !== 'number' || !Number.isFinite(value)) continue;
-      let list = entry.samples.get(rule.field);
-      if (!list) entry.samples.set(rule.field, (list = []));
+    for (const field of fields) {
+      const value = line[field];
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      let list = entry.samples.get(field);
+      if (!list) entry.samples.set(field, (list = []));
       list.push(value);
     }
   }
@@ -248,39 +216,3 @@ export function lineCell(line: RequestLine): CellKey {
 }
 
 export const cellId = (cell: CellKey): string => `${cell.model}\u0000${cell.load.kind}\u0000${cell.load.value}`;
-
-/**
- * Every rule for every cell of the baseline. A baseline cell this run did not
- * produce is `missing` (a regression: the build could not run it); a cell
- * whose requests all failed is caught by `errors.rate`. Cells only this run
- * has are listed apart.
- */
-export function compareRuns(
-  baselineLines: readonly RequestLine[],
-  currentLines: readonly RequestLine[],
-  rules: readonly RegressionRule[],
-  options: CompareOptions = {},
-): { comparisons: Comparison[]; missing: CellKey[]; onlyInCurrent: CellKey[] } {
-  const baseline = samplesByCell(baselineLines, rules);
-  const current = samplesByCell(currentLines, rules);
-  const comparisons: Comparison[] = [];
-  for (const [id, base] of baseline) {
-    const now = current.get(id);
-    if (!now) continue;
-    for (const rule of rules) {
-      if (rule.errorRate) {
-        comparisons.push({ cell: now.cell, rule, ...compareErrorRates(base, now, rule, options.confidence) });
-        continue;
-      }
-      const b = base.samples.get(rule.field) ?? [];
-      const c = now.samples.get(rule.field) ?? [];
-      if (b.length === 0 || c.length === 0) continue; // no TPOT in one-token replies; no successes (errors.rate says so)
-      comparisons.push({ cell: now.cell, rule, ...compareSamples(b, c, rule, options) });
-    }
-  }
-  return {
-    comparisons,
-    missing: [...baseline.entries()].filter(([id]) => !current.has(id)).map(([, v]) => v.cell),
-    onlyInCurrent: [...current.entries()].filter(([id]) => !baseline.has(id)).map(([, v]) => v.cell),
-  };
-}

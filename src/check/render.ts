@@ -5,9 +5,10 @@ import type { CellKey, Threshold } from '../types.js';
 import { escapeMarkdown, escapeMarkdownPipes } from '../util/escape.js';
 import { loadLabel, roundedText, signedPercent, signedPoints } from '../util/format.js';
 import { textTableLines } from '../util/text-table.js';
-import type { Comparison } from './baseline.js';
 import type { JunitCase } from './junit.js';
 import type { ThresholdResult } from './thresholds.js';
+import type { PlanRow } from './plan.js';
+import type { RuleVerdict } from './verdict.js';
 
 /** How a value of each unit reads after its number (a share is shown as a percentage). */
 const UNIT_TEXT: Record<Exclude<Unit, 'share'>, string> = { ms: ' ms', tokens: ' tokens', 'tokens/s': ' tok/s', 'req/s': ' req/s', count: '' };
@@ -54,74 +55,113 @@ export function renderThresholdMarkdown(title: string, results: readonly Thresho
 }
 
 const cellName = (cell: CellKey): string => `${cell.model} @ ${loadLabel(cell.load)}`;
-const verdictOf = (c: Comparison): string =>
-  c.regression ? 'REGRESSION' : c.improvement ? 'improved' : c.interval ? 'ok' : 'too few samples';
+const verdictOf = (v: RuleVerdict): string =>
+  v.outcome === 'regression' ? 'REGRESSION' : v.outcome === 'inconclusive' ? 'inconclusive' : v.improvement ? 'improved' : 'ok';
 
-/** Change and interval: relative for percentiles, percentage points (`pp`) for error rates. */
-const change = (c: Comparison, value: number): string =>
-  c.rule.errorRate ? signedPoints(value) : signedPercent(value);
-const intervalText = (c: Comparison): string => (c.interval ? `[${change(c, c.interval[0])}, ${change(c, c.interval[1])}]` : '—');
+const proportion = (v: RuleVerdict): boolean => v.rule.errorRate === true || v.rule.sloShare === true;
+/** Change and interval: relative for percentiles, percentage points (`pp`) for proportions. */
+const change = (v: RuleVerdict, value: number): string => (proportion(v) ? signedPoints(value) : signedPercent(value));
+const intervalText = (v: RuleVerdict): string => (v.interval ? `[${change(v, v.interval[0])}, ${change(v, v.interval[1])}]` : '—');
 // Margins are never negative: the sign is always +.
-const allowed = (c: Comparison): string => (c.rule.errorRate ? signedPoints(c.rule.margin) : signedPercent(c.rule.margin, 0));
-const valueText = (c: Comparison, value: number): string => (c.rule.errorRate ? `${roundedText(value * 100, 2)}%` : roundedText(value, 2));
+const allowed = (v: RuleVerdict): string => (proportion(v) ? signedPoints(v.rule.margin) : signedPercent(v.rule.margin, 0));
+const valueText = (v: RuleVerdict, value: number): string => (proportion(v) ? `${roundedText(value * 100, 2)}%` : roundedText(value, 2));
+const sizeText = (n: number): string => (Number.isFinite(n) ? String(n) : 'no size (the change sits on the margin)');
 
-/** The verdict on a check: the comparisons, and the baseline cells this run did not produce. */
+/** Why a verdict is inconclusive and what would resolve it: `needs 120 requests/cell; detects +8.2%`. */
+export function inconclusiveText(v: RuleVerdict): string {
+  const parts = [
+    ...(v.reason !== undefined ? [v.reason] : []),
+    ...(v.detectable !== undefined ? [`detects ${change(v, v.detectable)} at ${v.samples.current} requests`] : []),
+    ...(v.needed !== undefined && v.reason === undefined ? [`resolved by about ${sizeText(v.needed)} requests/cell`] : []),
+  ];
+  return parts.join('; ');
+}
+
+/** The verdict on a check: each rule in each cell, and the baseline cells this run did not produce. */
 export interface CheckVerdict {
-  comparisons: readonly Comparison[];
+  verdicts: readonly RuleVerdict[];
   missing: readonly CellKey[];
 }
 
-/** One row per cell × compared metric: baseline, current, change with its interval, verdict. */
+/** One row per cell × rule: baseline, current, change with its bounds, verdict; then why each inconclusive one is. */
 export function renderComparisonLines(verdict: CheckVerdict, confidence: number): string {
-  const header = ['cell', 'metric', 'baseline', 'current', 'change', `${Math.round(confidence * 100)}% interval`, 'allowed', 'verdict'];
-  const rows = verdict.comparisons.map((c) => [
-    cellName(c.cell),
-    c.rule.key,
-    valueText(c, c.baseline),
-    valueText(c, c.current),
-    change(c, c.worsening),
-    intervalText(c),
-    allowed(c),
-    verdictOf(c),
+  const header = ['cell', 'metric', 'baseline', 'current', 'change', `${Math.round(confidence * 100)}% bounds`, 'allowed', 'n', 'verdict'];
+  const rows = verdict.verdicts.map((v) => [
+    cellName(v.cell),
+    v.rule.key,
+    valueText(v, v.baseline),
+    valueText(v, v.current),
+    change(v, v.worsening),
+    intervalText(v),
+    allowed(v),
+    v.repeats ? `${v.samples.baseline}/${v.samples.current} (${v.repeats.baseline}/${v.repeats.current} repeats)` : `${v.samples.baseline}/${v.samples.current}`,
+    verdictOf(v),
   ]);
-  const regressions = verdict.comparisons.filter((c) => c.regression);
+  const regressions = verdict.verdicts.filter((v) => v.outcome === 'regression');
   const failures = [
-    ...regressions.map((c) => `${c.rule.key} in ${cellName(c.cell)} ${change(c, c.worsening)}`),
+    ...regressions.map((v) => `${v.rule.key} in ${cellName(v.cell)} ${change(v, v.worsening)}`),
     ...verdict.missing.map((cell) => `${cellName(cell)} is in the baseline but not in this run`),
   ];
+  const inconclusive = verdict.verdicts.filter((v) => v.outcome === 'inconclusive');
   return [
     ...textTableLines(header.map((title) => ({ title })), rows),
-    '(change: how much worse, + is worse for latencies and throughputs alike; "too few samples": fewer than one request beyond the percentile)',
-    failures.length === 0 ? 'no regression beyond the allowed margins' : `${failures.length} regression(s): ${failures.join('; ')}`,
+    '(change: how much worse, + is worse for latencies and throughputs alike; a regression when the lower bound is beyond the allowed margin, ok when the upper bound is within it)',
+    ...inconclusive.map((v) => `inconclusive: ${v.rule.key} in ${cellName(v.cell)}: ${inconclusiveText(v)}`),
+    failures.length > 0
+      ? `${failures.length} regression(s): ${failures.join('; ')}`
+      : inconclusive.length > 0
+        ? `no regression found, but ${inconclusive.length} verdict(s) inconclusive (\`tokenmeter check --plan BASELINE\` sizes the run)`
+        : 'no regression beyond the allowed margins',
     '',
   ].join('\n');
 }
 
-export function comparisonCases(verdict: CheckVerdict): JunitCase[] {
+export function comparisonCases(verdict: CheckVerdict, failInconclusive = false): JunitCase[] {
   return [
-    ...verdict.comparisons.map((c) => ({
-      name: `${c.rule.key} within ${allowed(c)}`,
-      classname: cellName(c.cell),
-      ...(c.regression
-        ? { failure: `${c.rule.key} ${valueText(c, c.baseline)} → ${valueText(c, c.current)} (${change(c, c.worsening)}, interval ${intervalText(c)})` }
-        : {}),
+    ...verdict.verdicts.map((v) => ({
+      name: `${v.rule.key} within ${allowed(v)}`,
+      classname: cellName(v.cell),
+      ...(v.outcome === 'regression'
+        ? { failure: `${v.rule.key} ${valueText(v, v.baseline)} → ${valueText(v, v.current)} (${change(v, v.worsening)}, bounds ${intervalText(v)})` }
+        : v.outcome === 'inconclusive' && failInconclusive
+          ? { failure: `inconclusive: ${inconclusiveText(v)}` }
+          : {}),
     })),
     ...verdict.missing.map((cell) => ({ name: 'the cell ran', classname: cellName(cell), failure: 'in the baseline, but not in this run' })),
   ];
 }
 
 export function renderComparisonMarkdown(title: string, verdict: CheckVerdict): string {
-  const failures = verdict.comparisons.filter((c) => c.regression).length + verdict.missing.length;
+  const failures = verdict.verdicts.filter((v) => v.outcome === 'regression').length + verdict.missing.length;
+  const inconclusive = verdict.verdicts.filter((v) => v.outcome === 'inconclusive').length;
+  const icon = (v: RuleVerdict) => (v.outcome === 'regression' ? '❌' : v.outcome === 'inconclusive' ? '❔' : v.improvement ? '🟢' : '✅');
   return [
-    `### tokenmeter check: ${escapeMarkdown(title)}: ${failures === 0 ? 'no regression' : `${failures} regression(s)`}`,
+    `### tokenmeter check: ${escapeMarkdown(title)}: ${failures === 0 ? 'no regression' : `${failures} regression(s)`}${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''}`,
     '',
-    '| | cell | metric | baseline | current | change | interval | allowed |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...verdict.comparisons.map(
-      (c) =>
-        `| ${c.regression ? '❌' : c.improvement ? '🟢' : '✅'} | ${escapeMarkdown(cellName(c.cell))} | ${c.rule.key} | ${valueText(c, c.baseline)} | ${valueText(c, c.current)} | ${change(c, c.worsening)} | ${intervalText(c)} | ${allowed(c)} |`,
+    '| | cell | metric | baseline | current | change | bounds | allowed | note |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...verdict.verdicts.map(
+      (v) =>
+        `| ${icon(v)} | ${escapeMarkdown(cellName(v.cell))} | ${v.rule.key} | ${valueText(v, v.baseline)} | ${valueText(v, v.current)} | ${change(v, v.worsening)} | ${intervalText(v)} | ${allowed(v)} | ${v.outcome === 'inconclusive' ? escapeMarkdown(inconclusiveText(v)) : ''} |`,
     ),
-    ...verdict.missing.map((cell) => `| ❌ | ${escapeMarkdown(cellName(cell))} | (the cell) | ran | missing | | | |`),
+    ...verdict.missing.map((cell) => `| ❌ | ${escapeMarkdown(cellName(cell))} | (the cell) | ran | missing | | | | |`),
+    '',
+  ].join('\n');
+}
+
+/** `check --plan`: per cell and rule, the requests per cell a check needs; then the size the scenario needs. */
+export function renderPlanLines(rows: readonly PlanRow[]): string {
+  const text = (row: PlanRow, value: number) => (row.rule.errorRate || row.rule.sloShare ? signedPoints(value) : signedPercent(value, 0));
+  const lines = textTableLines(
+    ['cell', 'metric', 'margin', 'detect', 'baseline n', 'needed n'].map((title) => ({ title })),
+    rows.map((row) => [cellName(row.cell), row.rule.key, text(row, row.rule.margin), text(row, row.effect), String(row.baselineRequests), row.needed === undefined ? '—' : `${row.needed}${row.note ? '+' : ''}`]),
+  );
+  const known = rows.filter((row) => row.needed !== undefined).map((row) => row.needed!);
+  return [
+    ...lines,
+    '(needed n: requests per cell, in the baseline and in each checked run, for 95% power both to flag a worsening of twice the margin and to call the same build ok; + is a floor)',
+    ...rows.filter((row) => row.note !== undefined).map((row) => `${row.rule.key} in ${cellName(row.cell)}: ${row.note}`),
+    known.length > 0 ? `load.requests: ${Math.max(...known)} per cell judges every rule` : 'no rule could be sized from this baseline',
     '',
   ].join('\n');
 }

@@ -10,6 +10,7 @@ export const EXIT_CODES = [
   { name: 'OK', code: 0, meaning: 'success' },
   { name: 'RUN_FAILED', code: 1, meaning: 'no request succeeded, or tokenmeter itself failed' },
   { name: 'CONFIG_ERROR', code: 2, meaning: 'bad command line, scenario or results folder' },
+  { name: 'INCONCLUSIVE', code: 97, meaning: 'check could not tell: interval too wide, bad cell' },
   { name: 'ALL_INVALID', code: 98, meaning: 'every cell invalid: the client was the bottleneck' },
   { name: 'THRESHOLDS_FAILED', code: 99, meaning: 'threshold, regression or capacity SLO failed' },
   { name: 'INTERRUPTED', code: 130, meaning: 'stopped by Ctrl-C; what was gathered is written' },

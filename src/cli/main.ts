@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
+import { DEFAULT_MAX_REGRESSION } from '../check/baseline.js';
 import { ScenarioError } from '../scenario/errors.js';
 import { MAX_WORKERS } from '../types.js';
 import { ExitCode, exitCodeHelp, UsageError } from './exit-codes.js';
@@ -159,27 +160,33 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .command(
-        'check <results>',
-        'Compare a results folder with a baseline, cell by cell: exit 99 on a regression beyond the margin and beyond the noise.',
+        'check [results]',
+        'Judge a results folder against a baseline, rule by rule and cell by cell: exit 99 on a regression beyond the margin and beyond the noise, 97 when a verdict is inconclusive. --plan BASELINE: the requests per cell a check needs.',
         (y) =>
           y
-            .positional('results', { type: 'string', demandOption: true, describe: 'The results folder to judge' })
-            .option('baseline', { type: 'string', demandOption: true, describe: 'The results folder to compare with' })
+            .positional('results', { type: 'string', describe: 'The results folder to judge' })
+            .option('baseline', { type: 'string', describe: 'The results folder to compare with (a run of the same scenario)' })
+            .option('plan', { type: 'string', describe: 'Instead of judging: from this baseline folder\'s spread, the requests per cell each rule needs for 95% power at twice its margin' })
             .option('max-regression', {
               type: 'string',
-              describe:
-                'Allowed worsening per metric, METRIC.pNN=N% separated by commas (default ttft.p95=10%,tpot.p95=10%,e2e.p95=10%,decode_tokens_per_s.p50=10%,errors.rate=1%)',
+              describe: `Allowed worsening per metric, METRIC.pNN=N%, errors.rate=N% (points), slo.share=N% (points; judged when the scenario has an SLO), separated by commas (default ${DEFAULT_MAX_REGRESSION}). A p50 is judged by a Hodges–Lehmann shift, another percentile by its order-statistic interval, a share by Newcombe's interval (docs/ci.md)`,
             })
-            .option('confidence', { type: 'number', default: 0.95, describe: 'Confidence level of the bootstrap interval' })
-            .example('$0 check results/pr --baseline results/baselines/ci', 'Fail if TTFT, TPOT or E2E p95 got >10% slower, beyond the noise')
+            .option('confidence', { type: 'number', default: 0.95, describe: 'One-sided confidence of each bound (a regression: the lower bound beyond the margin; ok: the upper bound within it)' })
+            .option('inconclusive', { choices: ['code', 'pass', 'fail'] as const, default: 'code' as const, describe: 'An inconclusive verdict (interval too wide, or a cell invalid or short) exits 97 (code), 0 (pass) or 99 (fail)' })
+            .option('allow-different', { type: 'boolean', default: false, describe: 'Judge folders whose scenarios differ (models, params, prompts, tokenizers, load levels)' })
+            .example('$0 check results/pr --baseline results/baselines/ci', 'Fail if TTFT or TPOT (p50 by >5%, p95 by >10%), decode tokens/s or the error rate got worse, beyond the noise')
+            .example('$0 check --plan results/baselines/ci', 'How many requests per cell the default rules need')
             .example('$0 check results/new --baseline results/old --max-regression ttft.p99=5%', 'A tighter gate on TTFT p99 only'),
         async (args) => {
           const { checkCommand } = await import('./commands/check.js');
           exitCode = await checkCommand(
             {
-              results: args.results,
-              baseline: args.baseline,
+              ...(args.results !== undefined ? { results: args.results } : {}),
+              ...(args.baseline !== undefined ? { baseline: args.baseline } : {}),
+              ...(args.plan !== undefined ? { plan: args.plan } : {}),
               confidence: args.confidence,
+              inconclusive: args.inconclusive,
+              allowDifferent: args.allowDifferent,
               ...(args.maxRegression ? { maxRegression: args.maxRegression } : {}),
             },
             fullIo,

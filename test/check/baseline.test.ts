@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { compareErrorRates, compareRuns, compareSamples, parseRegressionRules, percentileOf, type RequestLine } from '../../src/check/baseline.ts';
+import { compareSamples, parseRegressionRules, percentileOf, type RequestLine } from '../../src/check/baseline.ts';
+import { judgeRuns } from '../../src/check/verdict.ts';
 import { renderJunit } from '../../src/check/junit.ts';
 import { comparisonCases } from '../../src/check/render.ts';
 import { seededRandom } from '../../src/util/random.ts';
@@ -81,13 +82,18 @@ test('unequal sample sizes do not pass for a change: the same distribution, 30 a
 });
 
 test('errors.rate: a cell whose requests now fail is a regression; the same error rate is not', () => {
-  const [errors] = parseRegressionRules('errors.rate=1%');
-  assert.equal(compareErrorRates({ requests: 48, failed: 0 }, { requests: 48, failed: 48 }, errors!).regression, true);
-  assert.equal(compareErrorRates({ requests: 48, failed: 0 }, { requests: 48, failed: 1 }, errors!).regression, false);
-  assert.equal(compareErrorRates({ requests: 48, failed: 2 }, { requests: 48, failed: 2 }, errors!).regression, false);
-  const worse = compareErrorRates({ requests: 400, failed: 4 }, { requests: 400, failed: 60 }, errors!);
-  assert.equal(worse.regression, true);
+  const rules = parseRegressionRules('errors.rate=1%');
+  const lines = (n: number, failed: number): RequestLine[] =>
+    Array.from({ length: n }, (_, i) => ({ model: 'm', concurrency: 1, warmup: false, outcome: i < failed ? 'error' : 'ok' }));
+  const outcome = (base: [number, number], now: [number, number]) => judgeRuns(lines(...base), lines(...now), rules).verdicts[0]!;
+  assert.equal(outcome([48, 0], [48, 48]).outcome, 'regression');
+  assert.notEqual(outcome([48, 0], [48, 1]).outcome, 'regression');
+  assert.notEqual(outcome([48, 2], [48, 2]).outcome, 'regression');
+  const worse = outcome([400, 4], [400, 60]);
+  assert.equal(worse.outcome, 'regression');
   assert.ok(Math.abs(worse.worsening - 0.14) < 1e-9);
+  // The same rate, with enough requests to bound it within a point: ok.
+  assert.equal(outcome([2000, 0], [2000, 0]).outcome, 'ok');
 });
 
 test('--max-regression: each bad item is named', () => {
@@ -102,6 +108,7 @@ test('--max-regression: each bad item is named', () => {
   assert.throws(() => parseRegressionRules('ttft.p95=10'), /"ttft\.p95=10" must be METRIC\.pNN=N%/);
   assert.throws(() => parseRegressionRules('speed.p50=10%'), /"speed\.p50=10%" must be METRIC\.pNN=N% \(METRIC one of ttft/);
   assert.throws(() => parseRegressionRules('ttft.p100=10%'), /"ttft\.p100=10%" must be/);
+  assert.deepEqual(parseRegressionRules('slo.share=5%').map((r) => [r.key, r.margin, r.sloShare]), [['slo.share', 0.05, true]]);
 });
 
 test('runs are compared cell by cell; warm-up, failed requests and unshared cells are left out', () => {
@@ -123,30 +130,33 @@ test('runs are compared cell by cell; warm-up, failed requests and unshared cell
     line('a', 4, 9000, { outcome: 'error' }),
     ...latencies(40, 100, 4).map((t) => line('a', 16, t)),
   ];
-  const { comparisons, missing, onlyInCurrent } = compareRuns(baseline, current, [ttftP95!, ...parseRegressionRules('errors.rate=1%')]);
-  assert.equal(comparisons.length, 2);
-  assert.deepEqual(comparisons[0]!.cell, { model: 'a', load: { kind: 'concurrency', value: 4 } });
-  assert.deepEqual(comparisons[0]!.samples, { baseline: 40, current: 40 });
-  assert.equal(comparisons[0]!.regression, false);
-  assert.equal(comparisons[1]!.rule.key, 'errors.rate');
-  assert.deepEqual(comparisons[1]!.samples, { baseline: 40, current: 41 }, 'the failed request counts in the error rate');
+  const [ttftP50] = parseRegressionRules('ttft.p50=10%');
+  const { verdicts, missing, onlyInCurrent } = judgeRuns(baseline, current, [ttftP50!, ...parseRegressionRules('errors.rate=1%')]);
+  assert.equal(verdicts.length, 2);
+  assert.deepEqual(verdicts[0]!.cell, { model: 'a', load: { kind: 'concurrency', value: 4 } });
+  assert.deepEqual(verdicts[0]!.samples, { baseline: 40, current: 41 });
+  assert.notEqual(verdicts[0]!.outcome, 'regression');
+  assert.equal(verdicts[0]!.current, percentileOf(Float64Array.from(latencies(40, 100, 3)).sort(), 50), 'the failed request has no TTFT sample');
+  assert.equal(verdicts[1]!.rule.key, 'errors.rate');
+  assert.deepEqual(verdicts[1]!.samples, { baseline: 40, current: 41 }, 'the failed request counts in the error rate');
   assert.deepEqual(missing, [{ model: 'a', load: { kind: 'concurrency', value: 8 } }]);
   assert.deepEqual(onlyInCurrent, [{ model: 'a', load: { kind: 'concurrency', value: 16 } }]);
 });
 
 test('JUnit XML validates against the common (Ant/Jenkins) JUnit schema, with the right counts', async () => {
-  const slow = compareSamples(latencies(60, 100, 1), latencies(60, 130, 2), ttftP95!);
-  const ok = compareSamples(latencies(60, 100, 3), latencies(60, 100, 4), ttftP95!);
-  const cell = { model: 'm <&> "x"', load: { kind: 'concurrency' as const, value: 8 } };
-  const xml = renderJunit([
-    { name: 'baseline: b', cases: comparisonCases({ comparisons: [{ cell, rule: ttftP95!, ...slow }, { cell, rule: ttftP95!, ...ok }], missing: [] }) },
-  ]);
+  const [ttftP50] = parseRegressionRules('ttft.p50=10%');
+  const model = 'm <&> "x"';
+  const lines = (values: number[]): RequestLine[] => values.map((ttft) => ({ model, concurrency: 8, warmup: false, outcome: 'ok', ttft_ms: ttft }));
+  const slow = judgeRuns(lines(latencies(60, 100, 1)), lines(latencies(60, 130, 2)), [ttftP50!]).verdicts;
+  const ok = judgeRuns(lines(latencies(400, 100, 3)), lines(latencies(400, 100, 4)), [ttftP50!]).verdicts;
+  assert.deepEqual([slow[0]!.outcome, ok[0]!.outcome], ['regression', 'ok']);
+  const xml = renderJunit([{ name: 'baseline: b', cases: comparisonCases({ verdicts: [...slow, ...ok], missing: [] }) }]);
   assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="tokenmeter" tests="2" failures="1" errors="0">/);
   assert.match(xml, /<testsuite name="baseline: b" tests="2" failures="1" errors="0" skipped="0">/);
   const cases = [...xml.matchAll(/<testcase name="([^"]*)" classname="([^"]*)" time="0"(\/?)>/g)];
   assert.equal(cases.length, 2);
   assert.equal(cases[0]![2], 'm &lt;&amp;&gt; &quot;x&quot; @ c=8', 'attributes are escaped');
-  assert.match(xml, /<failure message="ttft\.p95 [\d.]+ → [\d.]+ \(\+\d+\.\d%, interval \[\+\d+\.\d%, \+\d+\.\d%\]\)" type="failure">/);
+  assert.match(xml, /<failure message="ttft\.p50 [\d.]+ → [\d.]+ \(\+\d+\.\d%, bounds \[\+\d+\.\d%, \+\d+\.\d%\]\)" type="failure">/);
   // Valid against the JUnit schema CI servers read (test/fixtures/junit.xsd), by libxml2's validator.
   const schema = await readFile(path.join(REPO_ROOT, 'test', 'fixtures', 'junit.xsd'), 'utf8');
   const verdict = await validateXML({ xml: [{ fileName: 'check.junit.xml', contents: xml }], schema: [schema] });
@@ -178,7 +188,7 @@ test('--max-regression accepts the per-request latencies and throughputs of requ
       (error: Error) =>
         error.message ===
         `--max-regression: "${metric}.p90=10%" must be METRIC.pNN=N% (METRIC one of ttft, ttfo, tpot, e2e, ttfb, scheduled_ttft, ` +
-          'output_tokens_per_s, decode_tokens_per_s; e.g. ttft.p95=10%) or errors.rate=N%',
+          'output_tokens_per_s, decode_tokens_per_s; e.g. ttft.p95=10%), errors.rate=N% or slo.share=N%',
     );
   }
 });

@@ -102,7 +102,9 @@ test('N shard processes, told their shard by the environment as a Kubernetes Ind
       // `report` rebuilds it, and `check` takes it (as a baseline of itself: nothing regressed).
       assert.equal(await main(['report', merged], captureIo()), 0);
       const check = captureIo();
-      assert.equal(await main(['check', merged, '--baseline', merged], check), 0, check.err());
+      // Inconclusive verdicts (a small run cannot bound its p95) pass here: what counts is that nothing regressed.
+      assert.equal(await main(['check', merged, '--baseline', merged, '--inconclusive', 'pass'], check), 0, check.err());
+      assert.doesNotMatch(check.out(), /REGRESSION/);
     } finally {
       await simulator.close();
     }
