@@ -234,8 +234,8 @@ function sampleSize(judge: Judge, samples: CellSamples | undefined): number | un
  */
 export const NOISE_THRESHOLD = 0.02;
 
-/** Significant (the interval excludes 0) and at least NOISE_THRESHOLD large. */
-const beyondNoise = (interval: [number, number], change: number): boolean => (interval[0] > 0 || interval[1] < 0) && Math.abs(change) >= NOISE_THRESHOLD;
+/** The whole interval beyond ±NOISE_THRESHOLD (Criterion.rs's rule): significant, and a difference worth acting on. */
+const beyondNoise = (interval: [number, number]): boolean => interval[0] > NOISE_THRESHOLD || interval[1] < -NOISE_THRESHOLD;
 
 /** Fewer samples a side than this, and the rank test's normal approximation is not to be trusted. */
 const MIN_SHIFT_SAMPLES = 8;
@@ -276,7 +276,7 @@ function judgeDifference(
     if (x.length === 0 || y.length === 0) return { change: relative, unjudged: 'no samples' };
     const { worsening, interval } = compareSamples(x, y, rule, { confidence });
     if (!interval) return { change: worsening, unjudged: `too few samples for p${judge.percentile} (${needed} a side)` };
-    return { change: worsening, interval, significant: beyondNoise(interval, worsening) };
+    return { change: worsening, interval, significant: beyondNoise(interval) };
   }
   const logX = x.filter((v) => v > 0).map(Math.log);
   const logY = y.filter((v) => v > 0).map(Math.log);
@@ -287,14 +287,14 @@ function judgeDifference(
   const shift = hodgesLehmann(logX, logY, confidence);
   const interval: [number, number] = [Math.expm1(shift.interval[0]), Math.expm1(shift.interval[1])];
   const p = mannWhitney(logX, logY).p;
-  if (judge.test === 'shift') return { change: Math.expm1(shift.estimate), interval, p, significant: beyondNoise(interval, Math.expm1(shift.estimate)) };
+  if (judge.test === 'shift') return { change: Math.expm1(shift.estimate), interval, p, significant: beyondNoise(interval) };
   // A cell's throughput is one number per run: its requests' rates carry the evidence, and count only when the cell moved the same way.
   if (relative === undefined) return undefined;
   return {
     change: relative,
     interval,
     p,
-    significant: beyondNoise(interval, relative) && Math.sign(relative) === Math.sign(shift.estimate),
+    significant: beyondNoise(interval) && Math.sign(relative) === Math.sign(shift.estimate),
     of: { what: 'per request', estimate: Math.expm1(shift.estimate) },
   };
 }

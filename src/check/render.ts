@@ -60,11 +60,12 @@ const verdictOf = (v: RuleVerdict): string =>
 
 const proportion = (v: RuleVerdict): boolean => v.rule.errorRate === true || v.rule.sloShare === true;
 /** Change and interval: relative for percentiles, percentage points (`pp`) for proportions. */
-const change = (v: RuleVerdict, value: number): string => (proportion(v) ? signedPoints(value) : signedPercent(value));
+// NaN: the run had none of the metric (verdict.ts), so there is no value to show.
+const change = (v: RuleVerdict, value: number): string => (Number.isNaN(value) ? '—' : proportion(v) ? signedPoints(value) : signedPercent(value));
 const intervalText = (v: RuleVerdict): string => (v.interval ? `[${change(v, v.interval[0])}, ${change(v, v.interval[1])}]` : '—');
 // Margins are never negative: the sign is always +.
 const allowed = (v: RuleVerdict): string => (proportion(v) ? signedPoints(v.rule.margin) : signedPercent(v.rule.margin, 0));
-const valueText = (v: RuleVerdict, value: number): string => (proportion(v) ? `${roundedText(value * 100, 2)}%` : roundedText(value, 2));
+const valueText = (v: RuleVerdict, value: number): string => (Number.isNaN(value) ? '—' : proportion(v) ? `${roundedText(value * 100, 2)}%` : roundedText(value, 2));
 const sizeText = (n: number): string => (Number.isFinite(n) ? String(n) : 'no size (the change sits on the margin)');
 
 /** Why a verdict is inconclusive and what would resolve it: `needs 120 requests/cell; detects +8.2%`. */

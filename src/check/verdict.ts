@@ -224,7 +224,23 @@ export function judgeRuns(
       } else {
         const b = base.samples.get(rule.field) ?? [];
         const c = now.samples.get(rule.field) ?? [];
-        if (b.length === 0 || c.length === 0) continue; // no TPOT in one-token replies; no successes (errors.rate says so)
+        if (b.length === 0) continue; // nothing to hold this run to (no TPOT in one-token replies)
+        if (c.length === 0) {
+          // The baseline had the metric and this run has none (no request succeeded): bad data never passes.
+          verdicts.push({
+            cell: now.cell,
+            rule,
+            baseline: percentileOf(Float64Array.from(b).sort(), rule.percentile),
+            current: NaN,
+            worsening: NaN,
+            outcome: 'inconclusive',
+            improvement: false,
+            method: rule.percentile === 50 ? 'hodges-lehmann' : 'quantile',
+            samples: { baseline: base.requests, current: now.requests },
+            reason: `no ${rule.field} in this run's cell (no request succeeded, or none had it): nothing to judge`,
+          });
+          continue;
+        }
         const sides = (byRepeat: Map<string, CellSamples>[] | undefined) =>
           (byRepeat ?? []).map((cells) => cells.get(id)?.samples.get(rule.field) ?? []).filter((values) => values.length > 0);
         const repeatSamples = baselineByRepeat && currentByRepeat ? { baseline: sides(baselineByRepeat), current: sides(currentByRepeat) } : undefined;

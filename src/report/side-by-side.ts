@@ -59,7 +59,7 @@ function legend(comparison: SideBySide, mark: string): string[] {
       ? ` (${percentOf(comparison.testConfidence)} each: Bonferroni over the ${comparison.contenders.length - 1} comparisons of a row)`
       : '';
   return [
-    `${mark} marks a row's winner: the best value, and significantly better than every other contender's; ~ marks a difference within the noise, or under 2%.`,
+    `${mark} marks a row's winner: the best value, and significantly better than every other contender's; ~ marks a difference within the noise, or whose interval reaches under 2%.`,
     `(±x% [interval], p, n) is the difference to ${comparison.contenders[0]} with its ${percentOf(comparison.confidence)} interval${corrected}, ` +
       'the p-value and the samples it rests on: p50 rows, the Hodges–Lehmann shift of the requests with its Mann–Whitney interval and p-value; ' +
       'p95/p99 rows, a bootstrap of the percentile; throughput rows, the shift of the per-request rates; error rate and goodput, ' +

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { DEFAULT_MAX_REGRESSION, parseRegressionRules, type RequestLine } from '../../src/check/baseline.ts';
 import { planSizes, proportionSize } from '../../src/check/plan.ts';
 import { judgeRuns } from '../../src/check/verdict.ts';
+import { renderComparisonLines } from '../../src/check/render.ts';
 import { seededRandom, type Random } from '../../src/util/random.ts';
 import { REPO_ROOT } from '../helpers.ts';
 
@@ -131,4 +132,20 @@ test('--plan: from the baseline\'s spread, the requests per cell; a p95 needs mo
   // 0% errors: "ok" needs the upper bound under 1 point, and 2% must be flagged 95% of the time.
   assert.equal(needed('errors.rate'), proportionSize(0, 0.01, 0.95));
   assert.ok(needed('errors.rate') > 1000);
+});
+
+test('a run whose cell has none of a metric the baseline has (no request succeeded) is inconclusive for it, never skipped', () => {
+  const [ttft] = parseRegressionRules('ttft.p50=5%');
+  const random = seededRandom(9);
+  const failed = syntheticRun(random).map(({ ttft_ms: _, ...line }) => ({ ...line, outcome: 'error' }));
+  const verdicts = judgeRuns(syntheticRun(random), failed, [ttft!]).verdicts;
+  assert.equal(verdicts.length, cells.length);
+  for (const v of verdicts) {
+    assert.equal(v.outcome, 'inconclusive');
+    assert.match(v.reason!, /no ttft_ms in this run's cell/);
+  }
+  assert.doesNotThrow(() => renderComparisonLines({ verdicts, missing: [] }, 0.95));
+  const lines = renderComparisonLines({ verdicts, missing: [] }, 0.95);
+  assert.match(lines, /inconclusive/);
+  assert.doesNotMatch(lines, /NaN/, 'no value is shown as —');
 });

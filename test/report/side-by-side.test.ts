@@ -72,7 +72,7 @@ test('the side-by-side text pins its layout: the summary first, then each level;
       'output tok/s (tokens/s)  1235          —',
       'error rate (%)           0 (n=48)      8.333 (~ +8.3pp [-0.5pp, +17.1pp], n=48)',
       '',
-      "(* marks a row's winner: the best value, and significantly better than every other contender's; ~ marks a difference within the noise, or under 2%.)",
+      "(* marks a row's winner: the best value, and significantly better than every other contender's; ~ marks a difference within the noise, or whose interval reaches under 2%.)",
       "((±x% [interval], p, n) is the difference to fast with its 95% interval, the p-value and the samples it rests on: p50 rows, the Hodges–Lehmann shift of the requests with its Mann–Whitney interval and p-value; p95/p99 rows, a bootstrap of the percentile; throughput rows, the shift of the per-request rates; error rate and goodput, Newcombe's interval of the difference in points; ITL rows are not judged (docs/compare.md).)",
       '',
     ].join('\n'),
