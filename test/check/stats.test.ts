@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hodgesLehmann, mannWhitney, newcombe, normalCdf, normalQuantile, wilson } from '../../src/check/stats.ts';
+import { hodgesLehmann, mannWhitney, newcombe, normalCdf, normalQuantile, studentQuantile, wilson } from '../../src/check/stats.ts';
 import { seededRandom } from '../../src/util/random.ts';
 
 const close = (actual: number, expected: number, tolerance: number, what: string) =>
@@ -56,4 +56,21 @@ test('Newcombe: 0 of 48 failed against 4 of 48 is at least +1.3 points with 95% 
   // The same rate twice: an interval around 0.
   const same = newcombe({ x: 2, n: 48 }, { x: 2, n: 48 });
   assert.ok(same.interval[0] < 0 && same.interval[1] > 0);
+});
+
+test("Student's t quantile matches the tables, also at the 1 to 3 degrees of freedom a few repeats give", () => {
+  const table: [number, number, number][] = [
+    [0.975, 1, 12.7062],
+    [0.95, 1, 6.3138],
+    [0.95, 2, 2.92],
+    [0.975, 2, 4.3027],
+    [0.95, 3, 2.3534],
+    [0.975, 10, 2.2281],
+    [0.95, 30, 1.6973],
+    [0.05, 5, -2.015],
+  ];
+  for (const [p, df, t] of table) close(studentQuantile(p, df), t, 1e-3 * Math.abs(t), `t(${p}, ${df})`);
+  // Fractional df (Welch): between its neighbours.
+  const t15 = studentQuantile(0.95, 1.5);
+  assert.ok(t15 < 6.3138 && t15 > 2.92, String(t15));
 });
