@@ -9,12 +9,13 @@ import { renderComparisonLines } from '../../src/check/render.ts';
 import { seededRandom, type Random } from '../../src/util/random.ts';
 import { REPO_ROOT } from '../helpers.ts';
 
-/** The simulator's own recorded requests: the bundled CI baseline (scenarios/ci.yaml), warm-up left out. */
+/** The simulator's own recorded requests: the bundled CI baseline's (scenarios/ci.yaml) first repeat, warm-up left out. */
 const recorded: RequestLine[] = readFileSync(path.join(REPO_ROOT, 'results', 'baselines', 'ci', 'requests.jsonl'), 'utf8')
   .trim()
   .split('\n')
   .map((line) => JSON.parse(line) as RequestLine)
-  .filter((line) => !line.warmup);
+  .filter((line) => !line.warmup && (line.repeat === undefined || line.repeat === 1))
+  .map(({ repeat: _, ...line }) => line as RequestLine);
 const cells = [...new Set(recorded.map((line) => line.concurrency))];
 const perCell = recorded.filter((line) => line.concurrency === cells[0]).length;
 
