@@ -95,6 +95,19 @@ describe('CI gates', () => {
       }
     }));
 
+  test('check: --repeat on one side only is said, since the spread between runs then goes unmeasured', () =>
+    withTempDir(async (dir) => {
+      const once = await runInto(dir, 'once', scenario({}));
+      const repeated = await runScenarioText(dir, 'repeated', scenario({}), { args: ['--repeat', '2'] });
+      assert.equal(repeated.code, 0, repeated.io.err());
+      const io = captureIo();
+      await main(['check', once.out, '--baseline', repeated.out, '--inconclusive', 'pass'], io);
+      assert.match(io.err(), /warning: the baseline has --repeat runs and .*once has not: the spread between runs is not measured/);
+      const both = captureIo();
+      await main(['check', repeated.out, '--baseline', repeated.out, '--inconclusive', 'pass'], both);
+      assert.doesNotMatch(both.err(), /has --repeat runs/);
+    }));
+
   test('check: runs of different scenarios are refused with the differences listed (exit 2), unless --allow-different', () =>
     withTempDir(async (dir) => {
       const baseline = await virtualRun(dir, 'baseline', { seed: 1 });
