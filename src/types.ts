@@ -169,15 +169,17 @@ export interface LoadLevel {
   value: number;
 }
 
-export const ARRIVAL_NAMES = ['constant', 'poisson'] as const;
+export const ARRIVAL_NAMES = ['constant', 'poisson', 'gamma'] as const;
 export type Arrival = (typeof ARRIVAL_NAMES)[number];
 
 export interface LoadSpec {
   kind: LoadKind;
   /** The sweep: concurrency levels or rates (requests/s), run in order, one cell each per model. */
   levels: number[];
-  /** Open loop: `constant` (arrival i due at start + i/R) or `poisson` (seeded exponential gaps). */
+  /** Open loop: `constant` (arrival i due at start + i/R), `poisson` (seeded exponential gaps) or `gamma` (seeded gamma gaps). */
   arrival: Arrival;
+  /** Gamma arrivals: the gaps' shape B (coefficient of variation 1/√B; 1 is Poisson, below 1 burstier); unset for the others. */
+  burstiness?: number;
   /** Open loop: most requests in flight at once; an arrival that finds it full is recorded as dropped. */
   maxInFlight: number;
   /** Measured requests per cell (arrivals, in open loop); with `durationMs`, whichever ends first. */

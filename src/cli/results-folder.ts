@@ -237,6 +237,7 @@ const runJsonSchema = z.looseObject({
           warmup: z.number().optional(),
           warmupMs: z.number().optional(),
           arrival: z.string().optional(),
+          burstiness: z.number().optional(),
         })
         .optional(),
       params: z.record(z.string(), z.unknown()).optional(),

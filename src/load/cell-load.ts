@@ -39,7 +39,7 @@ export function cellLoad(
   options: LoopOptions,
   share: Share = WHOLE,
 ): CellLoad {
-  const { requests, durationMs, warmup, warmupMs, arrival, maxInFlight } = scenario.load;
+  const { requests, durationMs, warmup, warmupMs, arrival, burstiness, maxInFlight } = scenario.load;
   const split = share.count > 1;
   const plan: CellPlan = { prompts, idPrefix: split && load.kind === 'concurrency' ? `${idPrefix}.${share.index}` : idPrefix, ...(split ? { share } : {}) };
   if (requests !== undefined) plan.requests = requests;
@@ -57,6 +57,7 @@ export function cellLoad(
               ...plan,
               rate: load.value,
               arrival,
+              ...(burstiness !== undefined ? { burstiness } : {}),
               maxInFlight,
               // Seeded by the scenario and the level, not the model: every model sees the same arrivals.
               random: seededRandom(deriveSeed(scenario.seed, ARRIVALS_STREAM, Math.round(load.value * 1000))),

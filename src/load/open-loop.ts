@@ -18,8 +18,10 @@ export interface OpenLoopPlan extends CellPlan {
   /** Arrivals per second. */
   rate: number;
   arrival: Arrival;
+  /** Gamma arrivals: the gaps' shape (default 1, Poisson). */
+  burstiness?: number;
   maxInFlight: number;
-  /** Uniform [0, 1) draws for poisson gaps, seeded by the caller. */
+  /** Uniform [0, 1) draws for poisson and gamma gaps, seeded by the caller. */
   random: () => number;
 }
 
@@ -40,7 +42,7 @@ export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, options: 
   const schedule = async (): Promise<void> => {
     let behind = 0;
     let n = 0;
-    for (const offset of arrivalOffsetsMs(plan.arrival, plan.rate, plan.random)) {
+    for (const offset of arrivalOffsetsMs(plan.arrival, plan.rate, plan.random, plan.burstiness)) {
       const ts = start + offset;
       if (!inShare(n++, share)) {
         // Another share's: it still counts towards the cell's warm-up and bounds, and is not waited for.

@@ -31,6 +31,7 @@ export interface ProvenanceSource {
       warmup?: number | undefined;
       warmupMs?: number | undefined;
       arrival?: string | undefined;
+      burstiness?: number | undefined;
     };
     params?: Record<string, unknown>;
   };
@@ -75,7 +76,7 @@ function paramsText(params: Record<string, unknown> | undefined): string {
 function loadText(load: ProvenanceSource['scenario']['load'], repeat: number | undefined): string {
   if (!load) return 'unknown';
   const parts = [`${load.kind ?? 'load'} ${(load.levels ?? []).join(', ')}${load.kind === 'rate' ? ' req/s' : ''}`];
-  if (load.kind === 'rate' && load.arrival) parts.push(`${load.arrival} arrivals`);
+  if (load.kind === 'rate' && load.arrival) parts.push(`${load.arrival} arrivals${load.burstiness !== undefined ? ` (burstiness ${load.burstiness})` : ''}`);
   if (load.requests !== undefined) parts.push(`${load.requests} requests per cell`);
   if (load.durationMs !== undefined) parts.push(`${durationText(load.durationMs)} per cell`);
   if (load.warmup !== undefined) parts.push(`${load.warmup} warm-up`);

@@ -83,6 +83,7 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
     maxClientLagMs: raw.maxClientLag === undefined ? DEFAULT_MAX_CLIENT_LAG_MS : durationMs(raw.maxClientLag),
     maxStartOffsetMs: raw.maxStartOffset === undefined ? DEFAULT_MAX_START_OFFSET_MS : durationMs(raw.maxStartOffset),
   };
+  if (raw.burstiness !== undefined) load.burstiness = raw.burstiness;
   if (raw.maxClientUtilization !== undefined) load.maxClientUtilization = raw.maxClientUtilization;
   if (raw.workers !== undefined) load.workers = raw.workers;
   if (raw.requests !== undefined) load.requests = raw.requests;

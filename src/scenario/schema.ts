@@ -214,7 +214,10 @@ const loadSchema = z
     arrival: z
       .enum(ARRIVAL_NAMES, { error: `must be one of ${ARRIVAL_NAMES.join(', ')}` })
       .optional()
-      .describe('Open loop: constant (arrival i at start + i/rate) or poisson (seeded); default constant.'),
+      .describe('Open loop: constant (arrival i at start + i/rate), poisson (seeded) or gamma (seeded, with burstiness); default constant.'),
+    burstiness: positiveNumber
+      .optional()
+      .describe('Gamma arrivals: the gaps\' shape B; their coefficient of variation is 1/√B (1 is Poisson, below 1 burstier, above 1 more regular). Default 1.'),
     maxInFlight: atMost(positiveInteger, LIMITS.inFlight, 'requests one process holds in flight')
       .optional()
       .describe('Open loop: most requests in flight; an arrival that finds it full is recorded as dropped (default 1000).'),
@@ -268,6 +271,9 @@ const loadSchema = z
       if (load[key] !== undefined && load.rate === undefined) {
         context.addIssue({ code: 'custom', message: 'applies to open loop only (load.rate)', path: [key] });
       }
+    }
+    if (load.burstiness !== undefined && load.arrival !== 'gamma') {
+      context.addIssue({ code: 'custom', message: 'applies to gamma arrivals only (load.arrival: gamma)', path: ['burstiness'] });
     }
   });
 

@@ -46,3 +46,29 @@ function fmix32(value: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/** A standard normal draw (Box–Muller, one of the pair): two uniform draws. */
+export function drawNormal(random: Random): number {
+  // 1 - u is in (0, 1], so the log is finite.
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+/**
+ * A draw from Gamma(shape, 1) (mean `shape`), shape > 0: Marsaglia and Tsang's
+ * squeeze-and-reject method ("A simple method for generating gamma variables",
+ * ACM TOMS 26(3), 2000); for shape < 1, their boost: Gamma(shape + 1) · u^(1/shape).
+ */
+export function drawGamma(shape: number, random: Random): number {
+  if (shape < 1) return drawGamma(shape + 1, random) * (1 - random()) ** (1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = drawNormal(random);
+    const cube = 1 + c * x;
+    if (cube <= 0) continue;
+    const v = cube ** 3;
+    const u = 1 - random();
+    if (u < 1 - 0.0331 * x ** 4) return d * v;
+    if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}

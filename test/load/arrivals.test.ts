@@ -44,3 +44,35 @@ test('the same seed gives the same poisson arrivals; another seed does not', () 
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
+
+function gapStats(offsets: number[]): { meanGap: number; cv: number } {
+  const gaps = offsets.slice(1).map((t, i) => t - offsets[i]!);
+  const meanGap = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+  const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - meanGap) ** 2, 0) / (gaps.length - 1));
+  return { meanGap, cv: sd / meanGap };
+}
+
+for (const burstiness of [0.5, 1, 4]) {
+  test(`gamma arrivals with burstiness ${burstiness}: mean gap 1/rate, coefficient of variation 1/√B, over 10,000 seeded draws`, () => {
+    const rate = 20; // per second: a mean gap of 50 ms
+    const { meanGap, cv } = gapStats(take(arrivalOffsetsMs('gamma', rate, seededRandom(11), burstiness), 10_001));
+    assert.ok(Math.abs(meanGap - 50) / 50 < 0.02, `mean gap ${meanGap} ms, expected 50`);
+    const expectedCv = 1 / Math.sqrt(burstiness);
+    assert.ok(Math.abs(cv - expectedCv) / expectedCv < 0.03, `gap CV ${cv}, expected ${expectedCv}`);
+  });
+}
+
+test('gamma arrivals with burstiness 1 disperse like poisson ones (CV ≈ 1 for both)', () => {
+  const gamma = gapStats(take(arrivalOffsetsMs('gamma', 20, seededRandom(5), 1), 10_001));
+  const poisson = gapStats(take(arrivalOffsetsMs('poisson', 20, seededRandom(5)), 10_001));
+  assert.ok(Math.abs(gamma.cv - 1) < 0.03 && Math.abs(poisson.cv - 1) < 0.03, `gamma CV ${gamma.cv}, poisson CV ${poisson.cv}`);
+});
+
+test('the same seed gives the same gamma arrivals; another seed does not', () => {
+  const a = take(arrivalOffsetsMs('gamma', 10, seededRandom(3), 0.25), 100);
+  const b = take(arrivalOffsetsMs('gamma', 10, seededRandom(3), 0.25), 100);
+  const c = take(arrivalOffsetsMs('gamma', 10, seededRandom(4), 0.25), 100);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  assert.ok(a.every((t, i) => i === 0 || t >= a[i - 1]!), 'offsets never go back');
+});

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { arrivalOffsetsMs } from '../../src/load/arrivals.ts';
 import type { OutgoingRequest } from '../../src/load/cell-budget.ts';
+import { cellLoad } from '../../src/load/cell-load.ts';
 import { openLoop } from '../../src/load/open-loop.ts';
-import { seededRandom } from '../../src/util/random.ts';
-import type { Exchange } from '../../src/types.ts';
+import { deriveSeed, seededRandom } from '../../src/util/random.ts';
+import type { Exchange, LoadSpec } from '../../src/types.ts';
 import { sleep, VirtualClock } from '../../src/util/clock.ts';
 
 const prompts = [{ messages: [{ role: 'user' as const, content: 'hi' }] }];
@@ -83,6 +85,34 @@ test('poisson arrivals follow their seeded schedule exactly', async () => {
   assert.deepEqual(await run(), first, 'the same seed gives the same arrivals');
   const meanGapMs = first.at(-1)! / (first.length - 1);
   assert.ok(meanGapMs > 17 && meanGapMs < 23, `mean gap ${meanGapMs.toFixed(2)} ms at 50 req/s`);
+});
+
+test("a scenario's gamma arrivals reach the scheduler with their burstiness: each ts is the seeded gamma schedule's", async () => {
+  const load: LoadSpec = {
+    kind: 'rate',
+    levels: [40],
+    arrival: 'gamma',
+    burstiness: 0.25,
+    maxInFlight: 100,
+    requests: 50,
+    warmup: 0,
+    maxScheduleLagMs: 10,
+    maxClientLagMs: 10,
+    maxStartOffsetMs: 1000,
+  };
+  const clock = new VirtualClock();
+  const cell = cellLoad({ load, seed: 3 }, { kind: 'rate', value: 40 }, prompts, 'g', async (request) => exchangeOf(request, clock.now(), clock.now()), { clock });
+  const finished = await clock.run(drain(cell.requests));
+  assert.equal(finished.filter((r) => !r.warmup).length, 50);
+  // The stream cell-load.ts seeds arrivals from (ARRIVALS_STREAM, the rate in thousandths).
+  const expected: number[] = [];
+  for (const offset of arrivalOffsetsMs('gamma', 40, seededRandom(deriveSeed(3, 0xa1, 40_000)), 0.25)) {
+    if (expected.push(offset) === finished.length) break;
+  }
+  assert.deepEqual(
+    finished.map((r) => r.ts),
+    expected,
+  );
 });
 
 test('an arrival that finds maxInFlight requests in flight is recorded as dropped, never queued', async () => {

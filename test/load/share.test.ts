@@ -73,26 +73,28 @@ test('closed loop split N ways: the slots are disjoint and all there, and the me
   }
 });
 
-test('open loop split N ways: the union of the shares’ schedules is the single process’s schedule', async () => {
-  const plan = { rate: 50, arrival: 'poisson' as const, maxInFlight: 64, requests: 200, warmupMs: 300, prompts, idPrefix: 'c1' };
-  const schedule = async (share?: Share): Promise<FinishedRequest[]> => {
-    const clock = new VirtualClock(5000);
-    return clock.run(
-      drain(
-        openLoop({ ...plan, random: seededRandom(7), ...(share ? { share } : {}) }, async (request) => {
-          const t0 = clock.now();
-          await sleep(clock, 30);
-          return exchangeOf(request, t0, clock.now());
-        }, { clock }),
-      ),
-    );
-  };
-  const key = (r: FinishedRequest) => `${r.id} ${r.ts} ${r.warmup}`;
-  const whole = (await schedule()).map(key).sort();
-  assert.equal(whole.filter((line) => line.endsWith('false')).length, 200);
-  for (const count of [1, 2, 3, 7]) {
-    const parts = await Promise.all(sharesOf(count).map((share) => schedule(share)));
-    assert.deepEqual(parts.flat().map(key).sort(), whole, `${count} shares`);
-    assert.ok(parts.every((part, i) => part.every((r) => Number(r.id.split('-')[1]) % count === i)), 'each share sends its own arrivals');
-  }
-});
+for (const arrivals of [{ arrival: 'poisson' as const }, { arrival: 'gamma' as const, burstiness: 0.3 }]) {
+  test(`open loop (${arrivals.arrival} arrivals) split N ways: the union of the shares’ schedules is the single process’s schedule`, async () => {
+    const plan = { rate: 50, ...arrivals, maxInFlight: 64, requests: 200, warmupMs: 300, prompts, idPrefix: 'c1' };
+    const schedule = async (share?: Share): Promise<FinishedRequest[]> => {
+      const clock = new VirtualClock(5000);
+      return clock.run(
+        drain(
+          openLoop({ ...plan, random: seededRandom(7), ...(share ? { share } : {}) }, async (request) => {
+            const t0 = clock.now();
+            await sleep(clock, 30);
+            return exchangeOf(request, t0, clock.now());
+          }, { clock }),
+        ),
+      );
+    };
+    const key = (r: FinishedRequest) => `${r.id} ${r.ts} ${r.warmup}`;
+    const whole = (await schedule()).map(key).sort();
+    assert.equal(whole.filter((line) => line.endsWith('false')).length, 200);
+    for (const count of [1, 2, 3, 7]) {
+      const parts = await Promise.all(sharesOf(count).map((share) => schedule(share)));
+      assert.deepEqual(parts.flat().map(key).sort(), whole, `${count} shares`);
+      assert.ok(parts.every((part, i) => part.every((r) => Number(r.id.split('-')[1]) % count === i)), 'each share sends its own arrivals');
+    }
+  });
+}

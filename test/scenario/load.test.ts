@@ -98,7 +98,17 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[]; a
   {
     name: 'a bad arrival and a bad warm-up',
     text: VALID.replace('concurrency: [1, 2], requests: 4', 'rate: [1, 2.5], duration: 10s, arrival: bursty, warmup: soon'),
-    expected: ['FILE: load.arrival: must be one of constant, poisson', 'FILE: load.warmup: must be a count of requests or a duration'],
+    expected: ['FILE: load.arrival: must be one of constant, poisson, gamma', 'FILE: load.warmup: must be a count of requests or a duration'],
+  },
+  {
+    name: 'burstiness without gamma arrivals',
+    text: VALID.replace('concurrency: [1, 2], requests: 4', 'rate: 2, requests: 4, arrival: poisson, burstiness: 0.5'),
+    expected: ['FILE: load.burstiness: applies to gamma arrivals only (load.arrival: gamma)'],
+  },
+  {
+    name: 'a burstiness that is not positive',
+    text: VALID.replace('concurrency: [1, 2], requests: 4', 'rate: 2, requests: 4, arrival: gamma, burstiness: 0'),
+    expected: ['FILE: load.burstiness: must be a positive number'],
   },
   {
     name: 'bad SLO keys, each with its reason',
@@ -202,6 +212,15 @@ describe('scenario loading', () => {
         { key: 'error_rate', metric: 'error_rate', bound: 0.01, direction: 'max' },
       ]);
       assert.deepEqual(scenario.capacity, { start: 2, max: 1024, tolerance: 0.5 });
+    }));
+
+  test('gamma arrivals keep their burstiness', () =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, 'gamma.yaml');
+      await writeFile(file, VALID.replace('concurrency: [1, 2], requests: 4', 'rate: 4, requests: 8, arrival: gamma, burstiness: 0.25'));
+      const scenario = await loadScenario(file, {});
+      assert.equal(scenario.load.arrival, 'gamma');
+      assert.equal(scenario.load.burstiness, 0.25);
     }));
 
   test('a valid file is normalized: levels as a list, prompts as messages, defaults filled', () =>

@@ -103,8 +103,8 @@ const reasonOf = (folder: ResultsFolder): string => (folder.incompleteReason ===
  */
 function comparedScenario(folder: ResultsFolder): Record<string, unknown> {
   const { models, params, prompts, load } = folder.runJson.scenario as Record<string, unknown> & { load?: Record<string, unknown> };
-  const { kind, levels, requests, durationMs, warmup, warmupMs, arrival } = load ?? {};
-  return { models, params, prompts, load: { kind, levels, requests, durationMs, warmup, warmupMs, arrival } };
+  const { kind, levels, requests, durationMs, warmup, warmupMs, arrival, burstiness } = load ?? {};
+  return { models, params, prompts, load: { kind, levels, requests, durationMs, warmup, warmupMs, arrival, burstiness } };
 }
 
 /** The cells (any repeat) that are invalid or short on either side, with the reason: they can never be "ok". */
