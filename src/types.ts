@@ -23,6 +23,46 @@ export interface Prompt {
   maxTokens?: number;
   /** Tokens of the messages' text, when a synthetic prompt was built to that length (the model's tokenizer). */
   inputTokens?: number;
+  /**
+   * Tokens of the dataset's reference answer in the model's tokenizer: sent as max_tokens unless the
+   * prompt has its own maxTokens or the scenario's or model's params set an output length.
+   */
+  referenceTokens?: number;
+}
+
+/** The dataset file formats of `prompts: {file, format}`. */
+export const DATASET_FORMATS = ['jsonl', 'sharegpt', 'openai-chat'] as const;
+export type DatasetFormat = (typeof DATASET_FORMATS)[number];
+
+/** One entry of a dataset file: a prompt, and the answer the dataset recorded for it (not sent). */
+export interface DatasetEntry extends Prompt {
+  /** The reference answer's text (ShareGPT's gpt turn, an OpenAI chat line's final assistant message). */
+  reference?: string;
+}
+
+/**
+ * Prompts read from a dataset file, filtered and limited per model at run time
+ * (lengths count in each model's tokenizer).
+ */
+export interface DatasetPrompts {
+  dataset: true;
+  /** The file, resolved (for messages). */
+  file: string;
+  format: DatasetFormat;
+  /** Every usable entry, in file order. */
+  entries: DatasetEntry[];
+  /** Well-formed entries with nothing to send (a ShareGPT conversation without a human turn), left out. */
+  skipped: number;
+  /** Bounds on a prompt's tokens (the messages' text, no chat template), inclusive. */
+  minInputTokens?: number;
+  maxInputTokens?: number;
+  /** Bounds on the reference answer's tokens, inclusive; an entry without one is left out when either is set. */
+  minOutputTokens?: number;
+  maxOutputTokens?: number;
+  /** Most prompts kept, after the filters. */
+  limit?: number;
+  /** first: entries in file order; random: in an order shuffled from the scenario's seed (the same for every model). */
+  sample: 'first' | 'random';
 }
 
 /** Names of the built-in tokenizers (one list for the type, the schema and the code). */
@@ -242,7 +282,7 @@ export interface Scenario {
   models: ModelSpec[];
   load: LoadSpec;
   /** Prompts as written or read from a file; synthetic prompts are built per model at run time. */
-  prompts: Prompt[] | SyntheticPrompts;
+  prompts: Prompt[] | SyntheticPrompts | DatasetPrompts;
   /** Seed of open-loop arrivals and synthetic prompts. */
   seed: number;
   /** Service-level objectives: per request (goodput) and per cell (percentiles, error rate). */

@@ -8,8 +8,9 @@ import { FALLBACK_TOKENIZER, loadTokenizer, loadTokenizerFile, TokenizerFileErro
 import { ScenarioError } from '../scenario/load.js';
 import { outputLengthParams, PROVIDERS } from '../scenario/providers.js';
 import { TOKENIZER_FILE_PATTERN } from '../scenario/schema.js';
-import { SERVER_TOKENIZER, type ModelSpec, type Prompt, type Scenario, type TokenizerName } from '../types.js';
+import { SERVER_TOKENIZER, type DatasetPrompts, type ModelSpec, type Prompt, type Scenario, type TokenizerName } from '../types.js';
 import { ServerTokenizer } from './server-tokenizer.js';
+import { selectDatasetPrompts } from './dataset-prompts.js';
 import { buildSyntheticPrompts } from './synthetic-prompts.js';
 
 export interface ModelWorkload {
@@ -36,20 +37,44 @@ export interface ServerTokenizerTarget {
 
 /** Loads every model's tokenizer and builds its prompts; warnings (a fallback tokenizer) go to `warnings`. */
 export async function prepareWorkloads(scenario: Scenario, warnings: string[], target: ServerTokenizerTarget): Promise<ModelWorkload[]> {
-  // Synthetic prompts depend only on the tokenizer (and the seed): models that share one share them.
-  const synthetic = new Map<Tokenizer, Prompt[]>();
-  return Promise.all(
+  // Synthetic and dataset prompts depend only on the tokenizer (and the seed): models that share one share them.
+  const built = new Map<Tokenizer, Prompt[]>();
+  const { prompts: spec } = scenario;
+  if ('dataset' in spec && spec.skipped > 0) {
+    warnings.push(`${spec.file}: ${spec.skipped} conversation(s) without a human turn to send were left out`);
+  }
+  const workloads = await Promise.all(
     scenario.models.map(async (model, i): Promise<ModelWorkload> => {
       const { tokenizer, fallback, server } = await tokenizerFor(model, scenario, warnings, target).catch((error: unknown) => {
         throw error instanceof TokenizerFileError ? new ScenarioError(scenario.file, [tokenizerProblem(scenario, i, error)]) : error;
       });
-      if (!Array.isArray(scenario.prompts) && !synthetic.has(tokenizer)) {
-        synthetic.set(tokenizer, buildSyntheticPrompts(scenario.prompts, tokenizer, scenario.seed));
+      if (!Array.isArray(spec) && !built.has(tokenizer)) {
+        built.set(tokenizer, 'dataset' in spec ? selectDatasetPrompts(spec, tokenizer, scenario.seed) : buildSyntheticPrompts(spec, tokenizer, scenario.seed));
       }
-      const prompts = Array.isArray(scenario.prompts) ? scenario.prompts : synthetic.get(tokenizer)!;
+      const prompts = Array.isArray(spec) ? spec : built.get(tokenizer)!;
       return { model, tokenizer, fallback, prompts, ...(server ? { server } : {}) };
     }),
   );
+  if ('dataset' in spec) checkDatasetSelections(scenario, spec, workloads, warnings);
+  return workloads;
+}
+
+/** A model left without prompts by the filters is a scenario error; fewer than the limit, a warning. */
+function checkDatasetSelections(scenario: Scenario, spec: DatasetPrompts, workloads: ModelWorkload[], warnings: string[]): void {
+  const empty = workloads.filter((workload) => workload.prompts.length === 0);
+  if (empty.length > 0) {
+    throw new ScenarioError(
+      scenario.file,
+      empty.map(
+        ({ model, tokenizer }) =>
+          `${scenario.file}: prompts: no entry of ${spec.file} passes the length filters in the ${tokenizer.name} tokenizer of model "${model.name}"`,
+      ),
+    );
+  }
+  if (spec.limit === undefined) return;
+  for (const { model, prompts } of workloads) {
+    if (prompts.length < spec.limit) warnings.push(`prompts.limit is ${spec.limit}, but only ${prompts.length} entries of ${spec.file} pass the filters for model "${model.name}"`);
+  }
 }
 
 /**
@@ -106,19 +131,26 @@ async function tokenizerFor(
   return { tokenizer: await loadTokenizer(FALLBACK_TOKENIZER), fallback: true };
 }
 
+/** Body parameters that set an output length: in the scenario's or model's params, they win over a reference answer's length. */
+const OUTPUT_LENGTH_PARAMS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const;
+
 /**
  * The body parameters of one request: the scenario's, the model's over them,
  * and the prompt's own output length over both: a cap (a JSONL line's
  * max_tokens), or, for synthetic prompts, an exact length, with
  * ignore_eos/min_tokens where the provider takes them (the built-in simulator does).
+ * A dataset's reference answer length is a cap too, sent only when neither
+ * params sets an output length.
  */
 export function requestParams(scenario: Scenario, workload: ModelWorkload, prompt: number): Record<string, unknown> {
-  const maxTokens = workload.prompts[prompt]!.maxTokens;
+  const { maxTokens: ownMaxTokens, referenceTokens } = workload.prompts[prompt]!;
   const base = { ...scenario.params, ...workload.model.params };
+  // A length the scenario sets is a choice for this run; a reference answer's is only the dataset's default.
+  const maxTokens = ownMaxTokens ?? (OUTPUT_LENGTH_PARAMS.some((key) => base[key] !== undefined) ? undefined : referenceTokens);
   if (maxTokens === undefined) return base;
   const { target } = scenario;
   const provider = target.baseURL === 'builtin' ? 'vllm' : target.provider;
-  const exact = !Array.isArray(scenario.prompts);
+  const exact = !Array.isArray(scenario.prompts) && 'synthetic' in scenario.prompts;
   const params = exact ? outputLengthParams(provider, maxTokens) : { max_tokens: maxTokens };
   if (target.api !== 'responses') return { ...base, ...params };
   const { max_tokens: cap, ...rest } = params;

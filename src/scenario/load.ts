@@ -202,7 +202,11 @@ function flattenIssues(issues: readonly $ZodIssue[], prefix: PropertyKey[] = [])
       const branches = issue.errors.map((branch) => flattenIssues(branch, path));
       const depth = (branch: typeof flat) => Math.max(...branch.map((i) => i.path.length));
       const deepest = Math.max(...branches.map(depth));
-      const winners = branches.filter((branch) => depth(branch) === deepest);
+      const deepestBranches = branches.filter((branch) => depth(branch) === deepest);
+      // Among those, the one with the fewest problems (each unknown key one): {file, format: csv} fits
+      // the file branch with one problem, the synthetic branch with a missing key and two unknown ones.
+      const fewest = Math.min(...deepestBranches.map((branch) => branch.length));
+      const winners = deepestBranches.filter((branch) => branch.length === fewest);
       if (deepest > path.length && winners.length === 1) {
         flat.push(...winners[0]!);
         continue;

@@ -2,6 +2,7 @@ import path from 'node:path';
 /** Validated raw scenario → the Scenario the rest of tokenmeter uses: defaults filled, shapes unified. */
 import {
   DEFAULT_SIM_PROFILE,
+  type DatasetPrompts,
   type LengthDistribution,
   type LoadSpec,
   type Prompt,
@@ -12,6 +13,7 @@ import {
   type SyntheticPrompts,
 } from '../types.js';
 import { HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
+import { readDatasetFile } from './datasets.js';
 import { readPromptFile } from './prompt-file.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold } from './thresholds.js';
@@ -94,11 +96,21 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
 }
 
 /**
- * Inline prompts become message lists; a JSONL file (relative to the scenario)
- * is read now (it throws PromptFileError); synthetic ones are built per model at run time.
+ * Inline prompts become message lists; a prompt or dataset file (relative to the scenario)
+ * is read now (it throws PromptFileError), a dataset's filters and limit applied per model at
+ * run time (lengths count in the model's tokenizer); synthetic ones are built per model at run time.
  */
-function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] | SyntheticPrompts {
-  if ('file' in raw) return readPromptFile(path.resolve(path.dirname(file), raw.file));
+function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] | SyntheticPrompts | DatasetPrompts {
+  if ('file' in raw) {
+    const { file: dataFile, format = 'jsonl', sample = 'first', ...selection } = raw;
+    const resolved = path.resolve(path.dirname(file), dataFile);
+    // A JSONL file with nothing to select is today's prompt file: the same prompts for every model.
+    if (format === 'jsonl' && Object.values(selection).every((value) => value === undefined)) return readPromptFile(resolved);
+    const { entries, skipped } = readDatasetFile(resolved, format);
+    const dataset: DatasetPrompts = { dataset: true, file: resolved, format, entries, skipped, sample };
+    for (const [key, value] of Object.entries(selection)) if (value !== undefined) (dataset as unknown as Record<string, number>)[key] = value;
+    return dataset;
+  }
   if ('synthetic' in raw) {
     const synthetic: SyntheticPrompts = {
       synthetic: true,

@@ -10,16 +10,10 @@ const ROLES = new Set(['system', 'user', 'assistant', 'developer', 'tool']);
 
 /** Reads a prompt file; throws a list of problems ("prompts.jsonl:3: …") if any line is bad. */
 export function readPromptFile(file: string): Prompt[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new PromptFileError([`${file}: cannot read the prompt file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
-  }
+  const text = readPromptText(file);
   const prompts: Prompt[] = [];
   const problems: string[] = [];
-  // A byte-order mark (editors on Windows write one) is not part of the first line's JSON.
-  text.replace(/^\uFEFF/, '').split('\n').forEach((line, index) => {
+  text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
     const parsed = parsePromptLine(line);
     if (typeof parsed === 'string') problems.push(`${file}:${index + 1}: ${parsed}`);
@@ -28,6 +22,19 @@ export function readPromptFile(file: string): Prompt[] {
   if (problems.length === 0 && prompts.length === 0) problems.push(`${file}: has no prompts (one JSON object per line)`);
   if (problems.length > 0) throw new PromptFileError(problems);
   return prompts;
+}
+
+/** A prompt or dataset file's text, without a byte-order mark; throws PromptFileError when it cannot be read. */
+export function readPromptText(file: string): string {
+  try {
+    // A byte-order mark (editors on Windows write one) is not part of the first line's JSON.
+    return readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Node holds at most ~512 M characters in one string: a bigger file cannot be read whole.
+    if (code === 'ERR_STRING_TOO_LONG') throw new PromptFileError([`${file}: too large to read whole (over ~512 MB); cut it first, e.g. jq '.[:20000]'`]);
+    throw new PromptFileError([`${file}: cannot read the prompt file (${code ?? (error as Error).message})`]);
+  }
 }
 
 /** One line → a prompt, or the problem with it. */

@@ -4,7 +4,7 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { API_NAMES, ARRIVAL_NAMES, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
+import { API_NAMES, ARRIVAL_NAMES, DATASET_FORMATS, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
 import { DURATION_PATTERN, durationMs } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
@@ -365,7 +365,37 @@ const promptsSchema = z
   .union(
     [
       promptListSchema,
-      z.strictObject({ file: z.string().min(1, 'must not be empty').describe('A JSONL file (relative to the scenario): one {messages} or {prompt} per line, optional max_tokens.') }),
+      z
+        .strictObject({
+          file: z
+            .string()
+            .min(1, 'must not be empty')
+            .describe('A prompt or dataset file, relative to the scenario (read whole; no network).'),
+          format: z
+            .enum(DATASET_FORMATS, { error: `must be one of ${DATASET_FORMATS.join(', ')}` })
+            .optional()
+            .describe(
+              'jsonl (default): one {messages} or {prompt} per line, optional max_tokens; sharegpt: a JSON array of {conversations: [{from, value}]}, ' +
+                'the first human turn sent and the first gpt turn after it the reference answer; openai-chat: one {messages} per line, a final assistant message the reference answer (not sent).',
+            ),
+          minInputTokens: tokenCount.optional().describe("Keep prompts of at least this many tokens (the messages' text, in the model's tokenizer)."),
+          maxInputTokens: tokenCount.optional().describe('Keep prompts of at most this many tokens.'),
+          minOutputTokens: tokenCount.optional().describe("Keep entries whose reference answer has at least this many tokens (the model's tokenizer); entries without one are left out."),
+          maxOutputTokens: tokenCount.optional().describe('Keep entries whose reference answer has at most this many tokens; entries without one are left out.'),
+          limit: positiveInteger.optional().describe('Most prompts kept, after the filters (default: all).'),
+          sample: z
+            .enum(['first', 'random'], { error: 'must be first or random' })
+            .optional()
+            .describe("first (default): entries in file order; random: in an order shuffled from the scenario's seed, the same for every model."),
+        })
+        .superRefine((spec, context) => {
+          for (const [min, max] of [
+            ['minInputTokens', 'maxInputTokens'],
+            ['minOutputTokens', 'maxOutputTokens'],
+          ] as const) {
+            if ((spec[min] ?? 0) > (spec[max] ?? Infinity)) context.addIssue({ code: 'custom', message: `must not exceed ${max}`, path: [min] });
+          }
+        }),
       z.strictObject({
         synthetic: z.strictObject({
           count: positiveInteger.optional().describe('Distinct prompts (default 100); requests cycle through them.'),
@@ -374,9 +404,9 @@ const promptsSchema = z
         }),
       }),
     ],
-    { error: 'must be a list of prompts, {file: prompts.jsonl}, or {synthetic: {inputTokens, ...}}' },
+    { error: 'must be a list of prompts, {file: prompts.jsonl, format?, ...}, or {synthetic: {inputTokens, ...}}' },
   )
-  .describe('A list of prompts, a JSONL file, or synthetic prompts of exact token lengths.');
+  .describe('A list of prompts, a JSONL or dataset file (ShareGPT, OpenAI chat), or synthetic prompts of exact token lengths.');
 
 export const scenarioSchema = z
   .strictObject({

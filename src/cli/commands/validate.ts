@@ -23,7 +23,12 @@ export async function validateCommand(files: string[], io: Io, options: Validate
       });
       await checkTokenizerFiles(scenario);
       const cells = scenario.models.length * scenario.load.levels.length;
-      const prompts = Array.isArray(scenario.prompts) ? `${scenario.prompts.length} prompt(s)` : `${scenario.prompts.count} synthetic prompt(s)`;
+      const { prompts: spec } = scenario;
+      const prompts = Array.isArray(spec)
+        ? `${spec.length} prompt(s)`
+        : 'dataset' in spec
+          ? `${spec.entries.length} dataset entries`
+          : `${spec.count} synthetic prompt(s)`;
       io.stdout.write(`${file}: ok (${scenario.models.length} model(s), ${cells} cell(s), ${prompts})\n`);
     } catch (error) {
       // Whatever went wrong with this file, the next one is still checked.
