@@ -277,7 +277,7 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
 }
 
 /** How many threads send the load: `--workers`, else the scenario's, else one per core but one; 1 with an injected client or clock. */
-async function workerCount(scenario: Scenario, options: PipelineOptions): Promise<number> {
+export async function workerCount(scenario: Scenario, options: Pick<PipelineOptions, 'workers' | 'client' | 'clock'>): Promise<number> {
   const asked = options.workers ?? scenario.load.workers;
   if (options.client || options.clock) {
     if (asked !== undefined && asked > 1) throw new Error(`workers: ${asked} needs the real client and clock; this run injects its own, which live on one thread`);

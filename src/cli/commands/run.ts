@@ -5,11 +5,10 @@
  */
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { collectRun, judgedCells, judgeThresholds, renderResultFiles, runInfoOf, scenarioEvents, type PipelineOptions, type RunContext, type RunEvent, type RunResult } from '../../pipeline.js';
+import { collectRun, judgedCells, judgeThresholds, renderResultFiles, runInfoOf, scenarioEvents, workerCount, type PipelineOptions, type RunContext, type RunEvent, type RunResult } from '../../pipeline.js';
 import { renderSummaryTable } from '../../report/console.js';
 import { renderRequestLine, renderRunJson } from '../../report/json.js';
 import { checkTokenizerFiles } from '../../load/workload.js';
-import { defaultWorkerCount } from '../../load/load-workers.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
 import type { Scenario } from '../../types.js';
 import { SecretScrubber, secretsOf } from '../../util/secrets.js';
@@ -141,7 +140,7 @@ export async function withResultsFolder(
 ): Promise<RunResult & { outDir: string; writeFailed: boolean; exitCode: number; exitMessages: string[] }> {
   const fs = io.fs ?? nodeOutputFs;
   // Resolved here, so run.json says how many threads read the load, the default included.
-  const workers = args.workers ?? scenario.load.workers ?? (await defaultWorkerCount());
+  const workers = await workerCount(scenario, args.workers !== undefined ? { workers: args.workers } : {});
   let simulator: ThreadedSimulator | undefined;
   let baseURL = scenario.target.baseURL;
   if (baseURL === 'builtin') {
