@@ -25,7 +25,7 @@
  * the interval shown is both bounds, the two-sided (2·confidence − 1) interval.
  */
 import type { CellKey } from '../types.js';
-import { cellId, percentileOf, samplesByCell, type CellSamples, type RegressionRule, type RequestLine } from './baseline.js';
+import { cellId, percentileOf, samplesByCell, type CellSamples, type Comparison, type RegressionRule, type RequestLine } from './baseline.js';
 import { fewestSamplesToBound, hodgesLehmann, logQuantileError, newcombe, normalQuantile, studentQuantile } from './stats.js';
 
 export type Outcome = 'regression' | 'ok' | 'inconclusive';
@@ -33,20 +33,13 @@ export type Outcome = 'regression' | 'ok' | 'inconclusive';
 /** Power the detectable effect and the sizes are computed for. */
 export const POWER = 0.95;
 
-/** One rule judged in one cell. */
-export interface RuleVerdict {
-  cell: CellKey;
-  rule: RegressionRule;
-  /** The percentile (metric's unit) or the proportion (0..1) in the baseline and in this run. */
-  baseline: number;
-  current: number;
-  /** Estimated worsening (positive = worse): relative for percentiles, in points (0.01 = 1 point) for proportions. */
-  worsening: number;
-  /** Its one-sided bounds at the confidence asked; undefined when the samples cannot bound it. */
-  interval?: [number, number];
+/**
+ * One rule judged in one cell: a Comparison's values (for a proportion rule, the proportions
+ * 0..1 and a worsening in points; `interval` is its one-sided bounds at the confidence asked),
+ * with a three-way outcome in place of its yes/no `regression`.
+ */
+export interface RuleVerdict extends Omit<Comparison, 'regression'> {
   outcome: Outcome;
-  /** Better than the margin across the whole interval (a significant improvement). */
-  improvement: boolean;
   /** The test used. */
   method: 'hodges-lehmann' | 'quantile' | 'newcombe';
   /** Repeats on each side when the between-repeat spread was used. */
