@@ -311,6 +311,25 @@ export interface SyntheticPrompts {
   inputTokens: LengthDistribution;
   /** Output length per prompt, sent as max_tokens (with ignore_eos/min_tokens where the provider takes them). */
   outputTokens?: LengthDistribution;
+  /** A prefix shared by groups of prompts, before each prompt's own `inputTokens` (vLLM's prefix-repetition workload). */
+  sharedPrefix?: SharedPrefix;
+}
+
+/** Where a shared prefix goes: a system message of its own, or the start of the user message. */
+export const SHARED_PREFIX_PLACES = ['system', 'user'] as const;
+export type SharedPrefixPlace = (typeof SHARED_PREFIX_PLACES)[number];
+
+/**
+ * Prompts in `groups` groups, prompt i in group i mod groups; the prompts of a group start with the
+ * same `tokens` tokens (exact in each model's tokenizer), and no two groups share even a first token.
+ */
+export interface SharedPrefix {
+  /** Tokens of the shared prefix, in the model's tokenizer. */
+  tokens: number;
+  /** Distinct prefixes; at most the prompt count. */
+  groups: number;
+  /** system: the prefix is a system message, the unique part the user message; user: both in one user message. */
+  as: SharedPrefixPlace;
 }
 
 /** The error classes a failed request can have. */

@@ -12,7 +12,7 @@ import {
   type SloBound,
   type SyntheticPrompts,
 } from '../types.js';
-import { HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
+import { DEFAULT_SYNTHETIC_PROMPTS, HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
 import { readDatasetFile } from './datasets.js';
 import { readPromptFile } from './prompt-file.js';
 import { parseSloKey } from './slo.js';
@@ -32,7 +32,6 @@ export const DEFAULT_MAX_CLIENT_LAG_MS = 10;
  */
 export const DEFAULT_MAX_START_OFFSET_MS = 1000;
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
-export const DEFAULT_SYNTHETIC_PROMPTS = 100;
 /** Upper clamp of normal and lognormal lengths when the scenario sets none, tokens. */
 const DEFAULT_MAX_LENGTH = 32_768;
 
@@ -118,6 +117,8 @@ function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] |
       inputTokens: lengthDistribution(raw.synthetic.inputTokens),
     };
     if (raw.synthetic.outputTokens !== undefined) synthetic.outputTokens = lengthDistribution(raw.synthetic.outputTokens);
+    const prefix = raw.synthetic.sharedPrefix;
+    if (prefix !== undefined) synthetic.sharedPrefix = { tokens: prefix.tokens, groups: prefix.groups ?? 1, as: prefix.as ?? 'system' };
     return synthetic;
   }
   return raw.map((prompt): Prompt => {

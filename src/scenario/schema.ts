@@ -4,7 +4,7 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { API_NAMES, ARRIVAL_NAMES, DATASET_FORMATS, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
+import { API_NAMES, ARRIVAL_NAMES, DATASET_FORMATS, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SHARED_PREFIX_PLACES, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
 import { DURATION_PATTERN, durationMs } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
@@ -349,6 +349,28 @@ const lengthSchema = z.union(
   { error: 'must be a token count, or {distribution: fixed|uniform|normal|lognormal, ...}' },
 );
 
+/** synthetic.count when the scenario sets none. */
+export const DEFAULT_SYNTHETIC_PROMPTS = 100;
+
+/**
+ * Most shared-prefix groups: each group's prefix starts with its own one-token word, so no two
+ * groups share a first token, and the built-in tokenizers have about 550 such words.
+ */
+export const MAX_PREFIX_GROUPS = 500;
+
+const sharedPrefixSchema = z
+  .strictObject({
+    tokens: tokenCount.describe("Tokens of the shared prefix, exact in the model's tokenizer."),
+    groups: atMost(positiveInteger, MAX_PREFIX_GROUPS, 'groups start with distinct one-token words')
+      .optional()
+      .describe('Distinct prefixes (default 1); prompt i has group i mod groups. At most count.'),
+    as: z
+      .enum(SHARED_PREFIX_PLACES, { error: `must be one of ${SHARED_PREFIX_PLACES.join(', ')}` })
+      .optional()
+      .describe('system (default): the prefix is a system message and the unique part the user message; user: one user message, the prefix first.'),
+  })
+  .describe("A prefix shared by each group of prompts (vLLM's prefix repetition): the prompts of a group start with the same tokens.");
+
 const promptListSchema = z
   .array(
     z.union(
@@ -397,11 +419,21 @@ const promptsSchema = z
           }
         }),
       z.strictObject({
-        synthetic: z.strictObject({
-          count: positiveInteger.optional().describe('Distinct prompts (default 100); requests cycle through them.'),
-          inputTokens: lengthSchema.describe('Prompt length in tokens of the model\'s tokenizer: exact.'),
-          outputTokens: lengthSchema.optional().describe('Output length, sent as max_tokens (and ignore_eos/min_tokens where the provider takes them).'),
-        }),
+        synthetic: z
+          .strictObject({
+            count: positiveInteger.optional().describe(`Distinct prompts (default ${DEFAULT_SYNTHETIC_PROMPTS}); requests cycle through them.`),
+            inputTokens: lengthSchema.describe(
+              "Prompt length in tokens of the model's tokenizer: exact. With sharedPrefix, the length of each prompt's own part, after the prefix.",
+            ),
+            outputTokens: lengthSchema.optional().describe('Output length, sent as max_tokens (and ignore_eos/min_tokens where the provider takes them).'),
+            sharedPrefix: sharedPrefixSchema.optional(),
+          })
+          .superRefine((spec, context) => {
+            const count = spec.count ?? DEFAULT_SYNTHETIC_PROMPTS;
+            const groups = spec.sharedPrefix?.groups ?? 1;
+            // A group without a prompt would be a prefix never sent.
+            if (groups > count) context.addIssue({ code: 'custom', message: `must not exceed count (${count}): each group needs a prompt`, path: ['sharedPrefix', 'groups'] });
+          }),
       }),
     ],
     { error: 'must be a list of prompts, {file: prompts.jsonl, format?, ...}, or {synthetic: {inputTokens, ...}}' },
