@@ -49,7 +49,9 @@ export interface DatasetPrompts {
   /** The file, resolved (for messages). */
   file: string;
   format: DatasetFormat;
-  /** Every usable entry, in file order. */
+  /** SHA-256 of the file's bytes, lowercase hex: what run.json keeps of the file instead of its entries. */
+  sha256: string;
+  /** Every usable entry, in file order (not written to run.json). */
   entries: DatasetEntry[];
   /** Well-formed entries with nothing to send (a ShareGPT conversation without a human turn), left out. */
   skipped: number;

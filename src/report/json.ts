@@ -2,7 +2,7 @@
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
 import type { ShardSchedule } from '../load/shard-schedule.js';
-import type { CapacityOutcome, LoadLevel, RequestRecord, Scenario } from '../types.js';
+import type { CapacityOutcome, DatasetPrompts, LoadLevel, RequestRecord, Scenario } from '../types.js';
 import { jsonNumber } from '../util/format.js';
 
 /** `concurrency` (closed loop) or `rate` (open loop, requests/s): the load level's field in every JSON file. */
@@ -168,6 +168,17 @@ function shardJson(shard: ShardSchedule) {
   };
 }
 
+/**
+ * run.json's prompts: a dataset by its file, format, selection and the SHA-256 of its bytes, not
+ * its entries (a large dataset would make run.json as large); inline prompts and a synthetic spec
+ * as they are. A scenario read back from run.json (merge) has no entries: it passes unchanged.
+ */
+export function promptsOfRun(prompts: Scenario['prompts']): Scenario['prompts'] | Omit<DatasetPrompts, 'entries'> {
+  if (Array.isArray(prompts) || !('dataset' in prompts)) return prompts;
+  const { entries: _entries, ...provenance } = prompts;
+  return provenance;
+}
+
 /** run.json: what ran, with what, when, and whether it finished. Secrets redacted. */
 export function renderRunJson(info: RunInfo): string {
   const { scenario } = info;
@@ -202,7 +213,7 @@ export function renderRunJson(info: RunInfo): string {
             })),
           }
         : {}),
-      scenario: { ...scenario, target },
+      scenario: { ...scenario, target, prompts: promptsOfRun(scenario.prompts) },
     },
     null,
     2,

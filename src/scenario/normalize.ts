@@ -105,8 +105,8 @@ function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] |
     const resolved = path.resolve(path.dirname(file), dataFile);
     // A JSONL file with nothing to select is today's prompt file: the same prompts for every model.
     if (format === 'jsonl' && Object.values(selection).every((value) => value === undefined)) return readPromptFile(resolved);
-    const { entries, skipped } = readDatasetFile(resolved, format);
-    const dataset: DatasetPrompts = { dataset: true, file: resolved, format, entries, skipped, sample };
+    const { entries, skipped, sha256 } = readDatasetFile(resolved, format);
+    const dataset: DatasetPrompts = { dataset: true, file: resolved, format, sha256, entries, skipped, sample };
     for (const [key, value] of Object.entries(selection)) if (value !== undefined) (dataset as unknown as Record<string, number>)[key] = value;
     return dataset;
   }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +9,8 @@ import { withTempDir } from '../helpers.ts';
 
 const scenarioText = (prompts: string) =>
   `name: p\ntarget: {baseURL: builtin}\nmodels: [m]\nload: {concurrency: 1, requests: 1}\nprompts: ${prompts}\n`;
+
+const sha256Of = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The scenario's problems, or a failure when it loads. */
 function problemsOf(text: string, file: string): string[] {
@@ -37,6 +40,7 @@ test('ShareGPT: the first human turn (after its system turn) is sent, the first 
       dataset: true,
       file: path.join(dir, 'data.json'),
       format: 'sharegpt',
+      sha256: sha256Of(JSON.stringify(conversations)),
       sample: 'first',
       skipped: 2,
       entries: [
@@ -152,6 +156,7 @@ test('a JSONL file with a filter or limit becomes a dataset; without, the same p
       dataset: true,
       file: path.join(dir, 'p.jsonl'),
       format: 'jsonl',
+      sha256: sha256Of('{"prompt": "x", "max_tokens": 3}\n'),
       sample: 'random',
       skipped: 0,
       limit: 5,
