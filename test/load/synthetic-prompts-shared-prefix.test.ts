@@ -6,19 +6,9 @@ import { buildSyntheticPrompts } from '../../src/load/synthetic-prompts.ts';
 import { loadTokenizer, loadTokenizerFile, TOKENIZER_NAMES, type Tokenizer } from '../../src/metrics/tokenizers.ts';
 import type { LengthDistribution, Prompt, SharedPrefixPlace, SyntheticPrompts } from '../../src/types.ts';
 import { withTempDir } from '../helpers.ts';
-import { byteLevelTokenizerJson, sentencePieceTokenizerJson } from '../tokenizer-fixtures.ts';
+import { byteLevelTokenizerJson, sentencePieceTokenizerJson, wordMerges } from '../tokenizer-fixtures.ts';
 
 const FIXTURE_WORDS = ['the', 'of', 'and', 'river', 'garden', 'summer'];
-
-/** Merges that make each word one token, alone and after a space ("Ġ"). */
-function wordMerges(words: string[]): [string, string][] {
-  const merges = new Map<string, [string, string]>();
-  for (const word of words) {
-    for (let end = 2; end <= word.length; end++) merges.set(word.slice(0, end), [word.slice(0, end - 1), word[end - 1]!]);
-    merges.set(`Ġ${word}`, ['Ġ', word]);
-  }
-  return [...merges.values()];
-}
 
 /** Every tokenizer tokenmeter ships, and two tokenizer.json files (byte-level BPE, SentencePiece Unigram) with a few words as tokens. */
 const TOKENIZERS: { name: string; load: (dir: string) => Promise<Tokenizer> }[] = [

@@ -7,7 +7,7 @@ import { buildSyntheticPrompts, drawLength } from '../../src/load/synthetic-prom
 import { loadTokenizer, loadTokenizerFile, TOKENIZER_NAMES, type Tokenizer } from '../../src/metrics/tokenizers.ts';
 import type { LengthDistribution, Prompt, SyntheticPrompts } from '../../src/types.ts';
 import { withTempDir } from '../helpers.ts';
-import { byteLevelTokenizerJson, sentencePieceTokenizerJson } from '../tokenizer-fixtures.ts';
+import { byteLevelTokenizerJson, sentencePieceTokenizerJson, wordMerges } from '../tokenizer-fixtures.ts';
 
 const spec = (inputTokens: LengthDistribution, count: number, outputTokens?: LengthDistribution): SyntheticPrompts => ({
   synthetic: true,
@@ -131,16 +131,6 @@ describe('drawing a length', () => {
     }
   });
 });
-
-/** Merges that make each word one token, alone and after a space ("Ġ"). */
-function wordMerges(words: string[]): [string, string][] {
-  const merges = new Map<string, [string, string]>();
-  for (const word of words) {
-    for (let end = 2; end <= word.length; end++) merges.set(word.slice(0, end), [word.slice(0, end - 1), word[end - 1]!]);
-    merges.set(`Ġ${word}`, ['Ġ', word]);
-  }
-  return [...merges.values()];
-}
 
 describe('synthetic prompts with a tokenizer.json', () => {
   test('a byte-level BPE vocabulary that has a few of the words as tokens: exact lengths', () =>

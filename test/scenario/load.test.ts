@@ -231,22 +231,17 @@ describe('scenario loading', () => {
     withTempDir(async (dir) => {
       const file = path.join(dir, 'prefix.yaml');
       const withPrefix = (prefix: string) => VALID.replace('["hi"]', `{synthetic: {count: 8, inputTokens: 300, outputTokens: 100, sharedPrefix: ${prefix}}}`);
+      const normalized = (sharedPrefix: object) => ({
+        synthetic: true,
+        count: 8,
+        inputTokens: { kind: 'fixed', value: 300 },
+        outputTokens: { kind: 'fixed', value: 100 },
+        sharedPrefix,
+      });
       await writeFile(file, withPrefix('{tokens: 1000}'));
-      assert.deepEqual((await loadScenario(file, {})).prompts, {
-        synthetic: true,
-        count: 8,
-        inputTokens: { kind: 'fixed', value: 300 },
-        outputTokens: { kind: 'fixed', value: 100 },
-        sharedPrefix: { tokens: 1000, groups: 1, as: 'system' },
-      });
+      assert.deepEqual((await loadScenario(file, {})).prompts, normalized({ tokens: 1000, groups: 1, as: 'system' }));
       await writeFile(file, withPrefix('{tokens: 1000, groups: 4, as: user}'));
-      assert.deepEqual((await loadScenario(file, {})).prompts, {
-        synthetic: true,
-        count: 8,
-        inputTokens: { kind: 'fixed', value: 300 },
-        outputTokens: { kind: 'fixed', value: 100 },
-        sharedPrefix: { tokens: 1000, groups: 4, as: 'user' },
-      });
+      assert.deepEqual((await loadScenario(file, {})).prompts, normalized({ tokens: 1000, groups: 4, as: 'user' }));
     }));
 
   test('gamma arrivals keep their burstiness', () =>
