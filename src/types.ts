@@ -21,7 +21,10 @@ export interface Prompt {
   messages: ChatMessage[];
   /** This prompt's own max_tokens (a JSONL line's, or a synthetic output length), over the scenario's params. */
   maxTokens?: number;
-  /** Tokens of the messages' text, when a synthetic prompt was built to that length (the model's tokenizer). */
+  /**
+   * Tokens of the messages' text, when a synthetic prompt was built to that length (the model's
+   * tokenizer): with a shared prefix, the prefix's tokens and the prompt's own together.
+   */
   inputTokens?: number;
   /**
    * Tokens of the dataset's reference answer in the model's tokenizer: sent as max_tokens unless the
@@ -310,6 +313,7 @@ export interface SyntheticPrompts {
   synthetic: true;
   /** How many distinct prompts; requests cycle through them. */
   count: number;
+  /** Input length per prompt, tokens; with `sharedPrefix`, of each prompt's own part after the prefix (vLLM's suffix_len). */
   inputTokens: LengthDistribution;
   /** Output length per prompt, sent as max_tokens (with ignore_eos/min_tokens where the provider takes them). */
   outputTokens?: LengthDistribution;

@@ -3,6 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { buildSyntheticPrompts } from '../../src/load/synthetic-prompts.ts';
+import { prepareWorkloads, requestParams } from '../../src/load/workload.ts';
+import { parseScenario } from '../../src/scenario/load.ts';
 import { loadTokenizer, loadTokenizerFile, TOKENIZER_NAMES, type Tokenizer } from '../../src/metrics/tokenizers.ts';
 import type { LengthDistribution, Prompt, SharedPrefixPlace, SyntheticPrompts } from '../../src/types.ts';
 import { withTempDir } from '../helpers.ts';
@@ -124,4 +126,20 @@ describe('synthetic prompts with a shared prefix', () => {
         /^Error: synthetic prompts: cannot give 8 shared-prefix groups distinct first tokens with tokenizer .*bpe\.json: only 7 of tokenmeter's \d+ prompt words are a single token in it at the start of a text$/,
       );
     }));
+
+  test('a run builds each model its own prompts from the scenario: exact in its tokenizer, its output length exact', async () => {
+    const scenario = parseScenario(
+      'name: p\ntarget: {baseURL: builtin}\nmodels: [Meta-Llama-3.3-70B-Instruct, gpt-4o]\nload: {concurrency: 1, requests: 1}\n' +
+        'prompts: {synthetic: {count: 6, inputTokens: 20, outputTokens: 8, sharedPrefix: {tokens: 200, groups: 3}}}\n',
+      's.yaml',
+      {},
+    );
+    const workloads = await prepareWorkloads(scenario, [], { baseURL: 'http://unused' });
+    assert.deepEqual(workloads.map((w) => w.tokenizer.name), ['llama3', 'o200k']);
+    for (const workload of workloads) {
+      assertSharedPrefix(workload.prompts, workload.tokenizer, 200, 3, 'system', [20, 20, 20, 20, 20, 20]);
+      // The built-in simulator takes vLLM's exact-length parameters.
+      assert.deepEqual(requestParams(scenario, workload, 0), { max_tokens: 8, min_tokens: 8, ignore_eos: true });
+    }
+  });
 });
