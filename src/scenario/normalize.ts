@@ -14,7 +14,6 @@ import {
 } from '../types.js';
 import { DEFAULT_SYNTHETIC_PROMPTS, HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
 import { readDatasetFile } from './datasets.js';
-import { readPromptFile } from './prompt-file.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold } from './thresholds.js';
 import { durationMs } from '../util/duration.js';
@@ -98,13 +97,13 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
  * Inline prompts become message lists; a prompt or dataset file (relative to the scenario)
  * is read now (it throws PromptFileError), a dataset's filters and limit applied per model at
  * run time (lengths count in the model's tokenizer); synthetic ones are built per model at run time.
+ * A plain JSONL prompt file is a dataset too, with nothing to select (every model gets its prompts
+ * in file order): so run.json keeps it by its path and hash, as any dataset, not its prompts.
  */
 function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] | SyntheticPrompts | DatasetPrompts {
   if ('file' in raw) {
     const { file: dataFile, format = 'jsonl', sample = 'first', ...selection } = raw;
     const resolved = path.resolve(path.dirname(file), dataFile);
-    // A JSONL file with nothing to select is today's prompt file: the same prompts for every model.
-    if (format === 'jsonl' && Object.values(selection).every((value) => value === undefined)) return readPromptFile(resolved);
     const { entries, skipped, sha256 } = readDatasetFile(resolved, format);
     const dataset: DatasetPrompts = { dataset: true, file: resolved, format, sha256, entries, skipped, sample };
     for (const [key, value] of Object.entries(selection)) if (value !== undefined) (dataset as unknown as Record<string, number>)[key] = value;

@@ -9,12 +9,7 @@ import type { ChatMessage, Prompt } from '../types.js';
 
 const ROLES = new Set(['system', 'user', 'assistant', 'developer', 'tool']);
 
-/** Reads a prompt file; throws a list of problems ("prompts.jsonl:3: …") if any line is bad. */
-export function readPromptFile(file: string): Prompt[] {
-  return parsePromptFile(file, readPromptText(file).text);
-}
-
-/** A prompt file's text (`file` names it in problems) → its prompts; throws a list of problems if any line is bad. */
+/** A prompt file's text (`file` names it in problems) → its prompts; throws a list of problems ("prompts.jsonl:3: …") if any line is bad. */
 export function parsePromptFile(file: string, text: string): Prompt[] {
   const prompts: Prompt[] = [];
   const problems: string[] = [];
