@@ -23,6 +23,8 @@ export interface OpenLoopPlan extends CellPlan {
   maxInFlight: number;
   /** Uniform [0, 1) draws for poisson and gamma gaps, seeded by the caller. */
   random: () => number;
+  /** Given arrival times instead of `arrival` at `rate` (a replayed trace): offsets from the start, non-decreasing, ms; the cell ends after the last. */
+  offsetsMs?: readonly number[];
 }
 
 /** When behind schedule, yield to the event loop every this many arrivals, so responses still get read. */
@@ -42,7 +44,7 @@ export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, options: 
   const schedule = async (): Promise<void> => {
     let behind = 0;
     let n = 0;
-    for (const offset of arrivalOffsetsMs(plan.arrival, plan.rate, plan.random, plan.burstiness)) {
+    for (const offset of plan.offsetsMs ?? arrivalOffsetsMs(plan.arrival, plan.rate, plan.random, plan.burstiness)) {
       const ts = start + offset;
       if (!inShare(n++, share)) {
         // Another share's: it still counts towards the cell's warm-up and bounds, and is not waited for.

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { readTraceFile, TraceFileError } from '../../src/scenario/trace-file.ts';
+import { withTempDir } from '../helpers.ts';
+
+const TRACE = [
+  '{"timestamp": 0, "input_tokens": 100, "output_tokens": 20}',
+  '{"timestamp": 0.25, "input_tokens": 512, "output_tokens": 64}',
+  '{"timestamp": 0.25, "input_tokens": 8, "output_tokens": 1}',
+  '{"timestamp": 3.1, "input_tokens": 40, "output_tokens": 300}',
+].join('\n');
+
+test('a trace is read in order: each arrival due at its timestamp ÷ the speed-up, with its token counts', () =>
+  withTempDir(async (dir) => {
+    const file = path.join(dir, 'trace.jsonl');
+    await writeFile(file, '\uFEFF' + TRACE + '\n\n');
+    assert.deepEqual(readTraceFile(file), [
+      { offsetMs: 0, inputTokens: 100, outputTokens: 20 },
+      { offsetMs: 250, inputTokens: 512, outputTokens: 64 },
+      { offsetMs: 250, inputTokens: 8, outputTokens: 1 },
+      { offsetMs: 3100, inputTokens: 40, outputTokens: 300 },
+    ]);
+    assert.deepEqual(
+      readTraceFile(file, 4).map((arrival) => arrival.offsetMs),
+      [0, 62.5, 62.5, 775],
+    );
+  }));
+
+test('every malformed line of a trace is named with the file and its line number', () =>
+  withTempDir(async (dir) => {
+    const file = path.join(dir, 'bad.jsonl');
+    await writeFile(
+      file,
+      [
+        '{"timestamp": 1, "input_tokens": 10, "output_tokens": 5}',
+        'not json',
+        '[1, 2]',
+        '{"timestamp": -1, "input_tokens": 10, "output_tokens": 5}',
+        '{"timestamp": 2, "input_tokens": 0, "output_tokens": 5}',
+        '{"timestamp": 2, "input_tokens": 10, "output_tokens": 1.5}',
+        '{"timestamp": "2", "input_tokens": 10, "output_tokens": 5}',
+        '{"timestamp": 0.5, "input_tokens": 10, "output_tokens": 5}',
+      ].join('\n'),
+    );
+    assert.throws(
+      () => readTraceFile(file),
+      (error: unknown) => {
+        assert.ok(error instanceof TraceFileError);
+        assert.deepEqual(error.problems, [
+          `${file}:2: not valid JSON`,
+          `${file}:3: must be a JSON object {timestamp, input_tokens, output_tokens}`,
+          `${file}:4: timestamp must be a number of seconds >= 0`,
+          `${file}:5: input_tokens must be a positive integer`,
+          `${file}:6: output_tokens must be a positive integer`,
+          `${file}:7: timestamp must be a number of seconds >= 0`,
+          `${file}:8: timestamp 0.5 is before the previous line's (1): timestamps must not decrease`,
+        ]);
+        return true;
+      },
+    );
+  }));
+
+test('a missing or empty trace file is a problem, not an empty cell', () =>
+  withTempDir(async (dir) => {
+    const empty = path.join(dir, 'empty.jsonl');
+    await writeFile(empty, '\n');
+    assert.throws(() => readTraceFile(empty), { message: `${empty}: has no arrivals (one JSON object per line)` });
+    assert.throws(() => readTraceFile(path.join(dir, 'none.jsonl')), /cannot read the trace file \(ENOENT\)/);
+  }));
