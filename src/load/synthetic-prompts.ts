@@ -7,12 +7,12 @@
  * each from its own stream, so with the same tokenizer they are identical too.
  */
 import type { Tokenizer } from '../metrics/tokenizers.js';
-import type { LengthDistribution, Prompt, SyntheticPrompts } from '../types.js';
+import type { LengthDistribution, Prompt, SyntheticPrompts, TraceLine } from '../types.js';
 import { PROMPT_WORDS } from './prompt-words.js';
 import { deriveSeed, drawInteger, seededRandom, type Random } from '../util/random.js';
 
 /** The independent streams drawn from a run's seed. */
-const STREAM = { inputLengths: 1, outputLengths: 2, text: 3 } as const;
+const STREAM = { inputLengths: 1, outputLengths: 2, text: 3, traceText: 4 } as const;
 
 /** Re-encodes allowed to correct a text whose words a tokenizer merged or split. */
 const MAX_FIXUPS = 8;
@@ -33,6 +33,19 @@ export function buildSyntheticPrompts(spec: SyntheticPrompts, tokenizer: Tokeniz
     const prompt: Prompt = { messages: [{ role: 'user', content: text }], inputTokens: tokens };
     if (outputLengths) prompt.maxTokens = outputLengths[index]!;
     return prompt;
+  });
+}
+
+/**
+ * A trace's prompts, line n for arrival n: a `{input_tokens, output_tokens}` line becomes a text of
+ * exactly that many tokens in `tokenizer` (its own seeded stream, as a synthetic prompt's) with that
+ * output length; a `{messages}` line is sent as written, its max_tokens a cap.
+ */
+export function buildTracePrompts(lines: readonly TraceLine[], tokenizer: Tokenizer, seed: number): Prompt[] {
+  return lines.map((line, index): Prompt => {
+    if ('messages' in line) return { messages: line.messages, ...(line.maxTokens !== undefined ? { maxTokens: line.maxTokens } : {}) };
+    const text = exactText(line.inputTokens, tokenizer, seededRandom(deriveSeed(seed, STREAM.traceText, index)));
+    return { messages: [{ role: 'user', content: text }], inputTokens: line.inputTokens, maxTokens: line.outputTokens, exactOutput: true };
   });
 }
 

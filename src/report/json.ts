@@ -5,9 +5,29 @@ import type { ShardSchedule } from '../load/shard-schedule.js';
 import type { CapacityOutcome, LoadLevel, RequestRecord, Scenario } from '../types.js';
 import { jsonNumber } from '../util/format.js';
 
-/** `concurrency` (closed loop) or `rate` (open loop, requests/s): the load level's field in every JSON file. */
-export function loadFields(load: LoadLevel): { concurrency: number } | { rate: number } {
-  return load.kind === 'concurrency' ? { concurrency: load.value } : { rate: load.value };
+/**
+ * `concurrency` (closed loop) or `rate` (open loop, requests/s): the load level's field in every JSON
+ * file; a ramp's end and length (`ramp_to`, req/s; `ramp_over_ms`) and a trace's `trace_speedup` beside it.
+ */
+export function loadFields(load: LoadLevel): { concurrency: number } | { rate: number; ramp_to?: number; ramp_over_ms?: number; trace_speedup?: number } {
+  if (load.kind === 'concurrency') return { concurrency: load.value };
+  return {
+    rate: load.value,
+    ...(load.ramp ? { ramp_to: load.ramp.toRate, ramp_over_ms: load.ramp.overMs } : {}),
+    ...(load.trace ? { trace_speedup: load.trace.speedup } : {}),
+  };
+}
+
+/**
+ * The scenario as run.json records it: a trace by its file, sha256, speed-ups and count of
+ * arrivals, not its every line (its times in `load`, its prompts in `prompts`).
+ */
+function recordedScenario(scenario: Scenario): Record<string, unknown> {
+  const { trace, ...load } = scenario.load;
+  if (!trace) return { ...scenario };
+  const { offsetsMs, ...identity } = trace;
+  const prompts = 'trace' in scenario.prompts ? { trace: true, file: scenario.prompts.file, lines: scenario.prompts.lines.length } : scenario.prompts;
+  return { ...scenario, load: { ...load, trace: { ...identity, arrivals: offsetsMs.length } }, prompts };
 }
 
 /** One line of requests.jsonl: the file's contract, in snake_case. */
@@ -202,7 +222,7 @@ export function renderRunJson(info: RunInfo): string {
             })),
           }
         : {}),
-      scenario: { ...scenario, target },
+      scenario: { ...recordedScenario(scenario), target },
     },
     null,
     2,

@@ -11,7 +11,8 @@ import type { Scenario } from '../types.js';
 import { interpolateEnv } from './interpolate.js';
 import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
-import { HF_TOKENIZER_PATTERN, scenarioSchema, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
+import { TraceFileError } from './trace-file.js';
+import { HF_TOKENIZER_PATTERN, promptsProblem, scenarioSchema, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
 import { resolveHfTokenizer } from './hf-cache.js';
 import { ScenarioError } from './errors.js';
 import { applyOverrides, originNote, redactOverride, touchesSecret, type FieldOrigin } from './overrides.js';
@@ -125,6 +126,8 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
 
   const problems = lenient ? [] : missingProblems.map(unset);
   if (lenient) for (const m of missingProblems) options.onWarning?.(`${unset(m)} (run refuses it)`);
+  const promptsIssue = promptsProblem(value);
+  if (promptsIssue !== undefined) problems.push(at(['prompts'], promptsIssue));
   const parsed = scenarioSchema.safeParse(value);
   if (!parsed.success) {
     for (const issue of flattenIssues(parsed.error.issues)) {
@@ -146,6 +149,10 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
     scenario = normalizeScenario(parsed.data, file);
   } catch (error) {
     if (error instanceof PromptFileError) throw new ScenarioError(file, error.problems.map((problem) => at(['prompts', 'file'], problem)));
+    if (error instanceof TraceFileError) {
+      const where = typeof parsed.data.load.trace === 'string' ? ['load', 'trace'] : ['load', 'trace', 'file'];
+      throw new ScenarioError(file, error.problems.map((problem) => at(where, problem)));
+    }
     throw error;
   }
   const unreadable = scenario.models.flatMap((model, i) => {

@@ -50,7 +50,7 @@ test('every malformed line of a trace is named with the file and its line number
         assert.ok(error instanceof TraceFileError);
         assert.deepEqual(error.problems, [
           `${file}:2: not valid JSON`,
-          `${file}:3: must be a JSON object {timestamp, input_tokens, output_tokens}`,
+          `${file}:3: must be a JSON object {timestamp, input_tokens, output_tokens} or {timestamp, messages, max_tokens?}`,
           `${file}:4: timestamp must be a number of seconds >= 0`,
           `${file}:5: input_tokens must be a positive integer`,
           `${file}:6: output_tokens must be a positive integer`,
