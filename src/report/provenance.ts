@@ -33,7 +33,8 @@ export interface ProvenanceSource {
       arrival?: string | undefined;
       burstiness?: number | undefined;
       ramp?: { toRate?: number | undefined; overMs?: number | undefined } | undefined;
-      trace?: { file?: string | undefined; speedups?: readonly number[] | undefined; arrivals?: number | undefined } | undefined;
+      // run.json records a trace's count of arrivals; the Scenario in a run has the arrivals themselves.
+      trace?: { file?: string | undefined; speedups?: readonly number[] | undefined; arrivals?: number | undefined; offsetsMs?: readonly number[] | undefined } | undefined;
     };
     params?: Record<string, unknown>;
   };
@@ -80,7 +81,7 @@ function loadText(load: ProvenanceSource['scenario']['load'], repeat: number | u
   const { ramp, trace } = load;
   const parts = [
     trace
-      ? `trace ${trace.file ?? 'unknown'}${trace.arrivals !== undefined ? ` (${trace.arrivals} arrivals)` : ''} at ×${(trace.speedups ?? [1]).join(', ×')}`
+      ? `trace ${trace.file ?? 'unknown'} (${trace.arrivals ?? trace.offsetsMs?.length ?? '?'} arrivals) at ×${(trace.speedups ?? [1]).join(', ×')}`
       : ramp
         ? `rate ramp ${(load.levels ?? []).join(', ')}→${ramp.toRate ?? '?'} req/s over ${ramp.overMs === undefined ? 'unknown' : durationText(ramp.overMs)}`
         : `${load.kind ?? 'load'} ${(load.levels ?? []).join(', ')}${load.kind === 'rate' ? ' req/s' : ''}`,
