@@ -2,7 +2,7 @@
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
 import type { ShardSchedule } from '../load/shard-schedule.js';
-import type { CapacityOutcome, LoadLevel, RequestRecord, Scenario } from '../types.js';
+import type { CapacityOutcome, LoadLevel, LoadTrace, RequestRecord, Scenario, TracePrompts } from '../types.js';
 import { jsonNumber } from '../util/format.js';
 
 /**
@@ -25,9 +25,14 @@ export function loadFields(load: LoadLevel): { concurrency: number } | { rate: n
 function recordedScenario(scenario: Scenario): Record<string, unknown> {
   const { trace, ...load } = scenario.load;
   if (!trace) return { ...scenario };
-  const { offsetsMs, ...identity } = trace;
-  const prompts = 'trace' in scenario.prompts ? { trace: true, file: scenario.prompts.file, lines: scenario.prompts.lines.length } : scenario.prompts;
-  return { ...scenario, load: { ...load, trace: { ...identity, arrivals: offsetsMs.length } }, prompts };
+  // `merge` writes the run.json of scenarios read back from run.json files: already recorded so, they stay as they are.
+  const { offsetsMs, ...identity } = trace as Partial<LoadTrace> & { arrivals?: number };
+  const prompts = scenario.prompts as Partial<TracePrompts> & { lines?: unknown };
+  return {
+    ...scenario,
+    load: { ...load, trace: { ...identity, arrivals: offsetsMs?.length ?? identity.arrivals } },
+    prompts: Array.isArray(prompts.lines) ? { ...prompts, lines: prompts.lines.length } : prompts,
+  };
 }
 
 /** One line of requests.jsonl: the file's contract, in snake_case. */
