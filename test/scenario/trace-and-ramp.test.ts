@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { timedSpanMs } from '../../src/load/cell-load.ts';
 import { loadScenario, ScenarioError } from '../../src/scenario/load.ts';
 import { withTempDir } from '../helpers.ts';
 
@@ -97,4 +98,19 @@ test('a rate ramp is one level at its starting rate with the ramp beside it; it 
     const large = await load(dir, 'load: {rate: {from: 1, to: 20000, over: 10s}}\nprompts: [hi]\n');
     assert.equal(large.problems?.length, 1);
     assert.match(large.problems![0]!, /^FILE: load\.rate\.to: 20,000 is more arrivals per second than one thread measures well/);
+  }));
+
+test("a ramp's or a trace's timed span is its own length (a trace's at its slowest speed-up), cut by duration: what shards schedule cells by", () =>
+  withTempDir(async (dir) => {
+    const span = async (yaml: string) => {
+      const { scenario } = await load(dir, yaml);
+      assert.ok(scenario, yaml);
+      return timedSpanMs(scenario, scenario.load.kind);
+    };
+    assert.equal(await span('load: {rate: {from: 1, to: 20, over: 60s}}\nprompts: [hi]\n'), 60_000);
+    assert.equal(await span('load: {rate: {from: 1, to: 20, over: 60s}, duration: 10s, warmup: 2s}\nprompts: [hi]\n'), 12_000);
+    assert.equal(await span('load: {trace: {file: trace.jsonl, speedup: [4, 1]}}\n'), 2000);
+    assert.equal(await span('load: {trace: {file: trace.jsonl, speedup: 4}}\n'), 500);
+    // A steady rate keeps its default second of warm-up; a ramp and a trace have none.
+    assert.equal(await span('load: {rate: 2, duration: 10s}\nprompts: [hi]\n'), 11_000);
   }));
