@@ -36,7 +36,7 @@ test('a trace replayed on the built-in simulator: each record scheduled at its l
         assert.deepEqual(cell.map((line) => line.prompt), [0, 1, 2, 3, 4]);
         // scheduled_at_unix_ms is kept to the µs: the offsets from line 0's are the trace's.
         cell.forEach((line, n) => {
-          const offset = line.scheduled_at_unix_ms - cell[0].scheduled_at_unix_ms;
+          const offset = line.scheduled_at_unix_ms - cell[0]!.scheduled_at_unix_ms;
           assert.ok(Math.abs(offset - OFFSETS_MS[n]! / speedup) <= 0.002, `${workers} worker(s), ×${speedup}, line ${n + 1} scheduled at +${offset} ms`);
         });
         assert.ok(cell.every((line) => line.outcome === 'ok' && line.warmup === false));

@@ -114,3 +114,13 @@ test("a ramp's or a trace's timed span is its own length (a trace's at its slowe
     // A steady rate keeps its default second of warm-up; a ramp and a trace have none.
     assert.equal(await span('load: {rate: 2, duration: 10s}\nprompts: [hi]\n'), 11_000);
   }));
+
+test("a trace's mean rate past what one thread measures well is refused at its speed-up, as a rate is, unless allowLargeLoad", () =>
+  withTempDir(async (dir) => {
+    // 1 req/s as recorded: ×20,000 is 20,000 arrivals per second.
+    const { problems } = await load(dir, 'load: {trace: {file: trace.jsonl, speedup: [1, 20000]}}\n');
+    assert.equal(problems?.length, 1);
+    assert.match(problems![0]!, /^FILE: load\.trace\.speedup\[1\]: the trace's mean rate at this speed-up: 20,000 is more arrivals per second than one thread measures well/);
+    const allowed = await load(dir, 'load: {trace: {file: trace.jsonl, speedup: [1, 20000]}, allowLargeLoad: true}\n');
+    assert.deepEqual(allowed.scenario?.load.levels, [1, 20000]);
+  }));
