@@ -59,6 +59,9 @@ export function readTrace(file: string): Trace {
     arrivals.push({ offsetMs: seconds * 1000, ...payload });
   });
   if (problems.length === 0 && arrivals.length === 0) problems.push(`${file}: has no arrivals (one JSON object per line)`);
+  if (arrivals.length > LIMITS.requestsPerCell) {
+    problems.push(`${file}: has ${arrivals.length.toLocaleString('en-US')} arrivals, more than ${LIMITS.requestsPerCell.toLocaleString('en-US')} (a cell's records are held in memory); cut it`);
+  }
   if (problems.length > 0) throw new TraceFileError(problems);
   return { arrivals, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
