@@ -26,6 +26,8 @@ export interface Prompt {
    * tokenizer): with a shared prefix, the prefix's tokens and the prompt's own together.
    */
   inputTokens?: number;
+  /** maxTokens is the exact output length (a trace's output_tokens), sent with ignore_eos/min_tokens where the provider takes them, as synthetic prompts' are. */
+  exactOutput?: true;
   /**
    * Tokens of the dataset's reference answer in the model's tokenizer: sent as max_tokens unless the
    * prompt has its own maxTokens or the scenario's or model's params set an output length.
@@ -210,8 +212,23 @@ export type LoadKind = (typeof LOAD_KINDS)[number];
 /** One load level of a sweep. */
 export interface LoadLevel {
   kind: LoadKind;
-  /** Requests in flight (concurrency), or arrivals per second (rate). */
+  /**
+   * Requests in flight (concurrency), or arrivals per second (rate): a ramp's starting rate, a
+   * replayed trace's mean arrival rate (arrivals − 1 over its span, times the speed-up).
+   */
   value: number;
+  /** A rate ramp (`load.rate: {from, to, over}`): the rate rises (or falls) linearly from `value` to `toRate` over `overMs`. */
+  ramp?: RateRamp;
+  /** A replayed trace (`load.trace`): its arrivals at their own times, `speedup` times faster. */
+  trace?: { speedup: number };
+}
+
+/** The part of a rate ramp beyond its starting rate (LoadLevel.value). */
+export interface RateRamp {
+  /** Arrivals per second at the ramp's end. */
+  toRate: number;
+  /** The ramp's length, ms: its end ends the cell. */
+  overMs: number;
 }
 
 export const ARRIVAL_NAMES = ['constant', 'poisson', 'gamma'] as const;
@@ -248,6 +265,22 @@ export interface LoadSpec {
    * (load/load-workers.ts); 1 sends from the main thread. Unset: one per available core minus one, at least one.
    */
   workers?: number;
+  /** `load.rate: {from, to, over}`: one rate ramp per model; `levels` is then `[from]`. */
+  ramp?: RateRamp;
+  /** `load.trace`: a trace replayed at its own times; `levels` is then each speed-up's mean rate, in `speedups` order. */
+  trace?: LoadTrace;
+}
+
+/** A trace's arrival times and where they came from; what each arrival sends is in Scenario.prompts (TracePrompts). */
+export interface LoadTrace {
+  /** The trace file, resolved. */
+  file: string;
+  /** sha256 of the file's bytes, hex: run.json records it instead of every line. */
+  sha256: string;
+  /** Replay speed-ups, one cell each per model, in order (1: as recorded). */
+  speedups: number[];
+  /** Each line's timestamp as recorded (speed-up 1), from the trace's start, in line order (never decreasing), ms. */
+  offsetsMs: number[];
 }
 
 /**
@@ -286,8 +319,8 @@ export interface Scenario {
   target: Target;
   models: ModelSpec[];
   load: LoadSpec;
-  /** Prompts as written or read from a file; synthetic prompts are built per model at run time. */
-  prompts: Prompt[] | SyntheticPrompts | DatasetPrompts;
+  /** Prompts as written or read from a file; synthetic prompts are built per model at run time; a trace's, one per line. */
+  prompts: Prompt[] | SyntheticPrompts | DatasetPrompts | TracePrompts;
   /** Seed of open-loop arrivals and synthetic prompts. */
   seed: number;
   /** Service-level objectives: per request (goodput) and per cell (percentiles, error rate). */
@@ -336,6 +369,17 @@ export interface SharedPrefix {
   groups: number;
   /** system: the prefix is a system message, the unique part the user message; user: both in one user message. */
   as: SharedPrefixPlace;
+}
+
+/** One line of a replayed trace: a synthetic prompt of exact lengths, or messages sent as written. */
+export type TraceLine = { inputTokens: number; outputTokens: number } | { messages: ChatMessage[]; maxTokens?: number };
+
+/** A trace's prompts (`load.trace`): line n is arrival n's prompt; synthetic lines are built per model at run time. */
+export interface TracePrompts {
+  trace: true;
+  /** The trace file, resolved (for messages). */
+  file: string;
+  lines: TraceLine[];
 }
 
 /** The error classes a failed request can have. */

@@ -11,7 +11,7 @@ import { TOKENIZER_FILE_PATTERN } from '../scenario/schema.js';
 import { SERVER_TOKENIZER, type DatasetPrompts, type ModelSpec, type Prompt, type Scenario, type TokenizerName } from '../types.js';
 import { ServerTokenizer } from './server-tokenizer.js';
 import { selectDatasetPrompts } from './dataset-prompts.js';
-import { buildSyntheticPrompts } from './synthetic-prompts.js';
+import { buildSyntheticPrompts, buildTracePrompts } from './synthetic-prompts.js';
 
 export interface ModelWorkload {
   model: ModelSpec;
@@ -49,7 +49,14 @@ export async function prepareWorkloads(scenario: Scenario, warnings: string[], t
         throw error instanceof TokenizerFileError ? new ScenarioError(scenario.file, [tokenizerProblem(scenario, i, error)]) : error;
       });
       if (!Array.isArray(spec) && !built.has(tokenizer)) {
-        built.set(tokenizer, 'dataset' in spec ? selectDatasetPrompts(spec, tokenizer, scenario.seed) : buildSyntheticPrompts(spec, tokenizer, scenario.seed));
+        built.set(
+          tokenizer,
+          'dataset' in spec
+            ? selectDatasetPrompts(spec, tokenizer, scenario.seed)
+            : 'trace' in spec
+              ? buildTracePrompts(spec.lines, tokenizer, scenario.seed)
+              : buildSyntheticPrompts(spec, tokenizer, scenario.seed),
+        );
       }
       const prompts = Array.isArray(spec) ? spec : built.get(tokenizer)!;
       return { model, tokenizer, fallback, prompts, ...(server ? { server } : {}) };
@@ -143,14 +150,14 @@ const OUTPUT_LENGTH_PARAMS = ['max_tokens', 'max_completion_tokens', 'max_output
  * params sets an output length.
  */
 export function requestParams(scenario: Scenario, workload: ModelWorkload, prompt: number): Record<string, unknown> {
-  const { maxTokens: ownMaxTokens, referenceTokens } = workload.prompts[prompt]!;
+  const { maxTokens: ownMaxTokens, referenceTokens, exactOutput } = workload.prompts[prompt]!;
   const base = { ...scenario.params, ...workload.model.params };
   // A length the scenario sets is a choice for this run; a reference answer's is only the dataset's default.
   const maxTokens = ownMaxTokens ?? (OUTPUT_LENGTH_PARAMS.some((key) => base[key] !== undefined) ? undefined : referenceTokens);
   if (maxTokens === undefined) return base;
   const { target } = scenario;
   const provider = target.baseURL === 'builtin' ? 'vllm' : target.provider;
-  const exact = !Array.isArray(scenario.prompts) && 'synthetic' in scenario.prompts;
+  const exact = exactOutput === true || (!Array.isArray(scenario.prompts) && 'synthetic' in scenario.prompts);
   const params = exact ? outputLengthParams(provider, maxTokens) : { max_tokens: maxTokens };
   if (target.api !== 'responses') return { ...base, ...params };
   const { max_tokens: cap, ...rest } = params;

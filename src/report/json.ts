@@ -2,12 +2,41 @@
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
 import type { ShardSchedule } from '../load/shard-schedule.js';
+<<<<<<< HEAD
 import type { CapacityOutcome, DatasetPrompts, LoadLevel, RequestRecord, Scenario } from '../types.js';
+=======
+import type { CapacityOutcome, LoadLevel, LoadTrace, RequestRecord, Scenario, TracePrompts } from '../types.js';
+>>>>>>> trace16
 import { jsonNumber } from '../util/format.js';
 
-/** `concurrency` (closed loop) or `rate` (open loop, requests/s): the load level's field in every JSON file. */
-export function loadFields(load: LoadLevel): { concurrency: number } | { rate: number } {
-  return load.kind === 'concurrency' ? { concurrency: load.value } : { rate: load.value };
+/**
+ * `concurrency` (closed loop) or `rate` (open loop, requests/s): the load level's field in every JSON
+ * file; a ramp's end and length (`ramp_to`, req/s; `ramp_over_ms`) and a trace's `trace_speedup` beside it.
+ */
+export function loadFields(load: LoadLevel): { concurrency: number } | { rate: number; ramp_to?: number; ramp_over_ms?: number; trace_speedup?: number } {
+  if (load.kind === 'concurrency') return { concurrency: load.value };
+  return {
+    rate: load.value,
+    ...(load.ramp ? { ramp_to: load.ramp.toRate, ramp_over_ms: load.ramp.overMs } : {}),
+    ...(load.trace ? { trace_speedup: load.trace.speedup } : {}),
+  };
+}
+
+/**
+ * The scenario as run.json records it: a trace by its file, sha256, speed-ups and count of
+ * arrivals, not its every line (its times in `load`, its prompts in `prompts`).
+ */
+function recordedScenario(scenario: Scenario): Record<string, unknown> {
+  const { trace, ...load } = scenario.load;
+  if (!trace) return { ...scenario };
+  // `merge` writes the run.json of scenarios read back from run.json files: already recorded so, they stay as they are.
+  const { offsetsMs, ...identity } = trace as Partial<LoadTrace> & { arrivals?: number };
+  const prompts = scenario.prompts as Partial<TracePrompts> & { lines?: unknown };
+  return {
+    ...scenario,
+    load: { ...load, trace: { ...identity, arrivals: offsetsMs?.length ?? identity.arrivals } },
+    prompts: Array.isArray(prompts.lines) ? { ...prompts, lines: prompts.lines.length } : prompts,
+  };
 }
 
 /** One line of requests.jsonl: the file's contract, in snake_case. */
@@ -213,7 +242,11 @@ export function renderRunJson(info: RunInfo): string {
             })),
           }
         : {}),
+<<<<<<< HEAD
       scenario: { ...scenario, target, prompts: promptsOfRun(scenario.prompts) },
+=======
+      scenario: { ...recordedScenario(scenario), target },
+>>>>>>> trace16
     },
     null,
     2,

@@ -56,15 +56,24 @@ export function softLimitProblems(
 ): { path: (string | number)[]; message: string }[] {
   if (load.allowLargeLoad) return [];
   const problems: { path: (string | number)[]; message: string }[] = [];
-  const check = (list: number | number[] | undefined, limit: number, what: string, key: string) =>
-    [list ?? []].flat().forEach((value, index) => {
-      if (value <= limit * readers) return;
+  const check = (list: number | number[] | { from: number; to: number } | undefined, limit: number, what: string, key: string) => {
+    const entries: [(string | number)[], number][] =
+      list === undefined
+        ? []
+        : typeof list === 'number'
+          ? [[[key], list]]
+          : Array.isArray(list)
+            ? list.map((value, index) => [[key, index], value])
+            : [[[key, 'from'], list.from], [[key, 'to'], list.to]];
+    for (const [path, value] of entries) {
+      if (value <= limit * readers) continue;
       const over = readers === 1 ? 'one thread measures' : `${readers} threads (shards × workers) measure`;
       problems.push({
-        path: Array.isArray(list) ? [key, index] : [key],
+        path,
         message: `${value.toLocaleString('en-US')} is more ${what} than ${over} well (${limit.toLocaleString('en-US')} each); split it over shards (--shard) or workers (--workers), or set load.allowLargeLoad: true`,
       });
-    });
+    }
+  };
   check(load.concurrency, SOFT_LIMITS.inFlight, 'streams', 'concurrency');
   check(load.rate, SOFT_LIMITS.ratePerS, 'arrivals per second', 'rate');
   check(load.maxInFlight, SOFT_LIMITS.inFlight, 'requests in flight', 'maxInFlight');
@@ -199,6 +208,37 @@ const levels = <T extends z.ZodType<number>>(level: T, what: string) =>
     { error: `must be ${what} or a list of them` },
   );
 
+const ratePerS = atMost(positiveNumber, LIMITS.ratePerS, 'arrivals per second one process sends');
+
+/** `load.rate: {from, to, over}`: one cell whose rate changes linearly. */
+const rampSchema = z
+  .strictObject({
+    from: ratePerS.describe('Arrivals per second at the start.'),
+    to: ratePerS.describe('Arrivals per second at the end.'),
+    over: durationSchema.describe("The ramp's length: its end ends the cell (requests or duration may end it sooner)."),
+  })
+  .describe('A rate ramp: the rate changes linearly from `from` to `to` over `over`, one cell per model.');
+
+/** `load.trace`: a trace file replayed at its own times. */
+const traceSchema = z
+  .union(
+    [
+      z.string().min(1, 'must not be empty'),
+      z.strictObject({
+        file: z.string().min(1, 'must not be empty').describe('The trace, relative to the scenario.'),
+        speedup: levels(atMost(positiveNumber, 1_000_000, 'a trace replayed faster is a burst'), 'a positive number')
+          .optional()
+          .describe('Replay this many times faster than recorded (default 1); a list is one cell per model and speed-up.'),
+      }),
+    ],
+    { error: 'must be a trace file, or {file, speedup?}' },
+  )
+  .describe(
+    'Open loop: replay a JSONL trace at its own times, one cell per model (and speed-up). Each line is {timestamp, input_tokens, output_tokens} ' +
+      '(a synthetic prompt and output of exactly those lengths) or {timestamp, messages, max_tokens?}; timestamp in seconds from the trace\'s start. ' +
+      'Replaces concurrency or rate, and the scenario\'s prompts.',
+  );
+
 const warmupDuration = z
   .string()
   .regex(DURATION_PATTERN, 'must be a count of requests or a duration such as "5s"');
@@ -208,9 +248,11 @@ const loadSchema = z
     concurrency: levels(atMost(positiveInteger, LIMITS.inFlight, 'streams one process holds'), 'a positive integer')
       .optional()
       .describe('Closed loop: requests in flight; a list is a sweep, one cell per model and level.'),
-    rate: levels(atMost(positiveNumber, LIMITS.ratePerS, 'arrivals per second one process sends'), 'a positive number')
+    rate: z
+      .union([levels(ratePerS, 'a positive number'), rampSchema], { error: 'must be a positive number, a list of them, or a ramp {from, to, over}' })
       .optional()
-      .describe('Open loop: arrivals per second; a list is a sweep, one cell per model and rate.'),
+      .describe('Open loop: arrivals per second; a list is a sweep, one cell per model and rate; {from, to, over} is a ramp, one cell per model.'),
+    trace: traceSchema.optional(),
     arrival: z
       .enum(ARRIVAL_NAMES, { error: `must be one of ${ARRIVAL_NAMES.join(', ')}` })
       .optional()
@@ -261,15 +303,20 @@ const loadSchema = z
       .describe(`Allow more than ${SOFT_LIMITS.inFlight.toLocaleString('en-US')} streams in flight or ${SOFT_LIMITS.ratePerS.toLocaleString('en-US')} arrivals/s in one process (default false).`),
   })
   .superRefine((load, context) => {
-    if ((load.concurrency === undefined) === (load.rate === undefined)) {
-      context.addIssue({ code: 'custom', message: 'must set exactly one of concurrency (closed loop) or rate (open loop)', path: [] });
+    if ([load.concurrency, load.rate, load.trace].filter((kind) => kind !== undefined).length !== 1) {
+      context.addIssue({ code: 'custom', message: 'must set exactly one of concurrency (closed loop), rate or trace (open loop)', path: [] });
     }
-    if (load.requests === undefined && load.duration === undefined) {
+    // A ramp and a trace end on their own; a list of rates or concurrencies needs a bound.
+    const bounded = load.trace !== undefined || (typeof load.rate === 'object' && !Array.isArray(load.rate));
+    if (!bounded && load.requests === undefined && load.duration === undefined) {
       context.addIssue({ code: 'custom', message: 'must set requests, duration, or both', path: [] });
     }
+    if (load.arrival !== undefined && load.trace !== undefined) {
+      context.addIssue({ code: 'custom', message: 'does not apply to a trace, which has its own arrival times', path: ['arrival'] });
+    }
     for (const key of ['arrival', 'maxInFlight'] as const) {
-      if (load[key] !== undefined && load.rate === undefined) {
-        context.addIssue({ code: 'custom', message: 'applies to open loop only (load.rate)', path: [key] });
+      if (load[key] !== undefined && load.rate === undefined && load.trace === undefined) {
+        context.addIssue({ code: 'custom', message: 'applies to open loop only (load.rate or load.trace)', path: [key] });
       }
     }
     if (load.burstiness !== undefined && load.arrival !== 'gamma') {
@@ -489,7 +536,7 @@ export const scenarioSchema = z
       )
       .min(1, 'must list at least one model'),
     load: loadSchema,
-    prompts: promptsSchema,
+    prompts: promptsSchema.optional().describe('What to send: required, except with load.trace, whose lines say what each arrival sends.'),
     params: paramsSchema.optional(),
     seed: z.number().int('must be an integer').optional().describe('Seed of open-loop arrivals and synthetic prompts (default 1).'),
     slo: sloSchema.optional(),
@@ -497,6 +544,19 @@ export const scenarioSchema = z
     capacity: capacitySchema.optional(),
   })
   .describe('A tokenmeter scenario.');
+
+/**
+ * `prompts` is required, except with `load.trace`, whose lines are the prompts (and then it must be
+ * absent: a second source would be ignored, or fight the trace). Checked beside the schema, so it is
+ * reported with every other problem; undefined when there is none.
+ */
+export function promptsProblem(raw: unknown): string | undefined {
+  const { prompts, load } = (raw ?? {}) as { prompts?: unknown; load?: { trace?: unknown } };
+  const trace = typeof load === 'object' && load !== null && load.trace !== undefined;
+  if (trace && prompts !== undefined) return "must not be set with load.trace: the trace's lines are the prompts";
+  if (!trace && prompts === undefined) return 'is required: what to send (a list, a file, or synthetic), unless load.trace says it';
+  return undefined;
+}
 
 export type RawScenario = z.infer<typeof scenarioSchema>;
 export type RawSimProfile = z.infer<typeof simProfileSchema>;

@@ -83,7 +83,7 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[]; a
   {
     name: 'both closed and open loop',
     text: VALID.replace('requests: 4', 'requests: 4, rate: 2'),
-    expected: ['FILE: load: must set exactly one of concurrency (closed loop) or rate (open loop)'],
+    expected: ['FILE: load: must set exactly one of concurrency (closed loop), rate or trace (open loop)'],
   },
   {
     name: 'neither a request count nor a duration',
@@ -93,7 +93,7 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[]; a
   {
     name: 'open-loop settings on a closed loop',
     text: VALID.replace('requests: 4', 'requests: 4, arrival: poisson, maxInFlight: 8'),
-    expected: ['FILE: load.arrival: applies to open loop only (load.rate)', 'FILE: load.maxInFlight: applies to open loop only'],
+    expected: ['FILE: load.arrival: applies to open loop only (load.rate or load.trace)', 'FILE: load.maxInFlight: applies to open loop only'],
   },
   {
     name: 'a bad arrival and a bad warm-up',
