@@ -7,21 +7,12 @@
  * each from its own stream, so with the same tokenizer they are identical too.
  */
 import type { Tokenizer } from '../metrics/tokenizers.js';
-<<<<<<< HEAD
-import type { LengthDistribution, Prompt, SharedPrefix, SyntheticPrompts } from '../types.js';
-=======
-import type { LengthDistribution, Prompt, SyntheticPrompts, TraceLine } from '../types.js';
->>>>>>> trace16
+import type { LengthDistribution, Prompt, SharedPrefix, SyntheticPrompts, TraceLine } from '../types.js';
 import { PROMPT_WORDS } from './prompt-words.js';
 import { deriveSeed, drawInteger, seededRandom, shuffled, type Random } from '../util/random.js';
 
-<<<<<<< HEAD
 /** The independent streams drawn from a run's seed (4 is a dataset's sample order, dataset-prompts.ts). */
-const STREAM = { inputLengths: 1, outputLengths: 2, text: 3, prefixText: 5, prefixLeads: 6, suffixLeads: 7 } as const;
-=======
-/** The independent streams drawn from a run's seed. */
-const STREAM = { inputLengths: 1, outputLengths: 2, text: 3, traceText: 4 } as const;
->>>>>>> trace16
+const STREAM = { inputLengths: 1, outputLengths: 2, text: 3, prefixText: 5, prefixLeads: 6, suffixLeads: 7, traceText: 8 } as const;
 
 /** Re-encodes allowed to correct a text whose words a tokenizer merged or split. */
 const MAX_FIXUPS = 8;
@@ -51,7 +42,6 @@ export function buildSyntheticPrompts(spec: SyntheticPrompts, tokenizer: Tokeniz
   });
 }
 
-<<<<<<< HEAD
 /** The groups' prefixes of one tokenizer, and the words each prompt's own part may open with. */
 interface SharedPrefixes {
   spec: SharedPrefix;
@@ -97,7 +87,8 @@ function prefixedPrompt(shared: SharedPrefixes, index: number, tokens: number, t
   }
   const text = exactText(tokens, tokenizer, random, { after: prefix, ...(lead === undefined ? {} : { lead }) });
   return { messages: [{ role: 'user', content: text }], inputTokens };
-=======
+}
+
 /**
  * A trace's prompts, line n for arrival n: a `{input_tokens, output_tokens}` line becomes a text of
  * exactly that many tokens in `tokenizer` (its own seeded stream, as a synthetic prompt's) with that
@@ -109,7 +100,6 @@ export function buildTracePrompts(lines: readonly TraceLine[], tokenizer: Tokeni
     const text = exactText(line.inputTokens, tokenizer, seededRandom(deriveSeed(seed, STREAM.traceText, index)));
     return { messages: [{ role: 'user', content: text }], inputTokens: line.inputTokens, maxTokens: line.outputTokens, exactOutput: true };
   });
->>>>>>> trace16
 }
 
 /** One draw of a length in tokens: rounded and clamped to [min, max] (a fixed length is its value). */

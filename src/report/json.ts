@@ -2,11 +2,7 @@
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
 import type { ShardSchedule } from '../load/shard-schedule.js';
-<<<<<<< HEAD
-import type { CapacityOutcome, DatasetPrompts, LoadLevel, RequestRecord, Scenario } from '../types.js';
-=======
-import type { CapacityOutcome, LoadLevel, LoadTrace, RequestRecord, Scenario, TracePrompts } from '../types.js';
->>>>>>> trace16
+import type { CapacityOutcome, DatasetPrompts, LoadLevel, LoadTrace, RequestRecord, Scenario, TracePrompts } from '../types.js';
 import { jsonNumber } from '../util/format.js';
 
 /**
@@ -23,12 +19,13 @@ export function loadFields(load: LoadLevel): { concurrency: number } | { rate: n
 }
 
 /**
- * The scenario as run.json records it: a trace by its file, sha256, speed-ups and count of
- * arrivals, not its every line (its times in `load`, its prompts in `prompts`).
+ * The scenario as run.json records it: a dataset by its file, selection and sha256, a trace by its
+ * file, sha256, speed-ups and count of arrivals, not their every entry or line (a trace's times in
+ * `load`, its prompts in `prompts`).
  */
 function recordedScenario(scenario: Scenario): Record<string, unknown> {
   const { trace, ...load } = scenario.load;
-  if (!trace) return { ...scenario };
+  if (!trace) return { ...scenario, prompts: promptsOfRun(scenario.prompts) };
   // `merge` writes the run.json of scenarios read back from run.json files: already recorded so, they stay as they are.
   const { offsetsMs, ...identity } = trace as Partial<LoadTrace> & { arrivals?: number };
   const prompts = scenario.prompts as Partial<TracePrompts> & { lines?: unknown };
@@ -242,11 +239,7 @@ export function renderRunJson(info: RunInfo): string {
             })),
           }
         : {}),
-<<<<<<< HEAD
-      scenario: { ...scenario, target, prompts: promptsOfRun(scenario.prompts) },
-=======
       scenario: { ...recordedScenario(scenario), target },
->>>>>>> trace16
     },
     null,
     2,

@@ -15,11 +15,7 @@ import {
 } from '../types.js';
 import { DEFAULT_SYNTHETIC_PROMPTS, HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
 import { readDatasetFile } from './datasets.js';
-<<<<<<< HEAD
-=======
-import { readPromptFile } from './prompt-file.js';
 import { readTrace, TraceFileError, type Trace } from './trace-file.js';
->>>>>>> trace16
 import { parseSloKey } from './slo.js';
 import { parseThreshold } from './thresholds.js';
 import { durationMs } from '../util/duration.js';

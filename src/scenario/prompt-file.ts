@@ -32,8 +32,8 @@ export interface PromptFileText {
   sha256: string;
 }
 
-/** A prompt or dataset file's text and hash, from one read; throws PromptFileError when it cannot be read. */
-export function readPromptText(file: string): PromptFileText {
+/** A prompt, dataset or trace file's text and hash, from one read; throws PromptFileError when it cannot be read. */
+export function readPromptText(file: string, what = 'prompt file'): PromptFileText {
   try {
     // One read for both, so the hash is of the very bytes the prompts came from.
     const bytes = readFileSync(file);
@@ -46,7 +46,7 @@ export function readPromptText(file: string): PromptFileText {
     if (code === 'ERR_STRING_TOO_LONG' || code === 'ERR_FS_FILE_TOO_LARGE') {
       throw new PromptFileError([`${file}: too large to read whole (over ~512 MB); cut it first, e.g. jq '.[:20000]'`]);
     }
-    throw new PromptFileError([`${file}: cannot read the prompt file (${code ?? (error as Error).message})`]);
+    throw new PromptFileError([`${file}: cannot read the ${what} (${code ?? (error as Error).message})`]);
   }
 }
 

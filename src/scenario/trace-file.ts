@@ -7,9 +7,8 @@
  * ignored (traces carry ids, hashes and the like). Every bad line is
  * reported, with its line number.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { ChatMessage, TraceLine } from '../types.js';
+import { PromptFileError, readPromptText, type PromptFileText } from './prompt-file.js';
 import { LIMITS } from './schema.js';
 
 /** One arrival of a trace: when it is due, and what it sends. */
@@ -33,17 +32,16 @@ export function readTraceFile(file: string, speedup = 1): TraceArrival[] {
 
 /** Reads a trace as recorded, with its content's sha256; throws TraceFileError with every bad line. */
 export function readTrace(file: string): Trace {
-  let bytes: Buffer;
+  let read: PromptFileText;
   try {
-    bytes = readFileSync(file);
+    read = readPromptText(file, 'trace file');
   } catch (error) {
-    throw new TraceFileError([`${file}: cannot read the trace file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
+    throw error instanceof PromptFileError ? new TraceFileError(error.problems) : error;
   }
   const arrivals: TraceArrival[] = [];
   const problems: string[] = [];
   let previousSeconds = 0;
-  // A byte-order mark (editors on Windows write one) is not part of the first line's JSON.
-  bytes.toString('utf8').replace(/^\uFEFF/, '').split('\n').forEach((line, index) => {
+  read.text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
     const parsed = parseTraceLine(line);
     if (typeof parsed === 'string') {
@@ -63,7 +61,7 @@ export function readTrace(file: string): Trace {
     problems.push(`${file}: has ${arrivals.length.toLocaleString('en-US')} arrivals, more than ${LIMITS.requestsPerCell.toLocaleString('en-US')} (a cell's records are held in memory); cut it`);
   }
   if (problems.length > 0) throw new TraceFileError(problems);
-  return { arrivals, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { arrivals, sha256: read.sha256 };
 }
 
 /** One line → its timestamp (s) and what it sends, or the problem with it. */
