@@ -182,7 +182,8 @@ export class TimelineBins {
     };
     if (this.measuredFromUs !== Infinity) timeline.measuredFromMs = (this.measuredFromUs - this.firstUs) / 1000;
     if (windowUnixMs) {
-      const relative = (unixMs: number): number => roundTo(unixMs - this.firstUs / 1000);
+      // On the µs grid of every other time here, so the window's start is the first measured send exactly.
+      const relative = (unixMs: number): number => (us(unixMs) - this.firstUs) / 1000;
       timeline.window = { startMs: relative(windowUnixMs.startMs), endMs: relative(windowUnixMs.endMs) };
     }
     // In flight at a bin's start: every earlier send less every earlier end (none before the first bin).
