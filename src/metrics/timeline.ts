@@ -9,7 +9,7 @@
  * Bounded memory, whatever the cell's length: the accumulator keeps at most
  * MAX_BASE_BINS fine bins, made ten times coarser whenever the cell outgrows
  * them; the summary re-bins them into at most MAX_BINS bins of a round width
- * (10 ms, 20 ms, 50 ms, 100 ms … 1 s, 2 s, 5 s …).
+ * (100 ms, 200 ms, 500 ms, 1 s, 2 s, 5 s …).
  *
  * Exact and order-free, so `merge` of shards gives the one-process timeline:
  * every time is taken from the record's Unix fields as requests.jsonl writes
@@ -25,14 +25,14 @@ import { roundTo } from '../util/format.js';
 export const MAX_BINS = 200;
 /** Most fine bins the accumulator keeps before it makes them ten times coarser. */
 export const MAX_BASE_BINS = 2000;
-/** The finest bin, ms: finer, tokens/s per bin is mostly the chunking. */
-export const MIN_BIN_MS = 10;
+/** The finest bin, ms: finer, tokens/s per bin shows the chunking (a chunk every few ms) more than the load. */
+export const MIN_BIN_MS = 100;
 
 /** A cell's timeline as summary.json holds it. Times are ms relative to `startUnixMs`, µs kept. */
 export interface CellTimeline {
   /** Unix time of the cell's first request (its send; a dropped arrival's scheduled time), ms. */
   startUnixMs: number;
-  /** Width of every bin, ms: a round 1-2-5 step (10, 20, 50, 100 … ms). */
+  /** Width of every bin, ms: a round 1-2-5 step (100, 200, 500, 1,000 … ms). */
   binMs: number;
   /**
    * Where bin 0 starts, relative to `startUnixMs`, ms (−binMs < firstBinMs ≤ 0): bins lie on Unix
@@ -107,7 +107,7 @@ function timedRequest(record: RequestRecord): TimedRequest | undefined {
 
 /** The fine bins of one cell, filled one record at a time, in any order. */
 export class TimelineBins {
-  /** Width of the fine bins, µs: 10 ms, made ×10 coarser when the cell spans more than MAX_BASE_BINS of them. */
+  /** Width of the fine bins, µs: 100 ms, made ×10 coarser when the cell spans more than MAX_BASE_BINS of them. */
   private baseUs = MIN_BIN_MS * 1000;
   /** Fine bins by their index on Unix time (start = index × baseUs). */
   private bins = new Map<number, Bin>();

@@ -33,7 +33,7 @@ export async function renderTimelineCharts(cells: readonly CellSummary[]): Promi
       charts.push({ name, caption: cellName(cell), note });
       continue;
     }
-    charts.push({ name, caption: timelineCaption(cell, timeline), svg: await toSvg(timelineSpec(timeline), name) });
+    charts.push({ name, caption: timelineCaption(cell, timeline), svg: roundPathCoordinates(await toSvg(timelineSpec(timeline), name)) });
   }
   return charts;
 }
@@ -44,26 +44,27 @@ function timelineCaption(cell: CellSummary, timeline: CellTimeline): string {
     timeline.window ? 'green: the throughput window' : '',
   ].filter(Boolean);
   return (
-    `${cellName(cell)}: output tokens/s per ${roundTo(timeline.binMs / 1000)} s bin (bars, left axis) and requests in flight ` +
-    `(time-weighted mean per bin, line, right axis), over the seconds since the cell’s first request` +
+    `${cellName(cell)}: output tokens/s per ${roundTo(timeline.binMs / 1000)} s bin (blue, left axis) and requests in flight ` +
+    `(time-weighted mean per bin, orange, right axis), over the seconds since the cell’s first request` +
     (marks.length > 0 ? `; ${marks.join('; ')}` : '')
   );
 }
 
-/** The spec of one cell's timeline: x in seconds since the first request. */
+/**
+ * The spec of one cell's timeline: x in seconds since the first request. Each bin's value is held
+ * across the bin (steps): one path per series, not a mark per bin, so 200 bins stay a few KB.
+ */
 export function timelineSpec(timeline: CellTimeline): Parameters<typeof toSvg>[0] {
   const s = (ms: number): number => roundTo(ms / 1000);
-  const bins = timeline.outputTokens.map((tokens, i) => {
-    const fromMs = timeline.firstBinMs + i * timeline.binMs;
-    return {
-      from: s(fromMs),
-      to: s(fromMs + timeline.binMs),
-      mid: s(fromMs + timeline.binMs / 2),
-      tokensPerS: roundTo((tokens * 1000) / timeline.binMs),
-      inFlight: timeline.inFlight[i]!,
-    };
-  });
-  const x = { field: 'from', type: 'quantitative', title: 's since the first request', scale: { nice: false, zero: false } } as const;
+  const steps = timeline.outputTokens.map((tokens, i) => ({
+    from: s(timeline.firstBinMs + i * timeline.binMs),
+    tokensPerS: roundTo((tokens * 1000) / timeline.binMs),
+    inFlight: timeline.inFlight[i]!,
+  }));
+  // The last bin's step needs its end: the same values again where it ends.
+  const last = steps.at(-1)!;
+  steps.push({ ...last, from: s(timeline.firstBinMs + steps.length * timeline.binMs) });
+  const x = { field: 'from', type: 'quantitative', title: 's since the first request', scale: { nice: false, zero: false }, axis: { grid: false, tickCount: 10 } } as const;
   const spans = [
     ...(timeline.measuredFromMs !== undefined && timeline.measuredFromMs > 0 ? [{ from: s(timeline.firstBinMs), to: s(timeline.measuredFromMs), colour: WARMUP_GREY }] : []),
     ...(timeline.window ? [{ from: s(timeline.window.startMs), to: s(timeline.window.endMs), colour: WINDOW_GREEN }] : []),
@@ -72,6 +73,8 @@ export function timelineSpec(timeline: CellTimeline): Parameters<typeof toSvg>[0
     width: CHART_WIDTH,
     height: HEIGHT,
     autosize: AUTOSIZE,
+    // No per-item ARIA labels: a bin's numbers are in summary.json; the figure's caption says what is drawn.
+    config: { aria: false },
     layer: [
       ...(spans.length > 0
         ? [
@@ -83,23 +86,21 @@ export function timelineSpec(timeline: CellTimeline): Parameters<typeof toSvg>[0
           ]
         : []),
       {
-        data: { values: bins },
-        mark: { type: 'rect', color: TOKENS_COLOUR, opacity: 0.8 },
-        encoding: {
-          x,
-          x2: { field: 'to' },
-          y: { field: 'tokensPerS', type: 'quantitative', title: 'output tokens/s', axis: { titleColor: TOKENS_COLOUR } },
-        },
+        data: { values: steps },
+        mark: { type: 'area', color: TOKENS_COLOUR, opacity: 0.6, interpolate: 'step-after' },
+        encoding: { x, y: { field: 'tokensPerS', type: 'quantitative', title: 'output tokens/s', axis: { titleColor: TOKENS_COLOUR } } },
       },
       {
-        data: { values: bins },
-        mark: { type: 'line', color: IN_FLIGHT_COLOUR, strokeWidth: 1.5 },
-        encoding: {
-          x: { field: 'mid', type: 'quantitative' },
-          y: { field: 'inFlight', type: 'quantitative', title: 'in flight', axis: { orient: 'right', titleColor: IN_FLIGHT_COLOUR } },
-        },
+        data: { values: steps },
+        mark: { type: 'line', color: IN_FLIGHT_COLOUR, strokeWidth: 1.5, interpolate: 'step-after' },
+        encoding: { x, y: { field: 'inFlight', type: 'quantitative', title: 'in flight', axis: { orient: 'right', titleColor: IN_FLIGHT_COLOUR } } },
       },
     ],
     resolve: { scale: { y: 'independent' } },
   };
+}
+
+/** Path coordinates to 0.1 px: vega writes 15 digits, which is most of a 200-step path's size. */
+export function roundPathCoordinates(svg: string): string {
+  return svg.replace(/\bd="([^"]*)"/g, (_, path: string) => `d="${path.replace(/-?\d+\.\d{2,}/g, (n) => String(Math.round(Number(n) * 10) / 10))}"`);
 }

@@ -44,12 +44,12 @@ function record(
   };
 }
 
-test('the bin width is the smallest round 1-2-5 step (10 ms at least) that covers the span in at most 200 bins on Unix multiples', () => {
+test('the bin width is the smallest round 1-2-5 step (100 ms at least) that covers the span in at most 200 bins on Unix multiples', () => {
   const cases: [string, number, number, number][] = [
-    ['a tenth of a second', 0, 100_000, 10_000],
-    ['1.999 s: 200 bins of 10 ms', 0, 1_999_999, 10_000],
-    ['2 s reaches a 201st bin of 10 ms', 0, 2_000_000, 20_000],
-    ['2 s not on a bin edge: 201 bins of 10 ms', 5_000, 2_004_999, 20_000],
+    ['a tenth of a second', 0, 100_000, 100_000],
+    ['19.999 s: 200 bins of 100 ms', 0, 19_999_999, 100_000],
+    ['20 s reaches a 201st bin of 100 ms', 0, 20_000_000, 200_000],
+    ['20 s not on a bin edge: 201 bins of 100 ms', 50_000, 20_049_999, 200_000],
     ['a minute', 0, 60_000_000, 500_000],
     ['ten minutes', 0, 600_000_000, 5_000_000],
     ['an hour', 0, 3_600_000_000, 20_000_000],
@@ -58,29 +58,29 @@ test('the bin width is the smallest round 1-2-5 step (10 ms at least) that cover
     assert.equal(binWidthUs(from, to), width, name);
     assert.ok(Math.floor(to / width) - Math.floor(from / width) + 1 <= MAX_BINS, name);
   }
-  // The fine bins already 100 ms wide: 10, 20 and 50 ms are not multiples of them.
-  assert.equal(binWidthUs(0, 1_000_000, 100_000), 100_000);
+  // The fine bins already 1 s wide: 100, 200 and 500 ms are not multiples of them.
+  assert.equal(binWidthUs(0, 1_000_000, 1_000_000), 1_000_000);
 });
 
 test('bins of a hand-made cell: tokens at their chunks’ arrival, in-flight time-weighted, sends, ends, errors and drops where they happened', () => {
   const bins = new TimelineBins();
-  // Warm-up A: sent at 5, chunks at 15 (2 tokens) and 25 (3), ends at 30.
-  bins.add(record(5, 25, { warmup: true, chunks: [[10, 2], [20, 3]] }));
-  // B: sent at 12, a chunk at 20 (4 tokens) and 1 token no chunk carried (it counts at the end, 32).
-  bins.add(record(12, 20, { chunks: [[8, 4]], untimed: 1 }));
-  // C: a server error, 20 → 23. D: an arrival dropped at 21, never sent. E: interrupted, 22 → 29: not an error.
-  bins.add(record(20, 3, { outcome: 'error' }));
-  bins.add(record(21, 0, { outcome: 'dropped' }));
-  bins.add(record(22, 7, { outcome: 'error', interrupted: true }));
-  assert.deepEqual(bins.timeline({ startMs: U + 12, endMs: U + 30 }), {
-    startUnixMs: U + 5,
-    binMs: 10,
-    // Bins on Unix multiples of 10 ms: bin 0 is [U, U + 10), 5 ms before the first send.
-    firstBinMs: -5,
-    measuredFromMs: 7,
-    window: { startMs: 7, endMs: 25 },
+  // Warm-up A: sent at 50, chunks at 150 (2 tokens) and 250 (3), ends at 300.
+  bins.add(record(50, 250, { warmup: true, chunks: [[100, 2], [200, 3]] }));
+  // B: sent at 120, a chunk at 200 (4 tokens) and 1 token no chunk carried (it counts at the end, 320).
+  bins.add(record(120, 200, { chunks: [[80, 4]], untimed: 1 }));
+  // C: a server error, 200 → 230. D: an arrival dropped at 210, never sent. E: interrupted, 220 → 290: not an error.
+  bins.add(record(200, 30, { outcome: 'error' }));
+  bins.add(record(210, 0, { outcome: 'dropped' }));
+  bins.add(record(220, 70, { outcome: 'error', interrupted: true }));
+  assert.deepEqual(bins.timeline({ startMs: U + 120, endMs: U + 300 }), {
+    startUnixMs: U + 50,
+    binMs: 100,
+    // Bins on Unix multiples of 100 ms: bin 0 is [U, U + 100), 50 ms before the first send.
+    firstBinMs: -50,
+    measuredFromMs: 70,
+    window: { startMs: 70, endMs: 250 },
     outputTokens: [0, 2, 7, 1],
-    // [0,10): A from 5 → 0.5; [10,20): A, and B from 12 → 1.8; [20,30): A, B, C 3 ms, E 7 ms → 3; [30,40): B until 32 → 0.2.
+    // [0,100): A from 50 → 0.5; [100,200): A, and B from 120 → 1.8; [200,300): A, B, C 30 ms, E 70 ms → 3; [300,400): B until 320 → 0.2.
     inFlight: [0.5, 1.8, 3, 0.2],
     started: [1, 1, 2, 0],
     ended: [0, 0, 2, 2],
@@ -91,8 +91,8 @@ test('bins of a hand-made cell: tokens at their chunks’ arrival, in-flight tim
 
 test('a request that ends on a bin edge is in flight up to it, not in the next bin', () => {
   const bins = new TimelineBins();
-  bins.add(record(0, 10));
-  bins.add(record(10, 10));
+  bins.add(record(0, 100));
+  bins.add(record(100, 100));
   const timeline = bins.timeline()!;
   assert.deepEqual(timeline.inFlight, [1, 1, 0]);
   assert.deepEqual(timeline.ended, [0, 1, 1]);
@@ -130,7 +130,7 @@ test('the accumulator’s summary carries the timeline, its window from the thro
   const summary = accumulator.summary();
   assert.deepEqual(summary.timeline?.window, { startMs: 100, endMs: 400 });
   assert.equal(summary.timeline?.measuredFromMs, 100);
-  assert.equal(summary.timeline?.binMs, 10);
+  assert.equal(summary.timeline?.binMs, 100);
   assert.equal(summary.timeline?.outputTokens.reduce((a, b) => a + b, 0), 40);
 
   const untimed = new CellAccumulator({ model: 'm', load: { kind: 'concurrency', value: 1 } });

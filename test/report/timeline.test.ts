@@ -70,7 +70,7 @@ test('the report draws a timeline per cell, warm-up and window shaded; a cell wi
   const html = await renderReportHtml({ title: 't', generatedAt: 'now', cells, slo: [] });
   const drawn = figure(html, 'timeline-1');
   assert.match(drawn, /<svg/);
-  assert.match(drawn, /m @ c=2: output tokens\/s per 0\.01 s bin \(bars, left axis\) and requests in flight/);
+  assert.match(drawn, /m @ c=2: output tokens\/s per 0\.1 s bin \(blue, left axis\) and requests in flight/);
   assert.match(drawn, /grey: warm-up; green: the throughput window/);
   // The shading: a grey rect for the warm-up and a green one for the window, under the bars.
   assert.match(drawn, /fill="#999999"/);
