@@ -121,6 +121,42 @@ test('merged percentiles of N shards are those of the union of their records, ex
     }
   }));
 
+test('the merged timeline of N shards is the one-process timeline of the union of their records, bin for bin, for N = 1, 3', () =>
+  withTempDir(async (dir) => {
+    const text = scenarioText('{concurrency: [6], duration: 2s, warmup: 500ms}');
+    const scenario = parseScenario(text, 'sharded.yaml', {});
+    for (const count of [1, 3]) {
+      const base = path.join(dir, `n${count}`);
+      await mkdir(base);
+      const { shards } = await runShards(base, text, count);
+      const out = path.join(base, 'merged');
+      const { code, io } = await merge(
+        shards.map((shard) => shard.dir),
+        out,
+      );
+      assert.equal(code, 0, io.err());
+      const summary = await readJson(path.join(out, 'summary.json'));
+      // One process adding every shard's records, on Unix time (each shard's clock is the virtual one, mapped the same way).
+      const union = new CellAccumulator({ model: LLAMA, load: { kind: 'concurrency', value: 6 } }, cellOptions(scenario));
+      for (const record of shards.flatMap((shard) => shard.records)) {
+        const t0 = record.sentAtUnixMs ?? record.scheduledAtUnixMs!;
+        union.add(record, { ts: record.scheduledAtUnixMs!, t0, tEnd: t0 + record.metrics.e2eMs });
+      }
+      const { window, ...bins } = union.summary().timeline!;
+      const { window: mergedWindow, ...mergedBins } = summary.cells[0].timeline;
+      assert.deepEqual(mergedBins, JSON.parse(JSON.stringify(bins)), `N=${count}: every bin, exactly`);
+      // The window's marks come from the throughput window, on the edges' clock: the same to the µs (requests.jsonl rounds sends and E2Es apart).
+      for (const edge of ['startMs', 'endMs'] as const) assert.ok(Math.abs(mergedWindow[edge] - window![edge]) <= 0.001, `N=${count}: window ${edge}`);
+      const expected = bins;
+      const records = shards.flatMap((shard) => shard.records);
+      assert.equal(expected.started.reduce((a, b) => a + b, 0), records.length);
+      assert.equal(expected.startUnixMs, Math.min(...records.map((r) => r.sentAtUnixMs!)));
+      // Every shard's process started the cell at its scheduled time: the first send is then.
+      assert.equal(expected.startUnixMs, T0 + START_AFTER_MS);
+      assert.ok(window!.endMs > window!.startMs);
+    }
+  }));
+
 test('an open loop split over shards: the union of the shards’ scheduled times is the single process’s schedule', () =>
   withTempDir(async (dir) => {
     const text = scenarioText('{rate: [40, 15], arrival: poisson, duration: 1500ms, warmup: 500ms}');
