@@ -100,7 +100,8 @@ test('merged percentiles of N shards are those of the union of their records, ex
         // The union of every shard's records of the cell, through one accumulator, as one process would add them.
         const union = new CellAccumulator({ model: LLAMA, load: { kind: 'concurrency', value: level } }, cellOptions(scenario));
         const records = shards.flatMap((shard) => shard.records.filter((r) => r.load.value === level));
-        for (const record of records) union.add(record, { t0: 0, tEnd: 0 });
+        // On Unix time, as merge reads them back: the window (and so the timeline's marks) as one process would see it.
+        for (const record of records) union.add(record, { ts: record.scheduledAtUnixMs!, t0: record.sentAtUnixMs!, tEnd: record.sentAtUnixMs! + record.metrics.e2eMs });
         const expected = union.summary();
         assert.ok(expected.requests > 0);
         for (const metric of METRIC_NAMES) {
@@ -110,6 +111,14 @@ test('merged percentiles of N shards are those of the union of their records, ex
         assert.equal(summary.cells[c].requests, shards.reduce((sum, shard) => sum + shard.cells[c]!.requests, 0));
         assert.equal(summary.cells[c].startOffsetMs, 0);
         assert.equal(summary.cells[c].invalid, undefined);
+        // The timeline too: every bin exactly; the window's marks to the µs (requests.jsonl rounds sends and E2Es apart).
+        const { window, ...bins } = expected.timeline!;
+        const { window: mergedWindow, ...mergedBins } = summary.cells[c].timeline;
+        assert.deepEqual(mergedBins, JSON.parse(JSON.stringify(bins)), `N=${count} c=${level}: every bin of the timeline`);
+        for (const edge of ['startMs', 'endMs'] as const) assert.ok(Math.abs(mergedWindow[edge] - window![edge]) <= 0.001, `N=${count} c=${level}: window ${edge}`);
+        assert.equal(bins.started.reduce((a, b) => a + b, 0), records.length);
+        // Every shard started the cell at its scheduled time (cell 1: after cell 0’s 1 s warm-up, 2 s and the gap): its first send is then.
+        assert.equal(bins.startUnixMs, T0 + START_AFTER_MS + (c === 0 ? 0 : 1_000 + 2_000 + GAP_MS));
       }
       const lines = await readRequests(out);
       assert.equal(lines.length, shards.reduce((sum, shard) => sum + shard.records.length, 0));
@@ -118,42 +127,6 @@ test('merged percentiles of N shards are those of the union of their records, ex
       // Every slot of the cell once, from the shard that owns it.
       const slots = lines.filter((line) => line.concurrency === 7).map((line) => `${line.slot}:${line.shard}`);
       assert.deepEqual([...new Set(slots)].sort(), Array.from({ length: 7 }, (_, slot) => `${slot}:${slot % count}`).sort());
-    }
-  }));
-
-test('the merged timeline of N shards is the one-process timeline of the union of their records, bin for bin, for N = 1, 3', () =>
-  withTempDir(async (dir) => {
-    const text = scenarioText('{concurrency: [6], duration: 2s, warmup: 500ms}');
-    const scenario = parseScenario(text, 'sharded.yaml', {});
-    for (const count of [1, 3]) {
-      const base = path.join(dir, `n${count}`);
-      await mkdir(base);
-      const { shards } = await runShards(base, text, count);
-      const out = path.join(base, 'merged');
-      const { code, io } = await merge(
-        shards.map((shard) => shard.dir),
-        out,
-      );
-      assert.equal(code, 0, io.err());
-      const summary = await readJson(path.join(out, 'summary.json'));
-      // One process adding every shard's records, on Unix time (each shard's clock is the virtual one, mapped the same way).
-      const union = new CellAccumulator({ model: LLAMA, load: { kind: 'concurrency', value: 6 } }, cellOptions(scenario));
-      for (const record of shards.flatMap((shard) => shard.records)) {
-        const t0 = record.sentAtUnixMs ?? record.scheduledAtUnixMs!;
-        union.add(record, { ts: record.scheduledAtUnixMs!, t0, tEnd: t0 + record.metrics.e2eMs });
-      }
-      const { window, ...bins } = union.summary().timeline!;
-      const { window: mergedWindow, ...mergedBins } = summary.cells[0].timeline;
-      assert.deepEqual(mergedBins, JSON.parse(JSON.stringify(bins)), `N=${count}: every bin, exactly`);
-      // The window's marks come from the throughput window, on the edges' clock: the same to the µs (requests.jsonl rounds sends and E2Es apart).
-      for (const edge of ['startMs', 'endMs'] as const) assert.ok(Math.abs(mergedWindow[edge] - window![edge]) <= 0.001, `N=${count}: window ${edge}`);
-      const expected = bins;
-      const records = shards.flatMap((shard) => shard.records);
-      assert.equal(expected.started.reduce((a, b) => a + b, 0), records.length);
-      assert.equal(expected.startUnixMs, Math.min(...records.map((r) => r.sentAtUnixMs!)));
-      // Every shard's process started the cell at its scheduled time: the first send is then.
-      assert.equal(expected.startUnixMs, T0 + START_AFTER_MS);
-      assert.ok(window!.endMs > window!.startMs);
     }
   }));
 
