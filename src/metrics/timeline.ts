@@ -75,17 +75,22 @@ const emptyBin = (): Bin => ({ outputTokens: 0, started: 0, ended: 0, errors: 0,
 /** ms (as requests.jsonl writes them, µs kept) → integer µs. */
 const us = (ms: number): number => Math.round(ms * 1000);
 
-/** One request's times on Unix time, integer µs; undefined for a record with no wall-clock time. */
+/** One request's times on Unix time, integer µs. */
 interface TimedRequest {
   warmup: boolean;
-  /** Dropped: never sent; `at` is its scheduled time. */
+  /** An open-loop arrival dropped at maxInFlight: never sent; `at` is when it was due. */
   dropped: boolean;
+  /** Failed (an interrupted request is not). */
   failed: boolean;
+  /** Its send. */
   at: number;
+  /** Its end (send + E2E). */
   end: number;
+  /** Each chunk's arrival and tokens. */
   tokens: { at: number; tokens: number }[];
 }
 
+/** A record's times as the timeline bins them; undefined for a record with no wall-clock time. */
 function timedRequest(record: RequestRecord): TimedRequest | undefined {
   const warmup = record.warmup;
   if (record.outcome === 'dropped') {
@@ -121,8 +126,13 @@ export class TimelineBins {
   add(record: RequestRecord): void {
     const request = timedRequest(record);
     if (!request) return;
-    const latest = Math.max(request.end, ...request.tokens.map((t) => t.at));
-    const earliest = Math.min(request.at, ...request.tokens.map((t) => t.at));
+    // Chunk times lie between send and end as recorded; a server's clock is not trusted to keep them there.
+    let earliest = request.at;
+    let latest = request.end;
+    for (const chunk of request.tokens) {
+      earliest = Math.min(earliest, chunk.at);
+      latest = Math.max(latest, chunk.at);
+    }
     this.cover(earliest, latest);
     this.firstUs = Math.min(this.firstUs, request.at);
     if (!request.warmup) this.measuredFromUs = Math.min(this.measuredFromUs, request.at);
