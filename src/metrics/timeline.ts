@@ -126,7 +126,7 @@ export class TimelineBins {
   add(record: RequestRecord): void {
     const request = timedRequest(record);
     if (!request) return;
-    // Chunk times lie between send and end as recorded; a server's clock is not trusted to keep them there.
+    // Each time is rounded to the µs on its own: the last chunk may land a µs past the end.
     let earliest = request.at;
     let latest = request.end;
     for (const chunk of request.tokens) {
