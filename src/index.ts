@@ -18,6 +18,7 @@ export { tokensPerChunk, reconcileWithUsage } from './metrics/attribution.js';
 export { loadTokenizer, loadTokenizerFile, tokenizerForModelName, type Tokenizer } from './metrics/tokenizers.js';
 export { toRequestRecord } from './metrics/request-record.js';
 export { CellAccumulator, type CellSummary } from './metrics/cell-summary.js';
+export { TimelineBins, type CellTimeline } from './metrics/timeline.js';
 export {
   createHistogram,
   encodeHistogram,
