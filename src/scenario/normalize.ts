@@ -10,9 +10,10 @@ import {
   type SimConfig,
   type SimModelProfile,
   type SloBound,
+  type SweepSpec,
   type SyntheticPrompts,
 } from '../types.js';
-import { HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
+import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_RATES, HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
 import { readDatasetFile } from './datasets.js';
 import { readPromptFile } from './prompt-file.js';
 import { parseSloKey } from './slo.js';
@@ -67,11 +68,21 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
     slo: Object.entries(raw.slo ?? {}).map(([key, bound]) => parseSloKey(key, bound) as SloBound),
     thresholds: (raw.thresholds ?? []).map((expression) => parseThreshold(expression as string)),
     capacity: { start: raw.capacity?.start ?? 1, max: raw.capacity?.max ?? 1024, tolerance: raw.capacity?.tolerance ?? 1 },
+    sweep: normalizeSweep(raw),
     params: raw.params ?? {},
   };
   if (target.apiKey !== undefined && target.apiKey !== '') scenario.target.apiKey = target.apiKey;
   if (raw.description !== undefined) scenario.description = raw.description;
   return scenario;
+}
+
+/** The sweep's bounds: the scenario's, else 10 rates and the highest concurrency it names (if above 1, else 256). */
+function normalizeSweep(raw: RawScenario): SweepSpec {
+  const concurrency = raw.load.concurrency === undefined ? 1 : Math.max(...[raw.load.concurrency].flat());
+  return {
+    rates: raw.sweep?.rates ?? DEFAULT_SWEEP_RATES,
+    maxConcurrency: raw.sweep?.maxConcurrency ?? (concurrency > 1 ? concurrency : DEFAULT_SWEEP_MAX_CONCURRENCY),
+  };
 }
 
 function normalizeLoad(raw: RawScenario['load']): LoadSpec {

@@ -30,9 +30,16 @@ export const LIMITS = {
   requestsPerCell: 1_000_000,
   /** Tokens of one synthetic prompt or answer: past the longest context windows, and built in memory. */
   tokens: 2_000_000,
+  /** Rates of one sweep, per model: each is a cell of its own. */
+  sweepRates: 1000,
   /** A scenario name becomes part of its results folder's name, which filesystems cap at 255 bytes. */
   nameChars: 100,
 } as const;
+
+/** `tokenmeter sweep`'s rates between its probes when the scenario sets none (guidellm's sweep runs 10 in all). */
+export const DEFAULT_SWEEP_RATES = 10;
+/** The throughput probe's concurrency when the scenario's load names none above 1. */
+export const DEFAULT_SWEEP_MAX_CONCURRENCY = 256;
 
 /**
  * What one process measures well, with `load.allowLargeLoad: true` to go past
@@ -319,6 +326,18 @@ const capacitySchema = z
   .refine((c) => (c.start ?? 1) <= (c.max ?? 1024), 'start must not exceed max')
   .describe('How `tokenmeter capacity` searches for the highest load within the SLO.');
 
+const sweepSchema = z
+  .strictObject({
+    rates: atMost(positiveInteger, LIMITS.sweepRates, 'cells per model one sweep runs')
+      .optional()
+      .describe(`Rates run between the synchronous and the throughput probe, evenly spaced (default ${DEFAULT_SWEEP_RATES}).`),
+    maxConcurrency: atMost(positiveInteger, LIMITS.inFlight, 'streams one process holds')
+      .min(2, 'must be at least 2 (the synchronous probe is c=1)')
+      .optional()
+      .describe(`Requests in flight in the throughput probe (default: the highest load.concurrency if above 1, else ${DEFAULT_SWEEP_MAX_CONCURRENCY}).`),
+  })
+  .describe('How `tokenmeter sweep` runs: a synchronous probe (c=1), a throughput probe (c=maxConcurrency), then rates evenly spaced between them.');
+
 /** A length in tokens, within what one prompt or answer can be. */
 const TOKENS_WHY = 'tokens of one prompt or answer, built in memory';
 const tokenCount = atMost(positiveInteger, LIMITS.tokens, TOKENS_WHY);
@@ -463,6 +482,7 @@ export const scenarioSchema = z
     slo: sloSchema.optional(),
     thresholds: thresholdsSchema.optional(),
     capacity: capacitySchema.optional(),
+    sweep: sweepSchema.optional(),
   })
   .describe('A tokenmeter scenario.');
 

@@ -18,6 +18,7 @@ export async function reportCommand(resultsDir: string, io: Io): Promise<number>
     slo: results.scenario.slo,
     provenance: provenanceOf(results.provenance, repeatCount(cells)),
     ...(results.capacity ? { capacity: results.capacity } : {}),
+    ...(results.sweep ? { sweep: results.sweep } : {}),
   });
   const file = path.join(resultsDir, 'report.html');
   await writeFileAtomic(file, html, io.fs);

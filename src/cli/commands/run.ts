@@ -127,7 +127,7 @@ export async function writeCiOutputs(outDir: string, io: Io, verdict: { markdown
 }
 
 /**
- * Everything around the pipeline that `run` and `capacity` share: the
+ * Everything around the pipeline that `run`, `capacity` and `sweep` share: the
  * simulator, the results folder, requests.jsonl as it goes, the live view,
  * and every output file at the end, also after Ctrl-C.
  */
@@ -192,6 +192,8 @@ export async function withResultsFolder(
       else if (event.type === 'capacity-step') {
         const { verdict } = event;
         io.stderr.write(`  ${event.model} @ ${event.load}: ${verdict.met ? 'meets the SLO' : `fails (${verdict.reason})`}\n`);
+      } else if (event.type === 'sweep-plan') {
+        io.stderr.write(`  ${event.model}: synchronous ${event.synchronousRps.toFixed(2)} req/s, throughput ${event.throughputRps.toFixed(2)} req/s; rates ${event.rates.join(', ')} req/s\n`);
       }
     });
   } catch (error) {
