@@ -272,6 +272,11 @@ export interface CapacitySpec {
   tolerance: number;
 }
 
+/** `tokenmeter sweep`'s rates between its probes when the scenario sets none. */
+export const DEFAULT_SWEEP_RATES = 10;
+/** The throughput probe's concurrency when the scenario's load names none above 1. */
+export const DEFAULT_SWEEP_MAX_CONCURRENCY = 256;
+
 /**
  * `tokenmeter sweep`: a synchronous probe (one request at a time), a throughput probe (a closed
  * loop at `maxConcurrency`), then `rates` open-loop rates evenly spaced between the two probes'

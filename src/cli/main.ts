@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { DEFAULT_MAX_REGRESSION } from '../check/baseline.js';
 import { ScenarioError } from '../scenario/errors.js';
-import { MAX_WORKERS } from '../types.js';
+import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_RATES, MAX_WORKERS } from '../types.js';
 import { ExitCode, exitCodeHelp, UsageError } from './exit-codes.js';
 import { removeUnfinishedOutput } from './files.js';
 import { TOKENMETER_VERSION } from './version.js';
@@ -167,10 +167,10 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
             .positional('scenario', { type: 'string', describe: "Scenario file: its load bounds (requests, duration, warm-up) and arrival apply to every cell, its levels are replaced by the sweep's; or none, with --base-url and --model" })
             .options(SET_OPTION)
             .options(QUICK_OPTIONS)
-            .option('rates', { type: 'number', describe: 'Rates run between the two probes, per model (wins over sweep.rates; default 10)' })
+            .option('rates', { type: 'number', describe: `Rates run between the two probes, per model (wins over sweep.rates; default ${DEFAULT_SWEEP_RATES})` })
             .option('max-concurrency', {
               type: 'number',
-              describe: 'Requests in flight in the throughput probe, at least 2 (wins over sweep.maxConcurrency; default the highest load.concurrency if above 1, else 256)',
+              describe: `Requests in flight in the throughput probe, at least 2 (wins over sweep.maxConcurrency; default the highest load.concurrency if above 1, else ${DEFAULT_SWEEP_MAX_CONCURRENCY})`,
             })
             .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
             .option('repeat', { type: 'number', hidden: true })

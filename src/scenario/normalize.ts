@@ -2,6 +2,8 @@ import path from 'node:path';
 /** Validated raw scenario → the Scenario the rest of tokenmeter uses: defaults filled, shapes unified. */
 import {
   DEFAULT_SIM_PROFILE,
+  DEFAULT_SWEEP_MAX_CONCURRENCY,
+  DEFAULT_SWEEP_RATES,
   type DatasetPrompts,
   type LengthDistribution,
   type LoadSpec,
@@ -13,7 +15,7 @@ import {
   type SweepSpec,
   type SyntheticPrompts,
 } from '../types.js';
-import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_RATES, HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
+import { HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
 import { readDatasetFile } from './datasets.js';
 import { readPromptFile } from './prompt-file.js';
 import { parseSloKey } from './slo.js';

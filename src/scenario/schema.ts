@@ -4,7 +4,7 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { API_NAMES, ARRIVAL_NAMES, DATASET_FORMATS, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
+import { API_NAMES, ARRIVAL_NAMES, DATASET_FORMATS, DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_RATES, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
 import { DURATION_PATTERN, durationMs } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
@@ -35,11 +35,6 @@ export const LIMITS = {
   /** A scenario name becomes part of its results folder's name, which filesystems cap at 255 bytes. */
   nameChars: 100,
 } as const;
-
-/** `tokenmeter sweep`'s rates between its probes when the scenario sets none (guidellm's sweep runs 10 in all). */
-export const DEFAULT_SWEEP_RATES = 10;
-/** The throughput probe's concurrency when the scenario's load names none above 1. */
-export const DEFAULT_SWEEP_MAX_CONCURRENCY = 256;
 
 /**
  * What one process measures well, with `load.allowLargeLoad: true` to go past
