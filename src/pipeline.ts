@@ -29,7 +29,7 @@ import { cellLoad, cellSize, timedSpanMs, type CellLoad } from './load/cell-load
 import { startClientHealthMonitor, type ClientHealthMonitorFactory } from './load/client-health.js';
 import { defaultWorkerCount, LoadWorkers } from './load/load-workers.js';
 import { progressOf, type Progress } from './load/progress.js';
-import { probeProblem, sweepRates, SYNCHRONOUS_LOAD, throughputLoad } from './load/sweep.js';
+import { probeProblem, sweepRates, SYNCHRONOUS_LOAD, throughputConcurrency, throughputLoad } from './load/sweep.js';
 import { cellStartUnixMs, type ShardSchedule } from './load/shard-schedule.js';
 import { prepareWorkloads, requestParams, type ModelWorkload } from './load/workload.js';
 import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary } from './metrics/cell-summary.js';
@@ -212,11 +212,12 @@ export async function* capacityEvents(scenario: Scenario, options: PipelineOptio
  */
 export async function* sweepEvents(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
   const session = await openSession(scenario, options);
+  const maxConcurrency = throughputConcurrency(scenario);
   yield* warningsOf(session);
   try {
     for (const [modelIndex, model] of scenario.models.entries()) {
       if (interrupted(session)) break;
-      const outcome: SweepOutcome = { model: model.name, maxConcurrency: scenario.sweep.maxConcurrency, rates: [] };
+      const outcome: SweepOutcome = { model: model.name, maxConcurrency, rates: [] };
       const stop = (reason: string): RunEvent => {
         outcome.stopped = reason;
         return { type: 'warning', message: `sweep of ${model.name}: ${reason}` };
@@ -233,7 +234,7 @@ export async function* sweepEvents(scenario: Scenario, options: PipelineOptions)
       };
       const synchronousRps = yield* probe('synchronous', SYNCHRONOUS_LOAD);
       if (synchronousRps !== undefined) outcome.synchronousRps = synchronousRps;
-      const throughputRps = synchronousRps === undefined ? undefined : yield* probe('throughput', throughputLoad(scenario.sweep.maxConcurrency));
+      const throughputRps = synchronousRps === undefined ? undefined : yield* probe('throughput', throughputLoad(maxConcurrency));
       if (throughputRps !== undefined) outcome.throughputRps = throughputRps;
       if (synchronousRps !== undefined && throughputRps !== undefined) {
         const plan = sweepRates(synchronousRps, throughputRps, scenario.sweep.rates);

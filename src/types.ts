@@ -285,8 +285,11 @@ export const DEFAULT_SWEEP_MAX_CONCURRENCY = 256;
 export interface SweepSpec {
   /** Rates run between the two probes, each model its own. */
   rates: number;
-  /** Requests in flight in the throughput probe. */
-  maxConcurrency: number;
+  /**
+   * Requests in flight in the throughput probe; unset: the scenario's highest `load.concurrency` if
+   * above 1, else DEFAULT_SWEEP_MAX_CONCURRENCY (load/sweep.ts, `throughputConcurrency`).
+   */
+  maxConcurrency?: number;
 }
 
 /** What `tokenmeter sweep` did for one model: its two probes' measurements and the rates planned from them. */

@@ -5,10 +5,20 @@
  * the two probes measured. Each model is planned from its own probes.
  */
 import type { CellSummary } from '../metrics/cell-summary.js';
-import type { LoadLevel } from '../types.js';
+import { DEFAULT_SWEEP_MAX_CONCURRENCY, type LoadLevel, type Scenario } from '../types.js';
 
 /** The synchronous probe: one request in flight, the next sent when it ends. */
 export const SYNCHRONOUS_LOAD: LoadLevel = { kind: 'concurrency', value: 1 };
+
+/**
+ * The throughput probe's requests in flight: `sweep.maxConcurrency`, else the scenario's highest
+ * concurrency level when it is above 1 (the most the scenario's author meant to send), else 256.
+ */
+export function throughputConcurrency(scenario: Pick<Scenario, 'load' | 'sweep'>): number {
+  if (scenario.sweep.maxConcurrency !== undefined) return scenario.sweep.maxConcurrency;
+  const highest = scenario.load.kind === 'concurrency' ? Math.max(...scenario.load.levels) : 1;
+  return highest > 1 ? highest : DEFAULT_SWEEP_MAX_CONCURRENCY;
+}
 
 /** The throughput probe: `maxConcurrency` requests in flight. */
 export const throughputLoad = (maxConcurrency: number): LoadLevel => ({ kind: 'concurrency', value: maxConcurrency });

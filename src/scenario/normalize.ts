@@ -2,7 +2,6 @@ import path from 'node:path';
 /** Validated raw scenario → the Scenario the rest of tokenmeter uses: defaults filled, shapes unified. */
 import {
   DEFAULT_SIM_PROFILE,
-  DEFAULT_SWEEP_MAX_CONCURRENCY,
   DEFAULT_SWEEP_RATES,
   type DatasetPrompts,
   type LengthDistribution,
@@ -78,13 +77,14 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
   return scenario;
 }
 
-/** The sweep's bounds: the scenario's, else 10 rates and the highest concurrency it names (if above 1, else 256). */
+/**
+ * The sweep's bounds: the scenario's, else 10 rates. An unset maxConcurrency stays unset: its
+ * default follows the load levels (load/sweep.ts), which a `--set` may still change.
+ */
 function normalizeSweep(raw: RawScenario): SweepSpec {
-  const concurrency = raw.load.concurrency === undefined ? 1 : Math.max(...[raw.load.concurrency].flat());
-  return {
-    rates: raw.sweep?.rates ?? DEFAULT_SWEEP_RATES,
-    maxConcurrency: raw.sweep?.maxConcurrency ?? (concurrency > 1 ? concurrency : DEFAULT_SWEEP_MAX_CONCURRENCY),
-  };
+  const sweep: SweepSpec = { rates: raw.sweep?.rates ?? DEFAULT_SWEEP_RATES };
+  if (raw.sweep?.maxConcurrency !== undefined) sweep.maxConcurrency = raw.sweep.maxConcurrency;
+  return sweep;
 }
 
 function normalizeLoad(raw: RawScenario['load']): LoadSpec {

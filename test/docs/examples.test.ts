@@ -157,7 +157,7 @@ describe('the shell commands of the README and docs/ work as written', () => {
             assert.ok(!keyed.err().includes('sk-docs-example'));
           }
         });
-      } else if (command === 'run' || command === 'capacity') {
+      } else if (command === 'run' || command === 'capacity' || command === 'sweep') {
         // It would send load (to a real server, or for tens of seconds): its scenario is validated instead.
         ran.scenarioValidated++;
         const scenario = args[1]!;
