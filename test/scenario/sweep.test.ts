@@ -33,3 +33,9 @@ test('a sweep block out of range: every problem at once, each with its path', ()
     },
   );
 });
+
+test("a throughput probe past the soft limit of streams is refused as a concurrency level is, unless load.allowLargeLoad", () => {
+  const text = (allow: string) => scenario(`{concurrency: 1, requests: 4${allow}}`, 'sweep: {maxConcurrency: 20000}\n');
+  assert.throws(() => parseScenario(text(''), 's.yaml', {}), /s\.yaml: sweep\.maxConcurrency: 20,000 is more streams than one thread measures well \(10,000 each\)/);
+  assert.equal(throughputConcurrency(parseScenario(text(', allowLargeLoad: true'), 's.yaml', {})), 20000);
+});
