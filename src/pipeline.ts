@@ -603,7 +603,7 @@ export async function renderResultFiles(scenario: Scenario, result: RunResult, c
       generatedAt: context.endedAt.toISOString(),
       cells,
       slo: scenario.slo,
-      provenance: provenanceOf(provenanceSourceOf(run), repeatCount(cells)),
+      provenance: provenanceOf(provenanceSourceOf(run), repeatCount(cells), result.sweep),
       ...capacity,
       ...sweep,
     }),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CellSummary } from '../../src/metrics/cell-summary.ts';
 import { renderReportHtml, type ReportInput } from '../../src/report/html.ts';
+import { provenanceOf } from '../../src/report/provenance.ts';
 import type { SweepOutcome } from '../../src/types.ts';
 import { ALPHA, BETA, cellSummary, SLO } from './fixture.ts';
 
@@ -55,6 +56,15 @@ test('a report of concurrency and rate cells orders its load axis by the request
   const order = ['c=1', '30 req/s', '50 req/s', 'c=8'].map(at);
   assert.ok(order.every((index) => index !== -1), JSON.stringify(order));
   assert.deepEqual([...order].sort((a, b) => a - b), order);
+});
+
+test("a sweep's provenance gives the levels it ran, not the scenario's, and its arrivals", () => {
+  const load = provenanceOf(
+    { completed: true, scenario: { name: 's', load: { kind: 'concurrency', levels: [1], requests: 8, arrival: 'constant' } } },
+    undefined,
+    SWEEP,
+  ).find(([label]) => label === 'load')![1];
+  assert.equal(load, `sweep: probes c=1 and c=8, then ${ALPHA} 30, 50 req/s; ${BETA} no rates; constant arrivals; 8 requests per cell`);
 });
 
 test('a report without a sweep has no TPOT-against-throughput chart: run and capacity pages are as before', async () => {

@@ -16,7 +16,7 @@ export async function reportCommand(resultsDir: string, io: Io): Promise<number>
     generatedAt: results.endedAt ?? new Date().toISOString(),
     cells,
     slo: results.scenario.slo,
-    provenance: provenanceOf(results.provenance, repeatCount(cells)),
+    provenance: provenanceOf(results.provenance, repeatCount(cells), results.sweep),
     ...(results.capacity ? { capacity: results.capacity } : {}),
     ...(results.sweep ? { sweep: results.sweep } : {}),
   });
