@@ -89,6 +89,27 @@ test('sweep: the probes and 3 rates between them in one folder, every file as ru
     assert.ok(verdict === 0 || verdict === 97, `check exit ${verdict}: ${check.err()}`);
     assert.match(check.out() + check.err(), /no regression found/);
     for (const load of ['c=1', 'c=8', ...outcome.rates.map((rate: number) => `${rate} req/s`)]) assert.ok(check.out().includes(`${LLAMA} @ ${load} `), load);
+
+    // Another sweep chose other rates (here: the copy's moved by +0.5 req/s): its probes are judged, the
+    // baseline's rates it did not choose are not missing cells, and its own are not compared.
+    const other = path.join(dir, 'other');
+    await cp(folder, other, { recursive: true });
+    const moved = (rate: number) => rate + 0.5;
+    const rewrite = async (name: string, change: (text: string) => string) => writeFile(path.join(other, name), change(await readFile(path.join(other, name), 'utf8')));
+    await rewrite('requests.jsonl', (text) => text.replace(/"rate":([\d.]+)/g, (_, rate: string) => `"rate":${moved(Number(rate))}`));
+    await rewrite('histograms.json', (text) => text.replace(/"rate": ?([\d.]+)/g, (_, rate: string) => `"rate":${moved(Number(rate))}`));
+    await rewrite('summary.json', (text) => {
+      const json = JSON.parse(text);
+      for (const cell of json.cells) if (cell.load.kind === 'rate') cell.load.value = moved(cell.load.value);
+      json.sweep[0].rates = json.sweep[0].rates.map(moved);
+      return JSON.stringify(json);
+    });
+    const second = captureIo();
+    const code2 = await main(['check', other, '--baseline', folder], second);
+    assert.ok(code2 === 0 || code2 === 97, `check exit ${code2}: ${second.out()}${second.err()}`);
+    assert.match(second.err(), /note: two sweeps: 3 rate cell\(s\) of the baseline were not chosen by this run's sweep, and are not compared/);
+    assert.doesNotMatch(second.out(), /in the baseline but not in this run/);
+    for (const load of ['c=1', 'c=8']) assert.ok(second.out().includes(`${LLAMA} @ ${load} `), load);
   }));
 
 test('sweep: a model whose every request fails stops after its synchronous probe, with the reason; the other model sweeps; exit 1', () =>
