@@ -230,6 +230,8 @@ export async function* sweepEvents(scenario: Scenario, options: PipelineOptions)
           yield stop(problem);
           return undefined;
         }
+        // Still a bound (the client's pace is what it reached), but the rates planned from it must say so.
+        if (summary.invalid) yield { type: 'warning', message: `sweep of ${model.name}: the ${which} probe (c=${load.value}) is invalid (${summary.invalid}): the rates planned from its request rate are the client's, not the server's` };
         return summary.requestsPerS;
       };
       const synchronousRps = yield* probe('synchronous', SYNCHRONOUS_LOAD);

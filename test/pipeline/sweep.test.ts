@@ -6,6 +6,7 @@ import { parseScenario } from '../../src/scenario/load.ts';
 import { loadLabel } from '../../src/util/format.ts';
 import { sleep, VirtualClock } from '../../src/util/clock.ts';
 import type { RequestClient } from '../../src/pipeline.ts';
+import type { ClientHealthMonitorFactory } from '../../src/load/client-health.ts';
 import { VirtualServer, type VirtualServerProfile } from '../virtual-server.ts';
 
 const LLAMA = 'Meta-Llama-3.3-70B-Instruct';
@@ -18,8 +19,11 @@ const SWEEP = 'load: {concurrency: 1, duration: 4s, warmup: 8}\nsweep: {rates: 3
  * run. Every request to the `failing` model fails with a 500 after 10 ms (not at once: a closed loop
  * bounded by time would send failures forever at one simulated instant).
  */
-async function sweepVirtual(models: string[], options: { failing?: string; onEvent?: (event: RunEvent, abort: () => void) => void } = {}) {
-  const { failing, onEvent } = options;
+async function sweepVirtual(
+  models: string[],
+  options: { failing?: string; onEvent?: (event: RunEvent, abort: () => void) => void; clientHealth?: ClientHealthMonitorFactory } = {},
+) {
+  const { failing, onEvent, clientHealth } = options;
   const clock = new VirtualClock();
   const virtual = new VirtualServer(clock, PROFILE, 1);
   const server: RequestClient = {
@@ -34,7 +38,7 @@ async function sweepVirtual(models: string[], options: { failing?: string; onEve
   const scenario = parseScenario(`name: t\ntarget: {baseURL: "http://virtual.invalid/v1"}\nmodels: [${models.join(', ')}]\nprompts: [hi]\n${SWEEP}`, 't.yaml', {});
   const controller = new AbortController();
   const events: RunEvent[] = [];
-  const stream = sweepEvents(scenario, { baseURL: 'http://virtual.invalid/v1', clock, client: server, interrupt: controller.signal });
+  const stream = sweepEvents(scenario, { baseURL: 'http://virtual.invalid/v1', clock, client: server, interrupt: controller.signal, ...(clientHealth ? { clientHealth } : {}) });
   const result = await clock.run(
     collectRun(stream, (event) => {
       events.push(event);
@@ -107,4 +111,15 @@ test('sweep: Ctrl-C during the first rate ends the sweep there; the cells measur
     result.cells.map((cell) => loadLabel(cell.load)),
     ['c=1', 'c=8', `${outcome!.rates[0]} req/s`],
   );
+});
+
+test('sweep: a probe in which the client was the bottleneck still bounds the rates, and a warning says they are the client\'s', async () => {
+  // Every cell's client event loop stalled 120 ms at its p99: every cell invalid, the probes included.
+  const stalled = { loopDelay: [{ value: 0.05, count: 700 }, { value: 120, count: 300 }], utilization: 0.5, elapsedMs: 1000 };
+  const { result } = await sweepVirtual([LLAMA], { clientHealth: () => ({ stop: () => stalled }) });
+  assert.equal(result.sweep![0]!.rates.length, 3);
+  const warnings = result.warnings.filter((warning) => warning.includes('probe'));
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0]!, /^sweep of Meta-Llama-3\.3-70B-Instruct: the synchronous probe \(c=1\) is invalid \(client lag: event-loop delay p99 120\.\d ms > 10 ms: .*\): the rates planned from its request rate are the client's, not the server's$/);
+  assert.match(warnings[1]!, /^sweep of Meta-Llama-3\.3-70B-Instruct: the throughput probe \(c=8\) is invalid/);
 });
