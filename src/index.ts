@@ -10,7 +10,7 @@ export { EventReader, type StreamEvents } from './client/event-reader.js';
 export { ChatEventReader } from './client/apis/chat.js';
 export { ResponsesEventReader } from './client/apis/responses.js';
 export { MessagesEventReader } from './client/apis/messages.js';
-export { scenarioEvents, capacityEvents, runScenario, runCapacity, collectRun, judgeThresholds, renderResultFiles, type PipelineOptions, type RunEvent, type RunResult, type RunContext, type RequestClient, type Progress } from './pipeline.js';
+export { scenarioEvents, capacityEvents, sweepEvents, runScenario, runCapacity, runSweep, collectRun, judgeThresholds, renderResultFiles, type PipelineOptions, type RunEvent, type RunResult, type RunContext, type RequestClient, type Progress } from './pipeline.js';
 export { VirtualClock, systemClock, type Clock } from './util/clock.js';
 export { closedLoop } from './load/closed-loop.js';
 export { requestMetrics, type RequestTimeline, type TimedTokens } from './metrics/timing.js';

@@ -11,11 +11,11 @@
  *    counted (metrics/request-record.ts), off the hot path, and the record
  *    goes into the cell's accumulator (metrics/cell-summary.ts).
  * 4. Everything that happens is an event on one stream (`RunEvent`): progress
- *    while the load runs, each record, each cell's summary, capacity steps.
- *    The `run` and `capacity` commands and the library API consume it; nothing
- *    calls back from here into the CLI.
- * 5. `scenarioEvents` and `capacityEvents` are those streams; `runScenario` and
- *    `runCapacity` run them to the end. `collectRun` gathers a stream into a `RunResult`; `judgeThresholds` and
+ *    while the load runs, each record, each cell's summary, capacity steps,
+ *    sweep plans. The `run`, `capacity` and `sweep` commands and the library
+ *    API consume it; nothing calls back from here into the CLI.
+ * 5. `scenarioEvents`, `capacityEvents` and `sweepEvents` are those streams;
+ *    `runScenario`, `runCapacity` and `runSweep` run them to the end. `collectRun` gathers a stream into a `RunResult`; `judgeThresholds` and
  *    `renderResultFiles` turn that into verdicts and file contents, which
  *    the caller writes.
  */
@@ -29,6 +29,7 @@ import { cellLoad, cellSize, loadLevelOf, timedSpanMs, type CellLoad } from './l
 import { startClientHealthMonitor, type ClientHealthMonitorFactory } from './load/client-health.js';
 import { defaultWorkerCount, LoadWorkers } from './load/load-workers.js';
 import { progressOf, type Progress } from './load/progress.js';
+import { probeProblem, sweepRates, SYNCHRONOUS_LOAD, throughputConcurrency, throughputLoad } from './load/sweep.js';
 import { cellStartUnixMs, type ShardSchedule } from './load/shard-schedule.js';
 import { prepareWorkloads, requestParams, type ModelWorkload } from './load/workload.js';
 import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary } from './metrics/cell-summary.js';
@@ -40,7 +41,7 @@ import { renderReportHtml } from './report/html.js';
 import { renderHistogramsJson, renderRunJson, renderSummaryJson, type MergedFolder, type RunInfo } from './report/json.js';
 import { provenanceOf, provenanceSourceOf, repeatCount } from './report/provenance.js';
 import { providerWarnings } from './scenario/providers.js';
-import type { CapacityOutcome, CellKey, LoadLevel, RequestRecord, Scenario } from './types.js';
+import type { CapacityOutcome, CellKey, LoadLevel, RequestRecord, Scenario, SweepOutcome } from './types.js';
 import { sleepUntil, systemClock, type Clock } from './util/clock.js';
 
 export type { Progress };
@@ -110,6 +111,10 @@ export type RunEvent =
   | { type: 'capacity-step'; model: string; load: number; verdict: LoadVerdict }
   /** `capacity`: what the search found for one model. */
   | { type: 'capacity'; outcome: CapacityOutcome }
+  /** `sweep`: the rates planned for one model from its two probes (requests/s), before they run. */
+  | { type: 'sweep-plan'; model: string; synchronousRps: number; throughputRps: number; rates: number[] }
+  /** `sweep`: what one model's sweep measured and ran (after its last cell, or where it stopped). */
+  | { type: 'sweep'; outcome: SweepOutcome }
   /** The run is over; `completed` is false when it was interrupted. */
   | { type: 'end'; completed: boolean };
 
@@ -121,6 +126,8 @@ export interface RunResult {
   warnings: string[];
   /** `capacity` only: per model, what the search found. */
   capacity?: CapacityOutcome[];
+  /** `sweep` only: per model, its probes' rates and the rates planned from them. */
+  sweep?: SweepOutcome[];
 }
 
 /** What every cell of a run shares. */
@@ -160,7 +167,7 @@ export async function* scenarioEvents(scenario: Scenario, options: PipelineOptio
       for (const value of scenario.load.levels) {
         const parts: { accumulator: CellAccumulator; summary: CellSummary }[] = [];
         for (let r = 1; r <= repeat && !interrupted(session); r++) {
-          parts.push(yield* measureCell(session, modelIndex, value, repeat > 1 ? r : undefined));
+          parts.push(yield* measureCell(session, modelIndex, loadLevelOf(scenario.load, value), repeat > 1 ? r : undefined));
         }
         if (repeat > 1 && parts.length > 0) merged.push(mergeRepeats(parts, cellOptions(scenario)));
       }
@@ -184,12 +191,65 @@ export async function* capacityEvents(scenario: Scenario, options: PipelineOptio
       let step = search.next();
       while (!step.done) {
         const load = step.value;
-        const { summary } = yield* measureCell(session, modelIndex, load);
+        const { summary } = yield* measureCell(session, modelIndex, loadLevelOf(scenario.load, load));
         const verdict = interrupted(session) ? undefined : capacityVerdict(summary);
         if (verdict) yield { type: 'capacity-step', model: model.name, load, verdict };
         step = search.next(verdict);
       }
       yield { type: 'capacity', outcome: step.value };
+    }
+  } finally {
+    await session.close();
+  }
+  yield { type: 'end', completed: !interrupted(session) };
+}
+
+/**
+ * `tokenmeter sweep` (load/sweep.ts): for each model, a synchronous probe (c=1), a throughput probe
+ * (c=sweep.maxConcurrency), then sweep.rates open-loop rates evenly spaced between the request rates
+ * the two measured. The scenario's load levels are not run; its bounds and warm-up apply to every cell.
+ * A probe that measured no request rate stops that model's sweep, with a warning saying why.
+ */
+export async function* sweepEvents(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
+  const session = await openSession(scenario, options);
+  const maxConcurrency = throughputConcurrency(scenario);
+  yield* warningsOf(session);
+  try {
+    for (const [modelIndex, model] of scenario.models.entries()) {
+      if (interrupted(session)) break;
+      const outcome: SweepOutcome = { model: model.name, maxConcurrency, rates: [] };
+      const stop = (reason: string): RunEvent => {
+        outcome.stopped = reason;
+        return { type: 'warning', message: `sweep of ${model.name}: ${reason}` };
+      };
+      const probe = async function* (which: 'synchronous' | 'throughput', load: LoadLevel): AsyncGenerator<RunEvent, number | undefined> {
+        const { summary } = yield* measureCell(session, modelIndex, load);
+        if (interrupted(session)) return undefined;
+        const problem = probeProblem(which, summary);
+        if (problem) {
+          yield stop(problem);
+          return undefined;
+        }
+        // Still a bound (the client's pace is what it reached), but the rates planned from it must say so.
+        if (summary.invalid) yield { type: 'warning', message: `sweep of ${model.name}: the ${which} probe (c=${load.value}) is invalid (${summary.invalid}): the rates planned from its request rate are the client's, not the server's` };
+        return summary.requestsPerS;
+      };
+      const synchronousRps = yield* probe('synchronous', SYNCHRONOUS_LOAD);
+      if (synchronousRps !== undefined) outcome.synchronousRps = synchronousRps;
+      const throughputRps = synchronousRps === undefined ? undefined : yield* probe('throughput', throughputLoad(maxConcurrency));
+      if (throughputRps !== undefined) outcome.throughputRps = throughputRps;
+      if (synchronousRps !== undefined && throughputRps !== undefined) {
+        const plan = sweepRates(synchronousRps, throughputRps, scenario.sweep.rates);
+        outcome.rates = plan.rates;
+        if (plan.reason) yield stop(plan.reason);
+        else yield { type: 'sweep-plan', model: model.name, synchronousRps, throughputRps, rates: plan.rates };
+        for (const rate of plan.rates) {
+          if (interrupted(session)) break;
+          yield* measureCell(session, modelIndex, { kind: 'rate', value: rate });
+        }
+      }
+      if (interrupted(session)) outcome.interrupted = true;
+      yield { type: 'sweep', outcome };
     }
   } finally {
     await session.close();
@@ -203,6 +263,9 @@ export const runScenario = (scenario: Scenario, options: PipelineOptions): Promi
 /** `tokenmeter capacity` to its end: its result, with each model's capacity. */
 export const runCapacity = (scenario: Scenario, options: PipelineOptions): Promise<RunResult> => collectRun(capacityEvents(scenario, options));
 
+/** `tokenmeter sweep` to its end: its result, with each model's probes and rates. */
+export const runSweep = (scenario: Scenario, options: PipelineOptions): Promise<RunResult> => collectRun(sweepEvents(scenario, options));
+
 /** Gathers a run's events into its result; `onEvent` sees each event first (to stream records to a file, say). */
 export async function collectRun(events: AsyncIterable<RunEvent>, onEvent?: (event: RunEvent) => void | Promise<void>): Promise<RunResult> {
   const result: RunResult = { cells: [], completed: false, warnings: [] };
@@ -211,6 +274,7 @@ export async function collectRun(events: AsyncIterable<RunEvent>, onEvent?: (eve
     if (event.type === 'warning') result.warnings.push(event.message);
     else if (event.type === 'cell') result.cells.push(event.cell);
     else if (event.type === 'capacity') (result.capacity ??= []).push(event.outcome);
+    else if (event.type === 'sweep') (result.sweep ??= []).push(event.outcome);
     else if (event.type === 'end') result.completed = event.completed;
   }
   return result;
@@ -316,19 +380,18 @@ async function awaitCellStart(session: Session, index: number, kind: LoadLevel['
 }
 
 /**
- * One cell: the model's load at `value` (concurrency, or requests/s). Sends
+ * One cell: the model at `load` (concurrency, or requests/s). Sends
  * its load (yielding progress), then counts its tokens and aggregates
  * (yielding each record, then the summary); `repeat` numbers a repetition.
  */
 async function* measureCell(
   session: Session,
   modelIndex: number,
-  value: number,
+  load: LoadLevel,
   repeat?: number,
 ): AsyncGenerator<RunEvent, { accumulator: CellAccumulator; summary: CellSummary }> {
   const { scenario, clock } = session;
   const workload = session.workloads[modelIndex]!;
-  const load = loadLevelOf(scenario.load, value);
   const key: CellKey = { model: workload.model.name, load, ...(repeat !== undefined ? { repeat } : {}) };
   const cell = ++session.started;
   const share = session.shard?.share ?? WHOLE;
@@ -527,11 +590,12 @@ export function runInfoOf(scenario: Scenario, result: Pick<RunResult, 'completed
 /** Every output file of a results folder but requests.jsonl (written as the run goes): name → contents. */
 export async function renderResultFiles(scenario: Scenario, result: RunResult, context: RunContext): Promise<Record<string, string>> {
   const capacity = result.capacity ? { capacity: result.capacity } : {};
+  const sweep = result.sweep ? { sweep: result.sweep } : {};
   const run = runInfoOf(scenario, result, context);
   const cells = judgedCells(result);
   return {
     'summary.csv': renderSummaryCsv(result.cells),
-    'summary.json': renderSummaryJson(result.cells, capacity),
+    'summary.json': renderSummaryJson(result.cells, { ...capacity, ...sweep }),
     'histograms.csv': renderHistogramsCsv(result.cells),
     'histograms.json': renderHistogramsJson(result.cells),
     'run.json': renderRunJson(run),
@@ -541,10 +605,11 @@ export async function renderResultFiles(scenario: Scenario, result: RunResult, c
       generatedAt: context.endedAt.toISOString(),
       cells,
       slo: scenario.slo,
-      provenance: provenanceOf(provenanceSourceOf(run), repeatCount(cells)),
+      provenance: provenanceOf(provenanceSourceOf(run), repeatCount(cells), result.sweep),
       // Every repeat's timeline: a merged cell's repeats ran at different times.
       timelineCells: result.cells,
       ...capacity,
+      ...sweep,
     }),
   };
 }

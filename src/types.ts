@@ -310,6 +310,43 @@ export interface CapacitySpec {
   tolerance: number;
 }
 
+/** `tokenmeter sweep`'s rates between its probes when the scenario sets none. */
+export const DEFAULT_SWEEP_RATES = 10;
+/** The throughput probe's concurrency when the scenario's load names none above 1. */
+export const DEFAULT_SWEEP_MAX_CONCURRENCY = 256;
+
+/**
+ * `tokenmeter sweep`: a synchronous probe (one request at a time), a throughput probe (a closed
+ * loop at `maxConcurrency`), then `rates` open-loop rates evenly spaced between the two probes'
+ * measured request rates, per model.
+ */
+export interface SweepSpec {
+  /** Rates run between the two probes, each model its own. */
+  rates: number;
+  /**
+   * Requests in flight in the throughput probe; unset: the scenario's highest `load.concurrency` if
+   * above 1, else DEFAULT_SWEEP_MAX_CONCURRENCY (load/sweep.ts, `throughputConcurrency`).
+   */
+  maxConcurrency?: number;
+}
+
+/** What `tokenmeter sweep` did for one model: its two probes' measurements and the rates planned from them. */
+export interface SweepOutcome {
+  model: string;
+  /** Request rate the synchronous probe (c=1) achieved, requests/s; undefined when it did not finish. */
+  synchronousRps?: number;
+  /** The throughput probe's concurrency, requests in flight. */
+  maxConcurrency: number;
+  /** Request rate the throughput probe achieved, requests/s; undefined when it did not run or finish. */
+  throughputRps?: number;
+  /** The rates planned between the probes, requests/s, ascending; empty when there is no span between them. */
+  rates: number[];
+  /** Why this model's sweep stopped before its rates (a probe measured no request rate), or why it has no rates. */
+  stopped?: string;
+  /** True when Ctrl-C stopped the sweep. */
+  interrupted?: boolean;
+}
+
 /** A scenario after loading, interpolation, validation and normalization. */
 export interface Scenario {
   name: string;
@@ -328,6 +365,8 @@ export interface Scenario {
   /** Pass/fail bounds on each cell's summary; a failure makes `run` exit 99. */
   thresholds: Threshold[];
   capacity: CapacitySpec;
+  /** How `tokenmeter sweep` runs: rates between the probes, and the throughput probe's concurrency. */
+  sweep: SweepSpec;
   /** Request body parameters passed through as written (max_tokens, temperature, top_k, …). */
   params: Record<string, unknown>;
   /** The `--set PATH=VALUE` overrides applied to the file, in order (values touching secrets `[redacted]`). */

@@ -60,7 +60,7 @@ export async function runScenarioText(
   dir: string,
   name: string,
   text: string,
-  options: { command?: 'run' | 'capacity'; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+  options: { command?: 'run' | 'capacity' | 'sweep'; args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ code: number; io: CapturedIo; out: string }> {
   const file = path.join(dir, `${name}.yaml`);
   await writeFile(file, text);

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { DEFAULT_MAX_REGRESSION } from '../check/baseline.js';
 import { ScenarioError } from '../scenario/errors.js';
-import { MAX_WORKERS } from '../types.js';
+import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_RATES, MAX_WORKERS } from '../types.js';
 import { ExitCode, exitCodeHelp, UsageError } from './exit-codes.js';
 import { removeUnfinishedOutput } from './files.js';
 import { TOKENMETER_VERSION } from './version.js';
@@ -160,6 +160,50 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         },
       )
       .command(
+        'sweep [scenario]',
+        "Sweep each model from one request at a time to its maximum throughput: a synchronous probe (c=1), a throughput probe (c=--max-concurrency), then --rates rates evenly spaced between the request rates they measured; every cell in one results folder and report.",
+        (y) =>
+          y
+            .positional('scenario', { type: 'string', describe: "Scenario file: its load bounds (requests, duration, warm-up) and arrival apply to every cell, its levels are replaced by the sweep's; or none, with --base-url and --model" })
+            .options(SET_OPTION)
+            .options(QUICK_OPTIONS)
+            .option('rates', { type: 'number', describe: `Rates run between the two probes, per model (wins over sweep.rates; default ${DEFAULT_SWEEP_RATES})` })
+            .option('max-concurrency', {
+              type: 'number',
+              describe: `Requests in flight in the throughput probe, at least 2 (wins over sweep.maxConcurrency; default the highest load.concurrency if above 1, else ${DEFAULT_SWEEP_MAX_CONCURRENCY})`,
+            })
+            .option('out', { type: 'string', describe: 'Output directory (default results/<UTC time>-<name>/); must be new or empty' })
+            .option('repeat', { type: 'number', hidden: true })
+            .option('preflight', { type: 'boolean', default: true, describe: PREFLIGHT_HELP })
+            .option('workers', { type: 'number', describe: WORKERS_HELP })
+            .example('$0 sweep scenarios/sweep.yaml', 'Sweep the built-in simulator: 2 probes and 4 rates')
+            .example('$0 sweep scenarios/quickstart.yaml --rates 5 --max-concurrency 64', 'Five rates between c=1 and c=64'),
+        async (args) => {
+          const { sweepCommand } = await import('./commands/sweep.js');
+          if (args.repeat !== undefined) {
+            throw new UsageError(
+              "sweep takes no --repeat: each sweep plans its rates from its own probes, so two sweeps' rate cells differ and cannot merge as repeats; run sweep again, or run the rates it chose with run --repeat",
+            );
+          }
+          if (args.rates !== undefined && (!Number.isInteger(args.rates) || args.rates < 1)) throw new UsageError('--rates must be a positive integer');
+          if (args.maxConcurrency !== undefined && (!Number.isInteger(args.maxConcurrency) || args.maxConcurrency < 2)) {
+            throw new UsageError('--max-concurrency must be an integer of at least 2 (the synchronous probe is c=1)');
+          }
+          exitCode = await sweepCommand(
+            {
+              ...scenarioSourceOf(args),
+              ...(args.out ? { out: args.out } : {}),
+              ...(args.rates !== undefined ? { rates: args.rates } : {}),
+              ...(args.maxConcurrency !== undefined ? { maxConcurrency: args.maxConcurrency } : {}),
+              preflight: args.preflight,
+              ...workersOf(args.workers),
+              argv: await redactedArgv(argv),
+            },
+            fullIo,
+          );
+        },
+      )
+      .command(
         'check [results]',
         'Judge a results folder against a baseline, rule by rule and cell by cell: exit 99 on a regression beyond the margin and beyond the noise, 97 when a verdict is inconclusive. --plan BASELINE: the requests per cell a check needs.',
         (y) =>
@@ -243,7 +287,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
         "Rebuild a results folder's report.html from its summary.json, histograms.json and run.json.",
         (y) =>
           y
-            .positional('results', { type: 'string', demandOption: true, describe: 'A results folder written by run or capacity' })
+            .positional('results', { type: 'string', demandOption: true, describe: 'A results folder written by run, capacity or sweep' })
             .example('$0 report results/20261126T100000Z-quickstart', "Rewrite that run's report.html"),
         async (args) => {
           const { reportCommand } = await import('./commands/report.js');
@@ -292,7 +336,7 @@ export async function main(argv: string[], io: Omit<Io, 'interrupt'> = defaultIo
       )
       .example('$0 run scenarios/quickstart.yaml', 'Benchmark the built-in simulator with the quickstart scenario')
       .epilogue(exitCodeHelp())
-      .demandCommand(1, 'Name a command: run, capacity, check, compare, merge, report, validate or sim (see --help).')
+      .demandCommand(1, 'Name a command: run, capacity, sweep, check, compare, merge, report, validate or sim (see --help).')
       .strict()
       .help()
       .version('version', 'Show the version number', TOKENMETER_VERSION)

@@ -14,7 +14,7 @@ import { createHistogram, decodeHistogram, METRIC_NAMES } from '../metrics/histo
 import { formatPath } from '../scenario/load.js';
 import type { ProvenanceSource } from '../report/provenance.js';
 import type { ShardSchedule } from '../load/shard-schedule.js';
-import type { CapacityOutcome, SloBound } from '../types.js';
+import type { CapacityOutcome, SloBound, SweepOutcome } from '../types.js';
 import { loadLabel } from '../util/format.js';
 import { UsageError } from './exit-codes.js';
 
@@ -44,6 +44,8 @@ export interface ResultsFolder {
   cells: CellSummary[];
   /** summary.json: `tokenmeter capacity`'s outcome per model. */
   capacity?: CapacityOutcome[];
+  /** summary.json: `tokenmeter sweep`'s probes and rates per model. */
+  sweep?: SweepOutcome[];
   /** requests.jsonl, one object per request. */
   lines: RequestLine[];
   /** run.json, as written (the whole scenario included): what `merge` compares and carries over. */
@@ -77,6 +79,7 @@ export async function readResultsFolder(dir: string): Promise<ResultsFolder> {
     provenance: provenanceSourceOfRunJson(run),
     cells,
     ...(summary.capacity ? { capacity: summary.capacity as CapacityOutcome[] } : {}),
+    ...(summary.sweep ? { sweep: summary.sweep as SweepOutcome[] } : {}),
     lines: await readRequestLines(dir),
     runJson: run,
     ...(run.shard ? { shard: shardOf(run.shard) } : {}),
@@ -335,9 +338,20 @@ const capacitySchema = z.looseObject({
   interrupted: z.boolean().optional(),
 });
 
+const sweepSchema = z.looseObject({
+  model: z.string(),
+  synchronousRps: z.number().optional(),
+  maxConcurrency: z.number().int().positive(),
+  throughputRps: z.number().optional(),
+  rates: z.array(z.number().positive()),
+  stopped: z.string().optional(),
+  interrupted: z.boolean().optional(),
+});
+
 const summaryJsonSchema = z.looseObject({
   cells: z.array(summaryCellSchema, { error: 'must be the list of cells' }),
   capacity: z.array(capacitySchema).optional(),
+  sweep: z.array(sweepSchema).optional(),
 });
 
 const histogramsCellSchema = z.looseObject({

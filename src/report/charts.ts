@@ -17,7 +17,7 @@ import {
   percentileDistribution,
   type MetricName,
 } from '../metrics/histograms.js';
-import type { CapacityOutcome, SloBound } from '../types.js';
+import type { CapacityOutcome, SloBound, SweepOutcome } from '../types.js';
 import { formatNumber, loadLabel } from '../util/format.js';
 
 /** What the charts are drawn from: the report's cells, SLO and capacity outcomes. */
@@ -25,6 +25,8 @@ export interface ChartInput {
   cells: readonly CellSummary[];
   slo: readonly SloBound[];
   capacity?: readonly CapacityOutcome[];
+  /** `tokenmeter sweep`'s outcome per model: its report also draws TPOT against throughput. */
+  sweep?: readonly SweepOutcome[];
 }
 
 /** One rendered chart: inline SVG, or a note saying why there is none. */
@@ -92,11 +94,30 @@ function hexOf(colour: string): string {
   return rgb ? `#${rgb.slice(1).map((c) => Number(c).toString(16).padStart(2, '0')).join('')}` : colour;
 }
 
-/** Load labels in load order (not alphabetical, where "c=16" would sort before "c=8"). */
+/**
+ * Load labels in load order (not alphabetical, where "c=16" would sort before "c=8"). Where
+ * concurrency and rate cells mix (a sweep), no load order spans both: by the request rate the
+ * label's cells achieved (their mean), so c=1, the rates and the throughput probe read in order.
+ */
 function loadDomain(cells: readonly CellSummary[]): string[] {
-  const sorted = [...cells].sort((a, b) => byCodePoint(a.load.kind, b.load.kind) || a.load.value - b.load.value);
-  return [...new Set(sorted.map((cell) => loadLabel(cell.load)))];
+  if (!mixesLoadKinds(cells)) {
+    const sorted = [...cells].sort((a, b) => byCodePoint(a.load.kind, b.load.kind) || a.load.value - b.load.value);
+    return [...new Set(sorted.map((cell) => loadLabel(cell.load)))];
+  }
+  const achieved = new Map<string, number[]>();
+  for (const cell of cells) achieved.set(loadLabel(cell.load), [...(achieved.get(loadLabel(cell.load)) ?? []), cell.requestsPerS]);
+  const mean = (label: string): number => {
+    const rates = achieved.get(label)!;
+    return rates.reduce((sum, rate) => sum + rate, 0) / rates.length;
+  };
+  return [...achieved.keys()].sort((a, b) => mean(a) - mean(b) || byCodePoint(a, b));
 }
+
+/** Whether the cells hold both concurrency and rate loads (a sweep's probes and rates). */
+const mixesLoadKinds = (cells: readonly CellSummary[]): boolean => new Set(cells.map((cell) => cell.load.kind)).size > 1;
+
+/** Where a cell sits along its model's line: its load, or, where kinds mix, the request rate it achieved. */
+const lineOrder = (cell: CellSummary, mixed: boolean): number => (mixed ? cell.requestsPerS : cell.load.value);
 
 /** Whether a cell is the knee (best passing load) of its model's capacity search. */
 export function isKnee(cell: CellSummary, capacity: readonly CapacityOutcome[] = []): boolean {
@@ -109,7 +130,9 @@ export function isKnee(cell: CellSummary, capacity: readonly CapacityOutcome[] =
 /** Renders every chart of the report, in page order. */
 export async function renderCharts(input: ChartInput): Promise<Chart[]> {
   const colours = modelColours(input.cells);
-  const charts: Chart[] = [await latencyThroughputChart(input, colours)];
+  const charts: Chart[] = [await latencyThroughputChart(input, colours, 'ttft')];
+  // A sweep's question is the whole latency–throughput trade-off: decode latency against throughput too.
+  if (input.sweep) charts.push(await latencyThroughputChart(input, colours, 'tpot'));
   for (const chart of BY_LOAD_CHARTS) charts.push(await byLoadChart(input, chart, colours));
   for (const metric of PERCENTILE_METRICS) charts.push(await percentileChart(input, metric));
   charts.push(await tokensPerChunkChart(input.cells, colours));
@@ -121,17 +144,26 @@ type Colours = ReturnType<typeof modelColours>;
 const colourEncoding = (colours: Colours) =>
   ({ field: 'model', type: 'nominal', title: 'model', scale: { domain: colours.domain, range: colours.range } }) as const;
 
-async function latencyThroughputChart(input: ChartInput, colours: Colours): Promise<Chart> {
-  const name = 'latency-throughput';
+/** The latency metrics drawn against throughput, and the spreads over repeats drawn with their p50 and p95. */
+const LATENCY_THROUGHPUT = {
+  ttft: { name: 'latency-throughput', spread: { p50: 'ttft_p50', p95: 'ttft_p95' } },
+  tpot: { name: 'latency-throughput-tpot', spread: { p50: 'tpot_p50', p95: 'tpot_p95' } },
+} as const satisfies Record<string, { name: string; spread: Record<'p50' | 'p95', SpreadMetric> }>;
+type LatencyMetric = keyof typeof LATENCY_THROUGHPUT;
+
+async function latencyThroughputChart(input: ChartInput, colours: Colours, metric: LatencyMetric): Promise<Chart> {
+  const { name } = LATENCY_THROUGHPUT[metric];
+  const { label } = METRICS[metric];
   const caption =
-    'TTFT p50/p95/p99 against output throughput, one point per cell, labelled with its load' +
-    sloCaption(input.slo, 'ttft') +
+    `${label} p50/p95/p99 against output throughput, one point per cell, labelled with its load` +
+    (mixesLoadKinds(input.cells) ? '; each model’s line joins its cells in the order of the request rate they achieved' : '') +
+    sloCaption(input.slo, metric) +
     (input.cells.some((cell) => cell.invalid) ? '; hollow grey points are invalid cells' : '') +
-    repeatsCaption(input.cells, 'bars: each cell’s p50 and p95 TTFT and its throughput, lowest to highest') +
+    repeatsCaption(input.cells, `bars: each cell’s p50 and p95 ${label} and its throughput, lowest to highest`) +
     kneeCaption(input);
-  const rows = latencyRows(input);
-  if (rows.length === 0) return { name, caption, note: 'No TTFT samples in any cell.' };
-  return { name, caption, svg: await toSvg(latencyThroughputSpec(rows, input.slo, colours), name) };
+  const rows = latencyRows(input, metric);
+  if (rows.length === 0) return { name, caption, note: `No ${label} samples in any cell.` };
+  return { name, caption, svg: await toSvg(latencyThroughputSpec(rows, input.slo, colours, metric), name) };
 }
 
 function kneeCaption(input: ChartInput): string {
@@ -160,41 +192,44 @@ function spreadOf(cell: CellSummary, metric: SpreadMetric): { min: number; max: 
 interface LatencyRow {
   model: string;
   load: string;
-  loadValue: number;
+  /** Where the point sits along its model's line (lineOrder). */
+  order: number;
   outputTokensPerS: number;
   percentile: (typeof LATENCY_PERCENTILES)[number];
-  ttftMs: number;
+  /** The percentile of the chart's metric, ms. */
+  valueMs: number;
   invalid: boolean;
   knee: boolean;
   /** Text next to the cell's top point: its load, and "knee" for the knee. */
   label: string;
   /** With --repeat, the lowest and highest value of this percentile over the repeats (p50 and p95 only), ms. */
-  ttftMin?: number;
-  ttftMax?: number;
+  valueMin?: number;
+  valueMax?: number;
   /** With --repeat, the lowest and highest throughput over the repeats (on the p50 row only), tokens/s. */
   tokensPerSMin?: number;
   tokensPerSMax?: number;
 }
 
-function latencyRows(input: ChartInput): LatencyRow[] {
+function latencyRows(input: ChartInput, metric: LatencyMetric): LatencyRow[] {
+  const mixed = mixesLoadKinds(input.cells);
   return input.cells.flatMap((cell) => {
     const knee = isKnee(cell, input.capacity);
     const load = loadLabel(cell.load);
     return LATENCY_PERCENTILES.flatMap((percentile) => {
-      const ttftMs = cell.stats.ttft?.[percentile];
-      if (ttftMs === undefined) return [];
-      const ttftSpread = percentile === 'p99' ? undefined : spreadOf(cell, percentile === 'p50' ? 'ttft_p50' : 'ttft_p95');
+      const valueMs = cell.stats[metric]?.[percentile];
+      if (valueMs === undefined) return [];
+      const valueSpread = percentile === 'p99' ? undefined : spreadOf(cell, LATENCY_THROUGHPUT[metric].spread[percentile]);
       const throughputSpread = percentile === 'p50' ? spreadOf(cell, 'output_tokens_per_s') : undefined;
       return [
         {
-          ...(ttftSpread ? { ttftMin: ttftSpread.min, ttftMax: ttftSpread.max } : {}),
+          ...(valueSpread ? { valueMin: valueSpread.min, valueMax: valueSpread.max } : {}),
           ...(throughputSpread ? { tokensPerSMin: throughputSpread.min, tokensPerSMax: throughputSpread.max } : {}),
           model: cell.model,
           load,
-          loadValue: cell.load.value,
+          order: lineOrder(cell, mixed),
           outputTokensPerS: cell.outputTokensPerS,
           percentile,
-          ttftMs,
+          valueMs,
           invalid: cell.invalid !== undefined,
           knee,
           label: knee ? `${load} knee` : load,
@@ -204,9 +239,9 @@ function latencyRows(input: ChartInput): LatencyRow[] {
   });
 }
 
-function latencyThroughputSpec(rows: LatencyRow[], slo: readonly SloBound[], colours: Colours): Spec {
+function latencyThroughputSpec(rows: LatencyRow[], slo: readonly SloBound[], colours: Colours, metric: LatencyMetric): Spec {
   const x = { field: 'outputTokensPerS', type: 'quantitative', title: 'output tokens/s (cell)' } as const;
-  const y = { field: 'ttftMs', type: 'quantitative', title: `${METRICS.ttft.label} (${METRICS.ttft.unit})` } as const;
+  const y = { field: 'valueMs', type: 'quantitative', title: `${METRICS[metric].label} (${METRICS[metric].unit})` } as const;
   const percentileScale = { domain: [...LATENCY_PERCENTILES] };
   const shape = { field: 'percentile', type: 'nominal', title: 'percentile', scale: percentileScale } as const;
   return {
@@ -217,9 +252,9 @@ function latencyThroughputSpec(rows: LatencyRow[], slo: readonly SloBound[], col
     layer: [
       // The spread over repeats, drawn first so the points sit on it.
       {
-        transform: [{ filter: 'isValid(datum.ttftMin)' }],
+        transform: [{ filter: 'isValid(datum.valueMin)' }],
         mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
-        encoding: { x, y: { field: 'ttftMin', type: 'quantitative' }, y2: { field: 'ttftMax' }, color: colourEncoding(colours) },
+        encoding: { x, y: { field: 'valueMin', type: 'quantitative' }, y2: { field: 'valueMax' }, color: colourEncoding(colours) },
       },
       {
         transform: [{ filter: 'isValid(datum.tokensPerSMin)' }],
@@ -233,7 +268,7 @@ function latencyThroughputSpec(rows: LatencyRow[], slo: readonly SloBound[], col
           y,
           color: colourEncoding(colours),
           strokeDash: { ...shape, scale: { ...percentileScale, range: [[1, 0], [6, 3], [2, 2]] } },
-          order: { field: 'loadValue', type: 'quantitative' },
+          order: { field: 'order', type: 'quantitative' },
         },
       },
       {
@@ -262,7 +297,7 @@ function latencyThroughputSpec(rows: LatencyRow[], slo: readonly SloBound[], col
           color: { condition: { test: 'datum.invalid', value: INVALID_GREY }, value: '#333333' },
         },
       })),
-      ...sloLayers(slo, 'ttft'),
+      ...sloLayers(slo, metric),
     ],
   };
 }

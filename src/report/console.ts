@@ -2,7 +2,7 @@
 import { approximateTokensNote, SPREAD_METRICS, SPREAD_SOURCES, type CellSummary, type ErrorExample, type SpreadMetric } from '../metrics/cell-summary.js';
 import { CELL_VALUES_BY_NAME, METRICS, type MetricName } from '../metrics/catalog.js';
 import type { Stats } from '../metrics/histograms.js';
-import type { CapacityOutcome, ErrorClass } from '../types.js';
+import type { CapacityOutcome, ErrorClass, SweepOutcome } from '../types.js';
 import { describeFailures } from '../metrics/slo.js';
 import { fixedOrDash, loadLabel, percent } from '../util/format.js';
 import { textTableLines } from '../util/text-table.js';
@@ -149,6 +149,22 @@ export function renderCapacity(outcomes: readonly CapacityOutcome[], cells: read
         lines.push(`  (the knee lies between them: within ${outcome.tolerance}, if latency rises with load)`);
       }
     }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * `tokenmeter sweep`'s account per model: what each probe achieved, the rates run between them,
+ * and where a sweep stopped and why.
+ */
+export function renderSweep(outcomes: readonly SweepOutcome[]): string {
+  const lines: string[] = [];
+  for (const outcome of outcomes) {
+    const rps = (value: number | undefined) => (value === undefined ? '—' : `${fixedOrDash(value, 2)} req/s`);
+    lines.push(`${outcome.model}: synchronous (c=1) ${rps(outcome.synchronousRps)}, throughput (c=${outcome.maxConcurrency}) ${rps(outcome.throughputRps)}`);
+    if (outcome.rates.length > 0) lines.push(`  rates: ${outcome.rates.join(', ')} req/s${outcome.interrupted ? ' (interrupted: not all ran)' : ''}`);
+    else if (outcome.interrupted) lines.push('  interrupted before its rates');
+    if (outcome.stopped) lines.push(`  stopped: ${outcome.stopped}`);
   }
   return lines.join('\n') + '\n';
 }

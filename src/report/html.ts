@@ -6,7 +6,7 @@ import { approximateTokensNote, type CellSummary } from '../metrics/cell-summary
 import { METRICS, type MetricName } from '../metrics/catalog.js';
 import type { Stats } from '../metrics/histograms.js';
 import { describeFailures } from '../metrics/slo.js';
-import type { CapacityOutcome, ErrorClass, LoadLevel, SideBySide, SloBound } from '../types.js';
+import type { CapacityOutcome, ErrorClass, LoadLevel, SideBySide, SloBound, SweepOutcome } from '../types.js';
 import { renderCharts, type Chart } from './charts.js';
 import { headlines, type Headline } from './headline.js';
 import type { Provenance } from './provenance.js';
@@ -27,6 +27,8 @@ export interface ReportInput {
   slo: readonly SloBound[];
   /** `tokenmeter capacity`'s outcome per model (the knee is highlighted in the charts). */
   capacity?: readonly CapacityOutcome[];
+  /** `tokenmeter sweep`'s outcome per model: its probes, and the rates planned from them. */
+  sweep?: readonly SweepOutcome[];
   /** `tokenmeter compare`'s side-by-side tables, shown below the charts. */
   sideBySide?: SideBySide;
   /** Where the numbers came from (report/provenance.ts); a compare page of several runs has none. */
@@ -52,6 +54,7 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     sloSection(input.slo),
     errorsSection(input.cells),
     input.capacity ? capacitySection(input.capacity) : '',
+    input.sweep ? sweepSection(input.sweep) : '',
     `<section><h2>Charts</h2>\n${charts.map(figure).join('\n')}\n</section>`,
     timelines.length > 0 ? `<section data-section="timelines"><h2>Timelines</h2>\n${timelines.map(figure).join('\n')}\n</section>` : '',
     // Charts first, then the tables: a reader sees the shape before the numbers.
@@ -204,6 +207,27 @@ function capacityOutcome(outcome: CapacityOutcome): string {
     `<dt>Steps, in the order tried</dt><dd><ol>${steps.join('')}</ol></dd>`,
     '</dl>',
   ].join('\n');
+}
+
+function sweepSection(sweep: readonly SweepOutcome[]): string {
+  return `<section data-section="sweep"><h2>Sweep</h2>\n${sweep.map(sweepOutcome).join('\n')}\n</section>`;
+}
+
+function sweepOutcome(outcome: SweepOutcome): string {
+  const rps = (value: number | undefined) => (value === undefined ? '—' : `${formatNumber(value)} req/s`);
+  const rates = outcome.rates.map((rate) => escapeHtml(loadLabel({ kind: 'rate', value: rate }))).join(', ');
+  return [
+    `<h3>${escapeHtml(outcome.model)}</h3>`,
+    '<dl>',
+    `<dt>Synchronous probe (c=1)</dt><dd>${rps(outcome.synchronousRps)}</dd>`,
+    `<dt>Throughput probe (c=${outcome.maxConcurrency})</dt><dd>${rps(outcome.throughputRps)}</dd>`,
+    `<dt>Rates between them</dt><dd>${rates || 'none'}</dd>`,
+    outcome.stopped ? `<dt>Stopped</dt><dd class="failed">${escapeHtml(outcome.stopped)}</dd>` : '',
+    outcome.interrupted ? '<dt>Interrupted</dt><dd class="interrupted">Ctrl-C stopped the sweep: the rates after that point did not run</dd>' : '',
+    '</dl>',
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function figure(chart: Chart): string {

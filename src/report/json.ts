@@ -2,7 +2,7 @@
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
 import type { ShardSchedule } from '../load/shard-schedule.js';
-import type { CapacityOutcome, DatasetPrompts, LoadLevel, LoadTrace, RequestRecord, Scenario, TracePrompts } from '../types.js';
+import type { CapacityOutcome, DatasetPrompts, LoadLevel, LoadTrace, RequestRecord, Scenario, SweepOutcome, TracePrompts } from '../types.js';
 import { jsonNumber } from '../util/format.js';
 
 /**
@@ -136,12 +136,13 @@ export function renderHistogramsJson(cells: readonly CellSummary[]): string {
  * without its histograms, which are in histograms.json. `tokenmeter report`
  * rebuilds the cells from the two (cli/results-folder.ts).
  */
-export function renderSummaryJson(cells: readonly CellSummary[], extra: { capacity?: readonly CapacityOutcome[] } = {}): string {
+export function renderSummaryJson(cells: readonly CellSummary[], extra: { capacity?: readonly CapacityOutcome[]; sweep?: readonly SweepOutcome[] } = {}): string {
   return (
     JSON.stringify(
       {
         cells: cells.map(({ histograms: _histograms, ...summary }) => summary),
         ...(extra.capacity ? { capacity: extra.capacity } : {}),
+        ...(extra.sweep ? { sweep: extra.sweep } : {}),
       },
       null,
       2,

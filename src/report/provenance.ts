@@ -6,6 +6,7 @@
  */
 
 import type { CellSummary } from '../metrics/cell-summary.js';
+import type { SweepOutcome } from '../types.js';
 import type { RunInfo } from './json.js';
 
 /** The facts of run.json the block is made from (what RunInfo holds, with times as ISO strings). */
@@ -76,17 +77,25 @@ function paramsText(params: Record<string, unknown> | undefined): string {
   return entries.map(([name, value]) => `${name}: ${SECRET_NAME.test(name) ? '[redacted]' : JSON.stringify(value)}`).join(', ');
 }
 
-function loadText(load: ProvenanceSource['scenario']['load'], repeat: number | undefined): string {
+/** A sweep's levels are not the scenario's: its probes, then the rates each model's probes gave. */
+function sweepText(sweep: readonly SweepOutcome[]): string {
+  const probes = [...new Set(sweep.map((outcome) => outcome.maxConcurrency))].map((c) => `c=${c}`).join(' or ');
+  return `sweep: probes c=1 and ${probes}, then ${sweep.map((outcome) => `${outcome.model} ${outcome.rates.length === 0 ? 'no rates' : `${outcome.rates.join(', ')} req/s`}`).join('; ')}`;
+}
+
+function loadText(load: ProvenanceSource['scenario']['load'], repeat: number | undefined, sweep: readonly SweepOutcome[] | undefined): string {
   if (!load) return 'unknown';
   const { ramp, trace } = load;
   const parts = [
-    trace
-      ? `trace ${trace.file ?? 'unknown'} (${trace.arrivals ?? trace.offsetsMs?.length ?? '?'} arrivals) at ×${(trace.speedups ?? [1]).join(', ×')}`
-      : ramp
-        ? `rate ramp ${(load.levels ?? []).join(', ')}→${ramp.toRate ?? '?'} req/s over ${ramp.overMs === undefined ? 'unknown' : durationText(ramp.overMs)}`
-        : `${load.kind ?? 'load'} ${(load.levels ?? []).join(', ')}${load.kind === 'rate' ? ' req/s' : ''}`,
+    sweep
+      ? sweepText(sweep)
+      : trace
+        ? `trace ${trace.file ?? 'unknown'} (${trace.arrivals ?? trace.offsetsMs?.length ?? '?'} arrivals) at ×${(trace.speedups ?? [1]).join(', ×')}`
+        : ramp
+          ? `rate ramp ${(load.levels ?? []).join(', ')}→${ramp.toRate ?? '?'} req/s over ${ramp.overMs === undefined ? 'unknown' : durationText(ramp.overMs)}`
+          : `${load.kind ?? 'load'} ${(load.levels ?? []).join(', ')}${load.kind === 'rate' ? ' req/s' : ''}`,
   ];
-  if (load.kind === 'rate' && load.arrival && !trace) parts.push(`${load.arrival} arrivals${load.burstiness !== undefined ? ` (burstiness ${load.burstiness})` : ''}`);
+  if ((sweep || load.kind === 'rate') && load.arrival && !trace) parts.push(`${load.arrival} arrivals${load.burstiness !== undefined ? ` (burstiness ${load.burstiness})` : ''}`);
   if (load.requests !== undefined) parts.push(`${load.requests} requests per cell`);
   if (load.durationMs !== undefined) parts.push(`${durationText(load.durationMs)} per cell`);
   if (load.warmup !== undefined) parts.push(`${load.warmup} warm-up`);
@@ -95,8 +104,11 @@ function loadText(load: ProvenanceSource['scenario']['load'], repeat: number | u
   return parts.join('; ');
 }
 
-/** The block's rows; `repeat` is how many times each cell ran (from the cells' `repeats`). */
-export function provenanceOf(source: ProvenanceSource, repeat?: number): Provenance {
+/**
+ * The block's rows; `repeat` is how many times each cell ran (from the cells' `repeats`); `sweep`,
+ * `tokenmeter sweep`'s outcomes, whose levels replace the scenario's.
+ */
+export function provenanceOf(source: ProvenanceSource, repeat?: number, sweep?: readonly SweepOutcome[]): Provenance {
   const { scenario } = source;
   const started = source.startedAt ? Date.parse(source.startedAt) : NaN;
   const ended = source.endedAt ? Date.parse(source.endedAt) : NaN;
@@ -104,7 +116,7 @@ export function provenanceOf(source: ProvenanceSource, repeat?: number): Provena
     ['target host', targetHost(source.baseURL)],
     ['API', scenario.target?.api ?? 'unknown'],
     ['scenario', scenario.file ? `${scenario.name} (${scenario.file})` : scenario.name],
-    ['load', loadText(scenario.load, repeat)],
+    ['load', loadText(scenario.load, repeat, sweep)],
     ['request parameters', paramsText(scenario.params)],
     ['started', source.startedAt ?? 'unknown'],
     ['ended', source.endedAt ?? 'unknown'],

@@ -142,6 +142,9 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
   if (parsed.success) {
     const readers = (options.shards ?? 1) * (options.workers ?? parsed.data.load.workers ?? 1);
     for (const problem of softLimitProblems(parsed.data.load, readers)) problems.push(at(['load', ...problem.path], problem.message));
+    // The sweep's throughput probe holds its streams as a concurrency level does.
+    const sweepLoad = { concurrency: parsed.data.sweep?.maxConcurrency, allowLargeLoad: parsed.data.load.allowLargeLoad };
+    for (const problem of softLimitProblems(sweepLoad, readers)) problems.push(at(['sweep', 'maxConcurrency'], problem.message));
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);
   let scenario: Scenario;

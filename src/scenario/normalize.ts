@@ -2,6 +2,7 @@ import path from 'node:path';
 /** Validated raw scenario → the Scenario the rest of tokenmeter uses: defaults filled, shapes unified. */
 import {
   DEFAULT_SIM_PROFILE,
+  DEFAULT_SWEEP_RATES,
   type DatasetPrompts,
   type LengthDistribution,
   type LoadSpec,
@@ -10,6 +11,7 @@ import {
   type SimConfig,
   type SimModelProfile,
   type SloBound,
+  type SweepSpec,
   type SyntheticPrompts,
   type TracePrompts,
 } from '../types.js';
@@ -68,11 +70,22 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
     slo: Object.entries(raw.slo ?? {}).map(([key, bound]) => parseSloKey(key, bound) as SloBound),
     thresholds: (raw.thresholds ?? []).map((expression) => parseThreshold(expression as string)),
     capacity: { start: raw.capacity?.start ?? 1, max: raw.capacity?.max ?? 1024, tolerance: raw.capacity?.tolerance ?? 1 },
+    sweep: normalizeSweep(raw),
     params: raw.params ?? {},
   };
   if (target.apiKey !== undefined && target.apiKey !== '') scenario.target.apiKey = target.apiKey;
   if (raw.description !== undefined) scenario.description = raw.description;
   return scenario;
+}
+
+/**
+ * The sweep's bounds: the scenario's, else 10 rates. An unset maxConcurrency stays unset: its
+ * default follows the load levels (load/sweep.ts), which a `--set` may still change.
+ */
+function normalizeSweep(raw: RawScenario): SweepSpec {
+  const sweep: SweepSpec = { rates: raw.sweep?.rates ?? DEFAULT_SWEEP_RATES };
+  if (raw.sweep?.maxConcurrency !== undefined) sweep.maxConcurrency = raw.sweep.maxConcurrency;
+  return sweep;
 }
 
 /** A scenario's trace, read now (relative to the scenario; it throws TraceFileError): its arrival times and its prompts. */

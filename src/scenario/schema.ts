@@ -4,7 +4,19 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { API_NAMES, ARRIVAL_NAMES, DATASET_FORMATS, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SHARED_PREFIX_PLACES, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
+import {
+  API_NAMES,
+  ARRIVAL_NAMES,
+  DATASET_FORMATS,
+  DEFAULT_SWEEP_MAX_CONCURRENCY,
+  DEFAULT_SWEEP_RATES,
+  MAX_WORKERS,
+  PROVIDER_NAMES,
+  SERVER_TOKENIZER,
+  SHARED_PREFIX_PLACES,
+  SIM_QUIRKS,
+  TOKENIZER_NAMES,
+} from '../types.js';
 import { DURATION_PATTERN, durationMs } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
@@ -30,6 +42,8 @@ export const LIMITS = {
   requestsPerCell: 1_000_000,
   /** Tokens of one synthetic prompt or answer: past the longest context windows, and built in memory. */
   tokens: 2_000_000,
+  /** Rates of one sweep, per model: each is a cell of its own. */
+  sweepRates: 1000,
   /** A scenario name becomes part of its results folder's name, which filesystems cap at 255 bytes. */
   nameChars: 100,
 } as const;
@@ -366,6 +380,18 @@ const capacitySchema = z
   .refine((c) => (c.start ?? 1) <= (c.max ?? 1024), 'start must not exceed max')
   .describe('How `tokenmeter capacity` searches for the highest load within the SLO.');
 
+const sweepSchema = z
+  .strictObject({
+    rates: atMost(positiveInteger, LIMITS.sweepRates, 'cells per model one sweep runs')
+      .optional()
+      .describe(`Rates run between the synchronous and the throughput probe, evenly spaced (default ${DEFAULT_SWEEP_RATES}).`),
+    maxConcurrency: atMost(positiveInteger, LIMITS.inFlight, 'streams one process holds')
+      .min(2, 'must be at least 2 (the synchronous probe is c=1)')
+      .optional()
+      .describe(`Requests in flight in the throughput probe (default: the highest load.concurrency if above 1, else ${DEFAULT_SWEEP_MAX_CONCURRENCY}).`),
+  })
+  .describe('How `tokenmeter sweep` runs: a synchronous probe (c=1), a throughput probe (c=maxConcurrency), then rates evenly spaced between them.');
+
 /** A length in tokens, within what one prompt or answer can be. */
 const TOKENS_WHY = 'tokens of one prompt or answer, built in memory';
 const tokenCount = atMost(positiveInteger, LIMITS.tokens, TOKENS_WHY);
@@ -542,6 +568,7 @@ export const scenarioSchema = z
     slo: sloSchema.optional(),
     thresholds: thresholdsSchema.optional(),
     capacity: capacitySchema.optional(),
+    sweep: sweepSchema.optional(),
   })
   .describe('A tokenmeter scenario.');
 

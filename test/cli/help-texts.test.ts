@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_MAX_REGRESSION } from '../../src/check/baseline.ts';
+import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_RATES } from '../../src/types.ts';
 import { main } from '../../src/cli/main.ts';
 import { createOutputDir, utcStamp } from '../../src/cli/files.ts';
 import { captureIo, withTempDir } from '../helpers.ts';
@@ -27,4 +28,12 @@ test("report --help's example folder is named as run names its folders", () =>
 
 test('validate --help offers --strict for an unset ${VAR}', async () => {
   assert.match(await help('validate'), /--strictAnunset\$\{VAR\}isanerror\(exit2\)/);
+});
+
+test("sweep --help gives --rates' and --max-concurrency's real defaults, and offers no --repeat (it refuses one)", async () => {
+  const text = await help('sweep');
+  assert.ok(text.includes(`(winsoversweep.rates;default${DEFAULT_SWEEP_RATES})`), text);
+  assert.ok(text.includes(`default the highest load.concurrency if above 1, else ${DEFAULT_SWEEP_MAX_CONCURRENCY})`.replace(/\s+/g, '')), text);
+  assert.ok(text.includes('sweepscenarios/sweep.yaml'), text);
+  assert.ok(!text.includes('--repeat'), text);
 });

@@ -157,7 +157,7 @@ describe('the shell commands of the README and docs/ work as written', () => {
             assert.ok(!keyed.err().includes('sk-docs-example'));
           }
         });
-      } else if (command === 'run' || command === 'capacity') {
+      } else if (command === 'run' || command === 'capacity' || command === 'sweep') {
         // It would send load (to a real server, or for tens of seconds): its scenario is validated instead.
         ran.scenarioValidated++;
         const scenario = args[1]!;
@@ -177,7 +177,7 @@ describe('the shell commands of the README and docs/ work as written', () => {
   test('every command of the README was tried', (t) => {
     t.diagnostic(JSON.stringify(ran));
     const readmeCommands = commands.filter(({ where }) => where.startsWith('README.md')).map(({ line }) => line.split(/\s+/)[2]);
-    assert.deepEqual([...new Set(readmeCommands)].sort(), ['capacity', 'check', 'compare', 'merge', 'report', 'run', 'sim', 'validate']);
+    assert.deepEqual([...new Set(readmeCommands)].sort(), ['capacity', 'check', 'compare', 'merge', 'report', 'run', 'sim', 'sweep', 'validate']);
     assert.ok(ran.validate >= 1 && ran.help >= 1);
   });
 

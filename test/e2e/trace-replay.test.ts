@@ -55,16 +55,18 @@ test('a trace replayed on the built-in simulator: each record scheduled at its l
     }
   }));
 
-test('capacity refuses a trace and a ramp, exit 2, before sending anything: it picks its loads itself', () =>
+test('capacity and sweep refuse a trace and a ramp, exit 2, before sending anything: they pick their loads themselves', () =>
   withTempDir(async (dir) => {
     await writeFile(path.join(dir, 'trace.jsonl'), TRACE);
-    for (const [name, load, field] of [
-      ['t', '{trace: trace.jsonl}', 'load.trace: capacity searches over steady loads it picks itself, not a replayed trace'],
-      ['r', '{rate: {from: 1, to: 4, over: 2s}}\nprompts: [hi]', 'load.rate: capacity searches over steady loads it picks itself, not a rate ramp'],
-    ] as const) {
-      const text = `name: ${name}\ntarget: {baseURL: builtin}\nmodels: [Meta-Llama-3.3-70B-Instruct]\nslo: {ttft_p95_ms: 500}\nload: ${load}\n`;
-      const { code, io } = await runScenarioText(dir, name, text, { command: 'capacity' });
-      assert.equal(code, 2, io.err());
-      assert.match(io.err(), new RegExp(`${name}\\.yaml: ${field.replace(/[.()]/g, '\\$&')}; use a single rate or concurrency`));
+    for (const command of ['capacity', 'sweep'] as const) {
+      for (const [name, load, field] of [
+        ['t', '{trace: trace.jsonl}', `load.trace: ${command} runs steady loads it picks itself, not a replayed trace`],
+        ['r', '{rate: {from: 1, to: 4, over: 2s}}\nprompts: [hi]', `load.rate: ${command} runs steady loads it picks itself, not a rate ramp`],
+      ] as const) {
+        const text = `name: ${name}\ntarget: {baseURL: builtin}\nmodels: [Meta-Llama-3.3-70B-Instruct]\nslo: {ttft_p95_ms: 500}\nload: ${load}\n`;
+        const { code, io } = await runScenarioText(dir, name, text, { command });
+        assert.equal(code, 2, io.err());
+        assert.match(io.err(), new RegExp(`${name}\\.yaml: ${field.replace(/[.()]/g, '\\$&')}; use a single rate or concurrency`));
+      }
     }
   }));

@@ -16,9 +16,10 @@ export async function reportCommand(resultsDir: string, io: Io): Promise<number>
     generatedAt: results.endedAt ?? new Date().toISOString(),
     cells,
     slo: results.scenario.slo,
-    provenance: provenanceOf(results.provenance, repeatCount(cells)),
+    provenance: provenanceOf(results.provenance, repeatCount(cells), results.sweep),
     timelineCells: results.cells,
     ...(results.capacity ? { capacity: results.capacity } : {}),
+    ...(results.sweep ? { sweep: results.sweep } : {}),
   });
   const file = path.join(resultsDir, 'report.html');
   await writeFileAtomic(file, html, io.fs);

@@ -17,6 +17,7 @@ import { shardLabel, type ShardSchedule } from '../../load/shard-schedule.js';
 import { preflight } from '../preflight.js';
 import { shardCountOf, shardScheduleOf, type ShardFlags } from '../shard-args.js';
 import { ExitCode } from '../exit-codes.js';
+import { ScenarioError } from '../../scenario/load.js';
 import { scenarioFromArgs, type ScenarioSource } from '../quick-scenario.js';
 import { AtomicFile, createOutputDir, nodeOutputFs, OutputFileError, writeFileAtomic, type OutputFs } from '../files.js';
 import { ProgressLine } from '../progress.js';
@@ -82,6 +83,18 @@ function shardIntro(shard: ShardSchedule, scenario: Scenario): string {
 }
 
 /**
+ * `capacity` and `sweep` choose their loads themselves: a scenario whose load is already chosen
+ * (a rate ramp, a replayed trace) is refused, naming the field.
+ */
+export function refuseChosenLoad(scenario: Scenario, command: string): void {
+  const chosen = scenario.load.ramp ? ['rate', 'a rate ramp'] : scenario.load.trace ? ['trace', 'a replayed trace'] : undefined;
+  if (!chosen) return;
+  throw new ScenarioError(scenario.file, [
+    `${scenario.file}: load.${chosen[0]}: ${command} runs steady loads it picks itself, not ${chosen[1]}; use a single rate or concurrency`,
+  ]);
+}
+
+/**
  * The command's output with every secret of the run scrubbed (util/secrets.ts):
  * the scenario's key and headers and the environment's keys, tokens and
  * passwords, whole or in pieces, never reach stdout or stderr. Records are
@@ -127,7 +140,7 @@ export async function writeCiOutputs(outDir: string, io: Io, verdict: { markdown
 }
 
 /**
- * Everything around the pipeline that `run` and `capacity` share: the
+ * Everything around the pipeline that `run`, `capacity` and `sweep` share: the
  * simulator, the results folder, requests.jsonl as it goes, the live view,
  * and every output file at the end, also after Ctrl-C.
  */
@@ -192,6 +205,8 @@ export async function withResultsFolder(
       else if (event.type === 'capacity-step') {
         const { verdict } = event;
         io.stderr.write(`  ${event.model} @ ${event.load}: ${verdict.met ? 'meets the SLO' : `fails (${verdict.reason})`}\n`);
+      } else if (event.type === 'sweep-plan') {
+        io.stderr.write(`  ${event.model}: synchronous ${event.synchronousRps.toFixed(2)} req/s, throughput ${event.throughputRps.toFixed(2)} req/s; rates ${event.rates.join(', ')} req/s\n`);
       }
     });
   } catch (error) {
