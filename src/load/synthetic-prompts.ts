@@ -7,7 +7,7 @@
  * each from its own stream, so with the same tokenizer they are identical too.
  */
 import type { Tokenizer } from '../metrics/tokenizers.js';
-import type { LengthDistribution, Prompt, SyntheticPrompts } from '../types.js';
+import type { FollowUp, LengthDistribution, Prompt, SyntheticPrompts } from '../types.js';
 import { PROMPT_WORDS } from './prompt-words.js';
 import { deriveSeed, drawInteger, seededRandom, type Random } from '../util/random.js';
 
@@ -17,21 +17,34 @@ const STREAM = { inputLengths: 1, outputLengths: 2, text: 3 } as const;
 /** Re-encodes allowed to correct a text whose words a tokenizer merged or split. */
 const MAX_FIXUPS = 8;
 
-/** Draws `count` prompts from the spec: prompt i has exactly inputLengths[i] tokens in `tokenizer` (content text only, no chat template) and maxTokens from outputTokens. */
+/**
+ * Draws `count` prompts from the spec: prompt i has exactly inputLengths[i] tokens in `tokenizer`
+ * (content text only, no chat template) and maxTokens from outputTokens. With `turns`, each prompt
+ * is a session of that many user messages, each drawn the same way (the first is the prompt's own,
+ * the rest its followUps), in session order: session i's turn t is draw i·turns + t.
+ */
 export function buildSyntheticPrompts(spec: SyntheticPrompts, tokenizer: Tokenizer, seed: number): Prompt[] {
+  const turns = spec.turns ?? 1;
+  const draws = spec.count * turns;
   const inputRandom = seededRandom(deriveSeed(seed, STREAM.inputLengths));
-  const inputLengths = Array.from({ length: spec.count }, () => drawLength(spec.inputTokens, inputRandom));
+  const inputLengths = Array.from({ length: draws }, () => drawLength(spec.inputTokens, inputRandom));
   const outputSpec = spec.outputTokens;
   const outputRandom = seededRandom(deriveSeed(seed, STREAM.outputLengths));
-  const outputLengths = outputSpec && Array.from({ length: spec.count }, () => drawLength(outputSpec, outputRandom));
-  return inputLengths.map((tokens, index) => {
+  const outputLengths = outputSpec && Array.from({ length: draws }, () => drawLength(outputSpec, outputRandom));
+  const messages = inputLengths.map((tokens, index): FollowUp => {
     // Each prompt is random words from its first token on, so no two share a
     // prefix: a server's prefix cache (whole blocks of ~16 tokens from the
     // start) finds nothing to reuse beyond the chat template, and every prompt
-    // costs its full prefill.
+    // costs its full prefill. (A session's later turns do share their history: that is the point.)
     const text = exactText(tokens, tokenizer, seededRandom(deriveSeed(seed, STREAM.text, index)));
-    const prompt: Prompt = { messages: [{ role: 'user', content: text }], inputTokens: tokens };
-    if (outputLengths) prompt.maxTokens = outputLengths[index]!;
+    const turn: FollowUp = { messages: [{ role: 'user', content: text }], inputTokens: tokens };
+    if (outputLengths) turn.maxTokens = outputLengths[index]!;
+    return turn;
+  });
+  return Array.from({ length: spec.count }, (_, session) => {
+    const [first, ...rest] = messages.slice(session * turns, (session + 1) * turns);
+    const prompt: Prompt = { ...first! };
+    if (spec.turns !== undefined) prompt.followUps = rest;
     return prompt;
   });
 }

@@ -11,7 +11,7 @@ import type { Scenario } from '../types.js';
 import { interpolateEnv } from './interpolate.js';
 import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
-import { HF_TOKENIZER_PATTERN, scenarioSchema, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
+import { HF_TOKENIZER_PATTERN, scenarioSchema, sessionProblems, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
 import { resolveHfTokenizer } from './hf-cache.js';
 import { ScenarioError } from './errors.js';
 import { applyOverrides, originNote, redactOverride, touchesSecret, type FieldOrigin } from './overrides.js';
@@ -139,6 +139,7 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
   if (parsed.success) {
     const readers = (options.shards ?? 1) * (options.workers ?? parsed.data.load.workers ?? 1);
     for (const problem of softLimitProblems(parsed.data.load, readers)) problems.push(at(['load', ...problem.path], problem.message));
+    for (const problem of sessionProblems(parsed.data)) problems.push(at(problem.path, problem.message));
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);
   let scenario: Scenario;

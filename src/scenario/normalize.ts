@@ -11,6 +11,7 @@ import {
   type SimModelProfile,
   type SloBound,
   type SyntheticPrompts,
+  type ThinkTime,
 } from '../types.js';
 import { HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
 import { readDatasetFile } from './datasets.js';
@@ -92,7 +93,20 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
   if (raw.duration !== undefined) load.durationMs = durationMs(raw.duration);
   if (typeof raw.warmup === 'number') load.warmup = raw.warmup;
   else if (raw.warmup !== undefined) load.warmupMs = durationMs(raw.warmup);
+  if (raw.thinkTime !== undefined) load.thinkTime = thinkTime(raw.thinkTime);
   return load;
+}
+
+function thinkTime(raw: NonNullable<RawScenario['load']['thinkTime']>): ThinkTime {
+  if (typeof raw !== 'object') return { kind: 'fixed', ms: durationMs(raw) };
+  switch (raw.distribution) {
+    case 'fixed':
+      return { kind: 'fixed', ms: durationMs(raw.value) };
+    case 'uniform':
+      return { kind: 'uniform', minMs: durationMs(raw.min), maxMs: durationMs(raw.max) };
+    case 'exponential':
+      return { kind: 'exponential', meanMs: durationMs(raw.mean) };
+  }
 }
 
 /**
@@ -106,9 +120,12 @@ function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] |
     const resolved = path.resolve(path.dirname(file), dataFile);
     // A JSONL file with nothing to select is today's prompt file: the same prompts for every model.
     if (format === 'jsonl' && Object.values(selection).every((value) => value === undefined)) return readPromptFile(resolved);
-    const { entries, skipped } = readDatasetFile(resolved, format);
+    // `turns` is kept as it is (a count or all), not as a filter: the loop below takes numbers only.
+    const { turns, ...filters } = selection;
+    const { entries, skipped } = readDatasetFile(resolved, format, turns !== undefined);
     const dataset: DatasetPrompts = { dataset: true, file: resolved, format, entries, skipped, sample };
-    for (const [key, value] of Object.entries(selection)) if (value !== undefined) (dataset as unknown as Record<string, number>)[key] = value;
+    if (turns !== undefined) dataset.turns = turns;
+    for (const [key, value] of Object.entries(filters)) if (value !== undefined) (dataset as unknown as Record<string, number>)[key] = value;
     return dataset;
   }
   if ('synthetic' in raw) {
@@ -118,6 +135,7 @@ function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] |
       inputTokens: lengthDistribution(raw.synthetic.inputTokens),
     };
     if (raw.synthetic.outputTokens !== undefined) synthetic.outputTokens = lengthDistribution(raw.synthetic.outputTokens);
+    if (raw.synthetic.turns !== undefined) synthetic.turns = raw.synthetic.turns;
     return synthetic;
   }
   return raw.map((prompt): Prompt => {

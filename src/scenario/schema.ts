@@ -111,6 +111,15 @@ export const simProfileSchema = z
   .strictObject({
     ttftMs: z.number().min(0, 'must be >= 0').optional().describe('Time to first token on an idle server, ms.'),
     tokensPerSecond: positiveNumber.optional().describe('Decode speed of one stream, tokens/s.'),
+    prefillTokensPerSecond: positiveNumber
+      .optional()
+      .describe("Prompt processing speed, tokens/s: the first token comes ttftMs + the request's uncached prompt tokens / this after admission (unset: prompts cost nothing)."),
+    prefixCache: z
+      .boolean()
+      .optional()
+      .describe(
+        'Remember the message-list prefixes served: leading messages seen before count as cached (usage.prompt_tokens_details.cached_tokens) and cost no prefill (default false).',
+      ),
     tokensPerChunk: countOrRange('tokens per SSE chunk').optional().describe('Tokens per chunk: n or [min, max].'),
     outputTokens: countOrRange('output tokens').optional().describe('Output length in tokens: n or [min, max].'),
     capacity: positiveInteger.optional().describe('Streams decoded at full speed at once; more wait in a queue.'),
@@ -203,6 +212,38 @@ const warmupDuration = z
   .string()
   .regex(DURATION_PATTERN, 'must be a count of requests or a duration such as "5s"');
 
+/** A think time's duration: "0s" allowed (a uniform draw may start at zero). */
+const thinkDuration = z
+  .union([z.number().min(0, 'must be >= 0'), z.string().regex(DURATION_PATTERN, 'must be a duration such as "500ms" or "2s"')], {
+    error: 'must be a duration such as "500ms" or "2s", or a number of seconds',
+  })
+  .refine((value) => !isDuration(value) || durationMs(value) <= LIMITS.durationMs, "must be at most 24 days (Node's timers cannot wait longer)");
+
+/** Most turns of one session: each turn's request carries the whole history, held in memory. */
+export const MAX_TURNS = 10_000;
+
+const thinkTimeSchema = z
+  .union(
+    [
+      thinkDuration,
+      z.discriminatedUnion(
+        'distribution',
+        [
+          z.strictObject({ distribution: z.literal('fixed'), value: thinkDuration }),
+          z
+            .strictObject({ distribution: z.literal('uniform'), min: thinkDuration, max: thinkDuration })
+            .refine((d) => durationMs(d.min) <= durationMs(d.max), 'min must not exceed max'),
+          z.strictObject({ distribution: z.literal('exponential'), mean: thinkDuration }),
+        ],
+        { error: 'distribution must be one of fixed (value), uniform (min, max) or exponential (mean)' },
+      ),
+    ],
+    { error: 'must be a duration such as "2s", or {distribution: fixed|uniform|exponential, ...} in durations' },
+  )
+  .describe(
+    "Multi-turn sessions: the wait between a turn's answer and the session's next turn, e.g. \"2s\", or {distribution: uniform, min: 1s, max: 3s}, {distribution: exponential, mean: 2s} (drawn from the scenario's seed). It counts as in flight.",
+  );
+
 const loadSchema = z
   .strictObject({
     concurrency: levels(atMost(positiveInteger, LIMITS.inFlight, 'streams one process holds'), 'a positive integer')
@@ -255,6 +296,7 @@ const loadSchema = z
       .describe(
         'Threads that send and read the load, each with its share of every cell (--workers wins); 1 sends from the main thread. Default: one per available core minus one, at least one.',
       ),
+    thinkTime: thinkTimeSchema.optional(),
     allowLargeLoad: z
       .boolean()
       .optional()
@@ -387,6 +429,12 @@ const promptsSchema = z
             .enum(['first', 'random'], { error: 'must be first or random' })
             .optional()
             .describe("first (default): entries in file order; random: in an order shuffled from the scenario's seed, the same for every model."),
+          turns: z
+            .union([atMost(positiveInteger, MAX_TURNS, 'each turn carries the whole history'), z.literal('all')], { error: 'must be a positive integer or all' })
+            .optional()
+            .describe(
+              "Multi-turn sessions (sharegpt, openai-chat): each conversation's human turns in order, up to this many (all: every one); the dataset's answers are replaced by the server's own. Unset: the first exchange only.",
+            ),
         })
         .superRefine((spec, context) => {
           for (const [min, max] of [
@@ -395,12 +443,18 @@ const promptsSchema = z
           ] as const) {
             if ((spec[min] ?? 0) > (spec[max] ?? Infinity)) context.addIssue({ code: 'custom', message: `must not exceed ${max}`, path: [min] });
           }
+          if (spec.turns !== undefined && (spec.format ?? 'jsonl') === 'jsonl') {
+            context.addIssue({ code: 'custom', message: 'applies to conversations only (format: sharegpt or openai-chat)', path: ['turns'] });
+          }
         }),
       z.strictObject({
         synthetic: z.strictObject({
           count: positiveInteger.optional().describe('Distinct prompts (default 100); requests cycle through them.'),
           inputTokens: lengthSchema.describe('Prompt length in tokens of the model\'s tokenizer: exact.'),
           outputTokens: lengthSchema.optional().describe('Output length, sent as max_tokens (and ignore_eos/min_tokens where the provider takes them).'),
+          turns: atMost(positiveInteger, MAX_TURNS, 'each turn carries the whole history')
+            .optional()
+            .describe("Multi-turn sessions: turns per session, each a new user message of inputTokens sent with the history so far (the server's answers verbatim). Unset: single-turn requests."),
         }),
       }),
     ],
@@ -467,5 +521,29 @@ export const scenarioSchema = z
   .describe('A tokenmeter scenario.');
 
 export type RawScenario = z.infer<typeof scenarioSchema>;
+
+/** Whether the scenario's prompts are multi-turn sessions (`turns` set). */
+export function hasTurns(prompts: RawScenario['prompts']): boolean {
+  return !Array.isArray(prompts) && ('synthetic' in prompts ? prompts.synthetic.turns !== undefined : prompts.turns !== undefined);
+}
+
+/**
+ * What multi-turn sessions rule out, as problems with their paths: sessions run in a closed loop
+ * on one thread, and a think time without sessions has nothing to wait between.
+ */
+export function sessionProblems(raw: Pick<RawScenario, 'prompts' | 'load'>): { path: (string | number)[]; message: string }[] {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  if (!hasTurns(raw.prompts)) {
+    if (raw.load.thinkTime !== undefined) problems.push({ path: ['load', 'thinkTime'], message: 'applies to multi-turn sessions only (prompts with turns)' });
+    return problems;
+  }
+  if (raw.load.rate !== undefined) {
+    problems.push({ path: ['load', 'rate'], message: 'multi-turn sessions run in a closed loop: set load.concurrency (sessions in flight) instead' });
+  }
+  if (raw.load.workers !== undefined && raw.load.workers > 1) {
+    problems.push({ path: ['load', 'workers'], message: 'multi-turn sessions run on one thread: set 1 or leave it unset' });
+  }
+  return problems;
+}
 export type RawSimProfile = z.infer<typeof simProfileSchema>;
 export type RawLength = z.infer<typeof lengthSchema>;
