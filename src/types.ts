@@ -359,6 +359,8 @@ export interface SyntheticPrompts {
   outputTokens?: LengthDistribution;
   /** Multi-turn sessions: turns per session, each a new user message of `inputTokens` (and answer of `outputTokens`); undefined: single-turn. */
   turns?: number;
+  /** Multi-turn sessions: the length of the user messages of turns 2… (default: inputTokens), so a long first message can be followed by short questions. */
+  followUpTokens?: LengthDistribution;
 }
 
 /** The error classes a failed request can have. */

@@ -21,13 +21,15 @@ const MAX_FIXUPS = 8;
  * Draws `count` prompts from the spec: prompt i has exactly inputLengths[i] tokens in `tokenizer`
  * (content text only, no chat template) and maxTokens from outputTokens. With `turns`, each prompt
  * is a session of that many user messages, each drawn the same way (the first is the prompt's own,
- * the rest its followUps), in session order: session i's turn t is draw i·turns + t.
+ * the rest its followUps, of followUpTokens where set), in session order: session i's turn t is
+ * draw i·turns + t.
  */
 export function buildSyntheticPrompts(spec: SyntheticPrompts, tokenizer: Tokenizer, seed: number): Prompt[] {
   const turns = spec.turns ?? 1;
   const draws = spec.count * turns;
   const inputRandom = seededRandom(deriveSeed(seed, STREAM.inputLengths));
-  const inputLengths = Array.from({ length: draws }, () => drawLength(spec.inputTokens, inputRandom));
+  const followUps = spec.followUpTokens ?? spec.inputTokens;
+  const inputLengths = Array.from({ length: draws }, (_, draw) => drawLength(draw % turns === 0 ? spec.inputTokens : followUps, inputRandom));
   const outputSpec = spec.outputTokens;
   const outputRandom = seededRandom(deriveSeed(seed, STREAM.outputLengths));
   const outputLengths = outputSpec && Array.from({ length: draws }, () => drawLength(outputSpec, outputRandom));

@@ -8,6 +8,7 @@ import { CELL_VALUES_BY_NAME, HISTOGRAM_METRICS, samplesOf, type CellValueName, 
 import { clientCauses, describeCauses, type ClientCause, type ClientHealth } from './client-health.js';
 import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
 import { cellSloVerdict, type SloVerdict } from './slo.js';
+import { TurnAccumulator, type TurnSummary } from './turns.js';
 import { countInWindow, shortWindowReason, steadyStateWindow, type WindowCounts, type WindowRequest } from './window.js';
 
 /** One failure of a class, to show what went wrong: the HTTP status (if any) and the message. */
@@ -104,6 +105,11 @@ export interface CellSummary extends CellKey {
   approximateRate: number;
   /** Successful requests whose logprobs or continuous usage failed validation (requests.jsonl says why, per request). */
   serverCountsRejected: number;
+  /**
+   * Multi-turn sessions: TTFT and prompt tokens (cached and all) turn by turn, over the measured
+   * requests (metrics/turns.ts); undefined for a single-turn cell.
+   */
+  byTurn?: TurnSummary[];
   /** Where the server reported its own timings (METRICS.md, "Server-reported timings"), ms. */
   serverTimings?: {
     requests: number;
@@ -192,6 +198,7 @@ export class CellAccumulator {
   private clientElapsedMs = 0;
   /** How late the cell started after its scheduled start (a shard's), ms. */
   private startOffsetMs: number | undefined;
+  private readonly turns = new TurnAccumulator();
 
   constructor(
     private readonly key: CellKey,
@@ -243,6 +250,7 @@ export class CellAccumulator {
       return;
     }
     if (record.metSlo) this.good++;
+    this.turns.add(record);
     // Every distribution comes from the catalog; errors, the window and the server's timings are not distributions.
     this.recordSamples(record, 'sent');
     if (record.metrics.scheduleLagMs > this.options.maxScheduleLagMs) this.late++;
@@ -319,6 +327,7 @@ export class CellAccumulator {
       merged.ttftMinusServer.push(...part.ttftMinusServer);
       merged.serverE2e.push(...part.serverE2e);
       merged.e2eMinusServer.push(...part.e2eMinusServer);
+      merged.turns.addAll(part.turns);
       merged.clientActiveMs += part.clientActiveMs;
       merged.clientElapsedMs += part.clientElapsedMs;
       if (part.startOffsetMs !== undefined) merged.startOffsetMs = Math.max(merged.startOffsetMs ?? 0, part.startOffsetMs);
@@ -379,6 +388,7 @@ export class CellAccumulator {
     const causes = this.causes(stats);
     const invalid = this.invalidReason(causes);
     const utilization = this.clientUtilization();
+    const byTurn = this.turns.summary();
     const hasSlo = slo.length > 0;
     // For the SLO, an arrival dropped at the in-flight cap is load the deployment did not take: it counts as failed.
     const sloErrorRate = completed + this.dropped > 0 ? (errors + this.dropped) / (completed + this.dropped) : 0;
@@ -421,6 +431,7 @@ export class CellAccumulator {
       usageMismatchMean: this.mismatches > 0 ? this.mismatchSum / this.mismatches : 0,
       approximateRate: this.ok > 0 ? this.approximate / this.ok : 0,
       serverCountsRejected: this.serverCountsRejected,
+      ...(byTurn ? { byTurn } : {}),
       ...this.serverTimingsSummary(),
     };
   }

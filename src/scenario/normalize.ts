@@ -136,6 +136,7 @@ function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] |
     };
     if (raw.synthetic.outputTokens !== undefined) synthetic.outputTokens = lengthDistribution(raw.synthetic.outputTokens);
     if (raw.synthetic.turns !== undefined) synthetic.turns = raw.synthetic.turns;
+    if (raw.synthetic.followUpTokens !== undefined) synthetic.followUpTokens = lengthDistribution(raw.synthetic.followUpTokens);
     return synthetic;
   }
   return raw.map((prompt): Prompt => {

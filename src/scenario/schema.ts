@@ -455,6 +455,9 @@ const promptsSchema = z
           turns: atMost(positiveInteger, MAX_TURNS, 'each turn carries the whole history')
             .optional()
             .describe("Multi-turn sessions: turns per session, each a new user message of inputTokens sent with the history so far (the server's answers verbatim). Unset: single-turn requests."),
+          followUpTokens: lengthSchema
+            .optional()
+            .describe('Multi-turn sessions: the length of the user message of turns 2 and later (default: inputTokens): a long first message, then short questions.'),
         }),
       }),
     ],
@@ -533,7 +536,11 @@ export function hasTurns(prompts: RawScenario['prompts']): boolean {
  */
 export function sessionProblems(raw: Pick<RawScenario, 'prompts' | 'load'>): { path: (string | number)[]; message: string }[] {
   const problems: { path: (string | number)[]; message: string }[] = [];
-  if (!hasTurns(raw.prompts)) {
+  const { prompts } = raw;
+  if (!Array.isArray(prompts) && 'synthetic' in prompts && prompts.synthetic.followUpTokens !== undefined && prompts.synthetic.turns === undefined) {
+    problems.push({ path: ['prompts', 'synthetic', 'followUpTokens'], message: 'applies to multi-turn sessions only (prompts.synthetic.turns)' });
+  }
+  if (!hasTurns(prompts)) {
     if (raw.load.thinkTime !== undefined) problems.push({ path: ['load', 'thinkTime'], message: 'applies to multi-turn sessions only (prompts with turns)' });
     return problems;
   }
