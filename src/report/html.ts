@@ -11,6 +11,7 @@ import { renderCharts, type Chart } from './charts.js';
 import { headlines, type Headline } from './headline.js';
 import type { Provenance } from './provenance.js';
 import { renderSideBySideHtml } from './side-by-side.js';
+import { renderTurnsSection } from './turns.js';
 import { escapeHtml } from '../util/escape.js';
 import { formatNumber, loadLabel } from '../util/format.js';
 
@@ -46,6 +47,7 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     errorsSection(input.cells),
     input.capacity ? capacitySection(input.capacity) : '',
     `<section><h2>Charts</h2>\n${charts.map(figure).join('\n')}\n</section>`,
+    await renderTurnsSection(input.cells),
     // Charts first, then the tables: a reader sees the shape before the numbers.
     input.sideBySide ? renderSideBySideHtml(input.sideBySide) : '',
     cellTable(input.cells),
