@@ -139,7 +139,7 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
   if (parsed.success) {
     const readers = (options.shards ?? 1) * (options.workers ?? parsed.data.load.workers ?? 1);
     for (const problem of softLimitProblems(parsed.data.load, readers)) problems.push(at(['load', ...problem.path], problem.message));
-    for (const problem of sessionProblems(parsed.data)) problems.push(at(problem.path, problem.message));
+    for (const problem of sessionProblems(parsed.data, options.workers)) problems.push(at(problem.path, problem.message));
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);
   let scenario: Scenario;

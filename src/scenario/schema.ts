@@ -532,9 +532,10 @@ export function hasTurns(prompts: RawScenario['prompts']): boolean {
 
 /**
  * What multi-turn sessions rule out, as problems with their paths: sessions run in a closed loop
- * on one thread, and a think time without sessions has nothing to wait between.
+ * on one thread (`workersFlag`: `--workers`, which wins over load.workers), and a think time
+ * without sessions has nothing to wait between.
  */
-export function sessionProblems(raw: Pick<RawScenario, 'prompts' | 'load'>): { path: (string | number)[]; message: string }[] {
+export function sessionProblems(raw: Pick<RawScenario, 'prompts' | 'load'>, workersFlag?: number): { path: (string | number)[]; message: string }[] {
   const problems: { path: (string | number)[]; message: string }[] = [];
   const { prompts } = raw;
   if (!Array.isArray(prompts) && 'synthetic' in prompts && prompts.synthetic.followUpTokens !== undefined && prompts.synthetic.turns === undefined) {
@@ -547,7 +548,9 @@ export function sessionProblems(raw: Pick<RawScenario, 'prompts' | 'load'>): { p
   if (raw.load.rate !== undefined) {
     problems.push({ path: ['load', 'rate'], message: 'multi-turn sessions run in a closed loop: set load.concurrency (sessions in flight) instead' });
   }
-  if (raw.load.workers !== undefined && raw.load.workers > 1) {
+  if (workersFlag !== undefined && workersFlag > 1) {
+    problems.push({ path: ['load', 'workers'], message: `multi-turn sessions run on one thread: --workers ${workersFlag} cannot split them` });
+  } else if (raw.load.workers !== undefined && raw.load.workers > 1) {
     problems.push({ path: ['load', 'workers'], message: 'multi-turn sessions run on one thread: set 1 or leave it unset' });
   }
   return problems;

@@ -44,6 +44,10 @@ test('what sessions rule out is reported at once, each problem with the file and
     's.yaml: load.rate: multi-turn sessions run in a closed loop: set load.concurrency (sessions in flight) instead',
     's.yaml: load.workers: multi-turn sessions run on one thread: set 1 or leave it unset',
   ]);
+  assert.throws(
+    () => parseScenario(text('{concurrency: 2, requests: 4}', SESSIONS), 's.yaml', {}, { workers: 3 }),
+    (error: unknown) => error instanceof ScenarioError && error.problems.join() === 's.yaml: load.workers: multi-turn sessions run on one thread: --workers 3 cannot split them',
+  );
   assert.deepEqual(problemsOf(text('{concurrency: 2, requests: 4, thinkTime: 1s}', '{synthetic: {inputTokens: 10, followUpTokens: 5}}')), [
     's.yaml: prompts.synthetic.followUpTokens: applies to multi-turn sessions only (prompts.synthetic.turns)',
     's.yaml: load.thinkTime: applies to multi-turn sessions only (prompts with turns)',
