@@ -294,7 +294,7 @@ export async function workerCount(scenario: Scenario, options: Pick<PipelineOpti
 }
 
 /** Whether the scenario's prompts are multi-turn sessions. */
-const hasSessions = (scenario: Scenario): boolean => !Array.isArray(scenario.prompts) && ('synthetic' in scenario.prompts ? scenario.prompts.turns : scenario.prompts.turns) !== undefined;
+const hasSessions = (scenario: Scenario): boolean => !Array.isArray(scenario.prompts) && scenario.prompts.turns !== undefined;
 
 function* warningsOf(session: Session): Generator<RunEvent> {
   for (const message of session.warnings) yield { type: 'warning', message };
