@@ -164,3 +164,13 @@ test('the measured duration stops every session: no new turn after it, requests 
   // Warm-up 5 turns (0…130); measured turn 1 at 130, turn 2 at 160 (past 155): only turn 1 is sent.
   assert.deepEqual(measured.map((r) => r.turn), [1]);
 });
+
+test('a share of a session cell (a worker’s, a shard’s) runs its own slots and its part of the requests', async () => {
+  const clock = new VirtualClock();
+  const server = fakeServer(clock, 10);
+  const finished = await clock.run(drain(sessionLoop(plan({ concurrency: 4, requests: 10, share: { index: 1, count: 2 }, idPrefix: 'c1.1' }), server.send, { clock })));
+  assert.deepEqual([...new Set(finished.map((r) => r.slot))].sort(), [1, 3]);
+  // Slots 1 and 3 of 4 get 10 = 3 + 3 + 2 + 2 dealt in turn: 3 + 2.
+  assert.equal(finished.filter((r) => !r.warmup).length, 5);
+  assert.ok(finished.every((r) => r.session!.startsWith('c1.1-s') && r.id.startsWith('c1.1-')));
+});
