@@ -202,14 +202,18 @@ const IGNORED_SCENARIO_FIELDS = new Set(['file', 'overrides']);
 /**
  * Where two runs' scenarios differ (dot paths, at most five), as their run.json files hold them:
  * models, params, prompts, tokenizers, load, target, seed, SLO, thresholds. Empty when the same.
+ * A dataset is told apart by its bytes' hash (`prompts.sha256`), not where it was read from: the
+ * same file in another checkout (a CI baseline, another shard's machine) is the same dataset.
  */
 export function scenarioDifferences(a: Scenario | Record<string, unknown>, b: Scenario | Record<string, unknown>): string[] {
   const paths: string[] = [];
   const walk = (x: unknown, y: unknown, at: string): void => {
     if (paths.length >= 5) return;
     if (isObject(x) && isObject(y)) {
+      const hashed = at === 'prompts' && typeof x['sha256'] === 'string' && typeof y['sha256'] === 'string';
       for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) {
         if (at === '' && IGNORED_SCENARIO_FIELDS.has(key)) continue;
+        if (hashed && key === 'file') continue;
         walk(x[key], y[key], at === '' ? key : `${at}.${key}`);
       }
       return;

@@ -25,7 +25,7 @@ import { renderThresholdLines, renderThresholdMarkdown, thresholdCases } from '.
 import { evaluateThresholds, type ThresholdResult } from './check/thresholds.js';
 import { capacitySearch, capacityVerdict, type LoadVerdict } from './load/capacity.js';
 import { WHOLE, type FinishedRequest, type SendRequest, type Share } from './load/cell-budget.js';
-import { cellLoad, cellSize, timedSpanMs, type CellLoad } from './load/cell-load.js';
+import { cellLoad, cellSize, loadLevelOf, timedSpanMs, type CellLoad } from './load/cell-load.js';
 import { startClientHealthMonitor, type ClientHealthMonitorFactory } from './load/client-health.js';
 import { defaultWorkerCount, LoadWorkers } from './load/load-workers.js';
 import { progressOf, type Progress } from './load/progress.js';
@@ -294,7 +294,7 @@ export async function workerCount(scenario: Scenario, options: Pick<PipelineOpti
 }
 
 /** Whether the scenario's prompts are multi-turn sessions. */
-const hasSessions = (scenario: Scenario): boolean => !Array.isArray(scenario.prompts) && scenario.prompts.turns !== undefined;
+const hasSessions = (scenario: Scenario): boolean => !Array.isArray(scenario.prompts) && 'turns' in scenario.prompts && scenario.prompts.turns !== undefined;
 
 function* warningsOf(session: Session): Generator<RunEvent> {
   for (const message of session.warnings) yield { type: 'warning', message };
@@ -338,7 +338,7 @@ async function* measureCell(
 ): AsyncGenerator<RunEvent, { accumulator: CellAccumulator; summary: CellSummary }> {
   const { scenario, clock } = session;
   const workload = session.workloads[modelIndex]!;
-  const load: LoadLevel = { kind: scenario.load.kind, value };
+  const load = loadLevelOf(scenario.load, value);
   const key: CellKey = { model: workload.model.name, load, ...(repeat !== undefined ? { repeat } : {}) };
   const cell = ++session.started;
   const share = session.shard?.share ?? WHOLE;

@@ -21,8 +21,13 @@ export interface Prompt {
   messages: ChatMessage[];
   /** This prompt's own max_tokens (a JSONL line's, or a synthetic output length), over the scenario's params. */
   maxTokens?: number;
-  /** Tokens of the messages' text, when a synthetic prompt was built to that length (the model's tokenizer). */
+  /**
+   * Tokens of the messages' text, when a synthetic prompt was built to that length (the model's
+   * tokenizer): with a shared prefix, the prefix's tokens and the prompt's own together.
+   */
   inputTokens?: number;
+  /** maxTokens is the exact output length (a trace's output_tokens), sent with ignore_eos/min_tokens where the provider takes them, as synthetic prompts' are. */
+  exactOutput?: true;
   /**
    * Tokens of the dataset's reference answer in the model's tokenizer: sent as max_tokens unless the
    * prompt has its own maxTokens or the scenario's or model's params set an output length.
@@ -71,7 +76,9 @@ export interface DatasetPrompts {
   /** The file, resolved (for messages). */
   file: string;
   format: DatasetFormat;
-  /** Every usable entry, in file order. */
+  /** SHA-256 of the file's bytes, lowercase hex: what run.json keeps of the file instead of its entries. */
+  sha256: string;
+  /** Every usable entry, in file order (not written to run.json). */
   entries: DatasetEntry[];
   /** Well-formed entries with nothing to send (a ShareGPT conversation without a human turn), left out. */
   skipped: number;
@@ -243,8 +250,23 @@ export type LoadKind = (typeof LOAD_KINDS)[number];
 /** One load level of a sweep. */
 export interface LoadLevel {
   kind: LoadKind;
-  /** Requests in flight (concurrency), or arrivals per second (rate). */
+  /**
+   * Requests in flight (concurrency), or arrivals per second (rate): a ramp's starting rate, a
+   * replayed trace's mean arrival rate (arrivals − 1 over its span, times the speed-up).
+   */
   value: number;
+  /** A rate ramp (`load.rate: {from, to, over}`): the rate rises (or falls) linearly from `value` to `toRate` over `overMs`. */
+  ramp?: RateRamp;
+  /** A replayed trace (`load.trace`): its arrivals at their own times, `speedup` times faster. */
+  trace?: { speedup: number };
+}
+
+/** The part of a rate ramp beyond its starting rate (LoadLevel.value). */
+export interface RateRamp {
+  /** Arrivals per second at the ramp's end. */
+  toRate: number;
+  /** The ramp's length, ms: its end ends the cell. */
+  overMs: number;
 }
 
 export const ARRIVAL_NAMES = ['constant', 'poisson', 'gamma'] as const;
@@ -283,6 +305,22 @@ export interface LoadSpec {
   workers?: number;
   /** Multi-turn sessions: the wait between a turn's answer and the session's next turn (think time), ms; unset: none. */
   thinkTime?: ThinkTime;
+  /** `load.rate: {from, to, over}`: one rate ramp per model; `levels` is then `[from]`. */
+  ramp?: RateRamp;
+  /** `load.trace`: a trace replayed at its own times; `levels` is then each speed-up's mean rate, in `speedups` order. */
+  trace?: LoadTrace;
+}
+
+/** A trace's arrival times and where they came from; what each arrival sends is in Scenario.prompts (TracePrompts). */
+export interface LoadTrace {
+  /** The trace file, resolved. */
+  file: string;
+  /** sha256 of the file's bytes, hex: run.json records it instead of every line. */
+  sha256: string;
+  /** Replay speed-ups, one cell each per model, in order (1: as recorded). */
+  speedups: number[];
+  /** Each line's timestamp as recorded (speed-up 1), from the trace's start, in line order (never decreasing), ms. */
+  offsetsMs: number[];
 }
 
 /** A think time, ms: fixed, or drawn per wait from the scenario's seed. */
@@ -327,8 +365,8 @@ export interface Scenario {
   target: Target;
   models: ModelSpec[];
   load: LoadSpec;
-  /** Prompts as written or read from a file; synthetic prompts are built per model at run time. */
-  prompts: Prompt[] | SyntheticPrompts | DatasetPrompts;
+  /** Prompts as written or read from a file; synthetic prompts are built per model at run time; a trace's, one per line. */
+  prompts: Prompt[] | SyntheticPrompts | DatasetPrompts | TracePrompts;
   /** Seed of open-loop arrivals and synthetic prompts. */
   seed: number;
   /** Service-level objectives: per request (goodput) and per cell (percentiles, error rate). */
@@ -354,6 +392,7 @@ export interface SyntheticPrompts {
   synthetic: true;
   /** How many distinct prompts; requests cycle through them. */
   count: number;
+  /** Input length per prompt, tokens; with `sharedPrefix`, of each prompt's own part after the prefix (vLLM's suffix_len). */
   inputTokens: LengthDistribution;
   /** Output length per prompt, sent as max_tokens (with ignore_eos/min_tokens where the provider takes them). */
   outputTokens?: LengthDistribution;
@@ -361,6 +400,36 @@ export interface SyntheticPrompts {
   turns?: number;
   /** Multi-turn sessions: the length of the user messages of turns 2… (default: inputTokens), so a long first message can be followed by short questions. */
   followUpTokens?: LengthDistribution;
+  /** A prefix shared by groups of prompts, before each prompt's own `inputTokens` (vLLM's prefix-repetition workload). */
+  sharedPrefix?: SharedPrefix;
+}
+
+/** Where a shared prefix goes: a system message of its own, or the start of the user message. */
+export const SHARED_PREFIX_PLACES = ['system', 'user'] as const;
+export type SharedPrefixPlace = (typeof SHARED_PREFIX_PLACES)[number];
+
+/**
+ * Prompts in `groups` groups, prompt i in group i mod groups; the prompts of a group start with the
+ * same `tokens` tokens (exact in each model's tokenizer), and no two groups share even a first token.
+ */
+export interface SharedPrefix {
+  /** Tokens of the shared prefix, in the model's tokenizer. */
+  tokens: number;
+  /** Distinct prefixes; at most the prompt count. */
+  groups: number;
+  /** system: the prefix is a system message, the unique part the user message; user: both in one user message. */
+  as: SharedPrefixPlace;
+}
+
+/** One line of a replayed trace: a synthetic prompt of exact lengths, or messages sent as written. */
+export type TraceLine = { inputTokens: number; outputTokens: number } | { messages: ChatMessage[]; maxTokens?: number };
+
+/** A trace's prompts (`load.trace`): line n is arrival n's prompt; synthetic lines are built per model at run time. */
+export interface TracePrompts {
+  trace: true;
+  /** The trace file, resolved (for messages). */
+  file: string;
+  lines: TraceLine[];
 }
 
 /** The error classes a failed request can have. */

@@ -19,6 +19,16 @@ export function byteLevelTokenizerJson(merges: [string, string][]): object {
   };
 }
 
+/** Merges for byteLevelTokenizerJson that make each word one token, alone and after a space ("Ġ"). */
+export function wordMerges(words: string[]): [string, string][] {
+  const merges = new Map<string, [string, string]>();
+  for (const word of words) {
+    for (let end = 2; end <= word.length; end++) merges.set(word.slice(0, end), [word.slice(0, end - 1), word[end - 1]!]);
+    merges.set(`Ġ${word}`, ['Ġ', word]);
+  }
+  return [...merges.values()];
+}
+
 /**
  * A SentencePiece Unigram tokenizer.json as Llama 2 / Mistral ship them: "▁" prepended and for
  * spaces, the pieces given (with their scores), and a byte fallback for everything else.

@@ -3,8 +3,9 @@
  * the loop that sends it (closed loop for concurrency, open loop for a rate,
  * the session loop for multi-turn prompts).
  */
-import type { LoadLevel, Prompt, Scenario } from '../types.js';
+import type { LoadLevel, LoadSpec, Prompt, Scenario } from '../types.js';
 import { deriveSeed, seededRandom } from '../util/random.js';
+import { rampOffsetsMs } from './arrivals.js';
 import { WHOLE, type CellPlan, type FinishedRequest, type SendRequest, type Share } from './cell-budget.js';
 import { closedLoop, type LoopOptions } from './closed-loop.js';
 import { openLoop } from './open-loop.js';
@@ -53,6 +54,9 @@ export function cellLoad(
   const sessions = isSessionWorkload(prompts);
   if (sessions && load.kind !== 'concurrency') throw new Error('multi-turn sessions run in a closed loop (load.concurrency)');
   const thinkTime = scenario.load.thinkTime;
+  // Seeded by the scenario and the level, not the model: every model sees the same arrivals.
+  const random = seededRandom(deriveSeed(scenario.seed, ARRIVALS_STREAM, Math.round(load.value * 1000)));
+  const offsetsMs = givenOffsetsMs(scenario.load, load, random);
   const cell: CellLoad = sessions
     ? { requests: sessionLoop({ ...plan, concurrency: load.value, seed: scenario.seed, ...(thinkTime ? { thinkTime } : {}) }, send, options) }
     : load.kind === 'concurrency'
@@ -65,8 +69,8 @@ export function cellLoad(
               arrival,
               ...(burstiness !== undefined ? { burstiness } : {}),
               maxInFlight,
-              // Seeded by the scenario and the level, not the model: every model sees the same arrivals.
-              random: seededRandom(deriveSeed(scenario.seed, ARRIVALS_STREAM, Math.round(load.value * 1000))),
+              random,
+              ...(offsetsMs ? { offsetsMs } : {}),
             },
             send,
             options,
@@ -80,21 +84,52 @@ export function cellLoad(
   return cell;
 }
 
-/** The cell's warm-up time, ms: the scenario's, or an open loop's default second when it sets no warm-up; undefined for a count (or none). */
+/**
+ * The load level of one of the scenario's levels, as cells, records and reports name it: a ramp's
+ * or a trace's with what it is beside its rate.
+ */
+export function loadLevelOf(spec: Pick<LoadSpec, 'kind' | 'levels' | 'ramp' | 'trace'>, value: number): LoadLevel {
+  const level: LoadLevel = { kind: spec.kind, value };
+  if (spec.ramp) level.ramp = { ...spec.ramp };
+  const speedup = spec.trace?.speedups[spec.levels.indexOf(value)];
+  if (speedup !== undefined) level.trace = { speedup };
+  return level;
+}
+
+/** A ramp's or a trace's arrival times, ms from the cell's start; undefined for arrivals at a steady rate. */
+function givenOffsetsMs(spec: LoadSpec, load: LoadLevel, random: () => number): number[] | Iterable<number> | undefined {
+  if (load.trace && spec.trace) {
+    const { speedup } = load.trace;
+    return spec.trace.offsetsMs.map((offset) => offset / speedup);
+  }
+  if (load.ramp) return rampOffsetsMs({ fromRate: load.value, ...load.ramp }, spec.arrival, random, spec.burstiness);
+  return undefined;
+}
+
+/**
+ * The cell's warm-up time, ms: the scenario's, or an open loop's default second when it sets no
+ * warm-up (none for a ramp or a trace, whose schedule a default warm-up would cut into: there
+ * `warmup` only marks their first arrivals); undefined for a count (or none).
+ */
 function warmupTimeOf(scenario: Pick<Scenario, 'load'>, kind: LoadLevel['kind']): number | undefined {
-  const { warmup, warmupMs } = scenario.load;
+  const { warmup, warmupMs, ramp, trace } = scenario.load;
   if (warmupMs !== undefined) return warmupMs;
-  return warmup === undefined && kind === 'rate' ? OPEN_LOOP_WARMUP_MS : undefined;
+  return warmup === undefined && kind === 'rate' && !ramp && !trace ? OPEN_LOOP_WARMUP_MS : undefined;
 }
 
 /**
  * How long a time-bounded cell sends, ms: its warm-up time (none for a count-based warm-up, whose
- * length is not known in advance) plus its measured duration; undefined when the cell is bounded
- * by a count only. Requests in flight at its end still finish after it.
+ * length is not known in advance) plus its measured duration; for a ramp or a trace, at most its
+ * own length (a trace's at its slowest speed-up, so every cell of the run fits it); undefined when
+ * the cell is bounded by a count only. Requests in flight at its end still finish after it.
  */
 export function timedSpanMs(scenario: Pick<Scenario, 'load'>, kind: LoadLevel['kind']): number | undefined {
-  const { durationMs } = scenario.load;
-  return durationMs === undefined ? undefined : durationMs + (warmupTimeOf(scenario, kind) ?? 0);
+  const { durationMs, ramp, trace } = scenario.load;
+  const bounded = durationMs === undefined ? undefined : durationMs + (warmupTimeOf(scenario, kind) ?? 0);
+  // A trace's last arrival is sent at its offset: the span reaches just past it.
+  const own = ramp ? ramp.overMs : trace ? trace.offsetsMs[trace.offsetsMs.length - 1]! / Math.min(...trace.speedups) : undefined;
+  if (own === undefined) return bounded;
+  return bounded === undefined ? own : Math.min(own, bounded);
 }
 
 /** The whole cell's size, what is known of it in advance: its requests (and warm-ups), its time span. */
@@ -104,6 +139,12 @@ export function cellSize(scenario: Pick<Scenario, 'load'>, load: LoadLevel): Pic
   if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined) {
     size.warmups = Math.max(warmup ?? 0, load.value);
     size.total = size.warmups + requests;
+  }
+  const { trace } = scenario.load;
+  if (trace && requests === undefined && scenario.load.durationMs === undefined && warmupMs === undefined) {
+    // A replay sends every line of its trace: known in advance, unless a bound may cut it short.
+    size.total = trace.offsetsMs.length;
+    size.warmups = Math.min(warmup ?? 0, size.total);
   }
   const span = timedSpanMs(scenario, load.kind);
   if (span !== undefined) size.durationMs = span;

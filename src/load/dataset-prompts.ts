@@ -14,9 +14,9 @@
  */
 import type { Tokenizer } from '../metrics/tokenizers.js';
 import type { DatasetEntry, DatasetPrompts, FollowUp, Prompt } from '../types.js';
-import { deriveSeed, seededRandom } from '../util/random.js';
+import { deriveSeed, seededRandom, shuffled } from '../util/random.js';
 
-/** The seed stream of the random sample (synthetic prompts use 1–3). */
+/** The seed stream of the random sample (synthetic prompts use 1–3 and 5–7). */
 const SAMPLE_STREAM = 4;
 
 /** Tokens of a text in a tokenizer, without any chat template. */
@@ -61,11 +61,5 @@ function within(value: number, min: number | undefined, max: number | undefined)
 /** Entry indices: in file order, or shuffled (Fisher–Yates) from the seed. */
 function entryOrder(count: number, sample: DatasetPrompts['sample'], seed: number): number[] {
   const order = Array.from({ length: count }, (_, i) => i);
-  if (sample === 'first') return order;
-  const random = seededRandom(deriveSeed(seed, SAMPLE_STREAM));
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
+  return sample === 'first' ? order : shuffled(order, seededRandom(deriveSeed(seed, SAMPLE_STREAM)));
 }

@@ -23,6 +23,8 @@ export interface OpenLoopPlan extends CellPlan {
   maxInFlight: number;
   /** Uniform [0, 1) draws for poisson and gamma gaps, seeded by the caller. */
   random: () => number;
+  /** Given arrival times instead of `arrival` at `rate` (a replayed trace, a rate ramp): offsets from the start, non-decreasing, ms; the cell ends after the last. */
+  offsetsMs?: Iterable<number>;
 }
 
 /** When behind schedule, yield to the event loop every this many arrivals, so responses still get read. */
@@ -33,7 +35,8 @@ export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, options: 
   const finished = new Channel<FinishedRequest>();
   const start = options.startAt ?? clock.now();
   // The budget judges every arrival of the whole cell, so a share's arrivals are the ones one process would send.
-  const budget = new CellBudget({ ...plan, share: WHOLE }, 1, start);
+  // At least one warm-up arrival (a warm connection), except on a given schedule (a trace, a ramp): there only `warmup` marks its first arrivals.
+  const budget = new CellBudget({ ...plan, share: WHOLE }, plan.offsetsMs ? 0 : 1, start);
   const share = plan.share ?? WHOLE;
   const maxInFlight = Math.max(1, shareOf(plan.maxInFlight, share));
   const inFlight = new Set<Promise<unknown>>();
@@ -42,7 +45,7 @@ export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, options: 
   const schedule = async (): Promise<void> => {
     let behind = 0;
     let n = 0;
-    for (const offset of arrivalOffsetsMs(plan.arrival, plan.rate, plan.random, plan.burstiness)) {
+    for (const offset of plan.offsetsMs ?? arrivalOffsetsMs(plan.arrival, plan.rate, plan.random, plan.burstiness)) {
       const ts = start + offset;
       if (!inShare(n++, share)) {
         // Another share's: it still counts towards the cell's warm-up and bounds, and is not waited for.

@@ -11,7 +11,7 @@ import { TOKENIZER_FILE_PATTERN } from '../scenario/schema.js';
 import { SERVER_TOKENIZER, type DatasetPrompts, type ModelSpec, type Prompt, type Scenario, type TokenizerName } from '../types.js';
 import { ServerTokenizer } from './server-tokenizer.js';
 import { selectDatasetPrompts } from './dataset-prompts.js';
-import { buildSyntheticPrompts } from './synthetic-prompts.js';
+import { buildSyntheticPrompts, buildTracePrompts } from './synthetic-prompts.js';
 
 export interface ModelWorkload {
   model: ModelSpec;
@@ -49,7 +49,14 @@ export async function prepareWorkloads(scenario: Scenario, warnings: string[], t
         throw error instanceof TokenizerFileError ? new ScenarioError(scenario.file, [tokenizerProblem(scenario, i, error)]) : error;
       });
       if (!Array.isArray(spec) && !built.has(tokenizer)) {
-        built.set(tokenizer, 'dataset' in spec ? selectDatasetPrompts(spec, tokenizer, scenario.seed) : buildSyntheticPrompts(spec, tokenizer, scenario.seed));
+        built.set(
+          tokenizer,
+          'dataset' in spec
+            ? selectDatasetPrompts(spec, tokenizer, scenario.seed)
+            : 'trace' in spec
+              ? buildTracePrompts(spec.lines, tokenizer, scenario.seed)
+              : buildSyntheticPrompts(spec, tokenizer, scenario.seed),
+        );
       }
       const prompts = Array.isArray(spec) ? spec : built.get(tokenizer)!;
       return { model, tokenizer, fallback, prompts, ...(server ? { server } : {}) };
@@ -143,6 +150,7 @@ const OUTPUT_LENGTH_PARAMS = ['max_tokens', 'max_completion_tokens', 'max_output
  * params sets an output length. `turn` (1-based) picks a session's turn.
  */
 export function requestParams(scenario: Scenario, workload: ModelWorkload, prompt: number, turn = 1): Record<string, unknown> {
+  const { exactOutput } = workload.prompts[prompt]!;
   // A session's later turn has its own output length (a synthetic draw, a reference answer's).
   const { maxTokens: ownMaxTokens, referenceTokens } = turn === 1 ? workload.prompts[prompt]! : workload.prompts[prompt]!.followUps![turn - 2]!;
   const base = { ...scenario.params, ...workload.model.params };
@@ -151,7 +159,7 @@ export function requestParams(scenario: Scenario, workload: ModelWorkload, promp
   if (maxTokens === undefined) return base;
   const { target } = scenario;
   const provider = target.baseURL === 'builtin' ? 'vllm' : target.provider;
-  const exact = !Array.isArray(scenario.prompts) && 'synthetic' in scenario.prompts;
+  const exact = exactOutput === true || (!Array.isArray(scenario.prompts) && 'synthetic' in scenario.prompts);
   const params = exact ? outputLengthParams(provider, maxTokens) : { max_tokens: maxTokens };
   if (target.api !== 'responses') return { ...base, ...params };
   const { max_tokens: cap, ...rest } = params;

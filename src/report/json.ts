@@ -2,12 +2,38 @@
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { encodeHistogram, METRIC_NAMES, METRIC_UNITS } from '../metrics/histograms.js';
 import type { ShardSchedule } from '../load/shard-schedule.js';
-import type { CapacityOutcome, LoadLevel, RequestRecord, Scenario } from '../types.js';
+import type { CapacityOutcome, DatasetPrompts, LoadLevel, LoadTrace, RequestRecord, Scenario, TracePrompts } from '../types.js';
 import { jsonNumber } from '../util/format.js';
 
-/** `concurrency` (closed loop) or `rate` (open loop, requests/s): the load level's field in every JSON file. */
-export function loadFields(load: LoadLevel): { concurrency: number } | { rate: number } {
-  return load.kind === 'concurrency' ? { concurrency: load.value } : { rate: load.value };
+/**
+ * `concurrency` (closed loop) or `rate` (open loop, requests/s): the load level's field in every JSON
+ * file; a ramp's end and length (`ramp_to`, req/s; `ramp_over_ms`) and a trace's `trace_speedup` beside it.
+ */
+export function loadFields(load: LoadLevel): { concurrency: number } | { rate: number; ramp_to?: number; ramp_over_ms?: number; trace_speedup?: number } {
+  if (load.kind === 'concurrency') return { concurrency: load.value };
+  return {
+    rate: load.value,
+    ...(load.ramp ? { ramp_to: load.ramp.toRate, ramp_over_ms: load.ramp.overMs } : {}),
+    ...(load.trace ? { trace_speedup: load.trace.speedup } : {}),
+  };
+}
+
+/**
+ * The scenario as run.json records it: a dataset by its file, selection and sha256, a trace by its
+ * file, sha256, speed-ups and count of arrivals, not their every entry or line (a trace's times in
+ * `load`, its prompts in `prompts`).
+ */
+function recordedScenario(scenario: Scenario): Record<string, unknown> {
+  const { trace, ...load } = scenario.load;
+  if (!trace) return { ...scenario, prompts: promptsOfRun(scenario.prompts) };
+  // `merge` writes the run.json of scenarios read back from run.json files: already recorded so, they stay as they are.
+  const { offsetsMs, ...identity } = trace as Partial<LoadTrace> & { arrivals?: number };
+  const prompts = scenario.prompts as Partial<TracePrompts> & { lines?: unknown };
+  return {
+    ...scenario,
+    load: { ...load, trace: { ...identity, arrivals: offsetsMs?.length ?? identity.arrivals } },
+    prompts: Array.isArray(prompts.lines) ? { ...prompts, lines: prompts.lines.length } : prompts,
+  };
 }
 
 /** One line of requests.jsonl: the file's contract, in snake_case. */
@@ -169,6 +195,17 @@ function shardJson(shard: ShardSchedule) {
   };
 }
 
+/**
+ * run.json's prompts: a dataset by its file, format, selection and the SHA-256 of its bytes, not
+ * its entries (a large dataset would make run.json as large); inline prompts and a synthetic spec
+ * as they are. A scenario read back from run.json (merge) has no entries: it passes unchanged.
+ */
+export function promptsOfRun(prompts: Scenario['prompts']): Scenario['prompts'] | Omit<DatasetPrompts, 'entries'> {
+  if (Array.isArray(prompts) || !('dataset' in prompts)) return prompts;
+  const { entries: _entries, ...provenance } = prompts;
+  return provenance;
+}
+
 /** run.json: what ran, with what, when, and whether it finished. Secrets redacted. */
 export function renderRunJson(info: RunInfo): string {
   const { scenario } = info;
@@ -203,7 +240,7 @@ export function renderRunJson(info: RunInfo): string {
             })),
           }
         : {}),
-      scenario: { ...scenario, target },
+      scenario: { ...recordedScenario(scenario), target },
     },
     null,
     2,

@@ -32,6 +32,9 @@ export interface ProvenanceSource {
       warmupMs?: number | undefined;
       arrival?: string | undefined;
       burstiness?: number | undefined;
+      ramp?: { toRate?: number | undefined; overMs?: number | undefined } | undefined;
+      // run.json records a trace's count of arrivals; the Scenario in a run has the arrivals themselves.
+      trace?: { file?: string | undefined; speedups?: readonly number[] | undefined; arrivals?: number | undefined; offsetsMs?: readonly number[] | undefined } | undefined;
     };
     params?: Record<string, unknown>;
   };
@@ -75,8 +78,15 @@ function paramsText(params: Record<string, unknown> | undefined): string {
 
 function loadText(load: ProvenanceSource['scenario']['load'], repeat: number | undefined): string {
   if (!load) return 'unknown';
-  const parts = [`${load.kind ?? 'load'} ${(load.levels ?? []).join(', ')}${load.kind === 'rate' ? ' req/s' : ''}`];
-  if (load.kind === 'rate' && load.arrival) parts.push(`${load.arrival} arrivals${load.burstiness !== undefined ? ` (burstiness ${load.burstiness})` : ''}`);
+  const { ramp, trace } = load;
+  const parts = [
+    trace
+      ? `trace ${trace.file ?? 'unknown'} (${trace.arrivals ?? trace.offsetsMs?.length ?? '?'} arrivals) at ×${(trace.speedups ?? [1]).join(', ×')}`
+      : ramp
+        ? `rate ramp ${(load.levels ?? []).join(', ')}→${ramp.toRate ?? '?'} req/s over ${ramp.overMs === undefined ? 'unknown' : durationText(ramp.overMs)}`
+        : `${load.kind ?? 'load'} ${(load.levels ?? []).join(', ')}${load.kind === 'rate' ? ' req/s' : ''}`,
+  ];
+  if (load.kind === 'rate' && load.arrival && !trace) parts.push(`${load.arrival} arrivals${load.burstiness !== undefined ? ` (burstiness ${load.burstiness})` : ''}`);
   if (load.requests !== undefined) parts.push(`${load.requests} requests per cell`);
   if (load.durationMs !== undefined) parts.push(`${durationText(load.durationMs)} per cell`);
   if (load.warmup !== undefined) parts.push(`${load.warmup} warm-up`);

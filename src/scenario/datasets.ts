@@ -6,13 +6,15 @@
  * reported at once, with its JSON array index or JSONL line number.
  */
 import type { ChatMessage, DatasetEntry, DatasetFormat } from '../types.js';
-import { parsePromptLine, PromptFileError, readPromptFile, readPromptText } from './prompt-file.js';
+import { parsePromptFile, parsePromptLine, PromptFileError, readPromptText } from './prompt-file.js';
 
-/** What a dataset file holds: its usable entries, and how many well-formed ones had nothing to send. */
+/** What a dataset file holds: its usable entries, how many well-formed ones had nothing to send, and its hash. */
 export interface DatasetFile {
   entries: DatasetEntry[];
   /** ShareGPT conversations without a human turn with text (the ShareGPT_V3 file has some). */
   skipped: number;
+  /** SHA-256 of the file's bytes, lowercase hex: run.json keeps it instead of the entries. */
+  sha256: string;
 }
 
 /**
@@ -36,13 +38,14 @@ const TURN_SHAPE = `must be {from: human|gpt|system, value: string}`;
  * `conversations` (multi-turn sessions), each entry keeps its later human turns (conversationOf).
  */
 export function readDatasetFile(file: string, format: DatasetFormat, conversations = false): DatasetFile {
+  const { text, sha256 } = readPromptText(file);
   switch (format) {
     case 'jsonl':
-      return { entries: readPromptFile(file), skipped: 0 };
+      return { entries: parsePromptFile(file, text), skipped: 0, sha256 };
     case 'openai-chat':
-      return readOpenAiChat(file, conversations);
+      return { ...parseOpenAiChat(file, text, conversations), sha256 };
     case 'sharegpt':
-      return readShareGpt(file, conversations);
+      return { ...parseShareGpt(file, text, conversations), sha256 };
   }
 }
 
@@ -78,10 +81,10 @@ export function conversationOf(messages: readonly ChatMessage[]): DatasetEntry |
 }
 
 /** OpenAI chat JSONL: `{messages}` per line; a final assistant message is the reference answer. */
-function readOpenAiChat(file: string, conversations: boolean): DatasetFile {
+function parseOpenAiChat(file: string, text: string, conversations: boolean): Omit<DatasetFile, 'sha256'> {
   const entries: DatasetEntry[] = [];
   const problems: string[] = [];
-  readPromptText(file)
+  text
     .split('\n')
     .forEach((line, index) => {
       if (line.trim() === '') return;
@@ -112,12 +115,11 @@ export function parseOpenAiChatConversation(line: string): DatasetEntry | string
 }
 
 /** ShareGPT JSON: an array of `{conversations: [{from, value}, …]}`. */
-function readShareGpt(file: string, conversations: boolean): DatasetFile {
+function parseShareGpt(file: string, text: string, conversations: boolean): Omit<DatasetFile, 'sha256'> {
   let value: unknown;
   try {
-    value = JSON.parse(readPromptText(file));
+    value = JSON.parse(text);
   } catch (error) {
-    if (error instanceof PromptFileError) throw error;
     throw new PromptFileError([`${file}: not valid JSON (${(error as Error).message})`]);
   }
   if (!Array.isArray(value)) throw new PromptFileError([`${file}: must be a JSON array of {conversations: [{from, value}, ...]} (ShareGPT)`]);

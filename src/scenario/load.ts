@@ -11,7 +11,8 @@ import type { Scenario } from '../types.js';
 import { interpolateEnv } from './interpolate.js';
 import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
-import { HF_TOKENIZER_PATTERN, scenarioSchema, sessionProblems, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
+import { TraceFileError } from './trace-file.js';
+import { HF_TOKENIZER_PATTERN, promptsProblem, scenarioSchema, type RawScenario, sessionProblems, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
 import { resolveHfTokenizer } from './hf-cache.js';
 import { ScenarioError } from './errors.js';
 import { applyOverrides, originNote, redactOverride, touchesSecret, type FieldOrigin } from './overrides.js';
@@ -125,6 +126,8 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
 
   const problems = lenient ? [] : missingProblems.map(unset);
   if (lenient) for (const m of missingProblems) options.onWarning?.(`${unset(m)} (run refuses it)`);
+  const promptsIssue = promptsProblem(value);
+  if (promptsIssue !== undefined) problems.push(at(['prompts'], promptsIssue));
   const parsed = scenarioSchema.safeParse(value);
   if (!parsed.success) {
     for (const issue of flattenIssues(parsed.error.issues)) {
@@ -147,6 +150,10 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
     scenario = normalizeScenario(parsed.data, file);
   } catch (error) {
     if (error instanceof PromptFileError) throw new ScenarioError(file, error.problems.map((problem) => at(['prompts', 'file'], problem)));
+    if (error instanceof TraceFileError) {
+      const where = typeof parsed.data.load.trace === 'string' ? ['load', 'trace'] : ['load', 'trace', 'file'];
+      throw new ScenarioError(file, error.problems.map((problem) => at(where, problem)));
+    }
     throw error;
   }
   const unreadable = scenario.models.flatMap((model, i) => {
@@ -166,10 +173,25 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
     scenario.target.api === 'chat'
       ? []
       : paramSets.filter(({ params }) => params.stream === false).map(({ where }) => at([...where, 'stream'], 'false is supported with api: chat only'));
-  const more = [...unreadable, ...unsupported, ...thresholdProblems(scenario).map((problem) => `${file}: ${problem}`)];
+  const readers = (options.shards ?? 1) * (options.workers ?? parsed.data.load.workers ?? 1);
+  const more = [...unreadable, ...unsupported, ...traceRateProblems(parsed.data.load, scenario, readers, at), ...thresholdProblems(scenario).map((problem) => `${file}: ${problem}`)];
   if (more.length > 0) throw new ScenarioError(file, more);
   if (overrides.length > 0) scenario.overrides = overrides.map(redactOverride);
   return scenario;
+}
+
+/** A trace's mean rates (known once it is read) past what one thread measures well: as a rate past it is. */
+function traceRateProblems(
+  raw: RawScenario['load'],
+  scenario: Scenario,
+  readers: number,
+  at: (path: readonly PropertyKey[], message: string) => string,
+): string[] {
+  if (!scenario.load.trace || raw.trace === undefined) return [];
+  const speedup = typeof raw.trace === 'string' ? undefined : raw.trace.speedup;
+  return softLimitProblems({ rate: scenario.load.levels, ...(raw.allowLargeLoad !== undefined ? { allowLargeLoad: raw.allowLargeLoad } : {}) }, readers).map(
+    (problem) => at(['load', 'trace', ...(Array.isArray(speedup) ? ['speedup', problem.path[1]!] : speedup !== undefined ? ['speedup'] : [])], `the trace's mean rate at this speed-up: ${problem.message}`),
+  );
 }
 
 /** Thresholds that could never hold as written: they name a model, load level or SLO the scenario does not have. */

@@ -12,10 +12,11 @@ import {
   type SloBound,
   type SyntheticPrompts,
   type ThinkTime,
+  type TracePrompts,
 } from '../types.js';
-import { HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
+import { DEFAULT_SYNTHETIC_PROMPTS, HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
 import { readDatasetFile } from './datasets.js';
-import { readPromptFile } from './prompt-file.js';
+import { readTrace, TraceFileError, type Trace } from './trace-file.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold } from './thresholds.js';
 import { durationMs } from '../util/duration.js';
@@ -33,7 +34,6 @@ export const DEFAULT_MAX_CLIENT_LAG_MS = 10;
  */
 export const DEFAULT_MAX_START_OFFSET_MS = 1000;
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
-export const DEFAULT_SYNTHETIC_PROMPTS = 100;
 /** Upper clamp of normal and lognormal lengths when the scenario sets none, tokens. */
 const DEFAULT_MAX_LENGTH = 32_768;
 
@@ -44,6 +44,7 @@ function resolveTokenizer(tokenizer: string, file: string): string {
 
 export function normalizeScenario(raw: RawScenario, file: string): Scenario {
   const target = raw.target;
+  const trace = raw.load.trace === undefined ? undefined : readScenarioTrace(raw.load.trace, file);
   const scenario: Scenario = {
     name: raw.name,
     file,
@@ -62,8 +63,8 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
         ? { name: model, params: {} }
         : { name: model.name, params: model.params ?? {}, ...(model.tokenizer ? { tokenizer: resolveTokenizer(model.tokenizer, file) } : {}) },
     ),
-    load: normalizeLoad(raw.load),
-    prompts: normalizePrompts(raw.prompts, file),
+    load: normalizeLoad(raw.load, trace),
+    prompts: trace ? trace.prompts : normalizePrompts(raw.prompts!, file),
     seed: raw.seed ?? 1,
     slo: Object.entries(raw.slo ?? {}).map(([key, bound]) => parseSloKey(key, bound) as SloBound),
     thresholds: (raw.thresholds ?? []).map((expression) => parseThreshold(expression as string)),
@@ -75,8 +76,43 @@ export function normalizeScenario(raw: RawScenario, file: string): Scenario {
   return scenario;
 }
 
-function normalizeLoad(raw: RawScenario['load']): LoadSpec {
-  const levels = raw.concurrency ?? raw.rate!;
+/** A scenario's trace, read now (relative to the scenario; it throws TraceFileError): its arrival times and its prompts. */
+interface ScenarioTrace {
+  file: string;
+  trace: Trace;
+  speedups: number[];
+  prompts: TracePrompts;
+}
+
+function readScenarioTrace(raw: NonNullable<RawScenario['load']['trace']>, file: string): ScenarioTrace {
+  const spec = typeof raw === 'string' ? { file: raw } : raw;
+  const resolved = path.resolve(path.dirname(file), spec.file);
+  const trace = readTrace(resolved);
+  const offsets = trace.arrivals.map((arrival) => arrival.offsetMs);
+  if (offsets[offsets.length - 1]! <= offsets[0]!) {
+    throw new TraceFileError([`${resolved}: needs arrivals at two or more different times (a cell's rate is its arrivals over the trace's span)`]);
+  }
+  const lines = trace.arrivals.map(({ offsetMs: _, ...line }) => line);
+  return { file: resolved, trace, speedups: [spec.speedup ?? 1].flat(), prompts: { trace: true, file: resolved, lines } };
+}
+
+/**
+ * A trace cell's load level: its mean arrival rate (arrivals after the first, over the span from
+ * the first to the last), times the speed-up, req/s: what the cell offered, as a rate cell's value is.
+ */
+export function traceRatePerS(offsetsMs: readonly number[], speedup: number): number {
+  const spanS = (offsetsMs[offsetsMs.length - 1]! - offsetsMs[0]!) / 1000;
+  return ((offsetsMs.length - 1) / spanS) * speedup;
+}
+
+function normalizeLoad(raw: RawScenario['load'], trace: ScenarioTrace | undefined): LoadSpec {
+  const rate = raw.rate;
+  const ramp = typeof rate === 'object' && !Array.isArray(rate) ? rate : undefined;
+  const levels = trace
+    ? trace.speedups.map((speedup) => traceRatePerS(trace.trace.arrivals.map((arrival) => arrival.offsetMs), speedup))
+    : ramp
+      ? [ramp.from]
+      : ((raw.concurrency ?? rate) as number | number[]);
   const load: LoadSpec = {
     kind: raw.concurrency !== undefined ? 'concurrency' : 'rate',
     levels: typeof levels === 'number' ? [levels] : levels,
@@ -86,6 +122,10 @@ function normalizeLoad(raw: RawScenario['load']): LoadSpec {
     maxClientLagMs: raw.maxClientLag === undefined ? DEFAULT_MAX_CLIENT_LAG_MS : durationMs(raw.maxClientLag),
     maxStartOffsetMs: raw.maxStartOffset === undefined ? DEFAULT_MAX_START_OFFSET_MS : durationMs(raw.maxStartOffset),
   };
+  if (ramp) load.ramp = { toRate: ramp.to, overMs: durationMs(ramp.over) };
+  if (trace) {
+    load.trace = { file: trace.file, sha256: trace.trace.sha256, speedups: trace.speedups, offsetsMs: trace.trace.arrivals.map((arrival) => arrival.offsetMs) };
+  }
   if (raw.burstiness !== undefined) load.burstiness = raw.burstiness;
   if (raw.maxClientUtilization !== undefined) load.maxClientUtilization = raw.maxClientUtilization;
   if (raw.workers !== undefined) load.workers = raw.workers;
@@ -113,17 +153,17 @@ function thinkTime(raw: NonNullable<RawScenario['load']['thinkTime']>): ThinkTim
  * Inline prompts become message lists; a prompt or dataset file (relative to the scenario)
  * is read now (it throws PromptFileError), a dataset's filters and limit applied per model at
  * run time (lengths count in the model's tokenizer); synthetic ones are built per model at run time.
+ * A plain JSONL prompt file is a dataset too, with nothing to select (every model gets its prompts
+ * in file order): so run.json keeps it by its path and hash, as any dataset, not its prompts.
  */
-function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] | SyntheticPrompts | DatasetPrompts {
+function normalizePrompts(raw: NonNullable<RawScenario['prompts']>, file: string): Prompt[] | SyntheticPrompts | DatasetPrompts {
   if ('file' in raw) {
     const { file: dataFile, format = 'jsonl', sample = 'first', ...selection } = raw;
     const resolved = path.resolve(path.dirname(file), dataFile);
-    // A JSONL file with nothing to select is today's prompt file: the same prompts for every model.
-    if (format === 'jsonl' && Object.values(selection).every((value) => value === undefined)) return readPromptFile(resolved);
     // `turns` is kept as it is (a count or all), not as a filter: the loop below takes numbers only.
     const { turns, ...filters } = selection;
-    const { entries, skipped } = readDatasetFile(resolved, format, turns !== undefined);
-    const dataset: DatasetPrompts = { dataset: true, file: resolved, format, entries, skipped, sample };
+    const { entries, skipped, sha256 } = readDatasetFile(resolved, format, turns !== undefined);
+    const dataset: DatasetPrompts = { dataset: true, file: resolved, format, sha256, entries, skipped, sample };
     if (turns !== undefined) dataset.turns = turns;
     for (const [key, value] of Object.entries(filters)) if (value !== undefined) (dataset as unknown as Record<string, number>)[key] = value;
     return dataset;
@@ -137,6 +177,8 @@ function normalizePrompts(raw: RawScenario['prompts'], file: string): Prompt[] |
     if (raw.synthetic.outputTokens !== undefined) synthetic.outputTokens = lengthDistribution(raw.synthetic.outputTokens);
     if (raw.synthetic.turns !== undefined) synthetic.turns = raw.synthetic.turns;
     if (raw.synthetic.followUpTokens !== undefined) synthetic.followUpTokens = lengthDistribution(raw.synthetic.followUpTokens);
+    const prefix = raw.synthetic.sharedPrefix;
+    if (prefix !== undefined) synthetic.sharedPrefix = { tokens: prefix.tokens, groups: prefix.groups ?? 1, as: prefix.as ?? 'system' };
     return synthetic;
   }
   return raw.map((prompt): Prompt => {

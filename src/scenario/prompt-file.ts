@@ -3,14 +3,14 @@
  * line, with an optional `max_tokens`. Every bad line is reported, with its
  * line number.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ChatMessage, Prompt } from '../types.js';
 
 const ROLES = new Set(['system', 'user', 'assistant', 'developer', 'tool']);
 
-/** Reads a prompt file; throws a list of problems ("prompts.jsonl:3: …") if any line is bad. */
-export function readPromptFile(file: string): Prompt[] {
-  const text = readPromptText(file);
+/** A prompt file's text (`file` names it in problems) → its prompts; throws a list of problems ("prompts.jsonl:3: …") if any line is bad. */
+export function parsePromptFile(file: string, text: string): Prompt[] {
   const prompts: Prompt[] = [];
   const problems: string[] = [];
   text.split('\n').forEach((line, index) => {
@@ -24,16 +24,29 @@ export function readPromptFile(file: string): Prompt[] {
   return prompts;
 }
 
-/** A prompt or dataset file's text, without a byte-order mark; throws PromptFileError when it cannot be read. */
-export function readPromptText(file: string): string {
+/** A prompt or dataset file as read: its text, and the SHA-256 of its bytes (run.json keeps the hash, not the prompts). */
+export interface PromptFileText {
+  /** The text, without a byte-order mark. */
+  text: string;
+  /** SHA-256 of the file's bytes as read (the byte-order mark included), lowercase hex. */
+  sha256: string;
+}
+
+/** A prompt, dataset or trace file's text and hash, from one read; throws PromptFileError when it cannot be read. */
+export function readPromptText(file: string, what = 'prompt file'): PromptFileText {
   try {
+    // One read for both, so the hash is of the very bytes the prompts came from.
+    const bytes = readFileSync(file);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
     // A byte-order mark (editors on Windows write one) is not part of the first line's JSON.
-    return readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    return { text: bytes.toString('utf8').replace(/^\uFEFF/, ''), sha256 };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // Node holds at most ~512 M characters in one string: a bigger file cannot be read whole.
-    if (code === 'ERR_STRING_TOO_LONG') throw new PromptFileError([`${file}: too large to read whole (over ~512 MB); cut it first, e.g. jq '.[:20000]'`]);
-    throw new PromptFileError([`${file}: cannot read the prompt file (${code ?? (error as Error).message})`]);
+    if (code === 'ERR_STRING_TOO_LONG' || code === 'ERR_FS_FILE_TOO_LARGE') {
+      throw new PromptFileError([`${file}: too large to read whole (over ~512 MB); cut it first, e.g. jq '.[:20000]'`]);
+    }
+    throw new PromptFileError([`${file}: cannot read the ${what} (${code ?? (error as Error).message})`]);
   }
 }
 

@@ -4,7 +4,7 @@
  * Only shape and ranges here; defaults and conversions live in normalize.ts.
  */
 import { z } from 'zod';
-import { API_NAMES, ARRIVAL_NAMES, DATASET_FORMATS, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
+import { API_NAMES, ARRIVAL_NAMES, DATASET_FORMATS, MAX_WORKERS, PROVIDER_NAMES, SERVER_TOKENIZER, SHARED_PREFIX_PLACES, SIM_QUIRKS, TOKENIZER_NAMES } from '../types.js';
 import { DURATION_PATTERN, durationMs } from '../util/duration.js';
 import { parseSloKey } from './slo.js';
 import { parseThreshold, ThresholdSyntaxError } from './thresholds.js';
@@ -56,15 +56,24 @@ export function softLimitProblems(
 ): { path: (string | number)[]; message: string }[] {
   if (load.allowLargeLoad) return [];
   const problems: { path: (string | number)[]; message: string }[] = [];
-  const check = (list: number | number[] | undefined, limit: number, what: string, key: string) =>
-    [list ?? []].flat().forEach((value, index) => {
-      if (value <= limit * readers) return;
+  const check = (list: number | number[] | { from: number; to: number } | undefined, limit: number, what: string, key: string) => {
+    const entries: [(string | number)[], number][] =
+      list === undefined
+        ? []
+        : typeof list === 'number'
+          ? [[[key], list]]
+          : Array.isArray(list)
+            ? list.map((value, index) => [[key, index], value])
+            : [[[key, 'from'], list.from], [[key, 'to'], list.to]];
+    for (const [path, value] of entries) {
+      if (value <= limit * readers) continue;
       const over = readers === 1 ? 'one thread measures' : `${readers} threads (shards × workers) measure`;
       problems.push({
-        path: Array.isArray(list) ? [key, index] : [key],
+        path,
         message: `${value.toLocaleString('en-US')} is more ${what} than ${over} well (${limit.toLocaleString('en-US')} each); split it over shards (--shard) or workers (--workers), or set load.allowLargeLoad: true`,
       });
-    });
+    }
+  };
   check(load.concurrency, SOFT_LIMITS.inFlight, 'streams', 'concurrency');
   check(load.rate, SOFT_LIMITS.ratePerS, 'arrivals per second', 'rate');
   check(load.maxInFlight, SOFT_LIMITS.inFlight, 'requests in flight', 'maxInFlight');
@@ -208,6 +217,37 @@ const levels = <T extends z.ZodType<number>>(level: T, what: string) =>
     { error: `must be ${what} or a list of them` },
   );
 
+const ratePerS = atMost(positiveNumber, LIMITS.ratePerS, 'arrivals per second one process sends');
+
+/** `load.rate: {from, to, over}`: one cell whose rate changes linearly. */
+const rampSchema = z
+  .strictObject({
+    from: ratePerS.describe('Arrivals per second at the start.'),
+    to: ratePerS.describe('Arrivals per second at the end.'),
+    over: durationSchema.describe("The ramp's length: its end ends the cell (requests or duration may end it sooner)."),
+  })
+  .describe('A rate ramp: the rate changes linearly from `from` to `to` over `over`, one cell per model.');
+
+/** `load.trace`: a trace file replayed at its own times. */
+const traceSchema = z
+  .union(
+    [
+      z.string().min(1, 'must not be empty'),
+      z.strictObject({
+        file: z.string().min(1, 'must not be empty').describe('The trace, relative to the scenario.'),
+        speedup: levels(atMost(positiveNumber, 1_000_000, 'a trace replayed faster is a burst'), 'a positive number')
+          .optional()
+          .describe('Replay this many times faster than recorded (default 1); a list is one cell per model and speed-up.'),
+      }),
+    ],
+    { error: 'must be a trace file, or {file, speedup?}' },
+  )
+  .describe(
+    'Open loop: replay a JSONL trace at its own times, one cell per model (and speed-up). Each line is {timestamp, input_tokens, output_tokens} ' +
+      '(a synthetic prompt and output of exactly those lengths) or {timestamp, messages, max_tokens?}; timestamp in seconds from the trace\'s start. ' +
+      'Replaces concurrency or rate, and the scenario\'s prompts.',
+  );
+
 const warmupDuration = z
   .string()
   .regex(DURATION_PATTERN, 'must be a count of requests or a duration such as "5s"');
@@ -249,9 +289,11 @@ const loadSchema = z
     concurrency: levels(atMost(positiveInteger, LIMITS.inFlight, 'streams one process holds'), 'a positive integer')
       .optional()
       .describe('Closed loop: requests in flight; a list is a sweep, one cell per model and level.'),
-    rate: levels(atMost(positiveNumber, LIMITS.ratePerS, 'arrivals per second one process sends'), 'a positive number')
+    rate: z
+      .union([levels(ratePerS, 'a positive number'), rampSchema], { error: 'must be a positive number, a list of them, or a ramp {from, to, over}' })
       .optional()
-      .describe('Open loop: arrivals per second; a list is a sweep, one cell per model and rate.'),
+      .describe('Open loop: arrivals per second; a list is a sweep, one cell per model and rate; {from, to, over} is a ramp, one cell per model.'),
+    trace: traceSchema.optional(),
     arrival: z
       .enum(ARRIVAL_NAMES, { error: `must be one of ${ARRIVAL_NAMES.join(', ')}` })
       .optional()
@@ -303,15 +345,20 @@ const loadSchema = z
       .describe(`Allow more than ${SOFT_LIMITS.inFlight.toLocaleString('en-US')} streams in flight or ${SOFT_LIMITS.ratePerS.toLocaleString('en-US')} arrivals/s in one process (default false).`),
   })
   .superRefine((load, context) => {
-    if ((load.concurrency === undefined) === (load.rate === undefined)) {
-      context.addIssue({ code: 'custom', message: 'must set exactly one of concurrency (closed loop) or rate (open loop)', path: [] });
+    if ([load.concurrency, load.rate, load.trace].filter((kind) => kind !== undefined).length !== 1) {
+      context.addIssue({ code: 'custom', message: 'must set exactly one of concurrency (closed loop), rate or trace (open loop)', path: [] });
     }
-    if (load.requests === undefined && load.duration === undefined) {
+    // A ramp and a trace end on their own; a list of rates or concurrencies needs a bound.
+    const bounded = load.trace !== undefined || (typeof load.rate === 'object' && !Array.isArray(load.rate));
+    if (!bounded && load.requests === undefined && load.duration === undefined) {
       context.addIssue({ code: 'custom', message: 'must set requests, duration, or both', path: [] });
     }
+    if (load.arrival !== undefined && load.trace !== undefined) {
+      context.addIssue({ code: 'custom', message: 'does not apply to a trace, which has its own arrival times', path: ['arrival'] });
+    }
     for (const key of ['arrival', 'maxInFlight'] as const) {
-      if (load[key] !== undefined && load.rate === undefined) {
-        context.addIssue({ code: 'custom', message: 'applies to open loop only (load.rate)', path: [key] });
+      if (load[key] !== undefined && load.rate === undefined && load.trace === undefined) {
+        context.addIssue({ code: 'custom', message: 'applies to open loop only (load.rate or load.trace)', path: [key] });
       }
     }
     if (load.burstiness !== undefined && load.arrival !== 'gamma') {
@@ -391,6 +438,28 @@ const lengthSchema = z.union(
   { error: 'must be a token count, or {distribution: fixed|uniform|normal|lognormal, ...}' },
 );
 
+/** synthetic.count when the scenario sets none. */
+export const DEFAULT_SYNTHETIC_PROMPTS = 100;
+
+/**
+ * Most shared-prefix groups: each group's prefix starts with its own one-token word, so no two
+ * groups share a first token, and the built-in tokenizers have about 550 such words.
+ */
+export const MAX_PREFIX_GROUPS = 500;
+
+const sharedPrefixSchema = z
+  .strictObject({
+    tokens: tokenCount.describe("Tokens of the shared prefix, exact in the model's tokenizer."),
+    groups: atMost(positiveInteger, MAX_PREFIX_GROUPS, 'groups start with distinct one-token words')
+      .optional()
+      .describe('Distinct prefixes (default 1); prompt i has group i mod groups. At most count.'),
+    as: z
+      .enum(SHARED_PREFIX_PLACES, { error: `must be one of ${SHARED_PREFIX_PLACES.join(', ')}` })
+      .optional()
+      .describe('system (default): the prefix is a system message and the unique part the user message; user: one user message, the prefix first.'),
+  })
+  .describe("A prefix shared by each group of prompts (vLLM's prefix repetition): the prompts of a group start with the same tokens.");
+
 const promptListSchema = z
   .array(
     z.union(
@@ -448,17 +517,27 @@ const promptsSchema = z
           }
         }),
       z.strictObject({
-        synthetic: z.strictObject({
-          count: positiveInteger.optional().describe('Distinct prompts (default 100); requests cycle through them.'),
-          inputTokens: lengthSchema.describe('Prompt length in tokens of the model\'s tokenizer: exact.'),
-          outputTokens: lengthSchema.optional().describe('Output length, sent as max_tokens (and ignore_eos/min_tokens where the provider takes them).'),
-          turns: atMost(positiveInteger, MAX_TURNS, 'each turn carries the whole history')
-            .optional()
-            .describe("Multi-turn sessions: turns per session, each a new user message of inputTokens sent with the history so far (the server's answers verbatim). Unset: single-turn requests."),
-          followUpTokens: lengthSchema
-            .optional()
-            .describe('Multi-turn sessions: the length of the user message of turns 2 and later (default: inputTokens): a long first message, then short questions.'),
-        }),
+        synthetic: z
+          .strictObject({
+            count: positiveInteger.optional().describe(`Distinct prompts (default ${DEFAULT_SYNTHETIC_PROMPTS}); requests cycle through them.`),
+            inputTokens: lengthSchema.describe(
+              "Prompt length in tokens of the model's tokenizer: exact. With sharedPrefix, the length of each prompt's own part, after the prefix.",
+            ),
+            outputTokens: lengthSchema.optional().describe('Output length, sent as max_tokens (and ignore_eos/min_tokens where the provider takes them).'),
+            sharedPrefix: sharedPrefixSchema.optional(),
+            turns: atMost(positiveInteger, MAX_TURNS, 'each turn carries the whole history')
+              .optional()
+              .describe("Multi-turn sessions: turns per session, each a new user message of inputTokens sent with the history so far (the server's answers verbatim). Unset: single-turn requests."),
+            followUpTokens: lengthSchema
+              .optional()
+              .describe('Multi-turn sessions: the length of the user message of turns 2 and later (default: inputTokens): a long first message, then short questions.'),
+          })
+          .superRefine((spec, context) => {
+            const count = spec.count ?? DEFAULT_SYNTHETIC_PROMPTS;
+            const groups = spec.sharedPrefix?.groups ?? 1;
+            // A group without a prompt would be a prefix never sent.
+            if (groups > count) context.addIssue({ code: 'custom', message: `must not exceed count (${count}): each group needs a prompt`, path: ['sharedPrefix', 'groups'] });
+          }),
       }),
     ],
     { error: 'must be a list of prompts, {file: prompts.jsonl, format?, ...}, or {synthetic: {inputTokens, ...}}' },
@@ -514,7 +593,7 @@ export const scenarioSchema = z
       )
       .min(1, 'must list at least one model'),
     load: loadSchema,
-    prompts: promptsSchema,
+    prompts: promptsSchema.optional().describe('What to send: required, except with load.trace, whose lines say what each arrival sends.'),
     params: paramsSchema.optional(),
     seed: z.number().int('must be an integer').optional().describe('Seed of open-loop arrivals and synthetic prompts (default 1).'),
     slo: sloSchema.optional(),
@@ -523,11 +602,25 @@ export const scenarioSchema = z
   })
   .describe('A tokenmeter scenario.');
 
+/**
+ * `prompts` is required, except with `load.trace`, whose lines are the prompts (and then it must be
+ * absent: a second source would be ignored, or fight the trace). Checked beside the schema, so it is
+ * reported with every other problem; undefined when there is none.
+ */
+export function promptsProblem(raw: unknown): string | undefined {
+  const { prompts, load } = (raw ?? {}) as { prompts?: unknown; load?: { trace?: unknown } };
+  const trace = typeof load === 'object' && load !== null && load.trace !== undefined;
+  if (trace && prompts !== undefined) return "must not be set with load.trace: the trace's lines are the prompts";
+  if (!trace && prompts === undefined) return 'is required: what to send (a list, a file, or synthetic), unless load.trace says it';
+  return undefined;
+}
+
 export type RawScenario = z.infer<typeof scenarioSchema>;
 
 /** Whether the scenario's prompts are multi-turn sessions (`turns` set). */
 export function hasTurns(prompts: RawScenario['prompts']): boolean {
-  return !Array.isArray(prompts) && ('synthetic' in prompts ? prompts.synthetic.turns !== undefined : prompts.turns !== undefined);
+  if (prompts === undefined || Array.isArray(prompts)) return false;
+  return 'synthetic' in prompts ? prompts.synthetic.turns !== undefined : prompts.turns !== undefined;
 }
 
 /**
@@ -538,7 +631,7 @@ export function hasTurns(prompts: RawScenario['prompts']): boolean {
 export function sessionProblems(raw: Pick<RawScenario, 'prompts' | 'load'>, workersFlag?: number): { path: (string | number)[]; message: string }[] {
   const problems: { path: (string | number)[]; message: string }[] = [];
   const { prompts } = raw;
-  if (!Array.isArray(prompts) && 'synthetic' in prompts && prompts.synthetic.followUpTokens !== undefined && prompts.synthetic.turns === undefined) {
+  if (prompts !== undefined && !Array.isArray(prompts) && 'synthetic' in prompts && prompts.synthetic.followUpTokens !== undefined && prompts.synthetic.turns === undefined) {
     problems.push({ path: ['prompts', 'synthetic', 'followUpTokens'], message: 'applies to multi-turn sessions only (prompts.synthetic.turns)' });
   }
   if (!hasTurns(prompts)) {
@@ -555,5 +648,6 @@ export function sessionProblems(raw: Pick<RawScenario, 'prompts' | 'load'>, work
   }
   return problems;
 }
+
 export type RawSimProfile = z.infer<typeof simProfileSchema>;
 export type RawLength = z.infer<typeof lengthSchema>;

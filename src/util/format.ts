@@ -53,7 +53,18 @@ export function signedPoints(share: number): string {
   return `${share >= 0 ? '+' : ''}${(share * 100).toFixed(1)}pp`;
 }
 
-/** How a load level reads in tables and charts: `c=8` for closed-loop concurrency, `4 req/s` for an open-loop rate. */
-export function loadLabel(load: { kind: 'concurrency' | 'rate'; value: number }): string {
-  return load.kind === 'concurrency' ? `c=${load.value}` : `${load.value} req/s`;
+/**
+ * How a load level reads in tables and charts: `c=8` for closed-loop concurrency, `4 req/s` for an
+ * open-loop rate, `1→20 req/s over 60s` for a ramp, `trace ×2 (3.1 req/s)` for a replayed trace.
+ */
+export function loadLabel(load: {
+  kind: 'concurrency' | 'rate';
+  value: number;
+  ramp?: { toRate: number; overMs: number } | undefined;
+  trace?: { speedup: number } | undefined;
+}): string {
+  if (load.kind === 'concurrency') return `c=${load.value}`;
+  if (load.ramp) return `${load.value}→${load.ramp.toRate} req/s over ${roundedText(load.ramp.overMs / 1000)}s`;
+  if (load.trace) return `trace ×${load.trace.speedup} (${formatNumber(load.value)} req/s)`;
+  return `${load.value} req/s`;
 }

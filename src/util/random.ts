@@ -37,6 +37,16 @@ export function drawInteger(value: number | readonly [number, number], random: R
   return min + Math.floor(random() * (max - min + 1));
 }
 
+/** The items in an order shuffled from `random` (Fisher–Yates, Durstenfeld's in-place form); `items` is left as it is. */
+export function shuffled<T>(items: readonly T[], random: Random): T[] {
+  const order = [...items];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
 function fmix32(value: number): number {
   let h = value;
   h ^= h >>> 16;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { arrivalOffsetsMs } from '../../src/load/arrivals.ts';
+import { arrivalOffsetsMs, rampOffsetsMs } from '../../src/load/arrivals.ts';
 import { seededRandom } from '../../src/util/random.ts';
 
 function take(generator: Generator<number>, n: number): number[] {
@@ -75,4 +75,43 @@ test('the same seed gives the same gamma arrivals; another seed does not', () =>
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
   assert.ok(a.every((t, i) => i === 0 || t >= a[i - 1]!), 'offsets never go back');
+});
+
+/** Λ⁻¹(u) of a linear ramp, solved the textbook way (t = (−b + √(b² + 4au)) / 2a), seconds. */
+function rampInverseS(fromRate: number, toRate: number, overS: number, u: number): number {
+  const a = (toRate - fromRate) / (2 * overS);
+  return a === 0 ? u / fromRate : (-fromRate + Math.sqrt(fromRate * fromRate + 4 * a * u)) / (2 * a);
+}
+
+test('a constant ramp: arrival i is due when the ramp’s cumulative rate reaches i, and (from + to)/2 × over arrive over it', () => {
+  const offsets = [...rampOffsetsMs({ fromRate: 1, toRate: 20, overMs: 60_000 }, 'constant', seededRandom(1))];
+  // (1 + 20) / 2 × 60 = 630 arrivals: i = 0 … 629 (arrival 630 would be due at the ramp's end itself).
+  assert.equal(offsets.length, 630);
+  offsets.forEach((offset, i) => assert.ok(Math.abs(offset - rampInverseS(1, 20, 60, i) * 1000) < 1e-6, `arrival ${i}: ${offset} ms`));
+  assert.equal(offsets[0], 0);
+  assert.equal(offsets[1], (2 / (1 + Math.sqrt(1 + 4 * (19 / 120)))) * 1000);
+  // The instantaneous rate rises: gaps shrink from about 1 s to about 1/20 s.
+  assert.ok(offsets[1]! > 850 && offsets[1]! < 1000);
+  assert.ok(offsets[629]! - offsets[628]! < 51 && offsets[629]! - offsets[628]! > 49);
+});
+
+test('a falling ramp and a flat one arrive as often as their mean rate says, at the closed-form times', () => {
+  const falling = [...rampOffsetsMs({ fromRate: 20, toRate: 4, overMs: 10_000 }, 'constant', seededRandom(1))];
+  assert.equal(falling.length, 120); // (20 + 4) / 2 × 10
+  falling.forEach((offset, i) => assert.ok(Math.abs(offset - rampInverseS(20, 4, 10, i) * 1000) < 1e-6));
+  const flat = [...rampOffsetsMs({ fromRate: 8, toRate: 8, overMs: 2_000 }, 'constant', seededRandom(1))];
+  assert.deepEqual(flat, take(arrivalOffsetsMs('constant', 8, seededRandom(1)), 16));
+});
+
+test('poisson and gamma ramps are the seeded unit-rate process time-rescaled through the ramp: the same draws, exactly', () => {
+  for (const [arrival, burstiness] of [['poisson', 1], ['gamma', 0.5]] as const) {
+    const ramp = { fromRate: 2, toRate: 30, overMs: 20_000 };
+    const offsets = [...rampOffsetsMs(ramp, arrival, seededRandom(9), burstiness)];
+    const unit = take(arrivalOffsetsMs(arrival, 1, seededRandom(9), burstiness), offsets.length + 1);
+    offsets.forEach((offset, i) => assert.ok(Math.abs(offset - rampInverseS(2, 30, 20, unit[i]! / 1000) * 1000) < 1e-6, `${arrival} arrival ${i}`));
+    // The next unit arrival is past the ramp's end: the cell ends there.
+    assert.ok(rampInverseS(2, 30, 20, unit[offsets.length]! / 1000) >= 20);
+    // About (2 + 30) / 2 × 20 = 320 of them.
+    assert.ok(Math.abs(offsets.length - 320) < 80, `${offsets.length} ${arrival} arrivals`);
+  }
 });

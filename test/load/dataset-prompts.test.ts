@@ -29,6 +29,7 @@ const dataset = (fields: Partial<DatasetPrompts> = {}): DatasetPrompts => ({
   dataset: true,
   file: 'data.json',
   format: 'sharegpt',
+  sha256: '0'.repeat(64),
   entries: ENTRIES,
   skipped: 0,
   sample: 'first',

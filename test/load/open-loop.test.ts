@@ -115,6 +115,27 @@ test("a scenario's gamma arrivals reach the scheduler with their burstiness: eac
   );
 });
 
+test("given offsets (a replayed trace), each request's ts is its offset exactly, and the cell ends after the last", async () => {
+  const offsetsMs = [0, 62.5, 62.5, 775, 1000.125, 4000];
+  for (const share of [undefined, { index: 1, count: 2 }]) {
+    const clock = new VirtualClock();
+    const sent: number[] = [];
+    const loop = openLoop(
+      { rate: 1, arrival: 'constant', maxInFlight: 100, random: seededRandom(1), offsetsMs, requests: 1000, warmup: 0, prompts, idPrefix: 't', ...(share ? { share } : {}) },
+      async (request) => {
+        sent.push(clock.now());
+        await sleep(clock, 500);
+        return exchangeOf(request, clock.now() - 500, clock.now());
+      },
+      { clock },
+    );
+    const finished = await clock.run(drain(loop));
+    const mine = share ? offsetsMs.filter((_, n) => n % share.count === share.index) : offsetsMs;
+    assert.deepEqual(finished.map((r) => r.ts).sort((a, b) => a - b), mine);
+    assert.deepEqual(sent, mine, 'sent at the due times, none late on a virtual clock');
+  }
+});
+
 test('an arrival that finds maxInFlight requests in flight is recorded as dropped, never queued', async () => {
   const clock = new VirtualClock();
   // Each request takes 200 ms; arrivals come every 5 ms for 100 ms: the first five fill the cap.

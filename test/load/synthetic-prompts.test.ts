@@ -3,11 +3,11 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { seededRandom } from '../../src/util/random.ts';
-import { buildSyntheticPrompts, drawLength } from '../../src/load/synthetic-prompts.ts';
+import { buildSyntheticPrompts, buildTracePrompts, drawLength } from '../../src/load/synthetic-prompts.ts';
 import { loadTokenizer, loadTokenizerFile, TOKENIZER_NAMES, type Tokenizer } from '../../src/metrics/tokenizers.ts';
 import type { LengthDistribution, Prompt, SyntheticPrompts } from '../../src/types.ts';
 import { withTempDir } from '../helpers.ts';
-import { byteLevelTokenizerJson, sentencePieceTokenizerJson } from '../tokenizer-fixtures.ts';
+import { byteLevelTokenizerJson, sentencePieceTokenizerJson, wordMerges } from '../tokenizer-fixtures.ts';
 
 const spec = (inputTokens: LengthDistribution, count: number, outputTokens?: LengthDistribution): SyntheticPrompts => ({
   synthetic: true,
@@ -132,16 +132,6 @@ describe('drawing a length', () => {
   });
 });
 
-/** Merges that make each word one token, alone and after a space ("Ġ"). */
-function wordMerges(words: string[]): [string, string][] {
-  const merges = new Map<string, [string, string]>();
-  for (const word of words) {
-    for (let end = 2; end <= word.length; end++) merges.set(word.slice(0, end), [word.slice(0, end - 1), word[end - 1]!]);
-    merges.set(`Ġ${word}`, ['Ġ', word]);
-  }
-  return [...merges.values()];
-}
-
 describe('synthetic prompts with a tokenizer.json', () => {
   test('a byte-level BPE vocabulary that has a few of the words as tokens: exact lengths', () =>
     withTempDir(async (dir) => {
@@ -175,4 +165,29 @@ describe('synthetic prompts with a tokenizer.json', () => {
         /^Error: synthetic prompts: cannot build a prompt of exactly 10 tokens with tokenizer .*tokenizer\.json: none of tokenmeter's \d+ prompt words is a single token in it at the start of a text$/,
       );
     }));
+});
+
+test("a trace's token lines become prompts of exactly input_tokens in each tokenizer, with output_tokens exact; messages lines as written", async () => {
+  const lines = [
+    { inputTokens: 1, outputTokens: 5 },
+    { messages: [{ role: 'user' as const, content: 'hello there' }], maxTokens: 9 },
+    { inputTokens: 37, outputTokens: 2 },
+    { messages: [{ role: 'system' as const, content: 'terse' }, { role: 'user' as const, content: 'why' }] },
+    { inputTokens: 512, outputTokens: 128 },
+  ];
+  for (const name of TOKENIZER_NAMES) {
+    const tokenizer = await loadTokenizer(name);
+    const prompts = buildTracePrompts(lines, tokenizer, 3);
+    assertExact([prompts[0]!, prompts[2]!, prompts[4]!], tokenizer);
+    assert.deepEqual([prompts[0], prompts[2], prompts[4]].map((prompt) => [prompt!.inputTokens, prompt!.maxTokens, prompt!.exactOutput]), [
+      [1, 5, true],
+      [37, 2, true],
+      [512, 128, true],
+    ]);
+    assert.deepEqual(prompts[1], { messages: lines[1]!.messages, maxTokens: 9 });
+    assert.deepEqual(prompts[3], { messages: (lines[3] as { messages: Prompt['messages'] }).messages });
+    // Seeded: the same seed gives the same texts; no two lines share a prefix.
+    assert.deepEqual(buildTracePrompts(lines, tokenizer, 3), prompts);
+    assert.notEqual(contentOf(buildTracePrompts(lines, tokenizer, 4)[4]!), contentOf(prompts[4]!));
+  }
 });

@@ -263,3 +263,30 @@ test('two whole runs of one scenario merge as two repeats: each its own cell, th
     const lines = await readRequests(out);
     assert.deepEqual([...new Set(lines.map((line) => line.repeat))], [1, 2]);
   }));
+
+test("a trace split over 3 shards: line n is shard n mod 3's, each cell starts on schedule, and the shards' arrivals together are the trace exactly", () =>
+  withTempDir(async (dir) => {
+    const trace = path.join(dir, 'trace.jsonl');
+    await writeFile(
+      trace,
+      [0, 0.125, 0.125, 0.5, 1.75].map((timestamp, n) => JSON.stringify({ timestamp, input_tokens: 5 + n, output_tokens: 3 })).join('\n'),
+    );
+    const text = `name: sharded\ntarget: {baseURL: "http://virtual.invalid/v1"}\nmodels: [${LLAMA}]\nload: {trace: {file: ${JSON.stringify(trace)}, speedup: [1, 2]}}\n`;
+    const { shards } = await runShards(dir, text, 3);
+    // Cell 1 starts 5 s after T0; cell 2 after cell 1's timed span (the trace at ×1, 1.75 s) and the gap.
+    const starts = [T0 + START_AFTER_MS, T0 + START_AFTER_MS + 1750 + GAP_MS];
+    for (const [c, speedup] of [1, 2].entries()) {
+      const arrivals = shards.flatMap((shard, index) =>
+        shard.records.filter((record) => record.load.trace?.speedup === speedup).map((record) => ({ n: Number(record.id.split('-')[1]), index, at: record.scheduledAtUnixMs! - starts[c]! })),
+      );
+      arrivals.sort((a, b) => a.n - b.n);
+      assert.deepEqual(arrivals.map((arrival) => arrival.n), [0, 1, 2, 3, 4]);
+      assert.deepEqual(arrivals.map((arrival) => arrival.index), [0, 1, 2, 0, 1]);
+      assert.deepEqual(arrivals.map((arrival) => arrival.at), [0, 125, 125, 500, 1750].map((offset) => offset / speedup));
+    }
+    const out = path.join(dir, 'merged');
+    const { code, io } = await merge(shards.map((shard) => shard.dir), out);
+    assert.equal(code, 0, io.err());
+    const summary = JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8'));
+    assert.deepEqual(summary.cells.map((cell: CellSummary) => [cell.load.trace, cell.requests]), [[{ speedup: 1 }, 5], [{ speedup: 2 }, 5]]);
+  }));

@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { selectDatasetPrompts } from '../../src/load/dataset-prompts.ts';
+import { loadTokenizer } from '../../src/metrics/tokenizers.ts';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.ts';
-import type { DatasetPrompts } from '../../src/types.ts';
+import type { DatasetEntry, DatasetPrompts } from '../../src/types.ts';
 import { withTempDir } from '../helpers.ts';
 
 const scenarioText = (prompts: string) =>
   `name: p\ntarget: {baseURL: builtin}\nmodels: [m]\nload: {concurrency: 1, requests: 1}\nprompts: ${prompts}\n`;
+
+const sha256Of = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The scenario's problems, or a failure when it loads. */
 function problemsOf(text: string, file: string): string[] {
@@ -37,6 +42,7 @@ test('ShareGPT: the first human turn (after its system turn) is sent, the first 
       dataset: true,
       file: path.join(dir, 'data.json'),
       format: 'sharegpt',
+      sha256: sha256Of(JSON.stringify(conversations)),
       sample: 'first',
       skipped: 2,
       entries: [
@@ -143,15 +149,21 @@ test('the dataset fields are checked: format, filter bounds in order, limit', ()
     ]);
   }));
 
-test('a JSONL file with a filter or limit becomes a dataset; without, the same prompts as before', () =>
+test('a JSONL prompt file is a dataset, with nothing to select unless a filter or limit is set: each model gets its prompts in file order', () =>
   withTempDir(async (dir) => {
-    await writeFile(path.join(dir, 'p.jsonl'), '{"prompt": "x", "max_tokens": 3}\n');
+    const text = '{"prompt": "x", "max_tokens": 3}\n{"prompt": "y"}\n';
+    await writeFile(path.join(dir, 'p.jsonl'), text);
     const file = path.join(dir, 's.yaml');
-    assert.deepEqual(parseScenario(scenarioText('{file: p.jsonl}'), file, {}).prompts, [{ messages: [{ role: 'user', content: 'x' }], maxTokens: 3 }]);
+    const plain = parseScenario(scenarioText('{file: p.jsonl}'), file, {}).prompts as DatasetPrompts;
+    const prompts: DatasetEntry[] = [{ messages: [{ role: 'user', content: 'x' }], maxTokens: 3 }, { messages: [{ role: 'user', content: 'y' }] }];
+    assert.deepEqual(plain, { dataset: true, file: path.join(dir, 'p.jsonl'), format: 'jsonl', sha256: sha256Of(text), sample: 'first', skipped: 0, entries: prompts } satisfies DatasetPrompts);
+    assert.deepEqual(selectDatasetPrompts(plain, await loadTokenizer('o200k'), 1), prompts);
+    await writeFile(path.join(dir, 'p.jsonl'), '{"prompt": "x", "max_tokens": 3}\n');
     assert.deepEqual(parseScenario(scenarioText('{file: p.jsonl, limit: 5, sample: random}'), file, {}).prompts, {
       dataset: true,
       file: path.join(dir, 'p.jsonl'),
       format: 'jsonl',
+      sha256: sha256Of('{"prompt": "x", "max_tokens": 3}\n'),
       sample: 'random',
       skipped: 0,
       limit: 5,

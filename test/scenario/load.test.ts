@@ -83,7 +83,7 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[]; a
   {
     name: 'both closed and open loop',
     text: VALID.replace('requests: 4', 'requests: 4, rate: 2'),
-    expected: ['FILE: load: must set exactly one of concurrency (closed loop) or rate (open loop)'],
+    expected: ['FILE: load: must set exactly one of concurrency (closed loop), rate or trace (open loop)'],
   },
   {
     name: 'neither a request count nor a duration',
@@ -93,7 +93,7 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[]; a
   {
     name: 'open-loop settings on a closed loop',
     text: VALID.replace('requests: 4', 'requests: 4, arrival: poisson, maxInFlight: 8'),
-    expected: ['FILE: load.arrival: applies to open loop only (load.rate)', 'FILE: load.maxInFlight: applies to open loop only'],
+    expected: ['FILE: load.arrival: applies to open loop only (load.rate or load.trace)', 'FILE: load.maxInFlight: applies to open loop only'],
   },
   {
     name: 'a bad arrival and a bad warm-up',
@@ -119,6 +119,19 @@ const BAD_FILES: { name: string; text: string | undefined; expected: string[]; a
     name: 'a synthetic length distribution without its parameters',
     text: VALID.replace('["hi"]', '{synthetic: {inputTokens: {distribution: normal, mean: 100}}}'),
     expected: ['FILE: prompts.synthetic.inputTokens.stdev: '],
+  },
+  {
+    name: 'a shared prefix of no tokens, placed neither in system nor in user',
+    text: VALID.replace('["hi"]', '{synthetic: {count: 4, inputTokens: 10, sharedPrefix: {tokens: 0, groups: 2, as: assistant}}}'),
+    expected: [
+      'FILE: prompts.synthetic.sharedPrefix.tokens: must be a positive integer',
+      'FILE: prompts.synthetic.sharedPrefix.as: must be one of system, user',
+    ],
+  },
+  {
+    name: 'a shared prefix with more groups than prompts (100 by default)',
+    text: VALID.replace('["hi"]', '{synthetic: {inputTokens: 10, sharedPrefix: {tokens: 100, groups: 101}}}'),
+    expected: ['FILE: prompts.synthetic.sharedPrefix.groups: must not exceed count (100): each group needs a prompt'],
   },
   {
     name: 'thresholds: every bad expression, with its column; one that is not a string hides none',
@@ -212,6 +225,23 @@ describe('scenario loading', () => {
         { key: 'error_rate', metric: 'error_rate', bound: 0.01, direction: 'max' },
       ]);
       assert.deepEqual(scenario.capacity, { start: 2, max: 1024, tolerance: 0.5 });
+    }));
+
+  test('a shared prefix is normalized: one group and a system message unless the scenario says otherwise', () =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, 'prefix.yaml');
+      const withPrefix = (prefix: string) => VALID.replace('["hi"]', `{synthetic: {count: 8, inputTokens: 300, outputTokens: 100, sharedPrefix: ${prefix}}}`);
+      const normalized = (sharedPrefix: object) => ({
+        synthetic: true,
+        count: 8,
+        inputTokens: { kind: 'fixed', value: 300 },
+        outputTokens: { kind: 'fixed', value: 100 },
+        sharedPrefix,
+      });
+      await writeFile(file, withPrefix('{tokens: 1000}'));
+      assert.deepEqual((await loadScenario(file, {})).prompts, normalized({ tokens: 1000, groups: 1, as: 'system' }));
+      await writeFile(file, withPrefix('{tokens: 1000, groups: 4, as: user}'));
+      assert.deepEqual((await loadScenario(file, {})).prompts, normalized({ tokens: 1000, groups: 4, as: 'user' }));
     }));
 
   test('gamma arrivals keep their burstiness', () =>

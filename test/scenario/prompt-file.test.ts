@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.ts';
+import type { DatasetPrompts } from '../../src/types.ts';
 import { withTempDir } from '../helpers.ts';
 
 const scenarioText = (prompts: string) =>
@@ -19,7 +20,7 @@ test('a JSONL prompt file: {messages} and {prompt} lines, per-line max_tokens, b
       ].join('\n'),
     );
     const scenario = parseScenario(scenarioText('{file: prompts.jsonl}'), path.join(dir, 's.yaml'), {});
-    assert.deepEqual(scenario.prompts, [
+    assert.deepEqual((scenario.prompts as DatasetPrompts).entries, [
       { messages: [{ role: 'user', content: 'Why is the sky blue?' }] },
       {
         messages: [

@@ -45,6 +45,9 @@ const CASES: [name: string, actual: () => unknown, expected: unknown][] = [
   ['signedPoints of a drop', () => signedPoints(-0.425), '-42.5pp'],
   ['loadLabel of a concurrency', () => loadLabel({ kind: 'concurrency', value: 8 }), 'c=8'],
   ['loadLabel of a rate', () => loadLabel({ kind: 'rate', value: 2.5 }), '2.5 req/s'],
+  ['loadLabel of a rate ramp', () => loadLabel({ kind: 'rate', value: 1, ramp: { toRate: 20, overMs: 60_000 } }), '1→20 req/s over 60s'],
+  ['loadLabel of a falling ramp of 1.5 s', () => loadLabel({ kind: 'rate', value: 8, ramp: { toRate: 0.5, overMs: 1500 } }), '8→0.5 req/s over 1.5s'],
+  ['loadLabel of a replayed trace', () => loadLabel({ kind: 'rate', value: 3.14159, trace: { speedup: 2 } }), 'trace ×2 (3.142 req/s)'],
 ];
 
 describe('number formatting', () => {

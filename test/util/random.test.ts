@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deriveSeed, drawInteger, seededRandom } from '../../src/util/random.ts';
+import { deriveSeed, drawInteger, seededRandom, shuffled } from '../../src/util/random.ts';
 
 // Recorded from load/seeded-random.ts and sim/random.ts before they became this one file
 // (both were mulberry32): a change here changes every seeded run, prompt and simulator reply.
@@ -35,4 +35,13 @@ test('drawInteger: a fixed value as it is, a range drawn inclusively with one dr
   const random = seededRandom(7);
   assert.deepEqual(Array.from({ length: 8 }, () => drawInteger([1, 6], random)), [1, 1, 6, 5, 4, 3, 3, 2]);
   assert.equal(drawInteger(5, random), 5);
+});
+
+test('shuffled: a permutation drawn from the seed (Fisher–Yates), the input left as it is', () => {
+  const items = [0, 1, 2, 3, 4, 5, 6, 7];
+  const order = shuffled(items, seededRandom(7));
+  assert.deepEqual(order, [4, 6, 1, 2, 3, 5, 7, 0]);
+  assert.deepEqual(shuffled(items, seededRandom(7)), order);
+  assert.deepEqual([...order].sort(), items);
+  assert.deepEqual(items, [0, 1, 2, 3, 4, 5, 6, 7]);
 });

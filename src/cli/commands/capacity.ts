@@ -17,6 +17,13 @@ export async function capacityCommand(args: RunArgs, given: Io): Promise<number>
   if (scenario.slo.length === 0) {
     throw new ScenarioError(scenario.file, [`${scenario.file}: slo: capacity needs an SLO to search against, e.g. slo: {ttft_p95_ms: 500, tpot_p95_ms: 50}`]);
   }
+  // The search picks the loads itself: a ramp or a trace is a load already chosen.
+  const fixed = scenario.load.ramp ? ['rate', 'a rate ramp'] : scenario.load.trace ? ['trace', 'a replayed trace'] : undefined;
+  if (fixed) {
+    throw new ScenarioError(scenario.file, [
+      `${scenario.file}: load.${fixed[0]}: capacity searches over steady loads it picks itself, not ${fixed[1]}; use a single rate or concurrency`,
+    ]);
+  }
   await checkTokenizerFiles(scenario);
   const outcome = await withResultsFolder(scenario, args, io, (options) => capacityEvents(scenario, options));
   io.stdout.write(renderCapacity(outcome.capacity ?? [], outcome.cells));

@@ -28,7 +28,9 @@ export async function validateCommand(files: string[], io: Io, options: Validate
         ? `${spec.length} prompt(s)`
         : 'dataset' in spec
           ? `${spec.entries.length} dataset entries`
-          : `${spec.count} synthetic prompt(s)`;
+          : 'trace' in spec
+            ? `a trace of ${spec.lines.length} arrival(s)`
+            : `${spec.count} synthetic prompt(s)`;
       io.stdout.write(`${file}: ok (${scenario.models.length} model(s), ${cells} cell(s), ${prompts})\n`);
     } catch (error) {
       // Whatever went wrong with this file, the next one is still checked.
