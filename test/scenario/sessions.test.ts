@@ -138,3 +138,20 @@ test('ShareGPT and OpenAI chat files with turns: every human turn in order, up t
       `${path.join(dir, 's.yaml')}: prompts.turns: applies to conversations only (format: sharegpt or openai-chat)`,
     ]);
   }));
+
+test('synthetic sessions with a shared prefix: the first turn opens with its group’s prefix, later turns are plain user messages', async () => {
+  const tokenizer = await loadTokenizer('llama3');
+  const prompts = buildSyntheticPrompts(
+    { synthetic: true, count: 4, turns: 3, inputTokens: { kind: 'fixed', value: 20 }, followUpTokens: { kind: 'fixed', value: 6 }, sharedPrefix: { tokens: 30, groups: 2, as: 'system' } },
+    tokenizer,
+    1,
+  );
+  for (const [i, prompt] of prompts.entries()) {
+    assert.deepEqual(prompt.messages.map((m) => m.role), ['system', 'user']);
+    assert.equal(prompt.messages[0]!.content, prompts[i % 2]!.messages[0]!.content, 'prompt i has group i mod 2’s prefix');
+    assert.equal(tokenizer.encode(prompt.messages[0]!.content).length, 30);
+    assert.equal(prompt.inputTokens, 50);
+    assert.deepEqual(prompt.followUps!.map((turn) => [turn.messages.length, turn.messages[0]!.role, tokenizer.encode(turn.messages[0]!.content).length]), [[1, 'user', 6], [1, 'user', 6]]);
+  }
+  assert.notEqual(prompts[0]!.messages[0]!.content, prompts[1]!.messages[0]!.content);
+});
