@@ -20,6 +20,7 @@ export { loadTokenizer, loadTokenizerFile, tokenizerForModelName, type Tokenizer
 export { toRequestRecord } from './metrics/request-record.js';
 export { CellAccumulator, type CellSummary } from './metrics/cell-summary.js';
 export type { TurnSummary } from './metrics/turns.js';
+export { TimelineBins, type CellTimeline } from './metrics/timeline.js';
 export {
   createHistogram,
   encodeHistogram,

@@ -554,6 +554,8 @@ export async function renderResultFiles(scenario: Scenario, result: RunResult, c
       cells,
       slo: scenario.slo,
       provenance: provenanceOf(provenanceSourceOf(run), repeatCount(cells)),
+      // Every repeat's timeline: a merged cell's repeats ran at different times.
+      timelineCells: result.cells,
       ...capacity,
     }),
   };

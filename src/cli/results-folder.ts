@@ -265,6 +265,26 @@ const statsSchema = z.looseObject({
 /** A spread's min and max are null where no repeat had the metric (JSON writes Infinity as null). */
 const spreadSchema = z.looseObject({ min: z.number().nullable(), max: z.number().nullable(), cv: z.number() });
 
+const binCounts = z.array(count);
+/** metrics/timeline.ts's CellTimeline: every per-bin list as long as the others. */
+const timelineSchema = z
+  .looseObject({
+    startUnixMs: z.number(),
+    binMs: z.number().positive(),
+    firstBinMs: z.number().nonpositive(),
+    measuredFromMs: z.number().nonnegative().optional(),
+    window: z.looseObject({ startMs: z.number(), endMs: z.number() }).optional(),
+    outputTokens: binCounts,
+    inFlight: z.array(z.number().nonnegative()),
+    started: binCounts,
+    ended: binCounts,
+    errors: binCounts,
+    dropped: binCounts,
+  })
+  .refine((t) => [t.inFlight, t.started, t.ended, t.errors, t.dropped].every((bins) => bins.length === t.outputTokens.length), {
+    message: 'every per-bin list must have one value per bin (as many as outputTokens)',
+  });
+
 const summaryCellSchema = z.looseObject({
   model: z.string(),
   load: z.looseObject({ kind: loadKind, value: z.number().positive() }),
@@ -300,6 +320,8 @@ const summaryCellSchema = z.looseObject({
   // Folders written before token sources were validated have neither.
   approximateRate: z.number().default(0),
   serverCountsRejected: count.default(0),
+  // Folders written before the timeline was kept have none.
+  timeline: timelineSchema.optional(),
 });
 
 const capacitySchema = z.looseObject({

@@ -8,8 +8,9 @@ import { CELL_VALUES_BY_NAME, HISTOGRAM_METRICS, samplesOf, type CellValueName, 
 import { clientCauses, describeCauses, type ClientCause, type ClientHealth } from './client-health.js';
 import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
 import { cellSloVerdict, type SloVerdict } from './slo.js';
+import { TimelineBins, type CellTimeline } from './timeline.js';
 import { TurnAccumulator, type TurnSummary } from './turns.js';
-import { countInWindow, shortWindowReason, steadyStateWindow, type WindowCounts, type WindowRequest } from './window.js';
+import { countInWindow, shortWindowReason, steadyStateWindow, type ThroughputWindow, type WindowCounts, type WindowRequest } from './window.js';
 
 /** One failure of a class, to show what went wrong: the HTTP status (if any) and the message. */
 export interface ErrorExample {
@@ -119,6 +120,12 @@ export interface CellSummary extends CellKey {
     serverE2eP50Ms?: number;
     e2eMinusServerP50Ms?: number;
   };
+  /**
+   * The cell over its wall-clock time, in bins: output tokens, requests in flight, sent, ended,
+   * failed, dropped (metrics/timeline.ts); warm-up included, its end and the window marked.
+   * Undefined when no request has a wall-clock time, and on merged repeats (each repeat has its own).
+   */
+  timeline?: CellTimeline;
 }
 
 /** Raw timestamps of a request, for the throughput window (the client's clock, ms). */
@@ -199,6 +206,10 @@ export class CellAccumulator {
   /** How late the cell started after its scheduled start (a shard's), ms. */
   private startOffsetMs: number | undefined;
   private readonly turns = new TurnAccumulator();
+  /** The cell's timeline, binned as records come (bounded: bins, not requests). */
+  private readonly timelineBins = new TimelineBins();
+  /** Unix time minus the records' edge clock, ms: puts the throughput window on the timeline. */
+  private unixOffsetMs: number | undefined;
 
   constructor(
     private readonly key: CellKey,
@@ -235,6 +246,8 @@ export class CellAccumulator {
 
   add(record: RequestRecord, edges: WindowEdges): void {
     this.windowRequests.push(windowRequestOf(record, edges));
+    this.timelineBins.add(record);
+    if (this.unixOffsetMs === undefined && record.sentAtUnixMs !== undefined) this.unixOffsetMs = record.sentAtUnixMs - edges.t0;
     if (record.warmup) return;
     this.requests++;
     if (record.resent) this.resends++;
@@ -342,14 +355,22 @@ export class CellAccumulator {
    * What was served inside the steady-state window, and why the cell's throughput is mostly ramp if
    * it is (metrics/window.ts), from one window; merged repeats: their parts' sums and reasons.
    */
-  private windowOutcome(e2eP50Ms = statsOf(this.histograms.e2e, 'e2e')?.p50): { counts: WindowCounts; short: string | undefined } {
+  private windowOutcome(e2eP50Ms = statsOf(this.histograms.e2e, 'e2e')?.p50): { counts: WindowCounts; short: string | undefined; window?: ThroughputWindow } {
     if (this.mergedCounts) return { counts: this.mergedCounts, short: this.shortParts?.length ? this.shortParts.join('; ') : undefined };
     const { kind, value: slots } = this.key.load;
     const window = steadyStateWindow(kind, this.windowRequests);
     return {
       counts: countInWindow(window, this.windowRequests),
       short: shortWindowReason({ kind, slots, measured: this.requests, window, e2eP50Ms }),
+      ...(window ? { window } : {}),
     };
+  }
+
+  /** The cell's timeline, its throughput window put on Unix time; none for merged repeats (their parts ran at different times). */
+  private timeline(window: ThroughputWindow | undefined): CellTimeline | undefined {
+    if (this.mergedCounts) return undefined;
+    const offset = this.unixOffsetMs;
+    return this.timelineBins.timeline(window && offset !== undefined ? { startMs: window.startMs + offset, endMs: window.endMs + offset } : undefined);
   }
 
   private clientUtilization(): number | undefined {
@@ -380,7 +401,8 @@ export class CellAccumulator {
 
   summary(): CellSummary {
     const stats = this.statsOfAll();
-    const { counts, short } = this.windowOutcome(stats.e2e?.p50);
+    const { counts, short, window } = this.windowOutcome(stats.e2e?.p50);
+    const timeline = this.timeline(window);
     const windowS = counts.windowMs / 1000;
     const errors = this.requests - this.ok - this.interrupted - this.dropped;
     const completed = this.requests - this.interrupted - this.dropped;
@@ -433,6 +455,7 @@ export class CellAccumulator {
       serverCountsRejected: this.serverCountsRejected,
       ...(byTurn ? { byTurn } : {}),
       ...this.serverTimingsSummary(),
+      ...(timeline ? { timeline } : {}),
     };
   }
 

@@ -50,7 +50,8 @@ type Layer = Extract<Spec, { layer: unknown }>['layer'][number];
  */
 export const CHART_WIDTH = 1150;
 const HEIGHT = 340;
-const AUTOSIZE = { type: 'fit', contains: 'padding' } as const;
+/** Each chart fits CHART_WIDTH, axes and legend included. */
+export const AUTOSIZE = { type: 'fit', contains: 'padding' } as const;
 const PERCENTILE_METRICS = ['ttft', 'tpot', 'itl'] as const;
 const LATENCY_PERCENTILES = ['p50', 'p95', 'p99'] as const;
 const INVALID_GREY = '#999999';

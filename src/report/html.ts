@@ -12,6 +12,7 @@ import { headlines, type Headline } from './headline.js';
 import type { Provenance } from './provenance.js';
 import { renderSideBySideHtml } from './side-by-side.js';
 import { renderTurnsSection } from './turns.js';
+import { renderTimelineCharts } from './timeline-chart.js';
 import { escapeHtml } from '../util/escape.js';
 import { formatNumber, loadLabel } from '../util/format.js';
 
@@ -31,6 +32,11 @@ export interface ReportInput {
   sideBySide?: SideBySide;
   /** Where the numbers came from (report/provenance.ts); a compare page of several runs has none. */
   provenance?: Provenance;
+  /**
+   * The cells whose timelines are drawn, one chart each (default `cells`); merged repeats are left
+   * out (each repeat has its own timeline), so `run --repeat` passes every repeat's cell here.
+   */
+  timelineCells?: readonly CellSummary[];
 }
 
 /**
@@ -39,6 +45,7 @@ export interface ReportInput {
  */
 export async function renderReportHtml(input: ReportInput): Promise<string> {
   const charts = await renderCharts(input);
+  const timelines = await renderTimelineCharts((input.timelineCells ?? input.cells).filter((cell) => cell.repeats === undefined));
   const body = [
     header(input),
     headlineSection(headlines(input.cells, input.slo)),
@@ -47,6 +54,7 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     errorsSection(input.cells),
     input.capacity ? capacitySection(input.capacity) : '',
     `<section><h2>Charts</h2>\n${charts.map(figure).join('\n')}\n</section>`,
+    timelines.length > 0 ? `<section data-section="timelines"><h2>Timelines</h2>\n${timelines.map(figure).join('\n')}\n</section>` : '',
     await renderTurnsSection(input.cells),
     // Charts first, then the tables: a reader sees the shape before the numbers.
     input.sideBySide ? renderSideBySideHtml(input.sideBySide) : '',

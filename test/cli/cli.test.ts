@@ -190,6 +190,7 @@ describe('the command line', () => {
         const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
         const finished = () => sim.truth.filter((t) => t.finished).length;
         while (finished() < 12 && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+        const finishedAtSignal = finished();
         child.kill('SIGINT');
         assert.equal(await exited, 130, stderr);
         const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'));
@@ -198,7 +199,9 @@ describe('the command line', () => {
         const lines = await readRequests(out);
         const ok = lines.filter((l) => l.outcome === 'ok').length;
         const interrupted = lines.filter((l) => l.error?.class === 'interrupted').length;
-        assert.ok(ok >= 12, `the requests that completed are there (${ok})`);
+        // An answer the server finished may still be on its way when the signal lands, and is then cut:
+        // at most the 4 in flight.
+        assert.ok(ok >= finishedAtSignal - 4 && finishedAtSignal >= 12, `the requests that completed are there (${ok} of ${finishedAtSignal})`);
         assert.ok(interrupted >= 1 && interrupted <= 4, `requests in flight were recorded as interrupted (${interrupted})`);
         const recorded = new Set(lines.map((l) => l.id));
         const preflight = sim.truth.filter((t) => t.requestId?.startsWith('preflight-'));

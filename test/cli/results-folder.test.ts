@@ -57,6 +57,11 @@ const CORRUPTIONS: { name: string; corrupt: (dir: string) => Promise<void>; mess
     message: /\/summary\.json: not as tokenmeter writes it: cells\[1\]\.requests: /,
   },
   {
+    name: 'a summary.json timeline has a per-bin list one short',
+    corrupt: editJson('summary.json', (summary) => summary.cells[0].timeline.inFlight.pop()),
+    message: /\/summary\.json: not as tokenmeter writes it: cells\[0\]\.timeline: every per-bin list must have one value per bin/,
+  },
+  {
     name: 'a histogram in histograms.json does not decode',
     corrupt: editJson('histograms.json', (histograms) => (histograms.cells[0].histograms.ttft.encoded = 'garbage+garbage/')),
     message: /\/histograms\.json: cells\[0\]\.histograms\.ttft\.encoded does not decode as an HdrHistogram/,

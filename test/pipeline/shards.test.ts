@@ -100,7 +100,8 @@ test('merged percentiles of N shards are those of the union of their records, ex
         // The union of every shard's records of the cell, through one accumulator, as one process would add them.
         const union = new CellAccumulator({ model: LLAMA, load: { kind: 'concurrency', value: level } }, cellOptions(scenario));
         const records = shards.flatMap((shard) => shard.records.filter((r) => r.load.value === level));
-        for (const record of records) union.add(record, { t0: 0, tEnd: 0 });
+        // On Unix time, as merge reads them back: the window (and so the timeline's marks) as one process would see it.
+        for (const record of records) union.add(record, { ts: record.scheduledAtUnixMs!, t0: record.sentAtUnixMs!, tEnd: record.sentAtUnixMs! + record.metrics.e2eMs });
         const expected = union.summary();
         assert.ok(expected.requests > 0);
         for (const metric of METRIC_NAMES) {
@@ -110,6 +111,14 @@ test('merged percentiles of N shards are those of the union of their records, ex
         assert.equal(summary.cells[c].requests, shards.reduce((sum, shard) => sum + shard.cells[c]!.requests, 0));
         assert.equal(summary.cells[c].startOffsetMs, 0);
         assert.equal(summary.cells[c].invalid, undefined);
+        // The timeline too: every bin exactly; the window's marks to the µs (requests.jsonl rounds sends and E2Es apart).
+        const { window, ...bins } = expected.timeline!;
+        const { window: mergedWindow, ...mergedBins } = summary.cells[c].timeline;
+        assert.deepEqual(mergedBins, JSON.parse(JSON.stringify(bins)), `N=${count} c=${level}: every bin of the timeline`);
+        for (const edge of ['startMs', 'endMs'] as const) assert.ok(Math.abs(mergedWindow[edge] - window![edge]) <= 0.0015, `N=${count} c=${level}: window ${edge}`);
+        assert.equal(bins.started.reduce((a, b) => a + b, 0), records.length);
+        // Every shard started the cell at its scheduled time (cell 1: after cell 0’s 1 s warm-up, 2 s and the gap): its first send is then.
+        assert.equal(bins.startUnixMs, T0 + START_AFTER_MS + (c === 0 ? 0 : 1_000 + 2_000 + GAP_MS));
       }
       const lines = await readRequests(out);
       assert.equal(lines.length, shards.reduce((sum, shard) => sum + shard.records.length, 0));

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { renderReportHtml } from '../../src/report/html.ts';
 import { assertChartsLaidOut, inspectInChromium } from '../browser.ts';
 import { withTempDir } from '../helpers.ts';
-import { sampleReport, SECRETS, WIDE_LEVELS, WIDE_MODELS, wideRepeatReport } from './fixture.ts';
+import { sampleReport, SECRETS, timelineCell, WIDE_LEVELS, WIDE_MODELS, wideRepeatReport } from './fixture.ts';
 
 const CHARTS = ['latency-throughput', 'load-ttft', 'load-tpot', 'load-throughput', 'percentiles-ttft', 'percentiles-tpot', 'percentiles-itl', 'tokens-per-chunk'];
 
@@ -20,6 +20,28 @@ test('the report renders in headless Chromium: no errors, no requests, every cha
       assert.equal(await page.$$eval('table[data-table="cells"] tbody tr', (rows) => rows.length), 6);
       assert.equal(await page.$$eval('table[data-table="headline"] tbody tr', (rows) => rows.length), 2);
     }, (line) => t.diagnostic(line));
+  });
+});
+
+test('each cell’s timeline lays out at the page’s width in Chromium, its two series and its shading drawn', async () => {
+  const html = await renderReportHtml({ title: 't', generatedAt: 'now', cells: [timelineCell(3), timelineCell(40, 4)], slo: [] });
+  await withTempDir(async (dir) => {
+    const file = path.join(dir, 'report.html');
+    await writeFile(file, html);
+    const facts = await inspectInChromium(file, async (page) => {
+      await assertChartsLaidOut(page, [...CHARTS, 'timeline-1', 'timeline-2']);
+      return (await page.evaluate(`['timeline-1', 'timeline-2'].map((name) => {
+        const figure = document.querySelector('figure[data-chart="' + name + '"]');
+        return {
+          width: figure.querySelector('svg').getBoundingClientRect().width,
+          areas: figure.querySelectorAll('g.mark-area.role-mark path').length,
+          lines: figure.querySelectorAll('g.mark-line.role-mark path').length,
+          shades: figure.querySelectorAll('g.mark-rect.role-mark path').length,
+        };
+      })`)) as { width: number; areas: number; lines: number; shades: number }[];
+    });
+    // Per chart: one tokens/s area, one in-flight line, the warm-up and the window shaded.
+    for (const chart of facts) assert.deepEqual({ ...chart, width: chart.width >= 1000 }, { width: true, areas: 1, lines: 1, shades: 2 });
   });
 });
 

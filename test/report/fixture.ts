@@ -166,3 +166,49 @@ export function wideRepeatReport(): ReportInput {
     provenance: provenanceOf(sampleProvenanceSource(), REPEATS),
   };
 }
+
+/** Unix time the timeline cells start at, ms. */
+const TIMELINE_U = 1_800_000_000_000;
+
+/** A request of slot `slot` sent at TIMELINE_U + sentMs, 100 ms long, 10 tokens in two chunks. */
+function timelineRecord(slot: number, sentMs: number, warmup = false): RequestRecord {
+  return {
+    id: `r${slot}-${sentMs}`,
+    model: 'm',
+    load: { kind: 'concurrency', value: 2 },
+    warmup,
+    prompt: 0,
+    slot,
+    outcome: 'ok',
+    sentAtUnixMs: TIMELINE_U + sentMs,
+    scheduledAtUnixMs: TIMELINE_U + sentMs,
+    metrics: {
+      scheduleLagMs: 0,
+      scheduledE2eMs: 100,
+      e2eMs: 100,
+      ttftMs: 50,
+      tpotMs: 10,
+      itl: [{ gapPerTokenMs: 10, tokens: 5 }],
+      chunkGapsMs: [50],
+      tokensPerChunk: [5, 5],
+      chunkTimesMs: [50, 100],
+      chunkChoices: [0, 0],
+      outputTokens: 10,
+      reasoningTokens: 0,
+    },
+    tokenSource: 'tokenizer',
+    tokenizer: 'llama3',
+  };
+}
+
+/** A cell with a timeline: a closed loop of two slots, `waves` waves of 100 ms after one warm-up wave; 0 waves: no request at all. */
+export function timelineCell(waves: number, value = 2): CellSummary {
+  const accumulator = new CellAccumulator({ model: 'm', load: { kind: 'concurrency', value } });
+  for (let wave = 0; waves > 0 && wave <= waves; wave++) {
+    for (const slot of [0, 1]) {
+      const r = timelineRecord(slot, wave * 100, wave === 0);
+      accumulator.add(r, { t0: wave * 100, tEnd: wave * 100 + 100 });
+    }
+  }
+  return accumulator.summary();
+}

@@ -17,6 +17,7 @@ export async function reportCommand(resultsDir: string, io: Io): Promise<number>
     cells,
     slo: results.scenario.slo,
     provenance: provenanceOf(results.provenance, repeatCount(cells)),
+    timelineCells: results.cells,
     ...(results.capacity ? { capacity: results.capacity } : {}),
   });
   const file = path.join(resultsDir, 'report.html');
