@@ -13,11 +13,13 @@ export { MessagesEventReader } from './client/apis/messages.js';
 export { scenarioEvents, capacityEvents, sweepEvents, runScenario, runCapacity, runSweep, collectRun, judgeThresholds, renderResultFiles, type PipelineOptions, type RunEvent, type RunResult, type RunContext, type RequestClient, type Progress } from './pipeline.js';
 export { VirtualClock, systemClock, type Clock } from './util/clock.js';
 export { closedLoop } from './load/closed-loop.js';
+export { sessionLoop, type SessionLoopPlan } from './load/session-loop.js';
 export { requestMetrics, type RequestTimeline, type TimedTokens } from './metrics/timing.js';
 export { tokensPerChunk, reconcileWithUsage } from './metrics/attribution.js';
 export { loadTokenizer, loadTokenizerFile, tokenizerForModelName, type Tokenizer } from './metrics/tokenizers.js';
 export { toRequestRecord } from './metrics/request-record.js';
 export { CellAccumulator, type CellSummary } from './metrics/cell-summary.js';
+export type { TurnSummary } from './metrics/turns.js';
 export { TimelineBins, type CellTimeline } from './metrics/timeline.js';
 export {
   createHistogram,

@@ -340,15 +340,25 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
   };
 }
 
-/** How many threads send the load: `--workers`, else the scenario's, else one per core but one; 1 with an injected client or clock. */
+/**
+ * How many threads send the load: `--workers`, else the scenario's, else one per core but one; 1 with an injected
+ * client or clock, and for multi-turn sessions (each turn's history is the answer this thread read).
+ */
 export async function workerCount(scenario: Scenario, options: Pick<PipelineOptions, 'workers' | 'client' | 'clock'>): Promise<number> {
   const asked = options.workers ?? scenario.load.workers;
   if (options.client || options.clock) {
     if (asked !== undefined && asked > 1) throw new Error(`workers: ${asked} needs the real client and clock; this run injects its own, which live on one thread`);
     return 1;
   }
+  if (hasSessions(scenario)) {
+    if (asked !== undefined && asked > 1) throw new Error(`workers: ${asked}: multi-turn sessions run on one thread`);
+    return 1;
+  }
   return asked ?? (await defaultWorkerCount());
 }
+
+/** Whether the scenario's prompts are multi-turn sessions. */
+export const hasSessions = (scenario: Scenario): boolean => !Array.isArray(scenario.prompts) && 'turns' in scenario.prompts && scenario.prompts.turns !== undefined;
 
 function* warningsOf(session: Session): Generator<RunEvent> {
   for (const message of session.warnings) yield { type: 'warning', message };
@@ -432,6 +442,8 @@ async function* measureCell(
     if (session.shard) record.shard = share.index;
     if (startOffsetMs !== undefined) record.startOffsetMs = startOffsetMs;
     if (request.slot !== undefined) record.slot = request.slot;
+    if (request.session !== undefined) record.session = request.session;
+    if (request.turn !== undefined) record.turn = request.turn;
     record.scheduledAtUnixMs = session.unixMsAt(request.exchange?.ts ?? request.ts);
     if (request.exchange) record.sentAtUnixMs = session.unixMsAt(request.exchange.t0);
     if (scenario.slo.length > 0) record.metSlo = requestMeetsSlo(record, scenario.slo);
@@ -449,12 +461,12 @@ type RunningLoad = CellLoad & { stopHealth: () => ClientHealth | undefined };
 /** The cell sent from this thread, through the session's client, this thread's event loop watched. */
 function threadCell(session: Session, workload: ModelWorkload, load: LoadLevel, idPrefix: string, share: Share): RunningLoad {
   const { scenario, clock } = session;
-  const send: SendRequest = ({ id, prompt, messages, ts }) =>
+  const send: SendRequest = ({ id, prompt, messages, ts, turn }) =>
     session.client.send({
       id,
       model: workload.model.name,
       messages,
-      params: requestParams(scenario, workload, prompt),
+      params: requestParams(scenario, workload, prompt, turn),
       ...(ts !== undefined ? { ts } : {}),
       timeoutMs: scenario.target.timeoutMs,
       idleTimeoutMs: scenario.target.idleTimeoutMs,

@@ -33,6 +33,23 @@ export interface Prompt {
    * prompt has its own maxTokens or the scenario's or model's params set an output length.
    */
   referenceTokens?: number;
+  /**
+   * Multi-turn sessions: the user's turns after the first, in order. Turn k (2…) is sent as the
+   * history so far (every earlier turn's messages, each followed by the server's own answer to it,
+   * verbatim) plus `followUps[k − 2].messages`. Undefined for a single-turn prompt.
+   */
+  followUps?: FollowUp[];
+}
+
+/** One later turn of a multi-turn session: what the user adds after the server's previous answer. */
+export interface FollowUp {
+  messages: ChatMessage[];
+  /** This turn's own max_tokens (a synthetic output length), as Prompt.maxTokens is for the first turn. */
+  maxTokens?: number;
+  /** Tokens of these messages' text, when built to that length (synthetic prompts, the model's tokenizer). */
+  inputTokens?: number;
+  /** Tokens of the dataset's reference answer to this turn (not sent: a cap, as Prompt.referenceTokens). */
+  referenceTokens?: number;
 }
 
 /** The dataset file formats of `prompts: {file, format}`. */
@@ -40,9 +57,14 @@ export const DATASET_FORMATS = ['jsonl', 'sharegpt', 'openai-chat'] as const;
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 
 /** One entry of a dataset file: a prompt, and the answer the dataset recorded for it (not sent). */
-export interface DatasetEntry extends Prompt {
+export interface DatasetEntry extends Omit<Prompt, 'followUps'> {
   /** The reference answer's text (ShareGPT's gpt turn, an OpenAI chat line's final assistant message). */
   reference?: string;
+  /**
+   * The conversation's later human turns, each with the dataset's answer to it (not sent: in a
+   * session the server's own answers take their place); read for `turns` only.
+   */
+  laterTurns?: { messages: ChatMessage[]; reference?: string }[];
 }
 
 /**
@@ -70,6 +92,11 @@ export interface DatasetPrompts {
   limit?: number;
   /** first: entries in file order; random: in an order shuffled from the scenario's seed (the same for every model). */
   sample: 'first' | 'random';
+  /**
+   * Multi-turn sessions: each conversation's human turns in order, up to this many (`all`: every
+   * one); undefined: the first exchange only, a single-turn request.
+   */
+  turns?: number | 'all';
 }
 
 /** Names of the built-in tokenizers (one list for the type, the schema and the code). */
@@ -86,6 +113,17 @@ export interface SimModelProfile {
   ttftMs: number;
   /** Decode speed of one stream while the server is within capacity, tokens/s. */
   tokensPerSecond: number;
+  /**
+   * Prompt processing speed, tokens/s: when set, the first token comes `ttftMs` plus the request's
+   * uncached prompt tokens ÷ this after admission (a prefill); unset, prompts cost nothing.
+   */
+  prefillTokensPerSecond?: number;
+  /**
+   * A prefix cache: the simulator remembers every message-list prefix it has served, and a request
+   * whose leading messages it has seen counts their tokens as cached (usage.prompt_tokens_details.cached_tokens),
+   * which then cost no prefill.
+   */
+  prefixCache?: boolean;
   /** Tokens per SSE chunk: a fixed count, or an inclusive [min, max] range drawn per chunk. */
   tokensPerChunk: number | [number, number];
   /** Output length in tokens (capped by the request's max_tokens): fixed or an inclusive range. */
@@ -265,6 +303,8 @@ export interface LoadSpec {
    * (load/load-workers.ts); 1 sends from the main thread. Unset: one per available core minus one, at least one.
    */
   workers?: number;
+  /** Multi-turn sessions: the wait between a turn's answer and the session's next turn (think time), ms; unset: none. */
+  thinkTime?: ThinkTime;
   /** `load.rate: {from, to, over}`: one rate ramp per model; `levels` is then `[from]`. */
   ramp?: RateRamp;
   /** `load.trace`: a trace replayed at its own times; `levels` is then each speed-up's mean rate, in `speedups` order. */
@@ -282,6 +322,12 @@ export interface LoadTrace {
   /** Each line's timestamp as recorded (speed-up 1), from the trace's start, in line order (never decreasing), ms. */
   offsetsMs: number[];
 }
+
+/** A think time, ms: fixed, or drawn per wait from the scenario's seed. */
+export type ThinkTime =
+  | { kind: 'fixed'; ms: number }
+  | { kind: 'uniform'; minMs: number; maxMs: number }
+  | { kind: 'exponential'; meanMs: number };
 
 /**
  * One SLO bound, parsed from a key such as `ttft_p95_ms: 500`. Latencies and
@@ -389,6 +435,10 @@ export interface SyntheticPrompts {
   inputTokens: LengthDistribution;
   /** Output length per prompt, sent as max_tokens (with ignore_eos/min_tokens where the provider takes them). */
   outputTokens?: LengthDistribution;
+  /** Multi-turn sessions: turns per session, each a new user message of `inputTokens` (and answer of `outputTokens`); undefined: single-turn. */
+  turns?: number;
+  /** Multi-turn sessions: the length of the user messages of turns 2… (default: inputTokens), so a long first message can be followed by short questions. */
+  followUpTokens?: LengthDistribution;
   /** A prefix shared by groups of prompts, before each prompt's own `inputTokens` (vLLM's prefix-repetition workload). */
   sharedPrefix?: SharedPrefix;
 }
@@ -569,6 +619,10 @@ export interface RequestRecord {
   prompt: number;
   /** Closed loop: the concurrency slot (0…c−1) that sent it; the throughput window needs to know when each slot's work ended. */
   slot?: number;
+  /** Multi-turn sessions: the session it belongs to (unique in the run, like request ids). */
+  session?: string;
+  /** Multi-turn sessions: its turn in the session, 1-based. */
+  turn?: number;
   /** Wall-clock send time: t0 mapped onto Unix time, ms (METRICS.md); undefined for a dropped arrival, never sent. */
   sentAtUnixMs?: number;
   /** When the scheduler meant to send it (ts) on Unix time, ms: a dropped arrival's only time (`merge` puts it in the throughput window). */

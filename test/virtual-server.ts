@@ -42,7 +42,7 @@ export class VirtualServer implements RequestClient {
   private readonly slotsByModel = new Map<string, Slots>();
   private readonly random: () => number;
   /** Requests seen, in arrival order. */
-  readonly received: { id: string; at: number; params: Record<string, unknown> }[] = [];
+  readonly received: { id: string; at: number; params: Record<string, unknown>; messages: ChatRequest['messages'] }[] = [];
 
   constructor(
     private readonly clock: VirtualClock,
@@ -55,7 +55,7 @@ export class VirtualServer implements RequestClient {
   async send(request: ChatRequest): Promise<Exchange> {
     const t0 = this.clock.now();
     const exchange: Exchange = { id: request.id, ts: request.ts ?? t0, t0, tEnd: t0, chunks: [] };
-    this.received.push({ id: request.id, at: t0, params: request.params });
+    this.received.push({ id: request.id, at: t0, params: request.params, messages: request.messages });
     const profile = { ...this.profile, ...this.profile.models?.[request.model] };
     if (profile.fails?.(request.id)) {
       exchange.status = 500;

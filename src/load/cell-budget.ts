@@ -12,6 +12,8 @@ export interface OutgoingRequest {
   messages: ChatMessage[];
   /** When the scheduler meant to send it (the clock's time, ms); undefined in a closed loop, which has no schedule. */
   ts?: number;
+  /** Multi-turn sessions: its turn in the session, 1-based (its body parameters are that turn's). */
+  turn?: number;
 }
 
 export type SendRequest = (request: OutgoingRequest) => Promise<Exchange>;
@@ -71,6 +73,9 @@ export interface FinishedRequest {
   ts: number;
   /** Closed loop: the slot (0…c−1) that sent it. */
   slot?: number;
+  /** Multi-turn sessions: the session's id, and this request's turn in it (1-based). */
+  session?: string;
+  turn?: number;
   /** What came back; undefined when the request was dropped at the in-flight cap and never sent (open loop). */
   exchange: Exchange | undefined;
 }

@@ -1,6 +1,7 @@
 /**
  * One cell's load: the scenario's bounds and warm-up turned into a plan, and
- * the loop that sends it (closed loop for concurrency, open loop for a rate).
+ * the loop that sends it (closed loop for concurrency, open loop for a rate,
+ * the session loop for multi-turn prompts).
  */
 import type { LoadLevel, LoadSpec, Prompt, Scenario } from '../types.js';
 import { deriveSeed, seededRandom } from '../util/random.js';
@@ -8,6 +9,7 @@ import { rampOffsetsMs } from './arrivals.js';
 import { WHOLE, type CellPlan, type FinishedRequest, type SendRequest, type Share } from './cell-budget.js';
 import { closedLoop, type LoopOptions } from './closed-loop.js';
 import { openLoop } from './open-loop.js';
+import { isSessionWorkload, sessionLoop } from './session-loop.js';
 
 /** The seed stream of open-loop arrivals (deriveSeed's part), apart from synthetic prompts'. */
 const ARRIVALS_STREAM = 0xa1;
@@ -49,11 +51,15 @@ export function cellLoad(
   const warmupTimeMs = warmupTimeOf(scenario, load.kind);
   if (warmupTimeMs !== undefined) plan.warmupMs = warmupTimeMs;
 
+  const sessions = isSessionWorkload(prompts);
+  if (sessions && load.kind !== 'concurrency') throw new Error('multi-turn sessions run in a closed loop (load.concurrency)');
+  const thinkTime = scenario.load.thinkTime;
   // Seeded by the scenario and the level, not the model: every model sees the same arrivals.
   const random = seededRandom(deriveSeed(scenario.seed, ARRIVALS_STREAM, Math.round(load.value * 1000)));
   const offsetsMs = givenOffsetsMs(scenario.load, load, random);
-  const cell: CellLoad =
-    load.kind === 'concurrency'
+  const cell: CellLoad = sessions
+    ? { requests: sessionLoop({ ...plan, concurrency: load.value, seed: scenario.seed, ...(thinkTime ? { thinkTime } : {}) }, send, options) }
+    : load.kind === 'concurrency'
       ? { requests: closedLoop({ ...plan, concurrency: load.value }, send, options) }
       : {
           requests: openLoop(
@@ -72,7 +78,8 @@ export function cellLoad(
         };
   // A share's counts are not the cell's; its time span is.
   const { durationMs: span, ...counts } = cellSize(scenario, load);
-  if (!split) Object.assign(cell, counts);
+  // A session cell's count of requests is known, its warm-up turns are not (whole sessions).
+  if (!split && !sessions) Object.assign(cell, counts);
   if (span !== undefined) cell.durationMs = span;
   return cell;
 }

@@ -58,7 +58,7 @@ export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, optio
  * The plan of some of the cell's slots: the counts (warm-up, measured requests) dealt over all the
  * cell's slots, and these slots' parts added; times stay the cell's.
  */
-function slotsPlan(plan: ClosedLoopPlan, slots: readonly number[]): ClosedLoopPlan {
+export function slotsPlan<P extends CellPlan & { concurrency: number }>(plan: P, slots: readonly number[]): P {
   if (slots.length === plan.concurrency) return plan;
   const part = (total: number) => slots.reduce((sum, slot) => sum + shareOf(total, { index: slot, count: plan.concurrency }), 0);
   return {

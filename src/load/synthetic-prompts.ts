@@ -7,7 +7,7 @@
  * each from its own stream, so with the same tokenizer they are identical too.
  */
 import type { Tokenizer } from '../metrics/tokenizers.js';
-import type { LengthDistribution, Prompt, SharedPrefix, SyntheticPrompts, TraceLine } from '../types.js';
+import type { FollowUp, LengthDistribution, Prompt, SharedPrefix, SyntheticPrompts, TraceLine } from '../types.js';
 import { PROMPT_WORDS } from './prompt-words.js';
 import { deriveSeed, drawInteger, seededRandom, shuffled, type Random } from '../util/random.js';
 
@@ -20,24 +20,38 @@ const MAX_FIXUPS = 8;
 /**
  * Draws `count` prompts from the spec: prompt i has exactly inputLengths[i] tokens in `tokenizer`
  * (content text only, no chat template), after its group's shared prefix when the spec has one,
- * and maxTokens from outputTokens.
+ * and maxTokens from outputTokens. With `turns`, each prompt is a session of that many user
+ * messages, each drawn the same way (the first is the prompt's own, with its group's shared prefix;
+ * the rest its followUps, of followUpTokens where set), in session order: session i's turn t is
+ * draw i·turns + t.
  */
 export function buildSyntheticPrompts(spec: SyntheticPrompts, tokenizer: Tokenizer, seed: number): Prompt[] {
+  const turns = spec.turns ?? 1;
+  const draws = spec.count * turns;
   const inputRandom = seededRandom(deriveSeed(seed, STREAM.inputLengths));
-  const inputLengths = Array.from({ length: spec.count }, () => drawLength(spec.inputTokens, inputRandom));
+  const followUps = spec.followUpTokens ?? spec.inputTokens;
+  const inputLengths = Array.from({ length: draws }, (_, draw) => drawLength(draw % turns === 0 ? spec.inputTokens : followUps, inputRandom));
   const outputSpec = spec.outputTokens;
   const outputRandom = seededRandom(deriveSeed(seed, STREAM.outputLengths));
-  const outputLengths = outputSpec && Array.from({ length: spec.count }, () => drawLength(outputSpec, outputRandom));
+  const outputLengths = outputSpec && Array.from({ length: draws }, () => drawLength(outputSpec, outputRandom));
   const shared = spec.sharedPrefix && sharedPrefixes(spec.sharedPrefix, tokenizer, seed);
-  return inputLengths.map((tokens, index) => {
-    const random = seededRandom(deriveSeed(seed, STREAM.text, index));
+  return Array.from({ length: spec.count }, (_, session) => {
     // Without a shared prefix, each prompt is random words from its first token on, so no two share
     // a prefix: a server's prefix cache (whole blocks of ~16 tokens from the start) finds nothing to
-    // reuse beyond the chat template, and every prompt costs its full prefill.
-    const prompt: Prompt = shared
-      ? prefixedPrompt(shared, index, tokens, tokenizer, random)
-      : { messages: [{ role: 'user', content: exactText(tokens, tokenizer, random) }], inputTokens: tokens };
-    if (outputLengths) prompt.maxTokens = outputLengths[index]!;
+    // reuse beyond the chat template, and every prompt costs its full prefill. (A session's later
+    // turns do share their history: that is the point.)
+    const turnOf = (draw: number, first: boolean): FollowUp => {
+      const tokens = inputLengths[draw]!;
+      const random = seededRandom(deriveSeed(seed, STREAM.text, draw));
+      const turn: FollowUp =
+        first && shared
+          ? prefixedPrompt(shared, session, tokens, tokenizer, random)
+          : { messages: [{ role: 'user', content: exactText(tokens, tokenizer, random) }], inputTokens: tokens };
+      if (outputLengths) turn.maxTokens = outputLengths[draw]!;
+      return turn;
+    };
+    const prompt: Prompt = turnOf(session * turns, true);
+    if (spec.turns !== undefined) prompt.followUps = Array.from({ length: turns - 1 }, (_, t) => turnOf(session * turns + t + 1, false));
     return prompt;
   });
 }

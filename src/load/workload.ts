@@ -147,10 +147,12 @@ const OUTPUT_LENGTH_PARAMS = ['max_tokens', 'max_completion_tokens', 'max_output
  * max_tokens), or, for synthetic prompts, an exact length, with
  * ignore_eos/min_tokens where the provider takes them (the built-in simulator does).
  * A dataset's reference answer length is a cap too, sent only when neither
- * params sets an output length.
+ * params sets an output length. `turn` (1-based) picks a session's turn.
  */
-export function requestParams(scenario: Scenario, workload: ModelWorkload, prompt: number): Record<string, unknown> {
-  const { maxTokens: ownMaxTokens, referenceTokens, exactOutput } = workload.prompts[prompt]!;
+export function requestParams(scenario: Scenario, workload: ModelWorkload, prompt: number, turn = 1): Record<string, unknown> {
+  const { exactOutput } = workload.prompts[prompt]!;
+  // A session's later turn has its own output length (a synthetic draw, a reference answer's).
+  const { maxTokens: ownMaxTokens, referenceTokens } = turn === 1 ? workload.prompts[prompt]! : workload.prompts[prompt]!.followUps![turn - 2]!;
   const base = { ...scenario.params, ...workload.model.params };
   // A length the scenario sets is a choice for this run; a reference answer's is only the dataset's default.
   const maxTokens = ownMaxTokens ?? (OUTPUT_LENGTH_PARAMS.some((key) => base[key] !== undefined) ? undefined : referenceTokens);

@@ -9,6 +9,7 @@ import { clientCauses, describeCauses, type ClientCause, type ClientHealth } fro
 import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, type Stats } from './histograms.js';
 import { cellSloVerdict, type SloVerdict } from './slo.js';
 import { TimelineBins, type CellTimeline } from './timeline.js';
+import { TurnAccumulator, type TurnSummary } from './turns.js';
 import { countInWindow, shortWindowReason, steadyStateWindow, type ThroughputWindow, type WindowCounts, type WindowRequest } from './window.js';
 
 /** One failure of a class, to show what went wrong: the HTTP status (if any) and the message. */
@@ -105,6 +106,11 @@ export interface CellSummary extends CellKey {
   approximateRate: number;
   /** Successful requests whose logprobs or continuous usage failed validation (requests.jsonl says why, per request). */
   serverCountsRejected: number;
+  /**
+   * Multi-turn sessions: TTFT and prompt tokens (cached and all) turn by turn, over the measured
+   * requests (metrics/turns.ts); undefined for a single-turn cell.
+   */
+  byTurn?: TurnSummary[];
   /** Where the server reported its own timings (METRICS.md, "Server-reported timings"), ms. */
   serverTimings?: {
     requests: number;
@@ -199,6 +205,7 @@ export class CellAccumulator {
   private clientElapsedMs = 0;
   /** How late the cell started after its scheduled start (a shard's), ms. */
   private startOffsetMs: number | undefined;
+  private readonly turns = new TurnAccumulator();
   /** The cell's timeline, binned as records come (bounded: bins, not requests). */
   private readonly timelineBins = new TimelineBins();
   /** Unix time minus the records' edge clock, ms: puts the throughput window on the timeline. */
@@ -256,6 +263,7 @@ export class CellAccumulator {
       return;
     }
     if (record.metSlo) this.good++;
+    this.turns.add(record);
     // Every distribution comes from the catalog; errors, the window and the server's timings are not distributions.
     this.recordSamples(record, 'sent');
     if (record.metrics.scheduleLagMs > this.options.maxScheduleLagMs) this.late++;
@@ -332,6 +340,7 @@ export class CellAccumulator {
       merged.ttftMinusServer.push(...part.ttftMinusServer);
       merged.serverE2e.push(...part.serverE2e);
       merged.e2eMinusServer.push(...part.e2eMinusServer);
+      merged.turns.addAll(part.turns);
       merged.clientActiveMs += part.clientActiveMs;
       merged.clientElapsedMs += part.clientElapsedMs;
       if (part.startOffsetMs !== undefined) merged.startOffsetMs = Math.max(merged.startOffsetMs ?? 0, part.startOffsetMs);
@@ -401,6 +410,7 @@ export class CellAccumulator {
     const causes = this.causes(stats);
     const invalid = this.invalidReason(causes);
     const utilization = this.clientUtilization();
+    const byTurn = this.turns.summary();
     const hasSlo = slo.length > 0;
     // For the SLO, an arrival dropped at the in-flight cap is load the deployment did not take: it counts as failed.
     const sloErrorRate = completed + this.dropped > 0 ? (errors + this.dropped) / (completed + this.dropped) : 0;
@@ -443,6 +453,7 @@ export class CellAccumulator {
       usageMismatchMean: this.mismatches > 0 ? this.mismatchSum / this.mismatches : 0,
       approximateRate: this.ok > 0 ? this.approximate / this.ok : 0,
       serverCountsRejected: this.serverCountsRejected,
+      ...(byTurn ? { byTurn } : {}),
       ...this.serverTimingsSummary(),
       ...(timeline ? { timeline } : {}),
     };

@@ -10,6 +10,11 @@
  * streams; from then on fewer, and what follows is the ramp-down of the last
  * wave. Open loop: from the first to the last measured arrival time ts.
  *
+ * Multi-turn sessions (load/session-loop.ts) take the closed-loop rule as it
+ * is, with sessions for streams: a slot holds its session while it thinks
+ * between turns and starts the next session as soon as one ends, so until
+ * the earliest among each slot's last end exactly `c` sessions are in flight.
+ *
  * Inside the window, whichever request they belong to (warm-up and late ones
  * load the server too): output tokens whose chunks arrived, requests that
  * ended successfully, and of those the ones that met the SLO.

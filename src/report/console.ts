@@ -4,6 +4,7 @@ import { CELL_VALUES_BY_NAME, METRICS, type MetricName } from '../metrics/catalo
 import type { Stats } from '../metrics/histograms.js';
 import type { CapacityOutcome, ErrorClass, SweepOutcome } from '../types.js';
 import { describeFailures } from '../metrics/slo.js';
+import type { TurnSummary } from '../metrics/turns.js';
 import { fixedOrDash, loadLabel, percent } from '../util/format.js';
 import { textTableLines } from '../util/text-table.js';
 
@@ -102,11 +103,23 @@ export function renderSummaryTable(cells: readonly CellSummary[]): string {
       ...(cell.short ? [`short cell ${at}: ${cell.short}`] : []),
       ...(approximateTokensNote(cell) ? [`${at}: ${approximateTokensNote(cell)}`] : []),
       ...(cell.repeats ? [`spread over ${cell.repeats.count} repeats of ${at}: ${spreadText(cell.repeats.spread)}`] : []),
+      ...(cell.byTurn ? [`by turn in ${at}: ${turnsText(cell.byTurn)}`] : []),
     ];
   });
   errorLines.push(...noteLines);
   const leftOut = left.length > 0 ? [`(left out to fit ${SUMMARY_WIDTH} characters: ${left.map(columnName).join(', ')}; summary.csv has every number)`] : [];
   return [...out, ...(errorLines.length ? ['', ...errorLines] : []), '(times in ms; TPOT and ITL count every token of every chunk)', ...leftOut, ''].join('\n');
+}
+
+/** Turns shown on the console; report.html and summary.json have every one. */
+const CONSOLE_TURNS = 8;
+
+/** `TTFT p50 121.1, 27.3 ms; cached/prompt tokens 0/2004, 2048/2152`: a session cell's turns, the first few. */
+function turnsText(turns: readonly TurnSummary[]): string {
+  const shown = turns.slice(0, CONSOLE_TURNS);
+  const more = turns.length > shown.length ? ` (turns 1–${shown.length} of ${turns.length}: report.html has every one)` : '';
+  const tokens = (turn: TurnSummary): string => `${fixedOrDash(turn.meanCachedPromptTokens, 0)}/${fixedOrDash(turn.meanPromptTokens, 0)}`;
+  return `TTFT p50 ${shown.map((turn) => fixedOrDash(turn.ttftP50Ms, 1)).join(', ')} ms; cached/prompt tokens ${shown.map(tokens).join(', ')}${more}`;
 }
 
 /** ` (HTTP 401: "Incorrect API key provided")`: what the first failure of a class said, cut to a line. */

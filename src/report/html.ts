@@ -11,6 +11,7 @@ import { renderCharts, type Chart } from './charts.js';
 import { headlines, type Headline } from './headline.js';
 import type { Provenance } from './provenance.js';
 import { renderSideBySideHtml } from './side-by-side.js';
+import { renderTurnsSection } from './turns.js';
 import { renderTimelineCharts } from './timeline-chart.js';
 import { escapeHtml } from '../util/escape.js';
 import { formatNumber, loadLabel } from '../util/format.js';
@@ -57,6 +58,7 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     input.sweep ? sweepSection(input.sweep) : '',
     `<section><h2>Charts</h2>\n${charts.map(figure).join('\n')}\n</section>`,
     timelines.length > 0 ? `<section data-section="timelines"><h2>Timelines</h2>\n${timelines.map(figure).join('\n')}\n</section>` : '',
+    await renderTurnsSection(input.cells),
     // Charts first, then the tables: a reader sees the shape before the numbers.
     input.sideBySide ? renderSideBySideHtml(input.sideBySide) : '',
     cellTable(input.cells),

@@ -50,6 +50,7 @@ export function renderRequestLine(record: RequestRecord): string {
     warmup: record.warmup,
     prompt: record.prompt,
     ...(record.slot !== undefined ? { slot: record.slot } : {}),
+    ...(record.session !== undefined ? { session: record.session, turn: record.turn } : {}),
     outcome: record.outcome,
     ...(record.metSlo !== undefined ? { met_slo: record.metSlo } : {}),
     error: record.error ?? null,

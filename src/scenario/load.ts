@@ -12,7 +12,7 @@ import { interpolateEnv } from './interpolate.js';
 import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
 import { TraceFileError } from './trace-file.js';
-import { HF_TOKENIZER_PATTERN, promptsProblem, scenarioSchema, type RawScenario, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
+import { HF_TOKENIZER_PATTERN, promptsProblem, scenarioSchema, type RawScenario, sessionProblems, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
 import { resolveHfTokenizer } from './hf-cache.js';
 import { ScenarioError } from './errors.js';
 import { applyOverrides, originNote, redactOverride, touchesSecret, type FieldOrigin } from './overrides.js';
@@ -145,6 +145,7 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
     // The sweep's throughput probe holds its streams as a concurrency level does.
     const sweepLoad = { concurrency: parsed.data.sweep?.maxConcurrency, allowLargeLoad: parsed.data.load.allowLargeLoad };
     for (const problem of softLimitProblems(sweepLoad, readers)) problems.push(at(['sweep', 'maxConcurrency'], problem.message));
+    for (const problem of sessionProblems(parsed.data, options.workers)) problems.push(at(problem.path, problem.message));
   }
   if (problems.length > 0 || !parsed.success) throw new ScenarioError(file, problems);
   let scenario: Scenario;

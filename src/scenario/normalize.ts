@@ -13,6 +13,7 @@ import {
   type SloBound,
   type SweepSpec,
   type SyntheticPrompts,
+  type ThinkTime,
   type TracePrompts,
 } from '../types.js';
 import { DEFAULT_SYNTHETIC_PROMPTS, HF_TOKENIZER_PATTERN, TOKENIZER_FILE_PATTERN, type RawLength, type RawScenario, type RawSimProfile } from './schema.js';
@@ -145,7 +146,20 @@ function normalizeLoad(raw: RawScenario['load'], trace: ScenarioTrace | undefine
   if (raw.duration !== undefined) load.durationMs = durationMs(raw.duration);
   if (typeof raw.warmup === 'number') load.warmup = raw.warmup;
   else if (raw.warmup !== undefined) load.warmupMs = durationMs(raw.warmup);
+  if (raw.thinkTime !== undefined) load.thinkTime = thinkTime(raw.thinkTime);
   return load;
+}
+
+function thinkTime(raw: NonNullable<RawScenario['load']['thinkTime']>): ThinkTime {
+  if (typeof raw !== 'object') return { kind: 'fixed', ms: durationMs(raw) };
+  switch (raw.distribution) {
+    case 'fixed':
+      return { kind: 'fixed', ms: durationMs(raw.value) };
+    case 'uniform':
+      return { kind: 'uniform', minMs: durationMs(raw.min), maxMs: durationMs(raw.max) };
+    case 'exponential':
+      return { kind: 'exponential', meanMs: durationMs(raw.mean) };
+  }
 }
 
 /**
@@ -159,9 +173,12 @@ function normalizePrompts(raw: NonNullable<RawScenario['prompts']>, file: string
   if ('file' in raw) {
     const { file: dataFile, format = 'jsonl', sample = 'first', ...selection } = raw;
     const resolved = path.resolve(path.dirname(file), dataFile);
-    const { entries, skipped, sha256 } = readDatasetFile(resolved, format);
+    // `turns` is kept as it is (a count or all), not as a filter: the loop below takes numbers only.
+    const { turns, ...filters } = selection;
+    const { entries, skipped, sha256 } = readDatasetFile(resolved, format, turns !== undefined);
     const dataset: DatasetPrompts = { dataset: true, file: resolved, format, sha256, entries, skipped, sample };
-    for (const [key, value] of Object.entries(selection)) if (value !== undefined) (dataset as unknown as Record<string, number>)[key] = value;
+    if (turns !== undefined) dataset.turns = turns;
+    for (const [key, value] of Object.entries(filters)) if (value !== undefined) (dataset as unknown as Record<string, number>)[key] = value;
     return dataset;
   }
   if ('synthetic' in raw) {
@@ -171,6 +188,8 @@ function normalizePrompts(raw: NonNullable<RawScenario['prompts']>, file: string
       inputTokens: lengthDistribution(raw.synthetic.inputTokens),
     };
     if (raw.synthetic.outputTokens !== undefined) synthetic.outputTokens = lengthDistribution(raw.synthetic.outputTokens);
+    if (raw.synthetic.turns !== undefined) synthetic.turns = raw.synthetic.turns;
+    if (raw.synthetic.followUpTokens !== undefined) synthetic.followUpTokens = lengthDistribution(raw.synthetic.followUpTokens);
     const prefix = raw.synthetic.sharedPrefix;
     if (prefix !== undefined) synthetic.sharedPrefix = { tokens: prefix.tokens, groups: prefix.groups ?? 1, as: prefix.as ?? 'system' };
     return synthetic;

@@ -134,6 +134,15 @@ export const simProfileSchema = z
   .strictObject({
     ttftMs: z.number().min(0, 'must be >= 0').optional().describe('Time to first token on an idle server, ms.'),
     tokensPerSecond: positiveNumber.optional().describe('Decode speed of one stream, tokens/s.'),
+    prefillTokensPerSecond: positiveNumber
+      .optional()
+      .describe("Prompt processing speed, tokens/s: the first token comes ttftMs + the request's uncached prompt tokens / this after admission (unset: prompts cost nothing)."),
+    prefixCache: z
+      .boolean()
+      .optional()
+      .describe(
+        'Remember the message-list prefixes served: leading messages seen before count as cached (usage.prompt_tokens_details.cached_tokens) and cost no prefill (default false).',
+      ),
     tokensPerChunk: countOrRange('tokens per SSE chunk').optional().describe('Tokens per chunk: n or [min, max].'),
     outputTokens: countOrRange('output tokens').optional().describe('Output length in tokens: n or [min, max].'),
     capacity: positiveInteger.optional().describe('Streams decoded at full speed at once; more wait in a queue.'),
@@ -257,6 +266,38 @@ const warmupDuration = z
   .string()
   .regex(DURATION_PATTERN, 'must be a count of requests or a duration such as "5s"');
 
+/** A think time's duration: "0s" allowed (a uniform draw may start at zero). */
+const thinkDuration = z
+  .union([z.number().min(0, 'must be >= 0'), z.string().regex(DURATION_PATTERN, 'must be a duration such as "500ms" or "2s"')], {
+    error: 'must be a duration such as "500ms" or "2s", or a number of seconds',
+  })
+  .refine((value) => !isDuration(value) || durationMs(value) <= LIMITS.durationMs, "must be at most 24 days (Node's timers cannot wait longer)");
+
+/** Most turns of one session: each turn's request carries the whole history, held in memory. */
+export const MAX_TURNS = 10_000;
+
+const thinkTimeSchema = z
+  .union(
+    [
+      thinkDuration,
+      z.discriminatedUnion(
+        'distribution',
+        [
+          z.strictObject({ distribution: z.literal('fixed'), value: thinkDuration }),
+          z
+            .strictObject({ distribution: z.literal('uniform'), min: thinkDuration, max: thinkDuration })
+            .refine((d) => durationMs(d.min) <= durationMs(d.max), 'min must not exceed max'),
+          z.strictObject({ distribution: z.literal('exponential'), mean: thinkDuration }),
+        ],
+        { error: 'distribution must be one of fixed (value), uniform (min, max) or exponential (mean)' },
+      ),
+    ],
+    { error: 'must be a duration such as "2s", or {distribution: fixed|uniform|exponential, ...} in durations' },
+  )
+  .describe(
+    "Multi-turn sessions: the wait between a turn's answer and the session's next turn, e.g. \"2s\", or {distribution: uniform, min: 1s, max: 3s}, {distribution: exponential, mean: 2s} (drawn from the scenario's seed). It counts as in flight.",
+  );
+
 const loadSchema = z
   .strictObject({
     concurrency: levels(atMost(positiveInteger, LIMITS.inFlight, 'streams one process holds'), 'a positive integer')
@@ -311,6 +352,7 @@ const loadSchema = z
       .describe(
         'Threads that send and read the load, each with its share of every cell (--workers wins); 1 sends from the main thread. Default: one per available core minus one, at least one.',
       ),
+    thinkTime: thinkTimeSchema.optional(),
     allowLargeLoad: z
       .boolean()
       .optional()
@@ -482,6 +524,12 @@ const promptsSchema = z
             .enum(['first', 'random'], { error: 'must be first or random' })
             .optional()
             .describe("first (default): entries in file order; random: in an order shuffled from the scenario's seed, the same for every model."),
+          turns: z
+            .union([atMost(positiveInteger, MAX_TURNS, 'each turn carries the whole history'), z.literal('all')], { error: 'must be a positive integer or all' })
+            .optional()
+            .describe(
+              "Multi-turn sessions (sharegpt, openai-chat): each conversation's human turns in order, up to this many (all: every one); the dataset's answers are replaced by the server's own. Unset: the first exchange only.",
+            ),
         })
         .superRefine((spec, context) => {
           for (const [min, max] of [
@@ -489,6 +537,9 @@ const promptsSchema = z
             ['minOutputTokens', 'maxOutputTokens'],
           ] as const) {
             if ((spec[min] ?? 0) > (spec[max] ?? Infinity)) context.addIssue({ code: 'custom', message: `must not exceed ${max}`, path: [min] });
+          }
+          if (spec.turns !== undefined && (spec.format ?? 'jsonl') === 'jsonl') {
+            context.addIssue({ code: 'custom', message: 'applies to conversations only (format: sharegpt or openai-chat)', path: ['turns'] });
           }
         }),
       z.strictObject({
@@ -500,6 +551,12 @@ const promptsSchema = z
             ),
             outputTokens: lengthSchema.optional().describe('Output length, sent as max_tokens (and ignore_eos/min_tokens where the provider takes them).'),
             sharedPrefix: sharedPrefixSchema.optional(),
+            turns: atMost(positiveInteger, MAX_TURNS, 'each turn carries the whole history')
+              .optional()
+              .describe("Multi-turn sessions: turns per session, each a new user message of inputTokens sent with the history so far (the server's answers verbatim). Unset: single-turn requests."),
+            followUpTokens: lengthSchema
+              .optional()
+              .describe('Multi-turn sessions: the length of the user message of turns 2 and later (default: inputTokens): a long first message, then short questions.'),
           })
           .superRefine((spec, context) => {
             const count = spec.count ?? DEFAULT_SYNTHETIC_PROMPTS;
@@ -586,5 +643,38 @@ export function promptsProblem(raw: unknown): string | undefined {
 }
 
 export type RawScenario = z.infer<typeof scenarioSchema>;
+
+/** Whether the scenario's prompts are multi-turn sessions (`turns` set). */
+export function hasTurns(prompts: RawScenario['prompts']): boolean {
+  if (prompts === undefined || Array.isArray(prompts)) return false;
+  return 'synthetic' in prompts ? prompts.synthetic.turns !== undefined : prompts.turns !== undefined;
+}
+
+/**
+ * What multi-turn sessions rule out, as problems with their paths: sessions run in a closed loop
+ * on one thread (`workersFlag`: `--workers`, which wins over load.workers), and a think time
+ * without sessions has nothing to wait between.
+ */
+export function sessionProblems(raw: Pick<RawScenario, 'prompts' | 'load'>, workersFlag?: number): { path: (string | number)[]; message: string }[] {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const { prompts } = raw;
+  if (prompts !== undefined && !Array.isArray(prompts) && 'synthetic' in prompts && prompts.synthetic.followUpTokens !== undefined && prompts.synthetic.turns === undefined) {
+    problems.push({ path: ['prompts', 'synthetic', 'followUpTokens'], message: 'applies to multi-turn sessions only (prompts.synthetic.turns)' });
+  }
+  if (!hasTurns(prompts)) {
+    if (raw.load.thinkTime !== undefined) problems.push({ path: ['load', 'thinkTime'], message: 'applies to multi-turn sessions only (prompts with turns)' });
+    return problems;
+  }
+  if (raw.load.rate !== undefined) {
+    problems.push({ path: ['load', 'rate'], message: 'multi-turn sessions run in a closed loop: set load.concurrency (sessions in flight) instead' });
+  }
+  if (workersFlag !== undefined && workersFlag > 1) {
+    problems.push({ path: ['load', 'workers'], message: `multi-turn sessions run on one thread: --workers ${workersFlag} cannot split them` });
+  } else if (raw.load.workers !== undefined && raw.load.workers > 1) {
+    problems.push({ path: ['load', 'workers'], message: 'multi-turn sessions run on one thread: set 1 or leave it unset' });
+  }
+  return problems;
+}
+
 export type RawSimProfile = z.infer<typeof simProfileSchema>;
 export type RawLength = z.infer<typeof lengthSchema>;

@@ -20,6 +20,7 @@ import { profileFor } from './profile.js';
 import { drawInteger, seededRandom, type Random } from '../util/random.js';
 import { SIM_WORDS } from './words.js';
 import { tokenizeRoute, type TokenizeMode } from './tokenize.js';
+import { messageTokens, PrefixCache, simMessagesOf, type SimMessage } from './prefix-cache.js';
 
 /** One chunk the simulator wrote. */
 export interface SimChunkTruth {
@@ -55,6 +56,10 @@ export interface SimRequestTruth {
   finalEventsAt: number[];
   /** Dropped unanswered, its connection closed, because it came on a reused connection (`staleKeepAlive`). */
   droppedOnStaleConnection?: boolean;
+  /** The request's messages (chat, Messages; Responses' input list) as they arrived: what a test checks a session's history by. */
+  messages?: SimMessage[];
+  /** `prefixCache`: prompt tokens found in the cache, as usage reports them. */
+  cachedPromptTokens?: number;
 }
 
 /** With `afterDone: repeatDone`, the second final event comes this long after the first, ms. */
@@ -138,6 +143,7 @@ interface ChatBody {
 export async function startSimulator(config: SimConfig, options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const truth: SimRequestTruth[] = [];
   const slotsByModel = new Map<string, DecodeSlots>();
+  const cachesByModel = new Map<string, PrefixCache>();
   let requestCount = 0;
   /** Connections that served a request: with `staleKeepAlive`, the next request on one is dropped. */
   const servedConnections = new WeakSet<object>();
@@ -185,6 +191,8 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
           };
           const requestId = req.headers['x-tokenmeter-request-id'];
           if (typeof requestId === 'string') record.requestId = requestId;
+          const messages = simMessagesOf(body.messages ?? body.input);
+          if (options.keepTruth && messages) record.messages = messages;
           if (options.keepTruth) truth.push(record);
           if (profile.staleKeepAlive || profile.quirks?.includes('close-after-response')) {
             if (servedConnections.has(req.socket)) {
@@ -199,7 +207,13 @@ export async function startSimulator(config: SimConfig, options: SimulatorOption
           const choices = wire.choices ? (positiveInteger(body.n) ?? 1) : 1;
           if (choices > 8) return sendError(res, 400, 'invalid_request_error', 'n must be between 1 and 8');
           const plans = Array.from({ length: choices }, () => planCompletion(body, profile, random));
-          serveCompletion(req, res, wire, body, profile, plans, record, slotsFor(body.model, profile), requestNumber, options.keepTruth === true);
+          let cache: PrefixCache | undefined;
+          if (profile.prefixCache && messages) {
+            cache = cachesByModel.get(body.model);
+            if (!cache) cachesByModel.set(body.model, (cache = new PrefixCache()));
+          }
+          const prompt = { messages, ...(cache ? { cache } : {}) };
+          serveCompletion(req, res, wire, body, profile, plans, record, slotsFor(body.model, profile), requestNumber, options.keepTruth === true, prompt);
         },
         () => sendError(res, 400, 'invalid_request_error', 'the body is not valid JSON'),
       );
@@ -291,16 +305,9 @@ function planCompletion(body: ChatBody, profile: SimModelProfile, random: Random
 /** With the hold-back-flush quirk: the share of chunks after the first that are a flush of held-back tokens. */
 const HOLD_BACK_SHARE = 0.15;
 
-/** An approximation (words plus a per-message template overhead): the simulator has no tokenizer. */
+/** An approximation (words plus a per-message template overhead, prefix-cache.ts): the simulator has no tokenizer. */
 function estimatePromptTokens(prompt: unknown): number {
-  const messages = Array.isArray(prompt) ? prompt : [{ content: prompt }];
-  let tokens = 0;
-  for (const message of messages) {
-    const content = typeof message === 'string' ? message : (message as { content?: unknown })?.content;
-    const text = typeof content === 'string' ? content : JSON.stringify(content ?? '');
-    tokens += 4 + (text.match(/\S+/g)?.length ?? 0);
-  }
-  return tokens;
+  return simMessagesOf(Array.isArray(prompt) ? prompt : [{ content: prompt }])!.reduce((sum, message) => sum + messageTokens(message), 0);
 }
 
 /** Extras a token chunk may carry, when the request asked for them. */
@@ -490,6 +497,7 @@ function serveCompletion(
   slots: DecodeSlots,
   requestNumber: number,
   keepTruth: boolean,
+  prompt: { messages: SimMessage[] | undefined; cache?: PrefixCache },
 ): void {
   const id = `chatcmpl-sim-${requestNumber}`;
   const created = Math.floor(Date.now() / 1000);
@@ -502,6 +510,8 @@ function serveCompletion(
   let repeatTimer: NodeJS.Timeout | undefined;
   let admitted = false;
   let done = false;
+  /** Prompt tokens the prefix cache held when the request was admitted. */
+  let cachedTokens = 0;
 
   const finish = (): void => {
     if (done) return;
@@ -527,6 +537,7 @@ function serveCompletion(
       prompt_tokens: promptTokens,
       completion_tokens: reported,
       total_tokens: promptTokens + reported,
+      ...(prompt.cache ? { prompt_tokens_details: { cached_tokens: cachedTokens } } : {}),
       time_to_first_token: (firstAt - record.receivedAt) / 1000,
       total_latency: totalSeconds,
       completion_tokens_after_first_per_sec: afterFirstSeconds > 0 ? (reported - firstTokens) / afterFirstSeconds : 0,
@@ -536,11 +547,27 @@ function serveCompletion(
     };
   };
 
+  // Decoded, the answer is in the cache too (as vLLM keeps the blocks it generated): a session's next turn,
+  // whose history carries it, finds it there.
+  const rememberAnswer = (): void => {
+    if (!prompt.cache || !prompt.messages) return;
+    const plan = plans[0]!;
+    const answer = plan.chunkTexts.filter((_, i) => !plan.chunkReasoning[i]).join('');
+    prompt.cache.remember([...prompt.messages, { role: 'assistant', content: answer }]);
+  };
+
   const cancel = slots.acquire(() => {
     admitted = true;
     const admittedAt = performance.now();
     record.admittedAt = admittedAt;
-    const firstAt = admittedAt + profile.ttftMs;
+    // Prefill happens now: what the cache holds of the prompt costs nothing, the rest its tokens at the prefill rate.
+    if (prompt.cache && prompt.messages) {
+      cachedTokens = Math.min(promptTokens, prompt.cache.cachedTokens(prompt.messages));
+      prompt.cache.remember(prompt.messages);
+      record.cachedPromptTokens = cachedTokens;
+    }
+    const prefillMs = profile.prefillTokensPerSecond ? ((promptTokens - cachedTokens) / profile.prefillTokensPerSecond) * 1000 : 0;
+    const firstAt = admittedAt + profile.ttftMs + prefillMs;
     // Every choice decodes in parallel. Chunk i of a choice is due when its last token is:
     // the first at TTFT, then one token per msPerToken.
     const schedule: { due: number; choice: number; chunk: number }[] = [];
@@ -615,6 +642,7 @@ function serveCompletion(
           };
         }
         const tail = wire.end(ids, ending);
+        rememberAnswer();
         record.finished = true;
         record.finalEventsAt.push(performance.now());
         const afterDone = profile.afterDone ?? 'close';
@@ -643,6 +671,7 @@ function serveCompletion(
             finish_reason: plan.finishReason,
           };
         });
+        rememberAnswer();
         record.finished = true;
         sendJson(res, 200, { id, object: 'chat.completion', created, model: record.model, choices, usage: usage(firstAt, performance.now()) });
         finish();

@@ -55,7 +55,7 @@ test('a trace replayed on the built-in simulator: each record scheduled at its l
     }
   }));
 
-test('capacity and sweep refuse a trace and a ramp, exit 2, before sending anything: they pick their loads themselves', () =>
+test('capacity and sweep refuse a trace and a ramp, and sweep multi-turn sessions, exit 2, before sending anything', () =>
   withTempDir(async (dir) => {
     await writeFile(path.join(dir, 'trace.jsonl'), TRACE);
     for (const command of ['capacity', 'sweep'] as const) {
@@ -69,4 +69,8 @@ test('capacity and sweep refuse a trace and a ramp, exit 2, before sending anyth
         assert.match(io.err(), new RegExp(`${name}\\.yaml: ${field.replace(/[.()]/g, '\\$&')}; use a single rate or concurrency`));
       }
     }
+    const sessions = `name: s\ntarget: {baseURL: builtin}\nmodels: [Meta-Llama-3.3-70B-Instruct]\nload: {concurrency: 2, requests: 4}\nprompts: {synthetic: {inputTokens: 8, turns: 2}}\n`;
+    const { code, io } = await runScenarioText(dir, 's', sessions, { command: 'sweep' });
+    assert.equal(code, 2, io.err());
+    assert.match(io.err(), /s\.yaml: prompts\.turns: sweep's rates are open-loop cells/);
   }));

@@ -1,0 +1,63 @@
+/**
+ * The simulator's prefix cache (profile `prefixCache`): which message-list
+ * prefixes it has served, so a request whose leading messages it has seen
+ * counts their tokens as cached, as a server with automatic prefix caching
+ * (vLLM, SGLang) reports them in `usage.prompt_tokens_details.cached_tokens`.
+ *
+ * A prefix is whole messages (a real cache works in blocks of ~16 tokens; a
+ * message boundary keeps the simulator's counts exact and easy to check). It
+ * is keyed by a running hash of the messages' roles and texts, so a session's
+ * next turn, whose history is the previous request's messages plus the answer
+ * the server gave, finds everything but its new user message.
+ */
+import { createHash } from 'node:crypto';
+
+/** One message as the simulator reads it: a role and its text. */
+export interface SimMessage {
+  role: string;
+  content: string;
+}
+
+/** Prompt tokens of one message: the simulator has no tokenizer, so its words plus a per-message template overhead. */
+export const messageTokens = (message: SimMessage): number => 4 + (message.content.match(/\S+/g)?.length ?? 0);
+
+/** The running hash of each prefix: hashes[k] identifies messages[0…k]. */
+function prefixHashes(messages: readonly SimMessage[]): string[] {
+  const hashes: string[] = [];
+  let previous = '';
+  for (const message of messages) {
+    previous = createHash('sha256').update(previous).update(JSON.stringify([message.role, message.content])).digest('hex');
+    hashes.push(previous);
+  }
+  return hashes;
+}
+
+export class PrefixCache {
+  private readonly seen = new Set<string>();
+
+  /** Tokens of the longest prefix of `messages` served before (whole messages), 0 for none. */
+  cachedTokens(messages: readonly SimMessage[]): number {
+    const hashes = prefixHashes(messages);
+    let longest = 0;
+    hashes.forEach((hash, k) => {
+      if (this.seen.has(hash)) longest = k + 1;
+    });
+    return messages.slice(0, longest).reduce((sum, message) => sum + messageTokens(message), 0);
+  }
+
+  /** Remembers every prefix of `messages` (a prompt once prefilled, or a prompt with its answer once decoded). */
+  remember(messages: readonly SimMessage[]): void {
+    for (const hash of prefixHashes(messages)) this.seen.add(hash);
+  }
+}
+
+/** A request body's messages (or a completions prompt's list) as the cache reads them; undefined when it is no list. */
+export function simMessagesOf(value: unknown): SimMessage[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value.map((message: unknown) => {
+    // A legacy completions prompt may be a list of strings.
+    if (typeof message === 'string') return { role: '', content: message };
+    const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown };
+    return { role: typeof role === 'string' ? role : '', content: typeof content === 'string' ? content : JSON.stringify(content ?? '') };
+  });
+}
