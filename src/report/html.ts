@@ -35,8 +35,9 @@ export interface ReportInput {
   /** Where the numbers came from (report/provenance.ts); a compare page of several runs has none. */
   provenance?: Provenance;
   /**
-   * The cells whose timelines are drawn, one chart each (default `cells`); merged repeats are left
-   * out (each repeat has its own timeline), so `run --repeat` passes every repeat's cell here.
+   * The cells whose timelines are drawn, one chart each (default none: a compare page sets runs side
+   * by side, and each run's own report has its timelines); merged repeats are left out (each repeat
+   * has its own timeline), so `run --repeat` passes every repeat's cell here.
    */
   timelineCells?: readonly CellSummary[];
 }
@@ -47,7 +48,7 @@ export interface ReportInput {
  */
 export async function renderReportHtml(input: ReportInput): Promise<string> {
   const charts = await renderCharts(input);
-  const timelines = await renderTimelineCharts((input.timelineCells ?? input.cells).filter((cell) => cell.repeats === undefined));
+  const timelines = await renderTimelineCharts((input.timelineCells ?? []).filter((cell) => cell.repeats === undefined));
   const body = [
     header(input),
     headlineSection(headlines(input.cells, input.slo)),

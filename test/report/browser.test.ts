@@ -24,7 +24,7 @@ test('the report renders in headless Chromium: no errors, no requests, every cha
 });
 
 test('each cell’s timeline lays out at the page’s width in Chromium, its two series and its shading drawn', async () => {
-  const html = await renderReportHtml({ title: 't', generatedAt: 'now', cells: [timelineCell(3), timelineCell(40, 4)], slo: [] });
+  const html = await renderReportHtml({ title: 't', generatedAt: 'now', cells: [timelineCell(3), timelineCell(40, 4)], timelineCells: [timelineCell(3), timelineCell(40, 4)], slo: [] });
   await withTempDir(async (dir) => {
     const file = path.join(dir, 'report.html');
     await writeFile(file, html);

@@ -23,7 +23,7 @@ const figure = (html: string, name: string): string => {
 test('the report draws a timeline per cell, warm-up and window shaded; a cell with no request gets a note, no chart', async () => {
   const cells = [cell(3), cell(0, 4)];
   assert.equal(cells[1]!.timeline, undefined);
-  const html = await renderReportHtml({ title: 't', generatedAt: 'now', cells, slo: [] });
+  const html = await renderReportHtml({ title: 't', generatedAt: 'now', cells, timelineCells: cells, slo: [] });
   const drawn = figure(html, 'timeline-1');
   assert.match(drawn, /<svg/);
   assert.match(drawn, /m @ c=2: output tokens\/s per 0\.1 s bin \(blue, left axis\) and requests in flight/);
@@ -39,7 +39,13 @@ test('the report draws a timeline per cell, warm-up and window shaded; a cell wi
 
 test('no timeline section when no cell has a timeline (a folder written before them)', async () => {
   const { timeline: _timeline, ...old } = cell(3);
-  const html = await renderReportHtml({ title: 't', generatedAt: 'now', cells: [old], slo: [] });
+  const html = await renderReportHtml({ title: 't', generatedAt: 'now', cells: [old], timelineCells: [old], slo: [] });
+  assert.doesNotMatch(html, /data-section="timelines"/);
+});
+
+test('a page not given timeline cells (a compare page) draws no timeline', async () => {
+  const cells = [cell(3)];
+  const html = await renderReportHtml({ title: 't', generatedAt: 'now', cells, slo: [] });
   assert.doesNotMatch(html, /data-section="timelines"/);
 });
 
