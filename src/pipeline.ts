@@ -32,6 +32,7 @@ import { progressOf, type Progress } from './load/progress.js';
 import { probeProblem, sweepRates, SYNCHRONOUS_LOAD, throughputConcurrency, throughputLoad } from './load/sweep.js';
 import { cellStartUnixMs, type ShardSchedule } from './load/shard-schedule.js';
 import { prepareWorkloads, requestParams, type ModelWorkload } from './load/workload.js';
+import { isSessionWorkload, sessionsRepeated } from './load/session-loop.js';
 import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary } from './metrics/cell-summary.js';
 import type { ClientHealth } from './metrics/client-health.js';
 import { droppedRecord, toRequestRecord, uncountedRecord } from './metrics/request-record.js';
@@ -153,6 +154,8 @@ interface Session {
   clientHealth: ClientHealthMonitorFactory | undefined;
   /** The worker threads that send the load, when there is more than one; undefined: this thread sends. */
   workers: LoadWorkers | undefined;
+  /** The models (by index) already warned that their sessions repeat a conversation. */
+  warnedRepeatedSessions: Set<number>;
 }
 
 /** Runs the scenario's sweep: every model at every level, in order, each `repeat` times. */
@@ -335,6 +338,7 @@ async function openSession(scenario: Scenario, options: PipelineOptions): Promis
     warnings,
     interrupt: options.interrupt,
     started: 0,
+    warnedRepeatedSessions: new Set(),
     clientHealth,
     workers,
   };
@@ -452,6 +456,15 @@ async function* measureCell(
   }
   const summary = accumulator.summary();
   yield { type: 'cell', cell: summary };
+  if (!session.warnedRepeatedSessions.has(modelIndex) && isSessionWorkload(workload.prompts) && sessionsRepeated(workload.sessions, { prompts: workload.prompts, share })) {
+    session.warnedRepeatedSessions.add(modelIndex);
+    yield {
+      type: 'warning',
+      message:
+        `${workload.model.name}: the run has started more sessions than there are distinct conversations (${workload.prompts.length}), so some were sent again ` +
+        "from this cell on: a server's prefix cache may serve their first turns, and turn 1's TTFT is then not a cold one; raise prompts.synthetic.count (or use a larger dataset)",
+    };
+  }
   return { accumulator, summary };
 }
 
@@ -472,7 +485,8 @@ function threadCell(session: Session, workload: ModelWorkload, load: LoadLevel, 
       idleTimeoutMs: scenario.target.idleTimeoutMs,
       ...(session.interrupt ? { interrupt: session.interrupt } : {}),
     });
-  const cellLoaded = cellLoad(scenario, load, workload.prompts, idPrefix, send, { clock, ...(session.interrupt ? { interrupt: session.interrupt } : {}) }, share);
+  const options = { clock, sessions: workload.sessions, ...(session.interrupt ? { interrupt: session.interrupt } : {}) };
+  const cellLoaded = cellLoad(scenario, load, workload.prompts, idPrefix, send, options, share);
   const monitor = session.clientHealth?.();
   return { ...cellLoaded, stopHealth: () => monitor?.stop() };
 }

@@ -269,6 +269,17 @@ const statsSchema = z.looseObject({
 const spreadSchema = z.looseObject({ min: z.number().nullable(), max: z.number().nullable(), cv: z.number() });
 
 const binCounts = z.array(count);
+/** metrics/turns.ts's TurnSummary: one session turn's figures. */
+const turnSchema = z.looseObject({
+  turn: z.number().int().positive(),
+  requests: count,
+  ok: count,
+  ttftP50Ms: z.number().optional(),
+  ttftP95Ms: z.number().optional(),
+  meanCachedPromptTokens: z.number().optional(),
+  meanPromptTokens: z.number().optional(),
+});
+
 /** metrics/timeline.ts's CellTimeline: every per-bin list as long as the others. */
 const timelineSchema = z
   .looseObject({
@@ -325,6 +336,8 @@ const summaryCellSchema = z.looseObject({
   serverCountsRejected: count.default(0),
   // Folders written before the timeline was kept have none.
   timeline: timelineSchema.optional(),
+  // Session cells only (metrics/turns.ts's TurnSummary).
+  byTurn: z.array(turnSchema).optional(),
 });
 
 const capacitySchema = z.looseObject({

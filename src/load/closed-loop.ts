@@ -26,6 +26,20 @@ export interface LoopOptions {
    * and of an open loop's schedule. The loops of one cell's shares pass the same, so their schedules are one.
    */
   startAt?: number;
+  /**
+   * Multi-turn sessions: the model's sessions started so far in the run, which this cell's continue
+   * (default: a count of its own, from 0).
+   */
+  sessions?: SessionCursor;
+}
+
+/**
+ * The sessions of one model a process has started in a run, across its cells and repeats: each new
+ * session takes the next conversation, so none is sent twice while the prompts last (a server's
+ * prefix cache would serve a repeated first turn, and turn 1's TTFT would not be a cold one).
+ */
+export interface SessionCursor {
+  started: number;
 }
 
 export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, options: LoopOptions = {}): AsyncGenerator<FinishedRequest> {

@@ -23,7 +23,7 @@ import { sleep, systemClock } from '../util/clock.js';
 import { deriveSeed, seededRandom, type Random } from '../util/random.js';
 import { inShare, WHOLE, type CellPlan, type FinishedRequest, type SendRequest } from './cell-budget.js';
 import { Channel } from './channel.js';
-import { slotsPlan, type LoopOptions } from './closed-loop.js';
+import { slotsPlan, type LoopOptions, type SessionCursor } from './closed-loop.js';
 
 /** The seed stream of think times (deriveSeed's part), apart from arrivals' and prompts'. */
 const THINK_STREAM = 0xb2;
@@ -84,11 +84,15 @@ export class SessionBudget {
   private measured = 0;
   private measureStart: number | undefined;
 
-  /** `minWarmupSessions`: one per slot; `startedAt`: when the cell began (the clock's time, ms). */
+  /**
+   * `minWarmupSessions`: one per slot; `startedAt`: when the cell began (the clock's time, ms);
+   * `cursor`: the model's sessions started before this cell, which this cell's continue.
+   */
   constructor(
     private readonly plan: CellPlan,
     private readonly minWarmupSessions: number,
     private readonly startedAt: number,
+    private readonly cursor: SessionCursor = { started: 0 },
   ) {}
 
   /** Whether the cell's measured part is over at `at`: its requests sent, or its duration past. */
@@ -106,7 +110,7 @@ export class SessionBudget {
       this.measureStart === undefined &&
       (this.sessions < this.minWarmupSessions || this.warmupSent < (warmup ?? 0) || (warmupMs !== undefined && at < this.startedAt + warmupMs));
     const n = this.sessions++;
-    return { role: warmupLeft ? 'warmup' : 'measured', session: `${this.plan.idPrefix}-s${n}`, prompt: n % this.plan.prompts.length };
+    return { role: warmupLeft ? 'warmup' : 'measured', session: `${this.plan.idPrefix}-s${n}`, prompt: sessionPrompt(this.cursor.started++, this.plan) };
   }
 
   /** Whether a session of `role` may send its next turn at `at`; if so, the turn is counted and gets its request id. */
@@ -121,12 +125,27 @@ export class SessionBudget {
   }
 }
 
+/**
+ * The conversation of a process's `started`-th session of a model: the next in turn, a share
+ * (a shard's) taking every count-th from its index, so that shares send disjoint conversations.
+ */
+export function sessionPrompt(started: number, plan: Pick<CellPlan, 'prompts' | 'share'>): number {
+  const { index, count } = plan.share ?? WHOLE;
+  return (index + count * started) % plan.prompts.length;
+}
+
+/** Whether a model's sessions so far have sent some conversation twice (sessionPrompt has wrapped). */
+export function sessionsRepeated(cursor: SessionCursor, plan: Pick<CellPlan, 'prompts' | 'share'>): boolean {
+  const { index, count } = plan.share ?? WHOLE;
+  return cursor.started > 0 && index + count * (cursor.started - 1) >= plan.prompts.length;
+}
+
 export async function* sessionLoop(plan: SessionLoopPlan, send: SendRequest, options: LoopOptions = {}): AsyncGenerator<FinishedRequest> {
   const { interrupt, clock = systemClock } = options;
   const finished = new Channel<FinishedRequest>();
   const share = plan.share ?? WHOLE;
   const slots = Array.from({ length: plan.concurrency }, (_, slot) => slot).filter((slot) => inShare(slot, share));
-  const budget = new SessionBudget(slotsPlan(plan, slots), slots.length, options.startAt ?? clock.now());
+  const budget = new SessionBudget(slotsPlan(plan, slots), slots.length, options.startAt ?? clock.now(), options.sessions);
 
   const slot = async (slot: number): Promise<void> => {
     // Each slot its own stream, so a think time does not depend on how the slots interleave.

@@ -9,6 +9,7 @@ import { ScenarioError } from '../scenario/load.js';
 import { outputLengthParams, PROVIDERS } from '../scenario/providers.js';
 import { TOKENIZER_FILE_PATTERN } from '../scenario/schema.js';
 import { SERVER_TOKENIZER, type DatasetPrompts, type ModelSpec, type Prompt, type Scenario, type TokenizerName } from '../types.js';
+import type { SessionCursor } from './closed-loop.js';
 import { ServerTokenizer } from './server-tokenizer.js';
 import { selectDatasetPrompts } from './dataset-prompts.js';
 import { buildSyntheticPrompts, buildTracePrompts } from './synthetic-prompts.js';
@@ -25,6 +26,8 @@ export interface ModelWorkload {
   /** `tokenizer: server`: the server's tokenize endpoint, asked after each cell; `tokenizer` is the next source. */
   server?: ServerTokenizer;
   prompts: Prompt[];
+  /** Multi-turn sessions: how many this process has started for the model, across the run's cells. */
+  sessions: SessionCursor;
 }
 
 /** Where the server tokenizer asks, and how it authenticates, as the chat requests do. */
@@ -59,7 +62,7 @@ export async function prepareWorkloads(scenario: Scenario, warnings: string[], t
         );
       }
       const prompts = Array.isArray(spec) ? spec : built.get(tokenizer)!;
-      return { model, tokenizer, fallback, prompts, ...(server ? { server } : {}) };
+      return { model, tokenizer, fallback, prompts, sessions: { started: 0 }, ...(server ? { server } : {}) };
     }),
   );
   if ('dataset' in spec) checkDatasetSelections(scenario, spec, workloads, warnings);

@@ -62,6 +62,11 @@ const CORRUPTIONS: { name: string; corrupt: (dir: string) => Promise<void>; mess
     message: /\/summary\.json: not as tokenmeter writes it: cells\[0\]\.timeline: every per-bin list must have one value per bin/,
   },
   {
+    name: 'a summary.json cell has a byTurn that is not a list of turns',
+    corrupt: editJson('summary.json', (summary) => (summary.cells[0].byTurn = 5)),
+    message: /\/summary\.json: not as tokenmeter writes it: cells\[0\]\.byTurn: /,
+  },
+  {
     name: 'a histogram in histograms.json does not decode',
     corrupt: editJson('histograms.json', (histograms) => (histograms.cells[0].histograms.ttft.encoded = 'garbage+garbage/')),
     message: /\/histograms\.json: cells\[0\]\.histograms\.ttft\.encoded does not decode as an HdrHistogram/,

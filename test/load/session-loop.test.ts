@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OutgoingRequest } from '../../src/load/cell-budget.ts';
-import { answerOf, drawThinkMs, sessionLoop, type SessionLoopPlan } from '../../src/load/session-loop.ts';
+import { answerOf, drawThinkMs, sessionLoop, sessionPrompt, sessionsRepeated, type SessionLoopPlan } from '../../src/load/session-loop.ts';
 import type { ChatMessage, Exchange, Prompt } from '../../src/types.ts';
 import { sleep, VirtualClock } from '../../src/util/clock.ts';
 import { seededRandom } from '../../src/util/random.ts';
@@ -173,4 +173,33 @@ test('a share of a session cell (a worker’s, a shard’s) runs its own slots a
   // Slots 1 and 3 of 4 get 10 = 3 + 3 + 2 + 2 dealt in turn: 3 + 2.
   assert.equal(finished.filter((r) => !r.warmup).length, 5);
   assert.ok(finished.every((r) => r.session!.startsWith('c1.1-s') && r.id.startsWith('c1.1-')));
+});
+
+test("a model's sessions continue across its cells (and repeats): each cell takes the next conversations, none sent twice while they last", async () => {
+  const clock = new VirtualClock();
+  const cursor = { started: 0 };
+  const firstTurns = async (idPrefix: string): Promise<string[]> => {
+    const server = fakeServer(clock, 10);
+    await clock.run(drain(sessionLoop(plan({ concurrency: 1, requests: 2, prompts: sessions(8, 2), idPrefix }), server.send, { clock, sessions: cursor })));
+    return server.sent.filter((s) => s.request.turn === 1).map((s) => s.request.messages[0]!.content);
+  };
+  // Cell 1: a warm-up session, then one measured session of 2 turns; cell 2 goes on from there.
+  assert.deepEqual(await firstTurns('c1'), ['s0t1', 's1t1']);
+  assert.deepEqual(await firstTurns('c2'), ['s2t1', 's3t1']);
+  assert.equal(cursor.started, 4);
+  assert.equal(sessionsRepeated(cursor, { prompts: sessions(8, 2) }), false);
+  assert.equal(sessionsRepeated({ started: 9 }, { prompts: sessions(8, 2) }), true);
+});
+
+test('the shares of a session cell (shards) send disjoint conversations: share i takes every count-th from i', () => {
+  const prompts = sessions(12, 2);
+  const taken = (index: number) => Array.from({ length: 4 }, (_, started) => sessionPrompt(started, { prompts, share: { index, count: 3 } }));
+  assert.deepEqual([taken(0), taken(1), taken(2)], [
+    [0, 3, 6, 9],
+    [1, 4, 7, 10],
+    [2, 5, 8, 11],
+  ]);
+  // Shard 2's 4th session is the 12th conversation of the run: the last before they repeat.
+  assert.equal(sessionsRepeated({ started: 4 }, { prompts, share: { index: 2, count: 3 } }), false);
+  assert.equal(sessionsRepeated({ started: 5 }, { prompts, share: { index: 0, count: 3 } }), true);
 });

@@ -27,12 +27,17 @@ async function runSessions(load: string) {
   const clock = new VirtualClock(500);
   const server = new VirtualServer(clock, { ttftMs: 20, tokensPerSecond: 500, tokensPerChunk: [1, 3], outputTokens: 200, capacity: 8 });
   const records: RequestRecord[] = [];
+  /** Each warning, after how many cells it came. */
+  const warnings: { afterCells: number; message: string }[] = [];
+  let cells = 0;
   const result = await clock.run(
     collectRun(scenarioEvents(scenario, { baseURL: '', clock, client: server, wallClockOrigin: { clockMs: 0, unixMs: Date.UTC(2030, 0, 1) } }), (event) => {
       if (event.type === 'record') records.push(event.record);
+      if (event.type === 'cell') cells++;
+      if (event.type === 'warning') warnings.push({ afterCells: cells, message: event.message });
     }),
   );
-  return { scenario, server, records, result };
+  return { scenario, server, records, result, warnings };
 }
 
 test('session cells: records carry session and turn, measured requests count turns, each turn sends its own output length', async () => {
@@ -95,4 +100,14 @@ test('the steady-state window of a session cell ends when the first slot runs ou
   const start = Math.min(...measured.map((r) => r.sentAtUnixMs!));
   const lastEndBySlot = [0, 1].map((slot) => Math.max(...records.filter((r) => r.slot === slot).map((r) => r.sentAtUnixMs! + r.metrics.e2eMs)));
   assert.ok(Math.abs(result.cells[0]!.windowS - (Math.min(...lastEndBySlot) - start) / 1000) < 1e-6);
+});
+
+test("a model's cells go on through its conversations, and the run warns once when they start over", async () => {
+  // Cell 1 (c=1): a warm-up session and one measured one; cell 2 (c=2): two warm-up sessions and two measured: 6 of 5 conversations.
+  const { records, warnings } = await runSessions('load: {concurrency: [1, 2], requests: 3}\n');
+  const firstTurns = (cell: string) => [...new Set(records.filter((r) => r.id.startsWith(`${cell}-`) && r.turn === 1).map((r) => r.prompt))];
+  assert.deepEqual(firstTurns('c1'), [0, 1]);
+  assert.deepEqual(firstTurns('c2').sort(), [0, 2, 3, 4]);
+  const repeated = warnings.filter((w) => /more sessions than there are distinct conversations \(5\)/.test(w.message));
+  assert.deepEqual(repeated.map((w) => w.afterCells), [2]);
 });
