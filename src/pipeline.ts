@@ -41,6 +41,7 @@ import { renderHistogramsCsv, renderSummaryCsv } from './report/csv.js';
 import { renderReportHtml } from './report/html.js';
 import { renderHistogramsJson, renderRunJson, renderSummaryJson, type MergedFolder, type RunInfo } from './report/json.js';
 import { provenanceOf, provenanceSourceOf, repeatCount } from './report/provenance.js';
+import { ScenarioError } from './scenario/load.js';
 import { providerWarnings } from './scenario/providers.js';
 import type { CapacityOutcome, CellKey, LoadLevel, RequestRecord, Scenario, SweepOutcome } from './types.js';
 import { sleepUntil, systemClock, type Clock } from './util/clock.js';
@@ -183,8 +184,27 @@ export async function* scenarioEvents(scenario: Scenario, options: PipelineOptio
   yield { type: 'end', completed: !interrupted(session) };
 }
 
+/**
+ * `capacity` and `sweep` choose their loads themselves: a scenario whose load is already chosen (a
+ * rate ramp, a replayed trace) is refused, naming the field, before anything is sent; and a sweep's
+ * rates are open-loop cells, which multi-turn sessions (a closed loop) cannot run.
+ */
+export function refuseChosenLoad(scenario: Scenario, command: 'capacity' | 'sweep'): void {
+  const chosen = scenario.load.ramp ? ['rate', 'a rate ramp'] : scenario.load.trace ? ['trace', 'a replayed trace'] : undefined;
+  const problems = chosen
+    ? [`${scenario.file}: load.${chosen[0]}: ${command} runs steady loads it picks itself, not ${chosen[1]}; use a single rate or concurrency`]
+    : [];
+  if (command === 'sweep' && hasSessions(scenario)) {
+    problems.push(
+      `${scenario.file}: prompts.turns: sweep's rates are open-loop cells, and multi-turn sessions run in a closed loop; run the session scenario at concurrency levels instead`,
+    );
+  }
+  if (problems.length > 0) throw new ScenarioError(scenario.file, problems);
+}
+
 /** `tokenmeter capacity`: for each model, the highest load that meets the scenario's SLO (load/capacity.ts). */
 export async function* capacityEvents(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
+  refuseChosenLoad(scenario, 'capacity');
   const session = await openSession(scenario, options);
   yield* warningsOf(session);
   try {
@@ -214,6 +234,7 @@ export async function* capacityEvents(scenario: Scenario, options: PipelineOptio
  * A probe that measured no request rate stops that model's sweep, with a warning saying why.
  */
 export async function* sweepEvents(scenario: Scenario, options: PipelineOptions): AsyncGenerator<RunEvent> {
+  refuseChosenLoad(scenario, 'sweep');
   const session = await openSession(scenario, options);
   const maxConcurrency = throughputConcurrency(scenario);
   yield* warningsOf(session);

@@ -123,3 +123,24 @@ test('sweep: a probe in which the client was the bottleneck still bounds the rat
   assert.match(warnings[0]!, /^sweep of Meta-Llama-3\.3-70B-Instruct: the synchronous probe \(c=1\) is invalid \(client lag: event-loop delay p99 120\.\d ms > 10 ms: .*\): the rates planned from its request rate are the client's, not the server's$/);
   assert.match(warnings[1]!, /^sweep of Meta-Llama-3\.3-70B-Instruct: the throughput probe \(c=8\) is invalid/);
 });
+
+test('the library refuses what sweep and capacity cannot run (a ramp, a trace, sessions for sweep) before sending anything', async () => {
+  const { capacityEvents } = await import('../../src/pipeline.ts');
+  const { ScenarioError } = await import('../../src/scenario/load.ts');
+  const cases = [
+    { body: 'load: {rate: {from: 1, to: 4, over: 2s}}\nprompts: [hi]\nslo: {ttft_p95_ms: 500}\n', sweep: /load\.rate: sweep runs steady loads/, capacity: /load\.rate: capacity runs steady loads/ },
+    { body: 'load: {concurrency: 2, requests: 4}\nprompts: {synthetic: {inputTokens: 8, turns: 2}}\nslo: {ttft_p95_ms: 500}\n', sweep: /prompts\.turns: sweep's rates are open-loop cells/, capacity: undefined },
+  ];
+  for (const { body, sweep, capacity } of cases) {
+    const scenario = parseScenario(`name: t\ntarget: {baseURL: "http://virtual.invalid/v1"}\nmodels: [${LLAMA}]\n${body}`, 't.yaml', {});
+    let sent = 0;
+    const client: RequestClient = { send: async () => { sent++; throw new Error('nothing may be sent'); }, close: () => undefined };
+    const clock = new VirtualClock();
+    const options = { baseURL: 'http://virtual.invalid/v1', clock, client };
+    await assert.rejects(collectRun(sweepEvents(scenario, options), () => undefined), (error: unknown) => error instanceof ScenarioError && sweep.test(error.message));
+    if (capacity) {
+      await assert.rejects(collectRun(capacityEvents(scenario, options), () => undefined), (error: unknown) => error instanceof ScenarioError && capacity.test(error.message));
+    }
+    assert.equal(sent, 0);
+  }
+});

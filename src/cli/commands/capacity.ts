@@ -4,12 +4,12 @@
  * the first load that did not, with the bound that broke.
  */
 import { checkTokenizerFiles } from '../../load/workload.js';
-import { capacityEvents } from '../../pipeline.js';
+import { capacityEvents, refuseChosenLoad } from '../../pipeline.js';
 import { renderCapacity } from '../../report/console.js';
 import { ScenarioError } from '../../scenario/load.js';
 import { scenarioFromArgs } from '../quick-scenario.js';
 import { ExitCode } from '../exit-codes.js';
-import { guardedIo, refuseChosenLoad, withResultsFolder, type Io, type RunArgs } from './run.js';
+import { guardedIo, withResultsFolder, type Io, type RunArgs } from './run.js';
 
 export async function capacityCommand(args: RunArgs, given: Io): Promise<number> {
   const scenario = await scenarioFromArgs({ ...args, ...(args.workers !== undefined ? { readers: { workers: args.workers } } : {}) }, given.env);

@@ -17,7 +17,6 @@ import { shardLabel, type ShardSchedule } from '../../load/shard-schedule.js';
 import { preflight } from '../preflight.js';
 import { shardCountOf, shardScheduleOf, type ShardFlags } from '../shard-args.js';
 import { ExitCode } from '../exit-codes.js';
-import { ScenarioError } from '../../scenario/load.js';
 import { scenarioFromArgs, type ScenarioSource } from '../quick-scenario.js';
 import { AtomicFile, createOutputDir, nodeOutputFs, OutputFileError, writeFileAtomic, type OutputFs } from '../files.js';
 import { ProgressLine } from '../progress.js';
@@ -80,18 +79,6 @@ function shardIntro(shard: ShardSchedule, scenario: Scenario): string {
   const span = timedSpanMs(scenario, scenario.load.kind);
   if (shard.startAtUnixMs === undefined || span === undefined) return `${part}, starting now`;
   return `${part}; cell k starts at ${new Date(shard.startAtUnixMs).toISOString()} + k × ${(span + shard.gapMs) / 1000} s (its timed span ${span / 1000} s + gap ${shard.gapMs / 1000} s)`;
-}
-
-/**
- * `capacity` and `sweep` choose their loads themselves: a scenario whose load is already chosen
- * (a rate ramp, a replayed trace) is refused, naming the field.
- */
-export function refuseChosenLoad(scenario: Scenario, command: string): void {
-  const chosen = scenario.load.ramp ? ['rate', 'a rate ramp'] : scenario.load.trace ? ['trace', 'a replayed trace'] : undefined;
-  if (!chosen) return;
-  throw new ScenarioError(scenario.file, [
-    `${scenario.file}: load.${chosen[0]}: ${command} runs steady loads it picks itself, not ${chosen[1]}; use a single rate or concurrency`,
-  ]);
 }
 
 /**

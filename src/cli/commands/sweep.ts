@@ -5,12 +5,11 @@
  * in one results folder and one report, thresholds judged as `run` judges them.
  */
 import { checkTokenizerFiles } from '../../load/workload.js';
-import { hasSessions, judgeThresholds, sweepEvents } from '../../pipeline.js';
-import { ScenarioError } from '../../scenario/load.js';
+import { judgeThresholds, refuseChosenLoad, sweepEvents } from '../../pipeline.js';
 import { renderSummaryTable, renderSweep } from '../../report/console.js';
 import { scenarioFromArgs } from '../quick-scenario.js';
 import { ExitCode } from '../exit-codes.js';
-import { guardedIo, refuseChosenLoad, withResultsFolder, writeCiOutputs, type Io, type RunArgs } from './run.js';
+import { guardedIo, withResultsFolder, writeCiOutputs, type Io, type RunArgs } from './run.js';
 
 /** The sweep's own flags, which win over the scenario's `sweep` block. */
 export interface SweepArgs extends RunArgs {
@@ -30,11 +29,6 @@ export async function sweepCommand(args: SweepArgs, given: Io): Promise<number> 
   const scenario = await scenarioFromArgs({ ...args, set, ...(args.workers !== undefined ? { readers: { workers: args.workers } } : {}) }, given.env);
   const io = guardedIo(scenario, given);
   refuseChosenLoad(scenario, 'sweep');
-  if (hasSessions(scenario)) {
-    throw new ScenarioError(scenario.file, [
-      `${scenario.file}: prompts.turns: sweep's rates are open-loop cells, and multi-turn sessions run in a closed loop; run the session scenario at concurrency levels instead`,
-    ]);
-  }
   await checkTokenizerFiles(scenario);
   const outcome = await withResultsFolder(scenario, args, io, (options) => sweepEvents(scenario, options));
   io.stdout.write(renderSummaryTable(outcome.cells));
