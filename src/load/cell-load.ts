@@ -108,8 +108,8 @@ function givenOffsetsMs(spec: LoadSpec, load: LoadLevel, random: () => number): 
 
 /**
  * The cell's warm-up time, ms: the scenario's, or an open loop's default second when it sets no
- * warm-up (none for a ramp or a trace, whose schedule a default warm-up would cut into: there
- * `warmup` only marks their first arrivals); undefined for a count (or none).
+ * warm-up (none for a ramp or a trace, whose schedule a default second would cut into: there the
+ * open loop's one warm-up arrival, their first, is the default); undefined for a count (or none).
  */
 function warmupTimeOf(scenario: Pick<Scenario, 'load'>, kind: LoadLevel['kind']): number | undefined {
   const { warmup, warmupMs, ramp, trace } = scenario.load;
@@ -144,7 +144,8 @@ export function cellSize(scenario: Pick<Scenario, 'load'>, load: LoadLevel): Pic
   if (trace && requests === undefined && scenario.load.durationMs === undefined && warmupMs === undefined) {
     // A replay sends every line of its trace: known in advance, unless a bound may cut it short.
     size.total = trace.offsetsMs.length;
-    size.warmups = Math.min(warmup ?? 0, size.total);
+    // The open loop's first arrival is warm-up at least.
+    size.warmups = Math.min(Math.max(warmup ?? 0, 1), size.total);
   }
   const span = timedSpanMs(scenario, load.kind);
   if (span !== undefined) size.durationMs = span;

@@ -12,9 +12,10 @@ import { interpolateEnv } from './interpolate.js';
 import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
 import { TraceFileError } from './trace-file.js';
-import { HF_TOKENIZER_PATTERN, promptsProblem, scenarioSchema, type RawScenario, sessionProblems, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
+import { HF_TOKENIZER_PATTERN, LIMITS, promptsProblem, scenarioSchema, type RawScenario, sessionProblems, softLimitProblems, TOKENIZER_FILE_PATTERN } from './schema.js';
 import { resolveHfTokenizer } from './hf-cache.js';
 import { ScenarioError } from './errors.js';
+import { roundedText } from '../util/format.js';
 import { applyOverrides, originNote, redactOverride, touchesSecret, type FieldOrigin } from './overrides.js';
 
 export { ScenarioError } from './errors.js';
@@ -177,24 +178,71 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
       ? []
       : paramSets.filter(({ params }) => params.stream === false).map(({ where }) => at([...where, 'stream'], 'false is supported with api: chat only'));
   const readers = (options.shards ?? 1) * (options.workers ?? parsed.data.load.workers ?? 1);
-  const more = [...unreadable, ...unsupported, ...traceRateProblems(parsed.data.load, scenario, readers, at), ...thresholdProblems(scenario).map((problem) => `${file}: ${problem}`)];
+  const more = [...unreadable, ...unsupported, ...traceRateProblems(parsed.data.load, scenario, readers, at), ...traceSpanProblems(parsed.data.load, scenario, at), ...warmupProblems(scenario, at), ...thresholdProblems(scenario).map((problem) => `${file}: ${problem}`)];
   if (more.length > 0) throw new ScenarioError(file, more);
   if (overrides.length > 0) scenario.overrides = overrides.map(redactOverride);
   return scenario;
 }
 
+type At = (path: readonly PropertyKey[], message: string) => string;
+
+const seconds = (ms: number): string => `${roundedText(ms / 1000)} s`;
+
+/** Where the trace's speed-up `index` is written: load.trace.speedup[i], load.trace.speedup, or load.trace (the default 1). */
+function speedupPath(raw: RawScenario['load'], index: number): PropertyKey[] {
+  const speedup = typeof raw.trace === 'string' ? undefined : raw.trace?.speedup;
+  return ['load', 'trace', ...(Array.isArray(speedup) ? ['speedup', index] : speedup !== undefined ? ['speedup'] : [])];
+}
+
 /** A trace's mean rates (known once it is read) past what one thread measures well: as a rate past it is. */
-function traceRateProblems(
-  raw: RawScenario['load'],
-  scenario: Scenario,
-  readers: number,
-  at: (path: readonly PropertyKey[], message: string) => string,
-): string[] {
+function traceRateProblems(raw: RawScenario['load'], scenario: Scenario, readers: number, at: At): string[] {
   if (!scenario.load.trace || raw.trace === undefined) return [];
-  const speedup = typeof raw.trace === 'string' ? undefined : raw.trace.speedup;
   return softLimitProblems({ rate: scenario.load.levels, ...(raw.allowLargeLoad !== undefined ? { allowLargeLoad: raw.allowLargeLoad } : {}) }, readers).map(
-    (problem) => at(['load', 'trace', ...(Array.isArray(speedup) ? ['speedup', problem.path[1]!] : speedup !== undefined ? ['speedup'] : [])], `the trace's mean rate at this speed-up: ${problem.message}`),
+    (problem) => at(speedupPath(raw, Number(problem.path[1] ?? 0)), `the trace's mean rate at this speed-up: ${problem.message}`),
   );
+}
+
+/**
+ * A speed-up so slow that the trace's last line is due past LIMITS.durationMs, the longest any
+ * duration of a scenario may be (a speed-up near zero makes it infinite: the cell never ends).
+ */
+function traceSpanProblems(raw: RawScenario['load'], scenario: Scenario, at: At): string[] {
+  const trace = scenario.load.trace;
+  if (!trace) return [];
+  const lastMs = trace.offsetsMs[trace.offsetsMs.length - 1]!;
+  // The slowest speed-up allowed, rounded up at 3 significant digits so that the one named passes.
+  const scale = 10 ** (Math.floor(Math.log10(lastMs / LIMITS.durationMs)) - 2);
+  const slowest = Math.ceil(lastMs / LIMITS.durationMs / scale) * scale;
+  return trace.speedups.flatMap((speedup, i) =>
+    lastMs / speedup > LIMITS.durationMs
+      ? [at(speedupPath(raw, i), `the trace's last line (${lastMs / 1000} s) would be due ${seconds(lastMs / speedup)} after the cell starts, past the 24-day limit of any duration (Node's timers cannot wait longer): must be at least ${slowest.toPrecision(3)}`)]
+      : [],
+  );
+}
+
+/**
+ * A warm-up that covers a whole trace or ramp: the cell would measure nothing. A trace's exactly
+ * (a count of at least its lines; a time past its last line at some speed-up); a ramp's expected
+ * arrivals, (from + to)/2 × over, or its length for a time.
+ */
+function warmupProblems(scenario: Scenario, at: At): string[] {
+  const { warmup, warmupMs, trace, ramp, levels } = scenario.load;
+  const written = warmup !== undefined ? `${warmup} requests` : warmupMs !== undefined ? seconds(warmupMs) : undefined;
+  if (written === undefined) return [];
+  const problem = (whole: string): string[] => [at(['load', 'warmup'], `a warm-up of ${written} covers ${whole}, so the cell would measure nothing: lower it`)];
+  if (trace) {
+    const lines = trace.offsetsMs.length;
+    if (warmup !== undefined && warmup >= lines) return problem(`every line of the trace (${lines})`);
+    const lastMs = trace.offsetsMs[lines - 1]!;
+    const covered = trace.speedups.filter((speedup) => warmupMs !== undefined && warmupMs > lastMs / speedup);
+    if (covered.length > 0) return problem(`every line of the trace at speed-up ${covered.map((speedup) => `×${speedup}`).join(', ')} (the last due at ${seconds(lastMs / covered[0]!)})`);
+  }
+  if (ramp) {
+    const expected = ((levels[0]! + ramp.toRate) / 2) * (ramp.overMs / 1000);
+    if (warmup !== undefined && warmup >= expected) return problem(`the ramp's ${expected} expected arrivals`);
+    if (warmupMs !== undefined && warmupMs >= ramp.overMs) return problem(`the whole ramp (${seconds(ramp.overMs)})`);
+  }
+  return [];
 }
 
 /** Thresholds that could never hold as written: they name a model, load level or SLO the scenario does not have. */

@@ -325,7 +325,7 @@ const loadSchema = z
     warmup: z
       .union([nonNegativeInteger, warmupDuration], { error: 'must be a count of requests or a duration such as "5s"' })
       .optional()
-      .describe('Warm-up per cell, excluded from every metric: a count, or a duration such as "5s". Closed loop: at least one per slot.'),
+      .describe('Warm-up per cell, excluded from every metric: a count, or a duration such as "5s". Closed loop: at least one per slot; open loop: at least one, 1s by default (a ramp or a trace: its first arrival, no default time).'),
     maxScheduleLag: durationSchema
       .optional()
       .describe('A cell whose p99 schedule lag exceeds this is marked invalid: the client was the bottleneck (default 10ms).'),

@@ -28,3 +28,24 @@ test('interrupted and nothing-succeeded come first', () => {
   assert.equal(exitOf({ completed: false, cells: [invalid(cellSummary(ALPHA, 1))] }).code, ExitCode.INTERRUPTED);
   assert.equal(exitOf({ completed: true, cells: [{ ...invalid(cellSummary(ALPHA, 1)), ok: 0 }] }).code, ExitCode.RUN_FAILED);
 });
+
+test('cells that measured nothing (every request warm-up) are said as such, never as failures', () => {
+  const allWarmup = (cell: CellSummary): CellSummary => ({ ...cell, requests: 0, ok: 0, errors: 0 });
+  const none = exitOf({ completed: true, cells: [allWarmup(cellSummary(ALPHA, 1)), allWarmup(cellSummary(ALPHA, 4))] });
+  assert.deepEqual(none, {
+    code: ExitCode.RUN_FAILED,
+    messages: ['error: no request was measured: every request the run sent was warm-up (load.warmup covers whole cells: lower it)\n'],
+  });
+  const one = exitOf({ completed: true, cells: [cellSummary(ALPHA, 1), allWarmup(cellSummary(ALPHA, 4))] });
+  assert.deepEqual(one, {
+    code: ExitCode.OK,
+    messages: [`warning: 1 of 2 cells measured nothing, every request they sent was warm-up (load.warmup covers them: lower it): ${ALPHA} @ c=4\n`],
+  });
+  // One cell all warm-up, the other all failed: nothing succeeded, and the warm-up cell is not counted among the failures.
+  const failed = exitOf({ completed: true, cells: [{ ...cellSummary(ALPHA, 1), ok: 0 }, allWarmup(cellSummary(ALPHA, 4))] });
+  assert.equal(failed.code, ExitCode.RUN_FAILED);
+  assert.deepEqual(failed.messages, [
+    'error: no request succeeded; see the error classes above and requests.jsonl\n',
+    `warning: 1 of 2 cells measured nothing, every request they sent was warm-up (load.warmup covers them: lower it): ${ALPHA} @ c=4\n`,
+  ]);
+});

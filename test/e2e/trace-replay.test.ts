@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { readRequests, runScenarioText, withTempDir } from '../helpers.ts';
+import { captureIo, readRequests, runScenarioText, withTempDir } from '../helpers.ts';
 
 /** Sub-second timestamps, both kinds of line. */
 const TRACE = [
@@ -39,7 +39,9 @@ test('a trace replayed on the built-in simulator: each record scheduled at its l
           const offset = line.scheduled_at_unix_ms - cell[0]!.scheduled_at_unix_ms;
           assert.ok(Math.abs(offset - OFFSETS_MS[n]! / speedup) <= 0.002, `${workers} worker(s), ×${speedup}, line ${n + 1} scheduled at +${offset} ms`);
         });
-        assert.ok(cell.every((line) => line.outcome === 'ok' && line.warmup === false));
+        assert.ok(cell.every((line) => line.outcome === 'ok'));
+        // Line 0 is the cell's one warm-up arrival, from either thread's share.
+        assert.deepEqual(cell.map((line) => line.warmup), [true, false, false, false, false]);
         // Token lines: their exact output length (the simulator honours min_tokens); the messages line: at most its cap.
         assert.deepEqual(cell.map((line) => line.output_tokens), [6, 3, 11, 2, 7]);
       }
@@ -73,4 +75,22 @@ test('capacity and sweep refuse a trace and a ramp, and sweep multi-turn session
     const { code, io } = await runScenarioText(dir, 's', sessions, { command: 'sweep' });
     assert.equal(code, 2, io.err());
     assert.match(io.err(), /s\.yaml: prompts\.turns: sweep's rates are open-loop cells/);
+  }));
+
+test('validate and run refuse a warm-up that covers the whole trace or ramp, exit 2 naming load.warmup, before sending anything', () =>
+  withTempDir(async (dir) => {
+    await writeFile(path.join(dir, 'trace.jsonl'), TRACE);
+    const { main } = await import('../../src/cli/main.ts');
+    for (const [name, load, message] of [
+      ['t', '{trace: trace.jsonl, warmup: 5}', 'a warm-up of 5 requests covers every line of the trace (5)'],
+      ['r', '{rate: {from: 1, to: 4, over: 2s}, warmup: 5}\nprompts: [hi]', "a warm-up of 5 requests covers the ramp's 5 expected arrivals"],
+    ] as const) {
+      const file = path.join(dir, `${name}.yaml`);
+      await writeFile(file, `name: ${name}\ntarget: {baseURL: builtin}\nmodels: [Meta-Llama-3.3-70B-Instruct]\nload: ${load}\n`);
+      for (const args of [['validate', file], ['run', file, '--out', path.join(dir, name)]]) {
+        const io = captureIo({});
+        assert.equal(await main(args, io), 2, io.err());
+        assert.ok(io.err().includes(`${file}: load.warmup: ${message}, so the cell would measure nothing: lower it`), io.err());
+      }
+    }
   }));

@@ -115,7 +115,7 @@ test("a scenario's gamma arrivals reach the scheduler with their burstiness: eac
   );
 });
 
-test("given offsets (a replayed trace), each request's ts is its offset exactly, and the cell ends after the last", async () => {
+test("given offsets (a replayed trace), each request's ts is its offset exactly, the first is warm-up, and the cell ends after the last", async () => {
   const offsetsMs = [0, 62.5, 62.5, 775, 1000.125, 4000];
   for (const share of [undefined, { index: 1, count: 2 }]) {
     const clock = new VirtualClock();
@@ -133,6 +133,9 @@ test("given offsets (a replayed trace), each request's ts is its offset exactly,
     const mine = share ? offsetsMs.filter((_, n) => n % share.count === share.index) : offsetsMs;
     assert.deepEqual(finished.map((r) => r.ts).sort((a, b) => a - b), mine);
     assert.deepEqual(sent, mine, 'sent at the due times, none late on a virtual clock');
+    // warmup: 0 is raised to one warm-up arrival, the cell's first (share 0's), sent at its time like the rest.
+    const warm = finished.filter((r) => r.warmup).map((r) => r.ts);
+    assert.deepEqual(warm, share ? [] : [0]);
   }
 });
 

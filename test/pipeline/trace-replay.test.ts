@@ -6,7 +6,9 @@ import { main } from '../../src/cli/main.ts';
 import { readResultsFolder } from '../../src/cli/results-folder.ts';
 import { collectRun, scenarioEvents } from '../../src/pipeline.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
-import type { RequestRecord } from '../../src/types.ts';
+import type { RequestRecord, Scenario } from '../../src/types.ts';
+import { exitOf } from '../../src/cli/commands/run.ts';
+import { ExitCode } from '../../src/cli/exit-codes.ts';
 import { VirtualClock } from '../../src/util/clock.ts';
 import { loadLabel } from '../../src/util/format.ts';
 import { captureIo, withTempDir } from '../helpers.ts';
@@ -32,10 +34,11 @@ async function writeTrace(dir: string): Promise<string> {
 }
 
 /** Runs a scenario on simulated time against a VirtualServer, Unix time = the clock's time: its records, cells and what the server received. */
-async function runVirtual(dir: string, yaml: string) {
+async function runVirtual(dir: string, yaml: string, edit: (scenario: Scenario) => void = () => undefined) {
   const clock = new VirtualClock();
   const server = new VirtualServer(clock, FAST, 1);
   const scenario = parseScenario(`name: t\ntarget: {baseURL: "http://virtual.invalid/v1"}\nmodels: [${LLAMA}]\nparams: {temperature: 0}\n${yaml}`, path.join(dir, 't.yaml'), {});
+  edit(scenario);
   const records: RequestRecord[] = [];
   const result = await clock.run(
     collectRun(scenarioEvents(scenario, { baseURL: 'http://virtual.invalid/v1', clock, client: server, wallClockOrigin: { clockMs: 0, unixMs: 0 } }), (event) => {
@@ -71,8 +74,10 @@ test("trace replay's schedule equals the trace, at each speed-up: every line sen
       assert.deepEqual(cell.map((record) => record.prompt), [0, 1, 2, 3, 4], 'line n is arrival n’s prompt');
       assert.deepEqual(relative(cell.map((record) => record.scheduledAtUnixMs!)), OFFSETS_MS.map((offset) => offset / speedup));
       assert.deepEqual(relative(cell.map((record) => record.sentAtUnixMs!)), OFFSETS_MS.map((offset) => offset / speedup), 'sent on time: no lag on simulated time');
-      assert.ok(cell.every((record) => record.outcome === 'ok' && !record.warmup), 'no default warm-up with a trace');
-      assert.equal(result.cells[c]!.requests, 5);
+      assert.ok(cell.every((record) => record.outcome === 'ok'));
+      // The first line is the open loop's one warm-up (a warm connection), sent at its time; no default warm-up second.
+      assert.deepEqual(cell.map((record) => record.warmup), [true, false, false, false, false]);
+      assert.equal(result.cells[c]!.requests, 4);
     }
     // A token line's output_tokens is its exact length, a messages line's max_tokens a cap, or nothing.
     assert.deepEqual(
@@ -84,6 +89,9 @@ test("trace replay's schedule equals the trace, at each speed-up: every line sen
 test('warmup with a trace marks its first lines (a count) or its first seconds (a duration), still sent at their times; requests cut it short', () =>
   withTempDir(async (dir) => {
     await writeTrace(dir);
+    // 0 is raised to the open loop's one warm-up arrival.
+    const none = await runVirtual(dir, 'load: {trace: trace.jsonl, warmup: 0}\n');
+    assert.deepEqual(none.records.map((record) => record.warmup), [true, false, false, false, false]);
     const byCount = await runVirtual(dir, 'load: {trace: trace.jsonl, warmup: 2}\n');
     assert.deepEqual(byCount.records.map((record) => record.warmup), [true, true, false, false, false]);
     assert.deepEqual(relative(byCount.records.map((record) => record.scheduledAtUnixMs!)), OFFSETS_MS);
@@ -91,6 +99,19 @@ test('warmup with a trace marks its first lines (a count) or its first seconds (
     assert.deepEqual(byTime.records.map((record) => record.warmup), [true, true, true, false, false]);
     const cut = await runVirtual(dir, 'load: {trace: trace.jsonl, requests: 2, warmup: 1}\n');
     assert.deepEqual(cut.records.map((record) => [record.warmup, record.prompt]), [[true, 0], [false, 1], [false, 2]]);
+  }));
+
+test('a cell whose every request was warm-up measured nothing, and the run says so instead of "no request succeeded"', () =>
+  withTempDir(async (dir) => {
+    await writeTrace(dir);
+    // validate refuses this warm-up (load.warmup); set past it, as a Poisson ramp's arrivals may fall short of their expected count.
+    const { records, result } = await runVirtual(dir, 'load: {trace: trace.jsonl}\n', (scenario) => (scenario.load.warmup = 5));
+    assert.deepEqual(records.map((record) => [record.warmup, record.outcome]), Array.from({ length: 5 }, () => [true, 'ok']));
+    assert.equal(result.cells[0]!.requests, 0);
+    assert.deepEqual(exitOf(result), {
+      code: ExitCode.RUN_FAILED,
+      messages: ['error: no request was measured: every request the run sent was warm-up (load.warmup covers whole cells: lower it)\n'],
+    });
   }));
 
 test('a rate ramp on simulated time: arrivals at the closed-form times, (from + to)/2 × over of them; duration cuts it short', () =>
@@ -103,10 +124,13 @@ test('a rate ramp on simulated time: arrivals at the closed-form times, (from + 
     const scheduled = relative(records.map((record) => record.scheduledAtUnixMs!));
     assert.equal(scheduled.length, 16);
     scheduled.forEach((time, i) => assert.ok(Math.abs(time - expected[i]!) < 1e-6, `arrival ${i} at ${time} ms, not ${expected[i]}`));
-    assert.equal(result.cells[0]!.requests, 16);
-    // Λ(2 s) = 6: the arrivals before 2 s.
+    // The first arrival is the open loop's one warm-up (no default warm-up second): 15 measured.
+    assert.deepEqual(records.map((record) => record.warmup), [true, ...Array<boolean>(15).fill(false)]);
+    assert.equal(result.cells[0]!.requests, 15);
+    // Λ(2 s) = 6: the arrivals before 2 s; the duration counts from the first measured one (arrival 1, at −2 + √6 s), so Λ(2 + (−2 + √6)) = Λ(√6) = 2√6 + 3 ≈ 7.9: 8 arrivals, 1 warm-up.
     const cut = await runVirtual(dir, 'prompts: [hi]\nload: {rate: {from: 2, to: 6, over: 4s}, duration: 2s}\n');
-    assert.equal(cut.records.length, 6);
+    assert.equal(cut.records.length, 8);
+    assert.equal(cut.result.cells[0]!.requests, 7);
   }));
 
 test('trace and ramp cells round-trip through a results folder: report rebuilds the page byte for byte, check and merge read them', () =>

@@ -124,3 +124,41 @@ test("a trace's mean rate past what one thread measures well is refused at its s
     const allowed = await load(dir, 'load: {trace: {file: trace.jsonl, speedup: [1, 20000]}, allowLargeLoad: true}\n');
     assert.deepEqual(allowed.scenario?.load.levels, [1, 20000]);
   }));
+
+test('a warm-up that covers a whole trace or ramp is refused at load.warmup (the cell would measure nothing); one short of it passes', () =>
+  withTempDir(async (dir) => {
+    const refused = async (yaml: string) => (await load(dir, yaml)).problems;
+    const passes = async (yaml: string) => assert.ok((await load(dir, yaml)).scenario, yaml);
+    // The trace's 3 lines, due at 0, 0.25 and 2 s.
+    assert.deepEqual(await refused('load: {trace: trace.jsonl, warmup: 3}\n'), [
+      'FILE: load.warmup: a warm-up of 3 requests covers every line of the trace (3), so the cell would measure nothing: lower it',
+    ]);
+    await passes('load: {trace: trace.jsonl, warmup: 2}\n');
+    // At ×4 the last line is due at 0.5 s: a 0.6 s warm-up covers that cell, not the ×1 one.
+    assert.deepEqual(await refused('load: {trace: {file: trace.jsonl, speedup: [1, 4]}, warmup: 0.6s}\n'), [
+      'FILE: load.warmup: a warm-up of 0.6 s covers every line of the trace at speed-up ×4 (the last due at 0.5 s), so the cell would measure nothing: lower it',
+    ]);
+    // A line due exactly when the warm-up ends is measured.
+    await passes('load: {trace: {file: trace.jsonl, speedup: [1, 4]}, warmup: 0.5s}\n');
+    // (1 + 3)/2 × 4 s = 8 expected arrivals.
+    assert.deepEqual(await refused('load: {rate: {from: 1, to: 3, over: 4s}, warmup: 8}\nprompts: [hi]\n'), [
+      "FILE: load.warmup: a warm-up of 8 requests covers the ramp's 8 expected arrivals, so the cell would measure nothing: lower it",
+    ]);
+    await passes('load: {rate: {from: 1, to: 3, over: 4s}, warmup: 7}\nprompts: [hi]\n');
+    assert.deepEqual(await refused('load: {rate: {from: 1, to: 3, over: 4s}, warmup: 4s}\nprompts: [hi]\n'), [
+      'FILE: load.warmup: a warm-up of 4 s covers the whole ramp (4 s), so the cell would measure nothing: lower it',
+    ]);
+    await passes('load: {rate: {from: 1, to: 3, over: 4s}, warmup: 3.9s}\nprompts: [hi]\n');
+  }));
+
+test("a speed-up so slow that the trace's last line is due past Node's timer limit (2³¹−1 ms) is refused at its speed-up", () =>
+  withTempDir(async (dir) => {
+    // The last line at 2 s: the slowest speed-up is 2000 / (2³¹−1) ≈ 9.3132e-7, named rounded up.
+    const { problems } = await load(dir, 'load: {trace: {file: trace.jsonl, speedup: [1, 1e-7]}}\n');
+    assert.deepEqual(problems, [
+      "FILE: load.trace.speedup[1]: the trace's last line (2 s) would be due 20000000 s after the cell starts, past the 24-day limit of any duration (Node's timers cannot wait longer): must be at least 9.32e-7",
+    ]);
+    const single = await load(dir, 'load: {trace: {file: trace.jsonl, speedup: 1e-300}}\n');
+    assert.match(single.problems![0]!, /^FILE: load\.trace\.speedup: the trace's last line \(2 s\) would be due /);
+    assert.ok((await load(dir, 'load: {trace: {file: trace.jsonl, speedup: 9.32e-7}}\n')).scenario, 'the speed-up named passes');
+  }));

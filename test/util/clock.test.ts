@@ -110,3 +110,26 @@ test("a worker thread's times moved onto this thread's clock fall between this t
     await worker.terminate();
   }
 });
+
+test("the system clock's timers wait at most Node's limit (2³¹−1 ms), and sleepUntil waits again for the rest: a longer wait never fires early", async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  // The system clock's timers on mocked time: now() reads the mocked Date.
+  const clock = { ...systemClock, now: () => Date.now() };
+  const limit = 2 ** 31 - 1;
+  // The delays the system clock asks Node for (Node fires a longer one at once).
+  const delays: number[] = [];
+  const mocked = globalThis.setTimeout;
+  t.mock.method(globalThis, 'setTimeout', (callback: () => void, ms: number) => (delays.push(ms), mocked(callback, ms)));
+  let done = false;
+  const slept = sleepUntil(clock, limit + 1000).then(() => (done = true));
+  t.mock.timers.tick(limit);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(done, false, 'the first timer fired at the limit, and the wait went on');
+  t.mock.timers.tick(999);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(done, false);
+  t.mock.timers.tick(1);
+  await slept;
+  assert.equal(Date.now(), limit + 1000);
+  assert.deepEqual(delays, [limit, 1000]);
+});

@@ -7,6 +7,7 @@ import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { collectRun, judgedCells, judgeThresholds, renderResultFiles, runInfoOf, scenarioEvents, workerCount, type PipelineOptions, type RunContext, type RunEvent, type RunResult } from '../../pipeline.js';
 import { renderSummaryTable } from '../../report/console.js';
+import { cellName } from '../../report/timeline-chart.js';
 import { renderRequestLine, renderRunJson } from '../../report/json.js';
 import { checkTokenizerFiles } from '../../load/workload.js';
 import { startSimulatorThread, type ThreadedSimulator } from '../../sim/threaded.js';
@@ -234,32 +235,42 @@ const INTERRUPTED = 'interrupted (Ctrl-C or SIGTERM): the cells after that point
 
 /**
  * The run's exit code, and what to say about it once the summary is printed
- * (the messages point at it): interrupted, nothing succeeded, every cell
- * invalid (its numbers describe the client, so the run measured nothing of
- * the server), or some cells invalid (a warning; the exit code stays).
+ * (the messages point at it): interrupted, nothing measured (every request
+ * was warm-up), nothing succeeded, every cell invalid (its numbers describe
+ * the client, so the run measured nothing of the server), or some cells
+ * invalid or all warm-up (warnings; the exit code stays).
  */
 export function exitOf(result: Pick<RunResult, 'completed' | 'cells'>): { code: number; messages: string[] } {
   if (!result.completed) {
     return { code: ExitCode.INTERRUPTED, messages: ['interrupted: the results above are incomplete (run.json says completed: false)\n'] };
   }
-  const ok = result.cells.reduce((sum, cell) => sum + cell.ok, 0);
-  if (ok === 0) {
-    return { code: ExitCode.RUN_FAILED, messages: ['error: no request succeeded; see the error classes above and requests.jsonl\n'] };
-  }
   // With --repeat, the merged rows are judged, as thresholds judge them.
   const judged = judgedCells(result);
+  // A cell with no measured request sent only warm-up: nothing failed, nothing was measured.
+  const unmeasured = judged.filter((cell) => cell.requests === 0);
+  const ok = result.cells.reduce((sum, cell) => sum + cell.ok, 0);
+  if (ok === 0 && judged.length > 0 && unmeasured.length === judged.length) {
+    return { code: ExitCode.RUN_FAILED, messages: ['error: no request was measured: every request the run sent was warm-up (load.warmup covers whole cells: lower it)\n'] };
+  }
+  const unmeasuredNote =
+    unmeasured.length === 0
+      ? []
+      : [`warning: ${unmeasured.length} of ${judged.length} cells measured nothing, every request they sent was warm-up (load.warmup covers them: lower it): ${unmeasured.map(cellName).join(', ')}\n`];
+  if (ok === 0) {
+    return { code: ExitCode.RUN_FAILED, messages: ['error: no request succeeded; see the error classes above and requests.jsonl\n', ...unmeasuredNote] };
+  }
   const invalid = judged.filter((cell) => cell.invalid !== undefined);
   if (invalid.length > 0 && invalid.length === judged.length) {
     return {
       code: ExitCode.ALL_INVALID,
-      messages: [`error: every cell is invalid (see INVALID above): the client, not the server, limited what was measured, so no number describes the server\n`],
+      messages: [...unmeasuredNote, `error: every cell is invalid (see INVALID above): the client, not the server, limited what was measured, so no number describes the server\n`],
     };
   }
   if (invalid.length > 0) {
     return {
       code: ExitCode.OK,
-      messages: [`warning: ${invalid.length} of ${judged.length} cells invalid (see INVALID above): their numbers describe the client, not the server\n`],
+      messages: [...unmeasuredNote, `warning: ${invalid.length} of ${judged.length} cells invalid (see INVALID above): their numbers describe the client, not the server\n`],
     };
   }
-  return { code: ExitCode.OK, messages: [] };
+  return { code: ExitCode.OK, messages: unmeasuredNote };
 }
