@@ -24,6 +24,7 @@ import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary, type
 import type { RunResult } from './pipeline.js';
 import type { CellKey, RequestRecord, Scenario } from './types.js';
 import { loadLabel } from './util/format.js';
+import { loadKey } from './util/load-level.js';
 
 /** One results folder, read. */
 export interface MergeInput {
@@ -115,7 +116,8 @@ export function groupRuns(inputs: readonly MergeInput[], allowIncomplete: boolea
 /** How a folder is named in a reason: its shard, or its directory for a whole run. */
 const partLabel = (input: MergeInput): string => (input.shard ? `shard ${shardLabel(input.shard.share)}` : input.dir);
 
-const cellId = (key: CellKey): string => `${key.model}\u0000${key.load.kind}\u0000${key.load.value}\u0000${key.repeat ?? ''}`;
+/** A cell's identity in one run: its model, its load level (a ramp's or a trace's included) and its repeat. */
+const cellId = (key: CellKey): string => `${key.model}\u0000${loadKey(key.load)}\u0000${key.repeat ?? ''}`;
 
 /** The runs as one result: each run's cells accumulated from its shards' records; several runs merged as repeats. */
 export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): MergeOutcome {
@@ -202,15 +204,24 @@ const IGNORED_SCENARIO_FIELDS = new Set(['file', 'overrides']);
 /**
  * Where two runs' scenarios differ (dot paths, at most five), as their run.json files hold them:
  * models, params, prompts, tokenizers, load, target, seed, SLO, thresholds. Empty when the same.
- * A dataset is told apart by its bytes' hash (`prompts.sha256`), not where it was read from: the
- * same file in another checkout (a CI baseline, another shard's machine) is the same dataset.
+ * A dataset or a trace is told apart by its bytes' hash (`prompts.sha256`, `load.trace.sha256`), not
+ * where it was read from: the same file in another checkout (a CI baseline, another shard's
+ * machine) is the same dataset, the same trace. A trace's prompts (`prompts: {trace, file, lines}`)
+ * are its lines: their file is the trace's, and its hash is `load.trace.sha256`.
  */
 export function scenarioDifferences(a: Scenario | Record<string, unknown>, b: Scenario | Record<string, unknown>): string[] {
   const paths: string[] = [];
+  const traceHash = (scenario: unknown): unknown => {
+    const load = isObject(scenario) ? scenario['load'] : undefined;
+    return isObject(load) && isObject(load['trace']) ? load['trace']['sha256'] : undefined;
+  };
+  const tracesHashed = typeof traceHash(a) === 'string' && typeof traceHash(b) === 'string';
   const walk = (x: unknown, y: unknown, at: string): void => {
     if (paths.length >= 5) return;
     if (isObject(x) && isObject(y)) {
-      const hashed = at === 'prompts' && typeof x['sha256'] === 'string' && typeof y['sha256'] === 'string';
+      const hashedHere = (at === 'prompts' || at === 'load.trace') && typeof x['sha256'] === 'string' && typeof y['sha256'] === 'string';
+      const traceLines = at === 'prompts' && x['trace'] === true && y['trace'] === true && tracesHashed;
+      const hashed = hashedHere || traceLines;
       for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) {
         if (at === '' && IGNORED_SCENARIO_FIELDS.has(key)) continue;
         if (hashed && key === 'file') continue;

@@ -714,7 +714,8 @@ export interface Threshold {
   /** Percentile (0–100), `mean`, `min`, `max`, `stdev`, `count`; or `rate`/`count` for errors and dropped. */
   stat?: number | 'mean' | 'min' | 'max' | 'stdev' | 'count' | 'rate';
   /** Only cells of this model / at this load level. */
-  filters: { model?: string; concurrency?: number; rate?: number };
+  /** The cells it bounds: by model, concurrency, rate (a ramp's starting rate), a trace's speed-up. */
+  filters: { model?: string; concurrency?: number; rate?: number; speedup?: number };
   op: ThresholdOp;
   /** The bound in the value's own unit: ms for times, a share (0–1) for rates, tokens/s, requests/s. */
   value: number;

@@ -9,6 +9,7 @@ import { deriveSeed, seededRandom, type Random } from '../util/random.js';
 import { fieldName, HISTOGRAM_METRICS, type HistogramMetric } from '../metrics/catalog.js';
 import { parsePercentile } from '../scenario/slo.js';
 import type { CellKey } from '../types.js';
+import { loadKey, loadOfFields, type LoadFields } from '../util/load-level.js';
 
 /** A compared metric: `ttft.p95=10%` → the p95 of per-request TTFT may worsen by up to 10%. */
 export interface RegressionRule {
@@ -163,7 +164,7 @@ function bounds(sorted: Float64Array, confidence: number): [number, number] {
 }
 
 /** A request as requests.jsonl has it (only the fields compared). */
-export type RequestLine = Record<string, unknown> & { model: string; concurrency?: number; rate?: number; warmup: boolean; outcome: string };
+export type RequestLine = Record<string, unknown> & LoadFields & { model: string; warmup: boolean; outcome: string };
 
 /** One cell of a run: samples of each rule's field from its successful requests, and how many failed. */
 export interface CellSamples {
@@ -207,12 +208,10 @@ export function samplesByCell(lines: readonly RequestLine[], rules: readonly Reg
   return cells;
 }
 
-/** The cell a requests.jsonl line belongs to. */
+/** The cell a requests.jsonl line belongs to: its model and load level, a ramp's or a trace's included. */
 export function lineCell(line: RequestLine): CellKey {
-  return {
-    model: line.model,
-    load: line.rate !== undefined ? { kind: 'rate', value: line.rate } : { kind: 'concurrency', value: line.concurrency ?? 0 },
-  };
+  return { model: line.model, load: loadOfFields(line) ?? { kind: 'concurrency', value: 0 } };
 }
 
-export const cellId = (cell: CellKey): string => `${cell.model}\u0000${cell.load.kind}\u0000${cell.load.value}`;
+/** A cell's identity (model and load level, any repeat left out): how check and compare match cells. */
+export const cellId = (cell: Pick<CellKey, 'model' | 'load'>): string => `${cell.model}\u0000${loadKey(cell.load)}`;

@@ -10,6 +10,7 @@ import type { CellSummary } from '../metrics/cell-summary.js';
 import type { LoadLevel, SideBySide, SideBySideDiff, SideBySideTest, SideBySideValue } from '../types.js';
 import { cellId, compareSamples, samplesByCell, type CellSamples, type RegressionRule, type RequestLine } from './baseline.js';
 import { hodgesLehmann, mannWhitney, newcombe } from './stats.js';
+import { loadKey } from '../util/load-level.js';
 
 /** One side of the comparison: a model's cells from one run, with that run's request lines. */
 export interface Contender {
@@ -143,8 +144,9 @@ function withDerivedFields(line: RequestLine): RequestLine {
  */
 export function compareContenders(contenders: readonly Contender[], confidence = 0.95): SideBySide {
   const loads = new Map<string, LoadLevel>();
-  for (const contender of contenders) for (const cell of contender.cells) loads.set(`${cell.load.kind}:${cell.load.value}`, cell.load);
-  const sortedLoads = [...loads.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.value - b.value);
+  for (const contender of contenders) for (const cell of contender.cells) loads.set(loadKey(cell.load), cell.load);
+  // A ramp or a trace beside a steady rate of the same value is its own level, after it.
+  const sortedLoads = [...loads.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.value - b.value || loadKey(a).localeCompare(loadKey(b)));
   const comparisons = Math.max(1, contenders.length - 1);
   const testConfidence = 1 - (1 - confidence) / comparisons;
   // Each contender's per-request samples by cell, gathered once for every level and row.
@@ -155,7 +157,7 @@ export function compareContenders(contenders: readonly Contender[], confidence =
     testConfidence,
     notes: notesOf(contenders),
     levels: sortedLoads.map((load) => {
-      const cells = contenders.map((c) => c.cells.find((cell) => cell.load.kind === load.kind && cell.load.value === load.value));
+      const cells = contenders.map((c) => c.cells.find((cell) => loadKey(cell.load) === loadKey(load)));
       const samples = cells.map((cell, i) => (cell ? samplesOf[i]!.get(cellId(cell)) : undefined));
       return { load, rows: ROWS.map((row) => compareRow(row, cells, samples, testConfidence)) };
     }),

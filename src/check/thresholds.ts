@@ -34,8 +34,9 @@ export function evaluateThresholds(thresholds: readonly Threshold[], cells: read
 }
 
 function selects(threshold: Threshold, cell: CellSummary): boolean {
-  const { model, concurrency, rate } = threshold.filters;
+  const { model, concurrency, rate, speedup } = threshold.filters;
   if (model !== undefined && cell.model !== model) return false;
+  if (speedup !== undefined && cell.load.trace?.speedup !== speedup) return false;
   if (concurrency !== undefined && !(cell.load.kind === 'concurrency' && cell.load.value === concurrency)) return false;
   if (rate !== undefined && !(cell.load.kind === 'rate' && cell.load.value === rate)) return false;
   return true;

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { WindowEdges } from '../metrics/cell-summary.js';
 import type { ErrorClass, RequestError, RequestMetrics, RequestRecord, TokenSource } from '../types.js';
+import { loadOfFields } from '../util/load-level.js';
 
 /** A record and its window edges: Unix time, ms (t0 = sent_at_unix_ms; chunk times are relative to it). */
 export interface RecordWithEdges {
@@ -24,6 +25,9 @@ const lineSchema = z.looseObject({
   model: z.string(),
   concurrency: z.number().positive().optional(),
   rate: z.number().positive().optional(),
+  ramp_to: z.number().positive().optional(),
+  ramp_over_ms: z.number().positive().optional(),
+  trace_speedup: z.number().positive().optional(),
   repeat: z.number().int().positive().optional(),
   shard: count.optional(),
   warmup: z.boolean(),
@@ -84,7 +88,7 @@ export function recordOfLine(value: unknown): RecordWithEdges {
     throw new Error(parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(line)'} ${issue.message}`).join('; '));
   }
   const line = parsed.data;
-  const load = line.concurrency !== undefined ? { kind: 'concurrency' as const, value: line.concurrency } : line.rate !== undefined ? { kind: 'rate' as const, value: line.rate } : undefined;
+  const load = loadOfFields(line);
   if (!load) throw new Error('must have concurrency or rate');
   const sent = line.outcome !== 'dropped';
   if (sent && (line.sent_at_unix_ms === null || line.e2e_ms === null || line.schedule_lag_ms === null || line.scheduled_e2e_ms === null)) {

@@ -16,6 +16,7 @@ import type { ProvenanceSource } from '../report/provenance.js';
 import type { ShardSchedule } from '../load/shard-schedule.js';
 import type { CapacityOutcome, SloBound, SweepOutcome } from '../types.js';
 import { loadLabel } from '../util/format.js';
+import { loadKey, loadOfFields } from '../util/load-level.js';
 import { UsageError } from './exit-codes.js';
 
 /** A file of the folder as text. */
@@ -140,8 +141,8 @@ function joinCells(summaryCells: readonly Omit<CellSummary, 'histograms'>[], his
   return summaryCells.map((cell, i): CellSummary => {
     const entry = histogramCells[i]!;
     const repeat = cell.repeat ?? (cell.repeats ? 'all' : undefined);
-    const load = cell.load.kind === 'concurrency' ? entry.concurrency : entry.rate;
-    if (entry.model !== cell.model || load !== cell.load.value || entry.repeat !== repeat) {
+    const load = loadOfFields(entry);
+    if (entry.model !== cell.model || !load || loadKey(load) !== loadKey(cell.load) || entry.repeat !== repeat) {
       throw new Error(`cells[${i}] is not summary.json's cells[${i}] (${cell.model} @ ${loadLabel(cell.load)}${repeat === undefined ? '' : ` repeat ${repeat}`})`);
     }
     const decoded = Object.fromEntries(
@@ -299,9 +300,17 @@ const timelineSchema = z
     message: 'every per-bin list must have one value per bin (as many as outputTokens)',
   });
 
+/** A cell's load level, a ramp's or a trace's what-it-is included: the cell's identity. */
+const summaryLoadSchema = z.looseObject({
+  kind: loadKind,
+  value: z.number().positive(),
+  ramp: z.looseObject({ toRate: z.number().positive(), overMs: z.number().positive() }).optional(),
+  trace: z.looseObject({ speedup: z.number().positive() }).optional(),
+});
+
 const summaryCellSchema = z.looseObject({
   model: z.string(),
-  load: z.looseObject({ kind: loadKind, value: z.number().positive() }),
+  load: summaryLoadSchema,
   repeat: z.number().int().positive().optional(),
   requests: count,
   ok: count,
@@ -371,6 +380,9 @@ const histogramsCellSchema = z.looseObject({
   model: z.string(),
   concurrency: z.number().optional(),
   rate: z.number().optional(),
+  ramp_to: z.number().optional(),
+  ramp_over_ms: z.number().optional(),
+  trace_speedup: z.number().optional(),
   repeat: z.union([z.number().int().positive(), z.literal('all')]).optional(),
   histograms: z.record(z.string(), z.looseObject({ count, encoded: z.string() })),
 });
@@ -389,6 +401,9 @@ const requestLineSchema = z
     model: z.string(),
     concurrency: z.number().positive().optional(),
     rate: z.number().positive().optional(),
+    ramp_to: z.number().positive().optional(),
+    ramp_over_ms: z.number().positive().optional(),
+    trace_speedup: z.number().positive().optional(),
     warmup: z.boolean(),
     outcome: z.enum(['ok', 'error', 'dropped']),
     error: z.looseObject({ class: z.string() }).nullable().optional(),

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
 import type { Scenario } from '../types.js';
+import { formatNumber } from '../util/format.js';
 import { interpolateEnv } from './interpolate.js';
 import { normalizeScenario } from './normalize.js';
 import { PromptFileError } from './prompt-file.js';
@@ -249,14 +250,24 @@ function warmupProblems(scenario: Scenario, at: At): string[] {
 function thresholdProblems(scenario: Scenario): string[] {
   const models = new Set(scenario.models.map((model) => model.name));
   return scenario.thresholds.flatMap((threshold, i) => {
-    const { model, concurrency, rate } = threshold.filters;
+    const { model, concurrency, rate, speedup } = threshold.filters;
     const where = `thresholds[${i}]: ${threshold.source}`;
     const problems: string[] = [];
+    const { ramp, trace } = scenario.load;
     if (model !== undefined && !models.has(model)) problems.push(`${where}: no model "${model}" in models`);
     for (const [kind, value] of [['concurrency', concurrency], ['rate', rate]] as const) {
       if (value === undefined) continue;
       if (scenario.load.kind !== kind) problems.push(`${where}: the load is ${scenario.load.kind}, not ${kind}`);
-      else if (!scenario.load.levels.includes(value)) problems.push(`${where}: ${kind} ${value} is not one of load.${kind} (${scenario.load.levels.join(', ')})`);
+      else if (scenario.load.levels.includes(value)) continue;
+      else if (trace) {
+        const rates = scenario.load.levels.map((level) => formatNumber(level)).join(', ');
+        problems.push(`${where}: rate ${value} is not one of the trace's mean rates (${rates} req/s); select a trace's cell by its speed-up: {speedup=${trace.speedups[0]}}`);
+      } else if (ramp) problems.push(`${where}: rate ${value} is not the ramp's starting rate (load.rate.from: ${scenario.load.levels[0]})`);
+      else problems.push(`${where}: ${kind} ${value} is not one of load.${kind} (${scenario.load.levels.join(', ')})`);
+    }
+    if (speedup !== undefined) {
+      if (!trace) problems.push(`${where}: speedup selects a replayed trace's cell, and the load has no load.trace`);
+      else if (!trace.speedups.includes(speedup)) problems.push(`${where}: speedup ${speedup} is not one of load.trace.speedup (${trace.speedups.join(', ')})`);
     }
     if (threshold.metric === 'goodput' && scenario.slo.length === 0) problems.push(`${where}: goodput needs an slo (the requests that meet it)`);
     return problems;

@@ -8,14 +8,15 @@
  *              | "output_tokens_per_s" | "requests_per_s" | "goodput"      cell throughput (per second)
  *              | ("errors" | "dropped") "." ("rate" | "count")
  *   STAT      := "p" NUMBER | "mean" | "min" | "max" | "stdev" | "count"   (p95, p99.9, p999 = 99.9)
- *   selector  := "{" key "=" value ("," key "=" value)* "}"   key: model | concurrency | rate
+ *   selector  := "{" key "=" value ("," key "=" value)* "}"   key: model | concurrency | rate | speedup
+ *                                        (speedup: a replayed trace's cell, by its load.trace.speedup)
  *   op        := "<" | "<=" | ">" | ">="
  *   unit      := "ms" | "s"               times (default ms)
  *              | "%"                      rates (default: a share, 0.01 = 1%)
  *              | "tok/s" | "req/s"        throughputs (the default unit, may be written)
  *
  * Examples: `ttft.p95 < 500ms`, `tpot.p99 <= 40ms`, `output_tokens_per_s > 900`,
- * `errors.rate < 1%`, `ttft.p99{model=gpt-oss-120b, concurrency=8} < 2s`.
+ * `errors.rate < 1%`, `ttft.p99{model=gpt-oss-120b, concurrency=8} < 2s`, `ttft.p95{speedup=2} < 1s`.
  *
  * The metrics, the cell values and their units are the metric catalog's
  * (metrics/catalog.ts); this file knows only how each unit may be written.
@@ -142,18 +143,21 @@ function parseSelector(scanner: Scanner): Threshold['filters'] {
   for (;;) {
     scanner.skipSpaces();
     const keyAt = scanner.column;
-    const key = scanner.take(/^(model|concurrency|rate)\s*=/)?.replace(/\s*=$/, '');
-    if (!key) throw new ThresholdSyntaxError(keyAt, 'expected model=NAME, concurrency=N or rate=R inside {…}');
+    const key = scanner.take(/^(model|concurrency|rate|speedup)\s*=/)?.replace(/\s*=$/, '');
+    if (!key) throw new ThresholdSyntaxError(keyAt, 'expected model=NAME, concurrency=N, rate=R or speedup=S inside {…}');
     scanner.skipSpaces();
     const valueAt = scanner.column;
     const value = scanner.take(/^[^,}\s]+/);
     if (!value) throw new ThresholdSyntaxError(valueAt, `expected a value after ${key}=`);
     if (key in filters) throw new ThresholdSyntaxError(keyAt, `${key} is given twice`);
     if (key === 'model') filters.model = value;
-    else if (/^\d+(\.\d+)?$/.test(value) && Number(value) > 0) filters[key as 'concurrency' | 'rate'] = Number(value);
+    else if (/^\d+(\.\d+)?$/.test(value) && Number(value) > 0) filters[key as 'concurrency' | 'rate' | 'speedup'] = Number(value);
     else throw new ThresholdSyntaxError(valueAt, `${key} must be a positive number, not "${value}"`);
     if (filters.concurrency !== undefined && filters.rate !== undefined) {
       throw new ThresholdSyntaxError(keyAt, 'a cell has a concurrency or a rate, never both');
+    }
+    if (filters.concurrency !== undefined && filters.speedup !== undefined) {
+      throw new ThresholdSyntaxError(keyAt, 'a trace cell has a rate, never a concurrency');
     }
     scanner.skipSpaces();
     if (scanner.take(/^\}/)) return filters;

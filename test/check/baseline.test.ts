@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { compareSamples, parseRegressionRules, percentileOf, type RequestLine } from '../../src/check/baseline.ts';
 import { judgeRuns } from '../../src/check/verdict.ts';
 import { renderJunit } from '../../src/check/junit.ts';
-import { comparisonCases } from '../../src/check/render.ts';
+import { comparisonCases, renderComparisonLines, renderComparisonMarkdown } from '../../src/check/render.ts';
 import { seededRandom } from '../../src/util/random.ts';
 import { validateXML } from 'xmllint-wasm';
 import { REPO_ROOT } from '../helpers.ts';
@@ -191,4 +191,25 @@ test('--max-regression accepts the per-request latencies and throughputs of requ
           'output_tokens_per_s, decode_tokens_per_s; e.g. ttft.p95=10%), errors.rate=N% or slo.share=N%',
     );
   }
+});
+
+test("a ramp and a trace keep their identity: a 2→20 ramp is not the steady 2 req/s cell, and each is labelled as what it is", () => {
+  const line = (rate: number, ttft: number, extra: Partial<RequestLine> = {}): RequestLine => ({ model: 'm', rate, warmup: false, outcome: 'ok', ttft_ms: ttft, ...extra });
+  const ramp = { ramp_to: 20, ramp_over_ms: 60_000 };
+  const traceRate = 15.181518151815183;
+  const baseline = [...latencies(40, 100, 1).map((t) => line(2, t)), ...latencies(40, 100, 2).map((t) => line(traceRate, t, { trace_speedup: 2 }))];
+  const current = [...latencies(40, 100, 3).map((t) => line(2, t, ramp)), ...latencies(40, 100, 4).map((t) => line(traceRate, t, { trace_speedup: 2 }))];
+  const verdict = judgeRuns(baseline, current, parseRegressionRules('ttft.p50=10%'));
+  const traceCell = { model: 'm', load: { kind: 'rate', value: traceRate, trace: { speedup: 2 } } };
+  assert.deepEqual(verdict.verdicts.map((v) => v.cell), [traceCell], 'only the trace cell is in both runs');
+  assert.deepEqual(verdict.missing, [{ model: 'm', load: { kind: 'rate', value: 2 } }]);
+  assert.deepEqual(verdict.onlyInCurrent, [{ model: 'm', load: { kind: 'rate', value: 2, ramp: { toRate: 20, overMs: 60_000 } } }]);
+  const text = renderComparisonLines({ verdicts: verdict.verdicts, missing: verdict.missing }, 0.95);
+  assert.match(text, /m @ trace ×2 \(15\.18 req\/s\)/);
+  assert.doesNotMatch(text, /15\.181518/);
+  const markdown = renderComparisonMarkdown('t', { verdicts: verdict.verdicts, missing: verdict.missing });
+  assert.match(markdown, /m @ trace ×2 \(15\.18 req\/s\)/);
+  assert.match(markdown, /m @ 2 req\/s/);
+  const junit = renderJunit([{ name: 'baseline', cases: comparisonCases({ verdicts: verdict.verdicts, missing: verdict.missing }, false) }]);
+  assert.match(junit, /m @ trace ×2 \(15\.18 req\/s\)/);
 });

@@ -133,3 +133,20 @@ test('side by side: contenders that count tokens with different tokenizers are t
   // 150 characters for 30 tokens: five characters a token, times the cell's token throughput.
   assert.equal(chars[0]!.value, alpha.cells[0]!.outputTokensPerS * 5);
 });
+
+test('side by side: a 2→20 req/s ramp is not set beside a steady 2 req/s run: two levels, each with one contender, nothing judged', () => {
+  const atRate = (lines: RequestLine[], extra: Partial<RequestLine>) => lines.map(({ concurrency: _c, ...line }) => ({ ...line, rate: 2, ...extra }) as RequestLine);
+  const steadyLoad = { kind: 'rate' as const, value: 2 };
+  const rampLoad = { kind: 'rate' as const, value: 2, ramp: { toRate: 20, overMs: 60_000 } };
+  const steady: Contender = { name: 'steady', cells: [{ ...cellSummary(ALPHA, 4), load: steadyLoad }], lines: atRate(requestLines(ALPHA, 100, 1), {}) };
+  const ramp: Contender = { name: 'ramp', cells: [{ ...cellSummary(ALPHA, 4), load: rampLoad }], lines: atRate(requestLines(ALPHA, 150, 2), { ramp_to: 20, ramp_over_ms: 60_000 }) };
+  const comparison = compareContenders([steady, ramp]);
+  assert.deepEqual(comparison.levels.map((level) => level.load), [steadyLoad, rampLoad]);
+  for (const [i, level] of comparison.levels.entries()) {
+    for (const row of level.rows) {
+      assert.equal(row.values.filter((value) => value !== undefined).length, 1, `${row.metric} at level ${i}`);
+      assert.ok(row.values.every((value) => value === undefined || value.diff === undefined), `${row.metric}: nothing to judge against`);
+      assert.equal(row.values[1 - i], undefined);
+    }
+  }
+});

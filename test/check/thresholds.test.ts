@@ -40,3 +40,18 @@ test('goodput without an SLO has no value, and fails', () => {
   assert.equal(result!.measured, undefined);
   assert.equal(result!.ok, false);
 });
+
+test("a trace's cell is selected by its speed-up, not by its float mean rate; a steady cell of the same rate is not a trace's", () => {
+  const trace = (speedup: number, value: number) => ({ ...cellSummary(ALPHA, 1), load: { kind: 'rate' as const, value, trace: { speedup } } });
+  const steady = { ...cellSummary(ALPHA, 1), load: { kind: 'rate' as const, value: 15.2 } };
+  const results = evaluateThresholds([parseThreshold('ttft.count >= 1'), parseThreshold('ttft.count{speedup=2} >= 1')], [trace(1, 7.6), trace(2, 15.2), steady]);
+  assert.deepEqual(
+    results.map((r) => [r.threshold.source, r.cell?.load.value, r.cell?.load.trace?.speedup, r.ok]),
+    [
+      ['ttft.count >= 1', 7.6, 1, true],
+      ['ttft.count >= 1', 15.2, 2, true],
+      ['ttft.count >= 1', 15.2, undefined, true],
+      ['ttft.count{speedup=2} >= 1', 15.2, 2, true],
+    ],
+  );
+});

@@ -52,6 +52,11 @@ const CORRUPTIONS: { name: string; corrupt: (dir: string) => Promise<void>; mess
   { name: 'summary.json is cut short', corrupt: replaceFile('summary.json', '{"cells": [{"model": "mo'), message: /\/summary\.json: not valid JSON/ },
   { name: 'summary.json is {}', corrupt: replaceFile('summary.json', '{}'), message: /\/summary\.json: not as tokenmeter writes it: cells: must be the list of cells/ },
   {
+    name: "a summary.json cell's ramp has no end rate",
+    corrupt: editJson('summary.json', (summary) => (summary.cells[0].load.ramp = { toRate: 'fast', overMs: 1000 })),
+    message: /\/summary\.json: not as tokenmeter writes it: cells\[0\]\.load\.ramp\.toRate: /,
+  },
+  {
     name: 'a summary.json cell lacks a field',
     corrupt: editJson('summary.json', (summary) => delete summary.cells[1].requests),
     message: /\/summary\.json: not as tokenmeter writes it: cells\[1\]\.requests: /,

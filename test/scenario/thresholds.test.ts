@@ -20,6 +20,8 @@ const parsed: [string, object][] = [
   ['ttft.p99{model=gpt-oss-120b, concurrency=8} < 2s', { metric: 'ttft', stat: 99, filters: { model: 'gpt-oss-120b', concurrency: 8 }, op: '<', value: 2000 }],
   ['  ttft.p50{rate=2.5}<300ms  ', { metric: 'ttft', stat: 50, filters: { rate: 2.5 }, op: '<', value: 300 }],
   ['ttft.p95 {model=m} < 1s', { metric: 'ttft', stat: 95, filters: { model: 'm' }, op: '<', value: 1000 }],
+  ['ttft.p95{speedup=2} < 1s', { metric: 'ttft', stat: 95, filters: { speedup: 2 }, op: '<', value: 1000 }],
+  ['ttft.p95{model=m, speedup=0.5} < 1s', { metric: 'ttft', stat: 95, filters: { model: 'm', speedup: 0.5 }, op: '<', value: 1000 }],
 ];
 
 for (const [source, expected] of parsed) {
@@ -41,7 +43,9 @@ const malformed: [string, number, RegExp][] = [
   ['ttft.p100 < 500ms', 6, /unknown statistic "p100"/],
   ['ttft.median < 500ms', 6, /unknown statistic "median"/],
   ['errors.total < 3', 1, /errors takes \.rate or \.count/],
-  ['ttft.p95{region=eu} < 1s', 10, /expected model=NAME, concurrency=N or rate=R/],
+  ['ttft.p95{region=eu} < 1s', 10, /expected model=NAME, concurrency=N, rate=R or speedup=S/],
+  ['ttft.p95{speedup=fast} < 1s', 18, /speedup must be a positive number, not "fast"/],
+  ['ttft.p95{concurrency=8, speedup=2} < 1s', 25, /a trace cell has a rate, never a concurrency/],
   ['ttft.p95{concurrency=eight} < 1s', 22, /concurrency must be a positive number, not "eight"/],
   ['ttft.p95{model=a model=b} < 1s', 18, /expected "," or "}"/],
   ['ttft.p95{model=a, model=b} < 1s', 19, /model is given twice/],

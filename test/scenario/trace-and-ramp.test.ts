@@ -162,3 +162,20 @@ test("a speed-up so slow that the trace's last line is due past Node's timer lim
     assert.match(single.problems![0]!, /^FILE: load\.trace\.speedup: the trace's last line \(2 s\) would be due /);
     assert.ok((await load(dir, 'load: {trace: {file: trace.jsonl, speedup: 9.32e-7}}\n')).scenario, 'the speed-up named passes');
   }));
+
+test("a trace's cells are selected in thresholds by their speed-up; a rate that is no level says what the trace's and the ramp's levels are", () =>
+  withTempDir(async (dir) => {
+    const thresholds = (list: string) => `thresholds: [${list.split(';').map((item) => JSON.stringify(item)).join(', ')}]\n`;
+    const traced = await load(dir, 'load: {trace: {file: trace.jsonl, speedup: [1, 4]}}\n' + thresholds('ttft.p95{speedup=4} < 1s'));
+    assert.deepEqual(traced.scenario?.thresholds[0]?.filters, { speedup: 4 });
+    const { problems } = await load(dir, 'load: {trace: {file: trace.jsonl, speedup: [1, 4]}}\n' + thresholds('ttft.p95{rate=7.59} < 1s;ttft.p95{speedup=2} < 1s'));
+    assert.deepEqual(problems, [
+      "FILE: thresholds[0]: ttft.p95{rate=7.59} < 1s: rate 7.59 is not one of the trace's mean rates (1, 4 req/s); select a trace's cell by its speed-up: {speedup=1}",
+      'FILE: thresholds[1]: ttft.p95{speedup=2} < 1s: speedup 2 is not one of load.trace.speedup (1, 4)',
+    ]);
+    const ramp = await load(dir, 'load: {rate: {from: 2, to: 20, over: 10s}}\nprompts: [hi]\n' + thresholds('ttft.p95{rate=20} < 1s;ttft.p95{speedup=1} < 1s;ttft.p95{rate=2} < 1s'));
+    assert.deepEqual(ramp.problems, [
+      "FILE: thresholds[0]: ttft.p95{rate=20} < 1s: rate 20 is not the ramp's starting rate (load.rate.from: 2)",
+      'FILE: thresholds[1]: ttft.p95{speedup=1} < 1s: speedup selects a replayed trace\'s cell, and the load has no load.trace',
+    ]);
+  }));

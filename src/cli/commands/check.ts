@@ -105,14 +105,15 @@ const reasonOf = (folder: ResultsFolder): string => (folder.incompleteReason ===
 
 /**
  * What makes two runs comparable, from run.json's scenario: the models (with
- * their tokenizers), params, prompts and load levels. The target, seed,
+ * their tokenizers), params, prompts and load levels (a ramp and a trace with
+ * them: a 2→20 req/s ramp is not a steady 2 req/s run). The target, seed,
  * thresholds and client-health bounds may differ (a candidate build, another
  * simulator seed, a looser `load.maxClientLag` on a busy machine).
  */
 function comparedScenario(folder: ResultsFolder): Record<string, unknown> {
   const { models, params, prompts, load } = folder.runJson.scenario as Record<string, unknown> & { load?: Record<string, unknown> };
-  const { kind, levels, requests, durationMs, warmup, warmupMs, arrival, burstiness } = load ?? {};
-  return { models, params, prompts, load: { kind, levels, requests, durationMs, warmup, warmupMs, arrival, burstiness } };
+  const { kind, levels, ramp, trace, requests, durationMs, warmup, warmupMs, arrival, burstiness } = load ?? {};
+  return { models, params, prompts, load: { kind, levels, ramp, trace, requests, durationMs, warmup, warmupMs, arrival, burstiness } };
 }
 
 /** The cells (any repeat) that are invalid or short on either side, with the reason: they can never be "ok". */
