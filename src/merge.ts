@@ -218,6 +218,11 @@ export function scenarioDifferences(a: Scenario | Record<string, unknown>, b: Sc
   const tracesHashed = typeof traceHash(a) === 'string' && typeof traceHash(b) === 'string';
   const walk = (x: unknown, y: unknown, at: string): void => {
     if (paths.length >= 5) return;
+    if (at === 'prompts' && Array.isArray(x) !== Array.isArray(y) && [x, y].some((side) => isObject(side) && side['dataset'] === true)) {
+      // Before files were kept by hash, run.json listed a prompt file's prompts: say so, or the difference is a riddle.
+      paths.push('prompts (one run lists its prompts, the other names a file by its hash: a run recorded before tokenmeter kept prompt files by hash looks so; record it again)');
+      return;
+    }
     if (isObject(x) && isObject(y)) {
       const hashedHere = (at === 'prompts' || at === 'load.trace') && typeof x['sha256'] === 'string' && typeof y['sha256'] === 'string';
       const traceLines = at === 'prompts' && x['trace'] === true && y['trace'] === true && tracesHashed;

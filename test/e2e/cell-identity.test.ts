@@ -89,6 +89,14 @@ test('scenarioDifferences: a trace is told by load.trace.sha256, its prompts by 
   assert.deepEqual(scenarioDifferences(scenario('/a/trace.jsonl'), scenario('/b/trace.jsonl')), ['load.trace.file', 'prompts.file']);
 });
 
+test('scenarioDifferences: a prompt list against a prompt file kept by its hash says what an older run.json looks like', () => {
+  const listed = { name: 'p', prompts: [{ messages: [{ role: 'user', content: 'hi' }] }] };
+  const hashed = { name: 'p', prompts: { dataset: true, file: '/a/p.jsonl', format: 'jsonl', sha256: 'abc', skipped: 0, sample: 'first' } };
+  const [difference] = scenarioDifferences(listed, hashed);
+  assert.match(difference!, /^prompts \(one run lists its prompts, the other names a file by its hash: a run recorded before tokenmeter kept prompt files by hash looks so; record it again\)$/);
+  assert.deepEqual(scenarioDifferences(hashed, listed), [difference]);
+});
+
 test('a 2→20 req/s ramp is not the steady 2 req/s cell: check refuses them as different scenarios, and judged anyway they share no cell; compare sets none side by side', () =>
   withTempDir(async (dir) => {
     const head = `name: ramp\ntarget: {baseURL: "http://virtual.invalid/v1"}\nmodels: [${MODEL}]\nprompts: [hi]\nseed: 3\n`;
