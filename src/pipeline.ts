@@ -256,6 +256,8 @@ export async function* sweepEvents(scenario: Scenario, options: PipelineOptions)
         }
         // Still a bound (the client's pace is what it reached), but the rates planned from it must say so.
         if (summary.invalid) yield { type: 'warning', message: `sweep of ${model.name}: the ${which} probe (c=${load.value}) is invalid (${summary.invalid}): the rates planned from its request rate are the client's, not the server's` };
+        // A short probe's rate is mostly its ramp up and down, not the steady state: the rates are planned from it all the same.
+        else if (summary.short) yield { type: 'warning', message: `sweep of ${model.name}: the ${which} probe (c=${load.value}) is short (${summary.short}): the rates are planned from a request rate that may not be its steady one; give the cells more requests or a longer duration` };
         return summary.requestsPerS;
       };
       const synchronousRps = yield* probe('synchronous', SYNCHRONOUS_LOAD);

@@ -82,6 +82,10 @@ const SUMMARY_COLUMNS: readonly Column[] = [
   // How exact the per-chunk token counts are (METRICS.md, "Counting the tokens of a chunk").
   numberColumn('approximate_rate', (cell) => cell.approximateRate),
   column('server_counts_rejected', (cell) => cell.serverCountsRejected),
+  // A rate ramp (rate_rps is its starting rate) and a replayed trace (rate_rps is its mean rate): empty for a steady load.
+  column('ramp_to_rps', (cell) => (cell.load.ramp ? csvNumber(cell.load.ramp.toRate) : '')),
+  column('ramp_over_s', (cell) => (cell.load.ramp ? csvNumber(cell.load.ramp.overMs / 1000) : '')),
+  column('trace_speedup', (cell) => (cell.load.trace ? csvNumber(cell.load.trace.speedup) : '')),
 ];
 
 /** summary.csv: one row per cell. */

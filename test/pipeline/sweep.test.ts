@@ -144,3 +144,15 @@ test('the library refuses what sweep and capacity cannot run (a ramp, a trace, s
     assert.equal(sent, 0);
   }
 });
+
+test('a short probe (its throughput mostly ramp) plans the rates all the same, with a warning that says so', async () => {
+  // c=8 on 4 decode slots: E2E 820 ms, so a 4 s window is under 5 × E2E; c=1 is not short.
+  const { events } = await sweepVirtual([LLAMA]);
+  const probes = events.flatMap((event) => (event.type === 'cell' && event.cell.load.kind === 'concurrency' ? [event.cell] : []));
+  const warned = events.flatMap((event) => (event.type === 'warning' && / probe \(c=\d+\) is short /.test(event.message) ? [event.message] : []));
+  assert.deepEqual(
+    warned.map((message) => /probe \(c=(\d+)\)/.exec(message)![1]),
+    ['8'],
+  );
+  assert.deepEqual(probes.map((cell) => cell.short !== undefined), [false, true]);
+});
