@@ -32,8 +32,18 @@ function prefixHashes(messages: readonly SimMessage[]): string[] {
   return hashes;
 }
 
+/**
+ * Prefixes a cache keeps by default: a real server's cache is bounded by its KV blocks, and an
+ * unbounded one would grow with every request of a long run (about 150 bytes a prefix: ~15 MB here).
+ */
+export const PREFIX_CACHE_ENTRIES = 100_000;
+
+/** Message-list prefixes served, the least recently used forgotten first past `maxPrefixes`. */
 export class PrefixCache {
+  /** In order of last use, oldest first (a Set keeps insertion order). */
   private readonly seen = new Set<string>();
+
+  constructor(private readonly maxPrefixes = PREFIX_CACHE_ENTRIES) {}
 
   /** Tokens of the longest prefix of `messages` served before (whole messages), 0 for none. */
   cachedTokens(messages: readonly SimMessage[]): number {
@@ -45,9 +55,16 @@ export class PrefixCache {
     return messages.slice(0, longest).reduce((sum, message) => sum + messageTokens(message), 0);
   }
 
-  /** Remembers every prefix of `messages` (a prompt once prefilled, or a prompt with its answer once decoded). */
+  /** Remembers every prefix of `messages` (a prompt once prefilled, or a prompt with its answer once decoded), as just used. */
   remember(messages: readonly SimMessage[]): void {
-    for (const hash of prefixHashes(messages)) this.seen.add(hash);
+    for (const hash of prefixHashes(messages)) {
+      this.seen.delete(hash);
+      this.seen.add(hash);
+    }
+    for (const oldest of this.seen) {
+      if (this.seen.size <= this.maxPrefixes) break;
+      this.seen.delete(oldest);
+    }
   }
 }
 

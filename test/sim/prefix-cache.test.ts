@@ -47,6 +47,23 @@ async function chat(baseURL: string, messages: object[]) {
   return { answer: events.map((e) => e.choices[0]?.delta?.content ?? '').join(''), usage: events.at(-1).usage };
 }
 
+test('a bounded prefix cache forgets the least recently used prefixes first', () => {
+  const user = (content: string) => ({ role: 'user', content });
+  const cache = new PrefixCache(3);
+  cache.remember([user('a')]);
+  cache.remember([user('b')]);
+  cache.remember([user('c')]);
+  // Using a again makes b the oldest: a fourth prefix evicts b, not a.
+  cache.remember([user('a')]);
+  cache.remember([user('d')]);
+  const tokens = messageTokens(user('a'));
+  assert.deepEqual(['a', 'b', 'c', 'd'].map((text) => cache.cachedTokens([user(text)])), [tokens, 0, tokens, tokens]);
+  // A two-message prompt remembers two prefixes, [c] (used again) and [c, e] (new): the oldest, a, goes.
+  cache.remember([user('c'), user('e')]);
+  assert.deepEqual(['a', 'c', 'd'].map((text) => cache.cachedTokens([user(text)])), [0, tokens, tokens]);
+  assert.equal(cache.cachedTokens([user('c'), user('e')]), 2 * tokens);
+});
+
 test('a conversation’s next turn finds its history in the cache (the answer included) and pays prefill only for the new message', async () => {
   const sim = await startSimulator({ seed: 1, defaults: PROFILE, models: {} }, { keepTruth: true });
   try {
