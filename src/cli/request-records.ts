@@ -20,14 +20,22 @@ export interface RecordWithEdges {
 const ms = z.number().nullable();
 const count = z.number().int().nonnegative();
 
-const lineSchema = z.looseObject({
-  id: z.string(),
-  model: z.string(),
+/**
+ * The load level's fields of a requests.jsonl line or a histograms.json cell (report/json.ts
+ * loadFields writes them, util/load-level.ts loadOfFields reads them back): one schema for every reader.
+ */
+export const LOAD_FIELDS = {
   concurrency: z.number().positive().optional(),
   rate: z.number().positive().optional(),
   ramp_to: z.number().positive().optional(),
   ramp_over_ms: z.number().positive().optional(),
   trace_speedup: z.number().positive().optional(),
+};
+
+const lineSchema = z.looseObject({
+  id: z.string(),
+  model: z.string(),
+  ...LOAD_FIELDS,
   repeat: z.number().int().positive().optional(),
   shard: count.optional(),
   warmup: z.boolean(),

@@ -18,6 +18,7 @@ import type { CapacityOutcome, SloBound, SweepOutcome } from '../types.js';
 import { loadLabel } from '../util/format.js';
 import { loadKey, loadOfFields } from '../util/load-level.js';
 import { UsageError } from './exit-codes.js';
+import { LOAD_FIELDS } from './request-records.js';
 
 /** A file of the folder as text. */
 async function readResultsFile(dir: string, name: string): Promise<string> {
@@ -378,11 +379,7 @@ const summaryJsonSchema = z.looseObject({
 
 const histogramsCellSchema = z.looseObject({
   model: z.string(),
-  concurrency: z.number().optional(),
-  rate: z.number().optional(),
-  ramp_to: z.number().optional(),
-  ramp_over_ms: z.number().optional(),
-  trace_speedup: z.number().optional(),
+  ...LOAD_FIELDS,
   repeat: z.union([z.number().int().positive(), z.literal('all')]).optional(),
   histograms: z.record(z.string(), z.looseObject({ count, encoded: z.string() })),
 });
@@ -399,11 +396,7 @@ const SAMPLE_FIELDS = ['ttft_ms', 'ttfo_ms', 'tpot_ms', 'e2e_ms', 'ttfb_ms', 'sc
 const requestLineSchema = z
   .looseObject({
     model: z.string(),
-    concurrency: z.number().positive().optional(),
-    rate: z.number().positive().optional(),
-    ramp_to: z.number().positive().optional(),
-    ramp_over_ms: z.number().positive().optional(),
-    trace_speedup: z.number().positive().optional(),
+    ...LOAD_FIELDS,
     warmup: z.boolean(),
     outcome: z.enum(['ok', 'error', 'dropped']),
     error: z.looseObject({ class: z.string() }).nullable().optional(),
