@@ -185,7 +185,13 @@ type Row = SideBySide['levels'][number]['rows'][number];
 
 function compareRow(row: RowSpec, cells: (CellSummary | undefined)[], samples: (CellSamples | undefined)[], confidence: number): Row {
   const raw = cells.map((cell, i) => (cell ? row.value(cell, samples[i]) : undefined));
-  const judge = (reference: number, other: number): SideBySideDiff | undefined => judgeDifference(row, raw, samples, reference, other, confidence);
+  // winnerOf and the differences to the first contender ask for the same pair when contender 0 is best: judge each pair once.
+  const judged = new Map<string, SideBySideDiff | undefined>();
+  const judge = (reference: number, other: number): SideBySideDiff | undefined => {
+    const key = `${reference}:${other}`;
+    if (!judged.has(key)) judged.set(key, judgeDifference(row, raw, samples, reference, other, confidence));
+    return judged.get(key);
+  };
   const winner = winnerOf(row, raw, judge);
   const values = raw.map((value, i): SideBySideValue | undefined => {
     if (value === undefined) return undefined;
