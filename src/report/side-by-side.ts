@@ -21,9 +21,9 @@ function estimateText(estimate: number, interval: [number, number] | undefined, 
   return `${signed(estimate)}${interval ? ` [${signed(interval[0])}, ${signed(interval[1])}]` : ''}${p !== undefined ? `, ${pText(p)}` : ''}`;
 }
 
-/** The difference to the first contender, `~` where it is not beyond the noise (benchstat's mark). */
-function diffText(diff: SideBySideDiff, points: boolean): string {
-  if (diff.unjudged?.startsWith('not judged')) return `${signedPercent(diff.change)}, not judged`;
+/** The difference to the first contender, `~` where it is not beyond the noise (benchstat's mark); a row with no test (ITL) is not judged. */
+function diffText(diff: SideBySideDiff, points: boolean, judged: boolean): string {
+  if (!judged) return `${signedPercent(diff.change)}, not judged`;
   const noise = diff.significant === true ? '' : '~ ';
   if (diff.unjudged) return `${noise}${points ? signedPoints(diff.change) : signedPercent(diff.change)}, ${diff.unjudged}`;
   if (diff.of) return `${noise}${signedPercent(diff.change)}; ${diff.of.what} ${estimateText(diff.of.estimate, diff.interval, diff.p, diff.of.points === true)}`;
@@ -31,10 +31,10 @@ function diffText(diff: SideBySideDiff, points: boolean): string {
 }
 
 /** `121 ★ (+48.8% [+48.3%, +49.6%], p<0.001, n=48)`: the value, the winner's mark, the difference to the first contender, the samples. */
-function cellText(entry: SideBySideValue | undefined, mark: string, points: boolean, absent: string | undefined): string {
+function cellText(entry: SideBySideValue | undefined, mark: string, points: boolean, judged: boolean, absent: string | undefined): string {
   if (!entry) return absent ?? '—';
   const best = entry.best ? ` ${mark}` : '';
-  const parts = [entry.diff ? diffText(entry.diff, points) : undefined, entry.n !== undefined ? `n=${entry.n}` : undefined].filter(Boolean);
+  const parts = [entry.diff ? diffText(entry.diff, points, judged) : undefined, entry.n !== undefined ? `n=${entry.n}` : undefined].filter(Boolean);
   return `${formatNumber(entry.value)}${best}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
 }
 
@@ -44,7 +44,7 @@ function tables(comparison: SideBySide, mark: string): { title: string; header: 
     header: ['metric', ...comparison.contenders],
     rows: level.rows.map((row) => [
       `${row.metric} (${row.unit})`,
-      ...row.values.map((entry) => cellText(entry, mark, row.test === 'proportion' && !entry?.diff?.of, row.absent)),
+      ...row.values.map((entry) => cellText(entry, mark, row.test === 'proportion' && !entry?.diff?.of, row.test !== 'none', row.absent)),
     ]),
     best: level.rows.map((row) => row.values.map((entry) => entry?.best === true)),
   }));
