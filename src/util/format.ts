@@ -4,6 +4,8 @@
  * reads the same everywhere.
  */
 
+import type { LoadIdentity } from './load-level.js';
+
 /** `value` rounded to `decimals` places (3 by default: µs for ms values), without float noise such as 0.30000000000000004. */
 export function roundTo(value: number, decimals = 3): number {
   const scale = 10 ** decimals;
@@ -57,12 +59,7 @@ export function signedPoints(share: number): string {
  * How a load level reads in tables and charts: `c=8` for closed-loop concurrency, `4 req/s` for an
  * open-loop rate, `1→20 req/s over 60s` for a ramp, `trace ×2 (3.1 req/s)` for a replayed trace.
  */
-export function loadLabel(load: {
-  kind: 'concurrency' | 'rate';
-  value: number;
-  ramp?: { toRate: number; overMs: number } | undefined;
-  trace?: { speedup: number } | undefined;
-}): string {
+export function loadLabel(load: LoadIdentity): string {
   if (load.kind === 'concurrency') return `c=${load.value}`;
   if (load.ramp) return `${load.value}→${load.ramp.toRate} req/s over ${roundedText(load.ramp.overMs / 1000)}s`;
   if (load.trace) return `trace ×${load.trace.speedup} (${formatNumber(load.value)} req/s)`;
