@@ -172,7 +172,9 @@ function repeatsOf(lines: readonly RequestLine[]): Map<number, RequestLine[]> | 
   const groups = new Map<number, RequestLine[]>();
   for (const line of lines) {
     if (typeof line.repeat !== 'number') continue;
-    groups.set(line.repeat, [...(groups.get(line.repeat) ?? []), line]);
+    const group = groups.get(line.repeat);
+    if (group) group.push(line);
+    else groups.set(line.repeat, [line]);
   }
   return groups.size >= 2 ? groups : undefined;
 }
@@ -182,23 +184,23 @@ function repeatsOf(lines: readonly RequestLine[]): Map<number, RequestLine[]> | 
  * produce is `missing` (the build could not run it); cells only this run has
  * are listed apart. `flaws` (by cellId) turn an "ok" into "inconclusive": a
  * cell the client stalled in, or whose window was short, cannot vouch for the
- * server.
+ * server. `repeated` says which sides have two repeats or more: their spread
+ * counts only when both do.
  */
 export function judgeRuns(
   baselineLines: readonly RequestLine[],
   currentLines: readonly RequestLine[],
   rules: readonly RegressionRule[],
   options: { confidence?: number; flaws?: CellFlaws } = {},
-): { verdicts: RuleVerdict[]; missing: CellKey[]; onlyInCurrent: CellKey[] } {
+): { verdicts: RuleVerdict[]; missing: CellKey[]; onlyInCurrent: CellKey[]; repeated: { baseline: boolean; current: boolean } } {
   const confidence = options.confidence ?? 0.95;
   const baseline = samplesByCell(baselineLines, rules);
   const current = samplesByCell(currentLines, rules);
   const baselineRepeats = repeatsOf(baselineLines);
   const currentRepeats = repeatsOf(currentLines);
-  // Per repeat, per cell: samples of each field, so a rule can take one statistic per repeat.
-  const perRepeat = (groups: Map<number, RequestLine[]> | undefined) => (groups ? [...groups.values()].map((lines) => samplesByCell(lines, rules)) : undefined);
-  const baselineByRepeat = perRepeat(baselineRepeats);
-  const currentByRepeat = perRepeat(currentRepeats);
+  // Per repeat, per cell: samples of each field, so a rule can take one statistic per repeat (only when both sides have repeats).
+  const perRepeat = (groups: Map<number, RequestLine[]>) => [...groups.values()].map((lines) => samplesByCell(lines, rules));
+  const byRepeat = baselineRepeats && currentRepeats ? { baseline: perRepeat(baselineRepeats), current: perRepeat(currentRepeats) } : undefined;
   const verdicts: RuleVerdict[] = [];
   for (const [id, base] of baseline) {
     const now = current.get(id);
@@ -234,9 +236,8 @@ export function judgeRuns(
           });
           continue;
         }
-        const sides = (byRepeat: Map<string, CellSamples>[] | undefined) =>
-          (byRepeat ?? []).map((cells) => cells.get(id)?.samples.get(rule.field) ?? []).filter((values) => values.length > 0);
-        const repeatSamples = baselineByRepeat && currentByRepeat ? { baseline: sides(baselineByRepeat), current: sides(currentByRepeat) } : undefined;
+        const sides = (repeats: Map<string, CellSamples>[]) => repeats.map((cells) => cells.get(id)?.samples.get(rule.field) ?? []).filter((values) => values.length > 0);
+        const repeatSamples = byRepeat ? { baseline: sides(byRepeat.baseline), current: sides(byRepeat.current) } : undefined;
         estimate = judgePercentile(rule, base, now, confidence, repeatSamples);
         method = rule.percentile === 50 ? 'hodges-lehmann' : 'quantile';
         if (repeatSamples && repeatSamples.baseline.length >= 2 && repeatSamples.current.length >= 2) {
@@ -271,6 +272,7 @@ export function judgeRuns(
     verdicts,
     missing: [...baseline.entries()].filter(([id]) => !current.has(id)).map(([, v]) => v.cell),
     onlyInCurrent: [...current.entries()].filter(([id]) => !baseline.has(id)).map(([, v]) => v.cell),
+    repeated: { baseline: baselineRepeats !== undefined, current: currentRepeats !== undefined },
   };
 }
 

@@ -79,9 +79,8 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   io.stdout.write(renderComparisonLines(verdict, confidence));
   for (const cell of onlyInCurrent) io.stderr.write(`warning: ${cell.model} @ ${loadLabel(cell.load)} is not in the baseline: not compared\n`);
   // Repeats count as observations only when both sides have them (check/verdict.ts): say when one side's go unused.
-  const repeated = (folder: ResultsFolder) => new Set(folder.lines.map((line) => line.repeat).filter((repeat) => repeat !== undefined)).size >= 2;
-  if (repeated(baseline) !== repeated(current)) {
-    const [has, lacks] = repeated(baseline) ? ['the baseline', args.results] : [args.results, 'the baseline'];
+  if (judged.repeated.baseline !== judged.repeated.current) {
+    const [has, lacks] = judged.repeated.baseline ? ['the baseline', args.results] : [args.results, 'the baseline'];
     io.stderr.write(`warning: ${has} has --repeat runs and ${lacks} has not: the spread between runs is not measured, only the requests within them (run both with --repeat)\n`);
   }
   // A run cut short by Ctrl-C proves nothing either way: it fails the gate rather than pass on what it skipped.
