@@ -17,7 +17,7 @@
 import type { CellKey } from '../types.js';
 import { samplesByCell, type RegressionRule, type RequestLine } from './baseline.js';
 import { binomialProbability, fewestSamplesToBound, hodgesLehmann, logQuantileError, newcombe, normalQuantile } from './stats.js';
-import { POWER } from './verdict.js';
+import { logShiftOfWorsening, POWER } from './verdict.js';
 
 export interface PlanRow {
   cell: CellKey;
@@ -34,8 +34,6 @@ export interface PlanRow {
 
 /** Sizes beyond this are reported as "more than": a check that needs them is not a CI gate. */
 const MOST = 100_000;
-
-const logOfWorsening = (rule: RegressionRule, worsening: number): number => (rule.higherIsBetter ? Math.log(1 - worsening) : Math.log(1 + worsening));
 
 /** Requests per cell for a percentile rule, from the baseline's samples of its field. */
 function percentileSize(rule: RegressionRule, samples: readonly number[], confidence: number): Pick<PlanRow, 'needed' | 'note'> {
@@ -62,7 +60,10 @@ function percentileSize(rule: RegressionRule, samples: readonly number[], confid
     if (one !== undefined) error = Math.SQRT2 * one;
   }
   if (error === undefined) return { needed: fewest, note: `at least: ${n0} baseline requests cannot bound a p${rule.percentile}, so its spread is unknown; record ${fewest} or more and plan again` };
-  const distance = Math.min(Math.abs(logOfWorsening(rule, 2 * rule.margin) - logOfWorsening(rule, rule.margin)), Math.abs(logOfWorsening(rule, rule.margin)));
+  const distance = Math.min(
+    Math.abs(logShiftOfWorsening(rule, 2 * rule.margin) - logShiftOfWorsening(rule, rule.margin)),
+    Math.abs(logShiftOfWorsening(rule, rule.margin)),
+  );
   const reach = normalQuantile(confidence) + normalQuantile(POWER);
   return { needed: Math.min(MOST, Math.max(fewest, Math.ceil(n0 * ((reach * error) / distance) ** 2))) };
 }

@@ -71,7 +71,7 @@ const zOf = (confidence: number): number => normalQuantile(confidence);
  * exp(s) − 1 slower for a latency and 1 − exp(s) slower for a throughput.
  */
 const worseningOfLogShift = (rule: RegressionRule, shift: number): number => (rule.higherIsBetter ? 1 - Math.exp(shift) : Math.exp(shift) - 1);
-const logShiftOfWorsening = (rule: RegressionRule, worsening: number): number => (rule.higherIsBetter ? Math.log(1 - worsening) : Math.log(1 + worsening));
+export const logShiftOfWorsening = (rule: RegressionRule, worsening: number): number => (rule.higherIsBetter ? Math.log(1 - worsening) : Math.log(1 + worsening));
 
 /** Log values, dropping the non-positive (a latency of 0 has no ratio). */
 const logsOf = (values: readonly number[]): number[] => values.filter((v) => v > 0).map(Math.log);
