@@ -178,11 +178,20 @@ export interface CellSamples {
   sloJudged: boolean;
 }
 
+/** Whether a rule judges a share of requests (`errors.rate`, `slo.share`) rather than a percentile of a field. */
+export const isProportionRule = (rule: RegressionRule): boolean => rule.errorRate === true || rule.sloShare === true;
+
+/** The requests a proportion rule counts as bad in a cell: those that failed, or for `slo.share` those that missed the SLO. */
+export const badCount = (rule: RegressionRule, cell: CellSamples): number => (rule.sloShare ? cell.requests - cell.metSlo : cell.failed);
+
+/** An `slo.share` rule where a cell's lines carry no SLO (the scenario has none): nothing to judge. */
+export const withoutSlo = (rule: RegressionRule, ...cells: CellSamples[]): boolean => rule.sloShare === true && cells.some((cell) => !cell.sloJudged);
+
 /** Per-cell samples and failure counts, from the lines of one run (warm-up left out). */
 export function samplesByCell(lines: readonly RequestLine[], rules: readonly RegressionRule[]): Map<string, CellSamples> {
   const cells = new Map<string, CellSamples>();
   // Each field once, however many rules read it (ttft.p50 and ttft.p95 share ttft_ms).
-  const fields = new Set(rules.filter((rule) => !rule.errorRate && !rule.sloShare).map((rule) => rule.field));
+  const fields = new Set(rules.filter((rule) => !isProportionRule(rule)).map((rule) => rule.field));
   for (const line of lines) {
     if (line.warmup) continue;
     if ((line.error as { class?: string } | null | undefined)?.class === 'interrupted') continue; // Ctrl-C, not the server

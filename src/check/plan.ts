@@ -15,7 +15,7 @@
  * Pure: lines in, rows out.
  */
 import type { CellKey } from '../types.js';
-import { samplesByCell, type RegressionRule, type RequestLine } from './baseline.js';
+import { badCount, isProportionRule, samplesByCell, withoutSlo, type RegressionRule, type RequestLine } from './baseline.js';
 import { binomialProbability, fewestSamplesToBound, hodgesLehmann, logQuantileError, newcombe, normalQuantile } from './stats.js';
 import { logShiftOfWorsening, POWER } from './verdict.js';
 
@@ -102,10 +102,9 @@ export function planSizes(lines: readonly RequestLine[], rules: readonly Regress
   for (const cell of samplesByCell(lines, rules).values()) {
     for (const rule of rules) {
       const base = { cell: cell.cell, rule, baselineRequests: cell.requests, effect: 2 * rule.margin };
-      if (rule.errorRate || rule.sloShare) {
-        if (rule.sloShare && !cell.sloJudged) continue;
-        const bad = rule.sloShare ? cell.requests - cell.metSlo : cell.failed;
-        const needed = proportionSize(cell.requests > 0 ? bad / cell.requests : 0, rule.margin, confidence);
+      if (isProportionRule(rule)) {
+        if (withoutSlo(rule, cell)) continue; // no SLO in the scenario: nothing to plan
+        const needed = proportionSize(cell.requests > 0 ? badCount(rule, cell) / cell.requests : 0, rule.margin, confidence);
         rows.push({ ...base, ...(needed !== undefined ? { needed } : { note: `more than ${MOST}` }) });
         continue;
       }

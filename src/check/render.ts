@@ -5,6 +5,7 @@ import type { CellKey, Threshold } from '../types.js';
 import { escapeMarkdown, escapeMarkdownPipes } from '../util/escape.js';
 import { loadLabel, roundedText, signedPercent, signedPoints } from '../util/format.js';
 import { textTableLines } from '../util/text-table.js';
+import { isProportionRule } from './baseline.js';
 import type { JunitCase } from './junit.js';
 import type { ThresholdResult } from './thresholds.js';
 import type { PlanRow } from './plan.js';
@@ -58,7 +59,7 @@ const cellName = (cell: CellKey): string => `${cell.model} @ ${loadLabel(cell.lo
 const verdictOf = (v: RuleVerdict): string =>
   v.outcome === 'regression' ? 'REGRESSION' : v.outcome === 'inconclusive' ? 'inconclusive' : v.improvement ? 'improved' : 'ok';
 
-const proportion = (v: RuleVerdict): boolean => v.rule.errorRate === true || v.rule.sloShare === true;
+const proportion = (v: RuleVerdict): boolean => isProportionRule(v.rule);
 /** Change and interval: relative for percentiles, percentage points (`pp`) for proportions. */
 // NaN: the run had none of the metric (verdict.ts), so there is no value to show.
 const change = (v: RuleVerdict, value: number): string => (Number.isNaN(value) ? '—' : proportion(v) ? signedPoints(value) : signedPercent(value));
@@ -152,7 +153,7 @@ export function renderComparisonMarkdown(title: string, verdict: CheckVerdict): 
 
 /** `check --plan`: per cell and rule, the requests per cell a check needs; then the size the scenario needs. */
 export function renderPlanLines(rows: readonly PlanRow[]): string {
-  const text = (row: PlanRow, value: number) => (row.rule.errorRate || row.rule.sloShare ? signedPoints(value) : signedPercent(value, 0));
+  const text = (row: PlanRow, value: number) => (isProportionRule(row.rule) ? signedPoints(value) : signedPercent(value, 0));
   const lines = textTableLines(
     ['cell', 'metric', 'margin', 'detect', 'baseline n', 'needed n'].map((title) => ({ title })),
     rows.map((row) => [cellName(row.cell), row.rule.key, text(row, row.rule.margin), text(row, row.effect), String(row.baselineRequests), row.needed === undefined ? '—' : `${row.needed}${row.note ? '+' : ''}`]),

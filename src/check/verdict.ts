@@ -25,7 +25,7 @@
  * the interval shown is both bounds, the two-sided (2·confidence − 1) interval.
  */
 import type { CellKey } from '../types.js';
-import { cellId, percentileOf, samplesByCell, type CellSamples, type Comparison, type RegressionRule, type RequestLine } from './baseline.js';
+import { badCount, cellId, isProportionRule, percentileOf, samplesByCell, withoutSlo, type CellSamples, type Comparison, type RegressionRule, type RequestLine } from './baseline.js';
 import { fewestSamplesToBound, hodgesLehmann, logQuantileError, newcombe, normalQuantile, studentQuantile } from './stats.js';
 
 export type Outcome = 'regression' | 'ok' | 'inconclusive';
@@ -131,7 +131,7 @@ function judgePercentile(rule: RegressionRule, base: CellSamples, now: CellSampl
 
 /** A proportion rule's worsening in points: the error rate's rise, or the SLO share's drop. */
 function judgeProportion(rule: RegressionRule, base: CellSamples, now: CellSamples, confidence: number): Estimate {
-  const count = (cell: CellSamples) => ({ x: rule.sloShare ? cell.requests - cell.metSlo : cell.failed, n: cell.requests });
+  const count = (cell: CellSamples) => ({ x: badCount(rule, cell), n: cell.requests });
   // Both as a rise of the share that did badly (failed, or missed the SLO).
   const { estimate, interval } = newcombe(count(base), count(now), 2 * confidence - 1);
   return { worsening: estimate, interval, error: (interval[1] - interval[0]) / (2 * zOf(confidence)) };
@@ -151,7 +151,7 @@ function outcomeOf(rule: RegressionRule, estimate: Estimate, samples: number, co
   const outcome: Outcome = interval[0] > rule.margin ? 'regression' : interval[1] < rule.margin ? 'ok' : 'inconclusive';
   const improvement = interval[1] < -rule.margin;
   if (outcome !== 'inconclusive' || estimate.error === undefined) return { outcome, improvement };
-  const proportion = rule.errorRate || rule.sloShare;
+  const proportion = isProportionRule(rule);
   // Detectable at 95% power: the one-sided bound clears the margin 95% of the time.
   const reach = (zOf(confidence) + zOf(POWER)) * estimate.error;
   const detectable = proportion ? rule.margin + reach : worseningOfLogShift(rule, logShiftOfWorsening(rule, rule.margin) + (rule.higherIsBetter ? -reach : reach));
@@ -206,12 +206,12 @@ export function judgeRuns(
     const now = current.get(id);
     if (!now) continue;
     for (const rule of rules) {
-      if (rule.sloShare && !(base.sloJudged && now.sloJudged)) continue; // no SLO in the scenario: nothing to judge
+      if (withoutSlo(rule, base, now)) continue; // no SLO in the scenario: nothing to judge
       let estimate: Estimate;
       let method: RuleVerdict['method'];
       let repeats: RuleVerdict['repeats'];
       let values: { baseline: number; current: number };
-      if (rule.errorRate || rule.sloShare) {
+      if (isProportionRule(rule)) {
         estimate = judgeProportion(rule, base, now, confidence);
         method = 'newcombe';
         const share = (cell: CellSamples) => (cell.requests === 0 ? 0 : (rule.sloShare ? cell.metSlo : cell.failed) / cell.requests);
