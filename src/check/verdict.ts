@@ -63,9 +63,6 @@ interface Estimate {
   fewest?: number;
 }
 
-/** The one-sided z of a confidence level. */
-const zOf = (confidence: number): number => normalQuantile(confidence);
-
 /**
  * The worsening of a percentile rule, computed in log space: a log shift s is
  * exp(s) − 1 slower for a latency and 1 − exp(s) slower for a throughput.
@@ -80,7 +77,7 @@ const logsOf = (values: readonly number[]): number[] => values.filter((v) => v >
 function logShift(rule: RegressionRule, baseline: readonly number[], current: readonly number[], confidence: number): { shift: number; error?: number; fewest?: number } {
   if (rule.percentile === 50) {
     const { estimate, interval } = hodgesLehmann(logsOf(baseline), logsOf(current), 2 * confidence - 1);
-    return { shift: estimate, error: (interval[1] - interval[0]) / (2 * zOf(confidence)) };
+    return { shift: estimate, error: (interval[1] - interval[0]) / (2 * normalQuantile(confidence)) };
   }
   const a = Float64Array.from(baseline.filter((v) => v > 0)).sort();
   const b = Float64Array.from(current.filter((v) => v > 0)).sort();
@@ -123,7 +120,7 @@ function judgePercentile(rule: RegressionRule, base: CellSamples, now: CellSampl
   const worsening = worseningOfLogShift(rule, within.shift);
   const between = repeats ? betweenRepeats(rule, repeats.baseline, repeats.current, confidence) : undefined;
   if (within.error === undefined && !between) return { worsening, ...(within.fewest !== undefined ? { fewest: within.fewest } : {}) };
-  const half = Math.max(within.error === undefined ? 0 : zOf(confidence) * within.error, between?.half ?? 0);
+  const half = Math.max(within.error === undefined ? 0 : normalQuantile(confidence) * within.error, between?.half ?? 0);
   const error = Math.max(within.error ?? 0, between?.error ?? 0);
   const ends = [worseningOfLogShift(rule, within.shift - half), worseningOfLogShift(rule, within.shift + half)].sort((x, y) => x - y) as [number, number];
   return { worsening, interval: ends, error };
@@ -134,7 +131,7 @@ function judgeProportion(rule: RegressionRule, base: CellSamples, now: CellSampl
   const count = (cell: CellSamples) => ({ x: badCount(rule, cell), n: cell.requests });
   // Both as a rise of the share that did badly (failed, or missed the SLO).
   const { estimate, interval } = newcombe(count(base), count(now), 2 * confidence - 1);
-  return { worsening: estimate, interval, error: (interval[1] - interval[0]) / (2 * zOf(confidence)) };
+  return { worsening: estimate, interval, error: (interval[1] - interval[0]) / (2 * normalQuantile(confidence)) };
 }
 
 /** The outcome of an estimate against its margin, with the detectable effect and the size that would resolve it. */
@@ -153,10 +150,10 @@ function outcomeOf(rule: RegressionRule, estimate: Estimate, samples: number, co
   if (outcome !== 'inconclusive' || estimate.error === undefined) return { outcome, improvement };
   const proportion = isProportionRule(rule);
   // Detectable at 95% power: the one-sided bound clears the margin 95% of the time.
-  const reach = (zOf(confidence) + zOf(POWER)) * estimate.error;
+  const reach = (normalQuantile(confidence) + normalQuantile(POWER)) * estimate.error;
   const detectable = proportion ? rule.margin + reach : worseningOfLogShift(rule, logShiftOfWorsening(rule, rule.margin) + (rule.higherIsBetter ? -reach : reach));
   // The interval's half-width shrinks as 1/√n: the size at which it no longer holds the margin at the observed worsening.
-  const half = zOf(confidence) * estimate.error;
+  const half = normalQuantile(confidence) * estimate.error;
   const gap = proportion
     ? Math.abs(estimate.worsening - rule.margin)
     : Math.abs(logShiftOfWorsening(rule, Math.max(-0.99, Math.min(0.99, estimate.worsening))) - logShiftOfWorsening(rule, rule.margin));
