@@ -14,7 +14,7 @@ import { renderSideBySideHtml } from './side-by-side.js';
 import { renderTurnsSection } from './turns.js';
 import { renderTimelineCharts } from './timeline-chart.js';
 import { escapeHtml } from '../util/escape.js';
-import { formatNumber, loadLabel } from '../util/format.js';
+import { cellName, formatNumber, loadLabel } from '../util/format.js';
 
 /** Everything the page shows. */
 export interface ReportInput {
@@ -164,7 +164,7 @@ function errorsSection(cells: readonly CellSummary[]): string {
   const rows = cells.flatMap((cell) =>
     (Object.entries(cell.errorsByClass) as [ErrorClass, number][]).map(([errorClass, count]) => {
       const example = cell.errorExamples?.[errorClass];
-      const where = `${cell.model} @ ${loadLabel(cell.load)}${cell.repeat !== undefined ? ` #${cell.repeat}` : ''}`;
+      const where = cellName(cell);
       return (
         `<tr><td>${escapeHtml(where)}</td><td><code>${escapeHtml(errorClass)}</code></td><td class="num">${count}</td>` +
         `<td class="num">${example?.status ?? ''}</td><td>${escapeHtml(example?.message ?? '')}</td></tr>`

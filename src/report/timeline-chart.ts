@@ -6,7 +6,7 @@
  */
 import type { CellSummary } from '../metrics/cell-summary.js';
 import type { CellTimeline } from '../metrics/timeline.js';
-import { loadLabel, roundTo } from '../util/format.js';
+import { cellName, roundTo } from '../util/format.js';
 import { AUTOSIZE, CHART_WIDTH, OKABE_ITO, toSvg, type Chart } from './charts.js';
 
 const HEIGHT = 150;
@@ -14,9 +14,6 @@ const TOKENS_COLOUR = OKABE_ITO[0]!;
 const IN_FLIGHT_COLOUR = OKABE_ITO[1]!;
 const WARMUP_GREY = '#999999';
 const WINDOW_GREEN = OKABE_ITO[2]!;
-
-/** How the report names a cell: `model @ c=8`, with its repeat. */
-export const cellName = (cell: CellSummary): string => `${cell.model} @ ${loadLabel(cell.load)}${cell.repeat !== undefined ? ` #${cell.repeat}` : ''}`;
 
 /**
  * One chart per cell, in order (`timeline-1`, `timeline-2`…); a cell without a timeline gets a note

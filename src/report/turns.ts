@@ -7,7 +7,7 @@
  */
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { escapeHtml } from '../util/escape.js';
-import { formatNumber, loadLabel } from '../util/format.js';
+import { cellName, formatNumber } from '../util/format.js';
 import { CHART_WIDTH, OKABE_ITO, toSvg } from './charts.js';
 
 const HEIGHT = 280;
@@ -20,8 +20,6 @@ interface TurnPoint {
   percentile: 'p50' | 'p95';
   ttftMs: number;
 }
-
-const cellName = (cell: CellSummary): string => `${cell.model} @ ${loadLabel(cell.load)}${cell.repeat !== undefined ? ` #${cell.repeat}` : ''}`;
 
 /** The section, or '' when no cell ran sessions. */
 export async function renderTurnsSection(cells: readonly CellSummary[]): Promise<string> {

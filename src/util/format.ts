@@ -65,3 +65,8 @@ export function loadLabel(load: LoadIdentity): string {
   if (load.trace) return `trace ×${load.trace.speedup} (${formatNumber(load.value)} req/s)`;
   return `${load.value} req/s`;
 }
+
+/** How the report and the terminal name a cell: `model @ c=8`, with `#2` for a repeat. */
+export function cellName(cell: { model: string; load: LoadIdentity; repeat?: number | undefined }): string {
+  return `${cell.model} @ ${loadLabel(cell.load)}${cell.repeat !== undefined ? ` #${cell.repeat}` : ''}`;
+}
