@@ -8,7 +8,7 @@
 import type { CellSummary } from '../metrics/cell-summary.js';
 import { escapeHtml } from '../util/escape.js';
 import { cellName, formatNumber } from '../util/format.js';
-import { CHART_WIDTH, OKABE_ITO, toSvg } from './charts.js';
+import { AUTOSIZE, CHART_WIDTH, OKABE_ITO, toSvg } from './charts.js';
 
 const HEIGHT = 280;
 
@@ -67,7 +67,7 @@ async function turnsChart(cells: readonly CellSummary[]): Promise<string> {
     {
       width: CHART_WIDTH,
       height: HEIGHT,
-      autosize: { type: 'fit', contains: 'padding' },
+      autosize: AUTOSIZE,
       data: { values: points },
       layer: [
         { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y, color, strokeDash, detail: { field: 'percentile', type: 'nominal' } } },
