@@ -21,10 +21,9 @@ export interface SimMessage {
 /** Prompt tokens of one message: the simulator has no tokenizer, so its words plus a per-message template overhead. */
 export const messageTokens = (message: SimMessage): number => 4 + (message.content.match(/\S+/g)?.length ?? 0);
 
-/** The running hash of each prefix: hashes[k] identifies messages[0…k]. */
-function prefixHashes(messages: readonly SimMessage[]): string[] {
+/** The running hash of each prefix: hashes[k] identifies messages[0…k], continuing from `previous` (the hash of the messages before them). */
+function prefixHashes(messages: readonly SimMessage[], previous = ''): string[] {
   const hashes: string[] = [];
-  let previous = '';
   for (const message of messages) {
     previous = createHash('sha256').update(previous).update(JSON.stringify([message.role, message.content])).digest('hex');
     hashes.push(previous);
@@ -38,6 +37,12 @@ function prefixHashes(messages: readonly SimMessage[]): string[] {
  */
 export const PREFIX_CACHE_ENTRIES = 100_000;
 
+/** A prompt as the cache admitted it: the tokens it held of it, and its prefixes' hashes (for its answer to follow). */
+export interface AdmittedPrompt {
+  cachedTokens: number;
+  hashes: readonly string[];
+}
+
 /** Message-list prefixes served, the least recently used forgotten first past `maxPrefixes`. */
 export class PrefixCache {
   /** In order of last use, oldest first (a Set keeps insertion order). */
@@ -47,7 +52,29 @@ export class PrefixCache {
 
   /** Tokens of the longest prefix of `messages` served before (whole messages), 0 for none. */
   cachedTokens(messages: readonly SimMessage[]): number {
+    return this.heldTokens(messages, prefixHashes(messages));
+  }
+
+  /** Remembers every prefix of `messages` (a prompt once prefilled, or a prompt with its answer once decoded), as just used. */
+  remember(messages: readonly SimMessage[]): void {
+    this.use(prefixHashes(messages));
+  }
+
+  /** A prompt prefilled: cachedTokens(messages), then remember(messages), hashing the messages once. */
+  admit(messages: readonly SimMessage[]): AdmittedPrompt {
     const hashes = prefixHashes(messages);
+    const cachedTokens = this.heldTokens(messages, hashes);
+    this.use(hashes);
+    return { cachedTokens, hashes };
+  }
+
+  /** A prompt's answer decoded: remember([...messages, answer]), hashing only the answer (from the prompt's last hash). */
+  rememberAnswer(prompt: AdmittedPrompt, answer: SimMessage): void {
+    this.use([...prompt.hashes, ...prefixHashes([answer], prompt.hashes.at(-1))]);
+  }
+
+  /** Tokens of the longest prefix whose hash (of `hashes`, messages' own) the cache holds. */
+  private heldTokens(messages: readonly SimMessage[], hashes: readonly string[]): number {
     let longest = 0;
     hashes.forEach((hash, k) => {
       if (this.seen.has(hash)) longest = k + 1;
@@ -55,9 +82,9 @@ export class PrefixCache {
     return messages.slice(0, longest).reduce((sum, message) => sum + messageTokens(message), 0);
   }
 
-  /** Remembers every prefix of `messages` (a prompt once prefilled, or a prompt with its answer once decoded), as just used. */
-  remember(messages: readonly SimMessage[]): void {
-    for (const hash of prefixHashes(messages)) {
+  /** Marks prefixes as just used, in order, then forgets the least recently used past the bound. */
+  private use(hashes: readonly string[]): void {
+    for (const hash of hashes) {
       this.seen.delete(hash);
       this.seen.add(hash);
     }

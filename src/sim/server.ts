@@ -20,7 +20,7 @@ import { profileFor } from './profile.js';
 import { drawInteger, seededRandom, type Random } from '../util/random.js';
 import { SIM_WORDS } from './words.js';
 import { tokenizeRoute, type TokenizeMode } from './tokenize.js';
-import { messageTokens, PrefixCache, simMessagesOf, type SimMessage } from './prefix-cache.js';
+import { messageTokens, PrefixCache, simMessagesOf, type AdmittedPrompt, type SimMessage } from './prefix-cache.js';
 
 /** One chunk the simulator wrote. */
 export interface SimChunkTruth {
@@ -512,6 +512,8 @@ function serveCompletion(
   let done = false;
   /** Prompt tokens the prefix cache held when the request was admitted. */
   let cachedTokens = 0;
+  /** The prompt as the prefix cache admitted it, for its answer to follow it there. */
+  let admittedPrompt: AdmittedPrompt | undefined;
 
   const finish = (): void => {
     if (done) return;
@@ -550,10 +552,10 @@ function serveCompletion(
   // Decoded, the answer is in the cache too (as vLLM keeps the blocks it generated): a session's next turn,
   // whose history carries it, finds it there.
   const rememberAnswer = (): void => {
-    if (!prompt.cache || !prompt.messages) return;
+    if (!prompt.cache || !admittedPrompt) return;
     const plan = plans[0]!;
     const answer = plan.chunkTexts.filter((_, i) => !plan.chunkReasoning[i]).join('');
-    prompt.cache.remember([...prompt.messages, { role: 'assistant', content: answer }]);
+    prompt.cache.rememberAnswer(admittedPrompt, { role: 'assistant', content: answer });
   };
 
   const cancel = slots.acquire(() => {
@@ -562,8 +564,8 @@ function serveCompletion(
     record.admittedAt = admittedAt;
     // Prefill happens now: what the cache holds of the prompt costs nothing, the rest its tokens at the prefill rate.
     if (prompt.cache && prompt.messages) {
-      cachedTokens = Math.min(promptTokens, prompt.cache.cachedTokens(prompt.messages));
-      prompt.cache.remember(prompt.messages);
+      admittedPrompt = prompt.cache.admit(prompt.messages);
+      cachedTokens = Math.min(promptTokens, admittedPrompt.cachedTokens);
       record.cachedPromptTokens = cachedTokens;
     }
     const prefillMs = profile.prefillTokensPerSecond ? ((promptTokens - cachedTokens) / profile.prefillTokensPerSecond) * 1000 : 0;

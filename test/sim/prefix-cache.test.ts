@@ -96,3 +96,20 @@ test('a conversation’s next turn finds its history in the cache (the answer in
     await sim.close();
   }
 });
+
+test('admit and rememberAnswer (one hashing pass) find and keep what cachedTokens, remember and remember with the answer do', () => {
+  const turns = [[u('a')], [u('b')], [u('a'), a('x'), u('c')], [u('b'), a('y')], [u('a'), a('x'), u('c'), a('z'), u('d')]];
+  const answers = ['x', 'y', 'z', 'w', 'v'];
+  const byParts = new PrefixCache(4);
+  const byAdmit = new PrefixCache(4);
+  turns.forEach((messages, i) => {
+    const cached = byParts.cachedTokens(messages);
+    byParts.remember(messages);
+    const admitted = byAdmit.admit(messages);
+    assert.equal(admitted.cachedTokens, cached);
+    byParts.remember([...messages, a(answers[i]!)]);
+    byAdmit.rememberAnswer(admitted, a(answers[i]!));
+  });
+  const probes = [[u('a')], [u('b')], [u('a'), a('x')], [u('a'), a('x'), u('c'), a('z'), u('d'), a('v')], [u('b'), a('y'), a('w')]];
+  assert.deepEqual(probes.map((messages) => byAdmit.cachedTokens(messages)), probes.map((messages) => byParts.cachedTokens(messages)));
+});
