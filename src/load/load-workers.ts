@@ -33,8 +33,6 @@ export interface LoadWorkerData {
   seed: number;
   /** The main thread's clock origin (threadClockOrigin), onto which the worker moves its times, ms. */
   mainOrigin: number;
-  /** Watch this worker's event loop over each cell (the client-health rule, METRICS.md). */
-  monitorHealth: boolean;
 }
 
 /** One cell for one worker. */
@@ -60,11 +58,10 @@ export type ToLoadWorker = WorkerCell | { type: 'interrupt' } | { type: 'close' 
 export type WireRequest = Omit<FinishedRequest, 'messages'>;
 
 export type FromLoadWorker =
-  | { type: 'ready'; offsetMs: number }
+  | { type: 'ready' }
   | { type: 'finished'; cell: number; requests: WireRequest[] }
   | { type: 'cell-done'; cell: number; health?: ClientHealth }
-  | { type: 'cell-failed'; cell: number; message: string }
-  | { type: 'closed' };
+  | { type: 'cell-failed'; cell: number; message: string };
 
 /** What the pool needs to start its workers. */
 export interface LoadWorkersOptions {
@@ -76,7 +73,6 @@ export interface LoadWorkersOptions {
   seed: number;
   /** Aborting it stops every worker: nothing new is sent, requests in flight end as `interrupted` and come back. */
   interrupt?: AbortSignal;
-  monitorHealth?: boolean;
   /** The worker's script (default: load-worker, compiled or through tsx); tests pass one that fails. */
   entry?: URL;
 }
@@ -85,7 +81,7 @@ export interface LoadWorkersOptions {
 export interface WorkersCell {
   /** Every request of the cell as it finishes, from whichever worker; ends when every worker's part has. */
   requests: AsyncGenerator<FinishedRequest>;
-  /** The workers' client health together (combineClientHealth), once `requests` has ended; undefined unmonitored. */
+  /** The workers' client health together (combineClientHealth), once `requests` has ended; undefined when no worker read anything. */
   health(): ClientHealth | undefined;
 }
 
@@ -144,7 +140,6 @@ export class LoadWorkers {
         load: options.load,
         seed: options.seed,
         mainOrigin,
-        monitorHealth: options.monitorHealth ?? true,
       };
       return new Worker(entry, { workerData: data });
     });
@@ -157,10 +152,6 @@ export class LoadWorkers {
     const pool = new LoadWorkers(workers, options.interrupt);
     workers.forEach((worker, index) => pool.watch(worker, index));
     return pool;
-  }
-
-  get count(): number {
-    return this.workers.length;
   }
 
   /** Sends the cell's share `share` (default: the whole cell) split over the workers, worker i taking {i, W} of it. */
