@@ -239,7 +239,7 @@ export class CellAccumulator {
       this.clientActiveMs += part.utilization * part.monitoredMs;
       this.clientElapsedMs += part.monitoredMs;
     }
-    if (part.startOffsetMs !== undefined) this.startOffsetMs = Math.max(this.startOffsetMs ?? 0, part.startOffsetMs);
+    if (part.startOffsetMs !== undefined) this.recordStartOffset(part.startOffsetMs);
     this.invalidParts ??= [];
     if (part.invalid !== undefined) this.invalidParts.push(`${part.label}: ${part.invalid}`);
   }
@@ -343,7 +343,7 @@ export class CellAccumulator {
       merged.turns.addAll(part.turns);
       merged.clientActiveMs += part.clientActiveMs;
       merged.clientElapsedMs += part.clientElapsedMs;
-      if (part.startOffsetMs !== undefined) merged.startOffsetMs = Math.max(merged.startOffsetMs ?? 0, part.startOffsetMs);
+      if (part.startOffsetMs !== undefined) merged.recordStartOffset(part.startOffsetMs);
       const invalid = part.invalidReason(part.causes(part.statsOfAll()));
       if (invalid) merged.invalidParts.push(`repeat ${part.key.repeat}: ${invalid}`);
       if (short) merged.shortParts.push(`repeat ${part.key.repeat}: ${short}`);
