@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { combineClientHealth, type ClientHealth } from '../metrics/client-health.js';
 import type { LoadLevel, LoadSpec, Prompt, Target } from '../types.js';
 import { threadClockOrigin } from '../util/clock.js';
-import { nestedShare, type FinishedRequest, type Share } from './cell-budget.js';
+import { nestedShare, WHOLE, type FinishedRequest, type Share } from './cell-budget.js';
 import { Channel } from './channel.js';
 
 /** What every worker gets once, as it starts. */
@@ -155,7 +155,7 @@ export class LoadWorkers {
   }
 
   /** Sends the cell's share `share` (default: the whole cell) split over the workers, worker i taking {i, W} of it. */
-  runCell(cell: Omit<WorkerCell, 'type' | 'cell' | 'share'>, share: Share = { index: 0, count: 1 }): WorkersCell {
+  runCell(cell: Omit<WorkerCell, 'type' | 'cell' | 'share'>, share: Share = WHOLE): WorkersCell {
     const running: RunningCell = {
       cell: ++this.cells,
       channel: new Channel<FinishedRequest>(),
