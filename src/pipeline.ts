@@ -536,9 +536,7 @@ function workersCell(
     params: workload.prompts.map((_, prompt) => requestParams(scenario, workload, prompt)),
     startAt,
   }, share);
-  // A shard's counts are not the cell's: its span is.
-  const { durationMs, ...counts } = cellSize(scenario, load);
-  return { requests: cell.requests, ...(share.count === 1 ? counts : {}), ...(durationMs !== undefined ? { durationMs } : {}), stopHealth: cell.health };
+  return { requests: cell.requests, ...cellSize(scenario, load, { share, sessions: isSessionWorkload(workload.prompts) }), stopHealth: cell.health };
 }
 
 /**

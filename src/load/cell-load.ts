@@ -76,12 +76,7 @@ export function cellLoad(
             options,
           ),
         };
-  // A share's counts are not the cell's; its time span is.
-  const { durationMs: span, ...counts } = cellSize(scenario, load);
-  // A session cell's count of requests is known, its warm-up turns are not (whole sessions).
-  if (!split && !sessions) Object.assign(cell, counts);
-  if (span !== undefined) cell.durationMs = span;
-  return cell;
+  return { ...cell, ...cellSize(scenario, load, { share, sessions }) };
 }
 
 /**
@@ -132,16 +127,25 @@ export function timedSpanMs(scenario: Pick<Scenario, 'load'>, kind: LoadLevel['k
   return bounded === undefined ? own : Math.min(own, bounded);
 }
 
-/** The whole cell's size, what is known of it in advance: its requests (and warm-ups), its time span. */
-export function cellSize(scenario: Pick<Scenario, 'load'>, load: LoadLevel): Pick<CellLoad, 'total' | 'warmups' | 'durationMs'> {
+/**
+ * What is known in advance of the size of `share`'s part of the cell: its time span (the cell's), and its requests
+ * (and warm-ups) when it is the whole cell (a share's counts are not the cell's) and runs no sessions (a session
+ * cell's count of requests is known, its warm-up turns are not: whole sessions).
+ */
+export function cellSize(
+  scenario: Pick<Scenario, 'load'>,
+  load: LoadLevel,
+  part: { share: Share; sessions: boolean },
+): Pick<CellLoad, 'total' | 'warmups' | 'durationMs'> {
   const { requests, warmup, warmupMs } = scenario.load;
   const size: Pick<CellLoad, 'total' | 'warmups' | 'durationMs'> = {};
-  if (load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined) {
+  const counted = part.share.count === 1 && !part.sessions;
+  if (counted && load.kind === 'concurrency' && requests !== undefined && warmupMs === undefined) {
     size.warmups = Math.max(warmup ?? 0, load.value);
     size.total = size.warmups + requests;
   }
   const { trace } = scenario.load;
-  if (trace && requests === undefined && scenario.load.durationMs === undefined && warmupMs === undefined) {
+  if (counted && trace && requests === undefined && scenario.load.durationMs === undefined && warmupMs === undefined) {
     // A replay sends every line of its trace: known in advance, unless a bound may cut it short.
     size.total = trace.offsetsMs.length;
     // The open loop's first arrival is warm-up at least.

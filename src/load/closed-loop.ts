@@ -46,9 +46,8 @@ export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, optio
   const { interrupt, clock = systemClock } = options;
   const finished = new Channel<FinishedRequest>();
   // A share sends from its slots (numbered as in the whole cell) its part of the warm-up and measured requests.
-  const share = plan.share ?? WHOLE;
-  const slots = Array.from({ length: plan.concurrency }, (_, slot) => slot).filter((slot) => inShare(slot, share));
-  const budget = new CellBudget(slotsPlan(plan, slots), slots.length, options.startAt ?? clock.now());
+  const { slots, plan: slotsOwn } = shareSlots(plan);
+  const budget = new CellBudget(slotsOwn, slots.length, options.startAt ?? clock.now());
 
   const slot = async (slot: number): Promise<void> => {
     for (;;) {
@@ -68,11 +67,18 @@ export async function* closedLoop(plan: ClosedLoopPlan, send: SendRequest, optio
   yield* finished.drain();
 }
 
+/** The slots of the plan's share (numbered as in the whole cell), and the plan of their part of the cell (slotsPlan). */
+export function shareSlots<P extends CellPlan & { concurrency: number }>(plan: P): { slots: number[]; plan: P } {
+  const share = plan.share ?? WHOLE;
+  const slots = Array.from({ length: plan.concurrency }, (_, slot) => slot).filter((slot) => inShare(slot, share));
+  return { slots, plan: slotsPlan(plan, slots) };
+}
+
 /**
  * The plan of some of the cell's slots: the counts (warm-up, measured requests) dealt over all the
  * cell's slots, and these slots' parts added; times stay the cell's.
  */
-export function slotsPlan<P extends CellPlan & { concurrency: number }>(plan: P, slots: readonly number[]): P {
+function slotsPlan<P extends CellPlan & { concurrency: number }>(plan: P, slots: readonly number[]): P {
   if (slots.length === plan.concurrency) return plan;
   const part = (total: number) => slots.reduce((sum, slot) => sum + shareOf(total, { index: slot, count: plan.concurrency }), 0);
   return {

@@ -60,7 +60,7 @@ async function runCell(cell: WorkerCell): Promise<void> {
       idleTimeoutMs: target.idleTimeoutMs,
       interrupt: interrupt.signal,
     });
-  const monitor = data.monitorHealth ? startClientHealthMonitor() : undefined;
+  const monitor = startClientHealthMonitor();
   let sent = 0;
   try {
     const { requests } = cellLoad({ load: data.load, seed: data.seed }, cell.load, cell.prompts, cell.idPrefix, send, { clock, interrupt: interrupt.signal, startAt: cell.startAt }, cell.share);
@@ -70,12 +70,12 @@ async function runCell(cell: WorkerCell): Promise<void> {
     }
   } catch (error) {
     flush();
-    monitor?.stop();
+    monitor.stop();
     post({ type: 'cell-failed', cell: cell.cell, message: error instanceof Error ? error.message : String(error) });
     return;
   }
   // A worker whose share of the cell is empty (fewer slots than workers) read nothing: it has no health to report.
-  const watched = monitor?.stop();
+  const watched = monitor.stop();
   const health = sent > 0 ? watched : undefined;
   // Every request of the cell before the word that it is done: one port delivers them in order.
   flush();
@@ -90,4 +90,4 @@ port.on('message', (message: ToLoadWorker) => {
     port.close();
   }
 });
-post({ type: 'ready', offsetMs });
+post({ type: 'ready' });

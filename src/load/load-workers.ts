@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { combineClientHealth, type ClientHealth } from '../metrics/client-health.js';
 import type { LoadLevel, LoadSpec, Prompt, Target } from '../types.js';
 import { threadClockOrigin } from '../util/clock.js';
-import { nestedShare, type FinishedRequest, type Share } from './cell-budget.js';
+import { nestedShare, WHOLE, type FinishedRequest, type Share } from './cell-budget.js';
 import { Channel } from './channel.js';
 
 /** What every worker gets once, as it starts. */
@@ -33,8 +33,6 @@ export interface LoadWorkerData {
   seed: number;
   /** The main thread's clock origin (threadClockOrigin), onto which the worker moves its times, ms. */
   mainOrigin: number;
-  /** Watch this worker's event loop over each cell (the client-health rule, METRICS.md). */
-  monitorHealth: boolean;
 }
 
 /** One cell for one worker. */
@@ -60,11 +58,10 @@ export type ToLoadWorker = WorkerCell | { type: 'interrupt' } | { type: 'close' 
 export type WireRequest = Omit<FinishedRequest, 'messages'>;
 
 export type FromLoadWorker =
-  | { type: 'ready'; offsetMs: number }
+  | { type: 'ready' }
   | { type: 'finished'; cell: number; requests: WireRequest[] }
   | { type: 'cell-done'; cell: number; health?: ClientHealth }
-  | { type: 'cell-failed'; cell: number; message: string }
-  | { type: 'closed' };
+  | { type: 'cell-failed'; cell: number; message: string };
 
 /** What the pool needs to start its workers. */
 export interface LoadWorkersOptions {
@@ -76,7 +73,6 @@ export interface LoadWorkersOptions {
   seed: number;
   /** Aborting it stops every worker: nothing new is sent, requests in flight end as `interrupted` and come back. */
   interrupt?: AbortSignal;
-  monitorHealth?: boolean;
   /** The worker's script (default: load-worker, compiled or through tsx); tests pass one that fails. */
   entry?: URL;
 }
@@ -85,7 +81,7 @@ export interface LoadWorkersOptions {
 export interface WorkersCell {
   /** Every request of the cell as it finishes, from whichever worker; ends when every worker's part has. */
   requests: AsyncGenerator<FinishedRequest>;
-  /** The workers' client health together (combineClientHealth), once `requests` has ended; undefined unmonitored. */
+  /** The workers' client health together (combineClientHealth), once `requests` has ended; undefined when no worker read anything. */
   health(): ClientHealth | undefined;
 }
 
@@ -144,7 +140,6 @@ export class LoadWorkers {
         load: options.load,
         seed: options.seed,
         mainOrigin,
-        monitorHealth: options.monitorHealth ?? true,
       };
       return new Worker(entry, { workerData: data });
     });
@@ -159,12 +154,8 @@ export class LoadWorkers {
     return pool;
   }
 
-  get count(): number {
-    return this.workers.length;
-  }
-
   /** Sends the cell's share `share` (default: the whole cell) split over the workers, worker i taking {i, W} of it. */
-  runCell(cell: Omit<WorkerCell, 'type' | 'cell' | 'share'>, share: Share = { index: 0, count: 1 }): WorkersCell {
+  runCell(cell: Omit<WorkerCell, 'type' | 'cell' | 'share'>, share: Share = WHOLE): WorkersCell {
     const running: RunningCell = {
       cell: ++this.cells,
       channel: new Channel<FinishedRequest>(),

@@ -34,9 +34,9 @@ export async function* openLoop(plan: OpenLoopPlan, send: SendRequest, options: 
   const { interrupt, clock = systemClock } = options;
   const finished = new Channel<FinishedRequest>();
   const start = options.startAt ?? clock.now();
-  // The budget judges every arrival of the whole cell, so a share's arrivals are the ones one process would send.
+  // The budget judges every arrival of the whole cell (it reads no share), so a share's arrivals are the ones one process would send.
   // At least one warm-up arrival, so measured requests run on a warm connection (METRICS.md), a trace's or a ramp's too.
-  const budget = new CellBudget({ ...plan, share: WHOLE }, 1, start);
+  const budget = new CellBudget(plan, 1, start);
   const share = plan.share ?? WHOLE;
   const maxInFlight = Math.max(1, shareOf(plan.maxInFlight, share));
   const inFlight = new Set<Promise<unknown>>();

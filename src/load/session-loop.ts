@@ -21,9 +21,9 @@
 import type { ChatMessage, Exchange, FollowUp, Prompt, ThinkTime } from '../types.js';
 import { sleep, systemClock } from '../util/clock.js';
 import { deriveSeed, seededRandom, type Random } from '../util/random.js';
-import { inShare, WHOLE, type CellPlan, type FinishedRequest, type SendRequest } from './cell-budget.js';
+import { WHOLE, type CellPlan, type FinishedRequest, type SendRequest } from './cell-budget.js';
 import { Channel } from './channel.js';
-import { slotsPlan, type LoopOptions, type SessionCursor } from './closed-loop.js';
+import { shareSlots, type LoopOptions, type SessionCursor } from './closed-loop.js';
 
 /** The seed stream of think times (deriveSeed's part), apart from arrivals' and prompts'. */
 const THINK_STREAM = 0xb2;
@@ -143,9 +143,8 @@ export function sessionsRepeated(cursor: SessionCursor, plan: Pick<CellPlan, 'pr
 export async function* sessionLoop(plan: SessionLoopPlan, send: SendRequest, options: LoopOptions = {}): AsyncGenerator<FinishedRequest> {
   const { interrupt, clock = systemClock } = options;
   const finished = new Channel<FinishedRequest>();
-  const share = plan.share ?? WHOLE;
-  const slots = Array.from({ length: plan.concurrency }, (_, slot) => slot).filter((slot) => inShare(slot, share));
-  const budget = new SessionBudget(slotsPlan(plan, slots), slots.length, options.startAt ?? clock.now(), options.sessions);
+  const { slots, plan: slotsOwn } = shareSlots(plan);
+  const budget = new SessionBudget(slotsOwn, slots.length, options.startAt ?? clock.now(), options.sessions);
 
   const slot = async (slot: number): Promise<void> => {
     // Each slot its own stream, so a think time does not depend on how the slots interleave.

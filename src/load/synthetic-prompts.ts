@@ -9,7 +9,7 @@
 import type { Tokenizer } from '../metrics/tokenizers.js';
 import type { FollowUp, LengthDistribution, Prompt, SharedPrefix, SyntheticPrompts, TraceLine } from '../types.js';
 import { PROMPT_WORDS } from './prompt-words.js';
-import { deriveSeed, drawInteger, seededRandom, shuffled, type Random } from '../util/random.js';
+import { deriveSeed, drawInteger, drawNormal, seededRandom, shuffled, type Random } from '../util/random.js';
 
 /** The independent streams drawn from a run's seed (4 is a dataset's sample order, dataset-prompts.ts). */
 const STREAM = { inputLengths: 1, outputLengths: 2, text: 3, prefixText: 5, prefixLeads: 6, suffixLeads: 7, traceText: 8 } as const;
@@ -124,26 +124,19 @@ export function drawLength(distribution: LengthDistribution, random: () => numbe
     case 'uniform':
       return drawInteger([distribution.min, distribution.max], random);
     case 'normal':
-      return roundAndClamp(distribution.mean + distribution.stdev * standardNormal(random), distribution.min, distribution.max);
+      return roundAndClamp(distribution.mean + distribution.stdev * drawNormal(random), distribution.min, distribution.max);
     case 'lognormal': {
       // The spec gives the mean and stdev of the length itself; the underlying
       // normal has sigma² = ln(1 + stdev²/mean²) and mu = ln(mean) − sigma²/2.
       const variance = Math.log(1 + (distribution.stdev / distribution.mean) ** 2);
       const mu = Math.log(distribution.mean) - variance / 2;
-      return roundAndClamp(Math.exp(mu + Math.sqrt(variance) * standardNormal(random)), distribution.min, distribution.max);
+      return roundAndClamp(Math.exp(mu + Math.sqrt(variance) * drawNormal(random)), distribution.min, distribution.max);
     }
   }
 }
 
 function roundAndClamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Math.round(value)));
-}
-
-/** A standard normal draw by the Box–Muller transform (Box and Muller, 1958); the sine twin is not kept. */
-function standardNormal(random: Random): number {
-  const u1 = 1 - random(); // in (0, 1], so the log is finite
-  const u2 = random();
-  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }
 
 /** The prompt words that are one token in a tokenizer: at the start of a text, and after a space. */

@@ -10,7 +10,7 @@ import { createHistogram, METRIC_NAMES, recordValue, statsOf, type MetricName, t
 import { cellSloVerdict, type SloVerdict } from './slo.js';
 import { TimelineBins, type CellTimeline } from './timeline.js';
 import { TurnAccumulator, type TurnSummary } from './turns.js';
-import { countInWindow, shortWindowReason, steadyStateWindow, type ThroughputWindow, type WindowCounts, type WindowRequest } from './window.js';
+import { countInWindow, shortWindowReason, steadyStateWindow, tokenArrivals, type ThroughputWindow, type WindowCounts, type WindowRequest } from './window.js';
 
 /** One failure of a class, to show what went wrong: the HTTP status (if any) and the message. */
 export interface ErrorExample {
@@ -239,7 +239,7 @@ export class CellAccumulator {
       this.clientActiveMs += part.utilization * part.monitoredMs;
       this.clientElapsedMs += part.monitoredMs;
     }
-    if (part.startOffsetMs !== undefined) this.startOffsetMs = Math.max(this.startOffsetMs ?? 0, part.startOffsetMs);
+    if (part.startOffsetMs !== undefined) this.recordStartOffset(part.startOffsetMs);
     this.invalidParts ??= [];
     if (part.invalid !== undefined) this.invalidParts.push(`${part.label}: ${part.invalid}`);
   }
@@ -343,7 +343,7 @@ export class CellAccumulator {
       merged.turns.addAll(part.turns);
       merged.clientActiveMs += part.clientActiveMs;
       merged.clientElapsedMs += part.clientElapsedMs;
-      if (part.startOffsetMs !== undefined) merged.startOffsetMs = Math.max(merged.startOffsetMs ?? 0, part.startOffsetMs);
+      if (part.startOffsetMs !== undefined) merged.recordStartOffset(part.startOffsetMs);
       const invalid = part.invalidReason(part.causes(part.statsOfAll()));
       if (invalid) merged.invalidParts.push(`repeat ${part.key.repeat}: ${invalid}`);
       if (short) merged.shortParts.push(`repeat ${part.key.repeat}: ${short}`);
@@ -487,10 +487,7 @@ export class CellAccumulator {
 /** A record as the throughput window sees it: its raw times, and when each of its tokens arrived. */
 function windowRequestOf(record: RequestRecord, edges: WindowEdges): WindowRequest {
   const m = record.metrics;
-  const tokens = m.tokensPerChunk.map((count, i) => ({ at: edges.t0 + m.chunkTimesMs[i]!, tokens: count }));
-  // Tokens no chunk carried (a non-streamed reply, usage beyond the chunks) arrived with the end of the response.
-  const untimed = m.outputTokens - m.tokensPerChunk.reduce((sum, count) => sum + count, 0);
-  if (untimed > 0) tokens.push({ at: edges.tEnd, tokens: untimed });
+  const tokens = tokenArrivals(m, (chunkMs) => edges.t0 + chunkMs, edges.tEnd);
   const request: WindowRequest = {
     warmup: record.warmup,
     sent: record.outcome !== 'dropped',

@@ -20,6 +20,7 @@
  */
 import type { RequestRecord } from '../types.js';
 import { roundTo } from '../util/format.js';
+import { tokenArrivals } from './window.js';
 
 /** Most bins the summary's timeline has. */
 export const MAX_BINS = 200;
@@ -102,10 +103,8 @@ function timedRequest(record: RequestRecord): TimedRequest | undefined {
   const m = record.metrics;
   const at = us(record.sentAtUnixMs);
   const end = at + us(m.e2eMs);
-  const tokens = m.tokensPerChunk.map((count, i) => ({ at: at + us(m.chunkTimesMs[i]!), tokens: count }));
-  // Tokens no chunk carried (a non-streamed reply, usage beyond the chunks) arrived with the end, as the throughput window counts them.
-  const untimed = m.outputTokens - m.tokensPerChunk.reduce((sum, count) => sum + count, 0);
-  if (untimed > 0) tokens.push({ at: end, tokens: untimed });
+  // Tokens no chunk carried arrive with the end, as the throughput window counts them.
+  const tokens = tokenArrivals(m, (chunkMs) => at + us(chunkMs), end);
   const failed = record.outcome === 'error' && record.error?.class !== 'interrupted';
   return { warmup, dropped: false, failed, at, end, tokens };
 }

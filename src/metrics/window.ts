@@ -19,7 +19,7 @@
  * load the server too): output tokens whose chunks arrived, requests that
  * ended successfully, and of those the ones that met the SLO.
  */
-import type { LoadKind } from '../types.js';
+import type { LoadKind, RequestMetrics } from '../types.js';
 import { roundedText } from '../util/format.js';
 
 /** One request as the window sees it: raw times on the client's clock, ms. */
@@ -42,6 +42,22 @@ export interface WindowRequest {
   slot?: number;
   /** Arrival time (ms) and tokens of each chunk that carried tokens; tokens no chunk carried arrive at tEnd. */
   tokens: readonly { at: number; tokens: number }[];
+}
+
+/**
+ * When each of a request's output tokens arrived: each chunk's tokens at chunkAt(its time from t0, ms), and
+ * tokens no chunk carried (a non-streamed reply, usage beyond the chunks) at endAt, with the end of the response.
+ * The caller maps times onto its own clock.
+ */
+export function tokenArrivals(
+  metrics: Pick<RequestMetrics, 'outputTokens' | 'tokensPerChunk' | 'chunkTimesMs'>,
+  chunkAt: (chunkMs: number) => number,
+  endAt: number,
+): { at: number; tokens: number }[] {
+  const tokens = metrics.tokensPerChunk.map((count, i) => ({ at: chunkAt(metrics.chunkTimesMs[i]!), tokens: count }));
+  const untimed = metrics.outputTokens - metrics.tokensPerChunk.reduce((sum, count) => sum + count, 0);
+  if (untimed > 0) tokens.push({ at: endAt, tokens: untimed });
+  return tokens;
 }
 
 /** A window on the client's clock: (startMs, endMs], ms. */
