@@ -42,7 +42,7 @@ export function cellLoad(
   options: LoopOptions,
   share: Share = WHOLE,
 ): CellLoad {
-  const { requests, durationMs, warmup, warmupMs, arrival, burstiness, maxInFlight } = scenario.load;
+  const { requests, durationMs, warmup, arrival, burstiness, maxInFlight } = scenario.load;
   const split = share.count > 1;
   const plan: CellPlan = { prompts, idPrefix: split && load.kind === 'concurrency' ? `${idPrefix}.${share.index}` : idPrefix, ...(split ? { share } : {}) };
   if (requests !== undefined) plan.requests = requests;
