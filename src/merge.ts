@@ -24,7 +24,7 @@ import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary, type
 import type { RunResult } from './pipeline.js';
 import type { CellKey, RequestRecord, Scenario } from './types.js';
 import { loadLabel } from './util/format.js';
-import { loadKey } from './util/load-level.js';
+import { cellId } from './util/load-level.js';
 
 /** One results folder, read. */
 export interface MergeInput {
@@ -116,8 +116,8 @@ export function groupRuns(inputs: readonly MergeInput[], allowIncomplete: boolea
 /** How a folder is named in a reason: its shard, or its directory for a whole run. */
 const partLabel = (input: MergeInput): string => (input.shard ? `shard ${shardLabel(input.shard.share)}` : input.dir);
 
-/** A cell's identity in one run: its model, its load level (a ramp's or a trace's included) and its repeat. */
-const cellId = (key: CellKey): string => `${key.model}\u0000${loadKey(key.load)}\u0000${key.repeat ?? ''}`;
+/** A cell's identity in one run: its cellId (model and load level) and its repeat. */
+const runCellId = (key: CellKey): string => `${cellId(key)}\u0000${key.repeat ?? ''}`;
 
 /** The runs as one result: each run's cells accumulated from its shards' records; several runs merged as repeats. */
 export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): MergeOutcome {
@@ -130,9 +130,9 @@ export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): Merg
       const accumulator = new CellAccumulator(repeat === undefined ? key : { ...key, repeat }, options);
       const lines: Record<string, unknown>[] = [];
       for (const input of run.inputs) {
-        const part = input.cells.find((cell) => cell.repeats === undefined && cellId(cell) === cellId(key));
+        const part = input.cells.find((cell) => cell.repeats === undefined && runCellId(cell) === runCellId(key));
         for (const { line, record, edges } of input.requests) {
-          if (cellId(record) !== cellId(key)) continue;
+          if (runCellId(record) !== runCellId(key)) continue;
           accumulator.add(repeat === undefined ? record : { ...record, repeat }, edges);
           lines.push(repeat === undefined ? line : { ...line, repeat });
         }
@@ -147,10 +147,10 @@ export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): Merg
   // As `run --repeat` yields them: each cell's repeats, then (after them all) the merged cells.
   const seen = new Set<string>();
   for (const cell of cells) {
-    const id = cellId({ model: cell.key.model, load: cell.key.load });
+    const id = cellId(cell.key);
     if (seen.has(id)) continue;
     seen.add(id);
-    const repeats = cells.filter((other) => cellId({ model: other.key.model, load: other.key.load }) === id);
+    const repeats = cells.filter((other) => cellId(other.key) === id);
     for (const repeat of repeats) {
       cellsInOrder.push(repeat.summary);
       lines.push(...repeat.lines);
@@ -173,7 +173,7 @@ function cellKeysOf(run: MergeRun): CellKey[] {
     for (const cell of input.cells) {
       if (cell.repeats !== undefined) continue;
       const key: CellKey = { model: cell.model, load: cell.load, ...(cell.repeat !== undefined ? { repeat: cell.repeat } : {}) };
-      if (!keys.has(cellId(key))) keys.set(cellId(key), key);
+      if (!keys.has(runCellId(key))) keys.set(runCellId(key), key);
     }
   }
   return [...keys.values()];
@@ -193,8 +193,8 @@ function processPart(label: string, cell: CellSummary): Parameters<CellAccumulat
 
 /** A record whose cell no summary lists: the folder's files are not of one run. */
 export function strayRecords(input: MergeInput): string | undefined {
-  const cells = new Set(input.cells.map((cell) => cellId(cell)));
-  const stray = input.requests.find(({ record }) => !cells.has(cellId(record)));
+  const cells = new Set(input.cells.map((cell) => runCellId(cell)));
+  const stray = input.requests.find(({ record }) => !cells.has(runCellId(record)));
   return stray ? `${input.dir}/requests.jsonl has request ${stray.record.id} of ${stray.record.model} @ ${loadLabel(stray.record.load)}, a cell summary.json does not list` : undefined;
 }
 

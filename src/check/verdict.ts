@@ -25,7 +25,7 @@
  * the interval shown is both bounds, the two-sided (2·confidence − 1) interval.
  */
 import type { CellKey } from '../types.js';
-import { cellId, percentileOf, samplesByCell, type CellSamples, type Comparison, type RegressionRule, type RequestLine } from './baseline.js';
+import { percentileOf, samplesByCell, type CellSamples, type Comparison, type RegressionRule, type RequestLine } from './baseline.js';
 import { fewestSamplesToBound, hodgesLehmann, logQuantileError, newcombe, normalQuantile, studentQuantile } from './stats.js';
 
 export type Outcome = 'regression' | 'ok' | 'inconclusive';
@@ -273,6 +273,3 @@ export function judgeRuns(
     onlyInCurrent: [...current.entries()].filter(([id]) => !baseline.has(id)).map(([, v]) => v.cell),
   };
 }
-
-/** A cell's key as judgeRuns keys flaws. */
-export const flawKey = (cell: CellKey): string => cellId(cell);
