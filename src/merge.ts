@@ -126,13 +126,13 @@ export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): Merg
   const cells: { key: CellKey; accumulator: CellAccumulator; summary: CellSummary; lines: Record<string, unknown>[] }[] = [];
   for (const [r, run] of runs.entries()) {
     const repeat = asRepeats ? r + 1 : undefined;
+    const requestsOf = new Map(run.inputs.map((input) => [input, requestsByCell(input)]));
     for (const key of cellKeysOf(run)) {
       const accumulator = new CellAccumulator(repeat === undefined ? key : { ...key, repeat }, options);
       const lines: Record<string, unknown>[] = [];
       for (const input of run.inputs) {
         const part = input.cells.find((cell) => cell.repeats === undefined && runCellId(cell) === runCellId(key));
-        for (const { line, record, edges } of input.requests) {
-          if (runCellId(record) !== runCellId(key)) continue;
+        for (const { line, record, edges } of requestsOf.get(input)!.get(runCellId(key)) ?? []) {
           accumulator.add(repeat === undefined ? record : { ...record, repeat }, edges);
           lines.push(repeat === undefined ? line : { ...line, repeat });
         }
@@ -145,12 +145,13 @@ export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): Merg
   const cellsInOrder: CellSummary[] = [];
   const lines: Record<string, unknown>[] = [];
   // As `run --repeat` yields them: each cell's repeats, then (after them all) the merged cells.
-  const seen = new Set<string>();
+  const repeatsOf = new Map<string, typeof cells>();
   for (const cell of cells) {
-    const id = cellId(cell.key);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const repeats = cells.filter((other) => cellId(other.key) === id);
+    const repeats = repeatsOf.get(cellId(cell.key));
+    if (repeats) repeats.push(cell);
+    else repeatsOf.set(cellId(cell.key), [cell]);
+  }
+  for (const repeats of repeatsOf.values()) {
     for (const repeat of repeats) {
       cellsInOrder.push(repeat.summary);
       lines.push(...repeat.lines);
@@ -191,10 +192,22 @@ function processPart(label: string, cell: CellSummary): Parameters<CellAccumulat
   };
 }
 
-/** A record whose cell no summary lists: the folder's files are not of one run. */
+/** A folder's requests by their cell (runCellId), each cell's in file order; the cells in the order their first request comes. */
+function requestsByCell(input: MergeInput): Map<string, MergeInput['requests']> {
+  const groups = new Map<string, MergeInput['requests']>();
+  for (const request of input.requests) {
+    const id = runCellId(request.record);
+    const group = groups.get(id);
+    if (group) group.push(request);
+    else groups.set(id, [request]);
+  }
+  return groups;
+}
+
+/** A record whose cell no summary lists (the first of the first such group: the first such in the file): the folder's files are not of one run. */
 export function strayRecords(input: MergeInput): string | undefined {
   const cells = new Set(input.cells.map((cell) => runCellId(cell)));
-  const stray = input.requests.find(({ record }) => !cells.has(runCellId(record)));
+  const stray = [...requestsByCell(input)].find(([id]) => !cells.has(id))?.[1][0];
   return stray ? `${input.dir}/requests.jsonl has request ${stray.record.id} of ${stray.record.model} @ ${loadLabel(stray.record.load)}, a cell summary.json does not list` : undefined;
 }
 
