@@ -274,7 +274,7 @@ const thinkDuration = z
   .refine((value) => !isDuration(value) || durationMs(value) <= LIMITS.durationMs, "must be at most 24 days (Node's timers cannot wait longer)");
 
 /** Most turns of one session: each turn's request carries the whole history, held in memory. */
-export const MAX_TURNS = 10_000;
+const MAX_TURNS = 10_000;
 
 const thinkTimeSchema = z
   .union(
@@ -471,7 +471,7 @@ export const DEFAULT_SYNTHETIC_PROMPTS = 100;
  * Most shared-prefix groups: each group's prefix starts with its own one-token word, so no two
  * groups share a first token, and the built-in tokenizers have about 550 such words.
  */
-export const MAX_PREFIX_GROUPS = 500;
+const MAX_PREFIX_GROUPS = 500;
 
 const sharedPrefixSchema = z
   .strictObject({
@@ -645,7 +645,7 @@ export function promptsProblem(raw: unknown): string | undefined {
 export type RawScenario = z.infer<typeof scenarioSchema>;
 
 /** Whether the scenario's prompts are multi-turn sessions (`turns` set). */
-export function hasTurns(prompts: RawScenario['prompts']): boolean {
+function hasTurns(prompts: RawScenario['prompts']): boolean {
   if (prompts === undefined || Array.isArray(prompts)) return false;
   return 'synthetic' in prompts ? prompts.synthetic.turns !== undefined : prompts.turns !== undefined;
 }

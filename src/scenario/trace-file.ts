@@ -65,7 +65,7 @@ export function readTrace(file: string): Trace {
 }
 
 /** One line → its timestamp (s) and what it sends, or the problem with it. */
-export function parseTraceLine(line: string): { seconds: number; line: TraceLine } | string {
+function parseTraceLine(line: string): { seconds: number; line: TraceLine } | string {
   let value: unknown;
   try {
     value = JSON.parse(line);
