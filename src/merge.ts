@@ -57,7 +57,6 @@ export interface MergeOutcome {
   result: RunResult;
   /** requests.jsonl: every line, cell by cell, shard by shard (with `repeat` when whole runs became repeats). */
   lines: Record<string, unknown>[];
-  runs: MergeRun[];
 }
 
 /**
@@ -163,7 +162,6 @@ export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): Merg
   return {
     result: { cells: [...cellsInOrder, ...merged], completed, warnings: [...new Set(inputs.flatMap((input) => input.warnings))] },
     lines,
-    runs: [...runs],
   };
 }
 
