@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   API_NAMES,
   ARRIVAL_NAMES,
+  CHAT_ROLES,
   DATASET_FORMATS,
   DEFAULT_SWEEP_MAX_CONCURRENCY,
   DEFAULT_SWEEP_RATES,
@@ -212,9 +213,7 @@ const paramsSchema = z
   .describe('Request body parameters, passed through as written.');
 
 const messageSchema = z.strictObject({
-  role: z.enum(['system', 'user', 'assistant', 'developer', 'tool'], {
-    error: 'must be one of system, user, assistant, developer, tool',
-  }),
+  role: z.enum(CHAT_ROLES, { error: `must be one of ${CHAT_ROLES.join(', ')}` }),
   content: z.string({ error: 'must be a string' }),
 });
 
