@@ -24,7 +24,7 @@ import { CellAccumulator, mergeRepeats, type CellOptions, type CellSummary, type
 import type { RunResult } from './pipeline.js';
 import type { CellKey, RequestRecord, Scenario } from './types.js';
 import { loadLabel } from './util/format.js';
-import { loadKey } from './util/load-level.js';
+import { cellId } from './util/load-level.js';
 
 /** One results folder, read. */
 export interface MergeInput {
@@ -57,7 +57,6 @@ export interface MergeOutcome {
   result: RunResult;
   /** requests.jsonl: every line, cell by cell, shard by shard (with `repeat` when whole runs became repeats). */
   lines: Record<string, unknown>[];
-  runs: MergeRun[];
 }
 
 /**
@@ -116,8 +115,8 @@ export function groupRuns(inputs: readonly MergeInput[], allowIncomplete: boolea
 /** How a folder is named in a reason: its shard, or its directory for a whole run. */
 const partLabel = (input: MergeInput): string => (input.shard ? `shard ${shardLabel(input.shard.share)}` : input.dir);
 
-/** A cell's identity in one run: its model, its load level (a ramp's or a trace's included) and its repeat. */
-const cellId = (key: CellKey): string => `${key.model}\u0000${loadKey(key.load)}\u0000${key.repeat ?? ''}`;
+/** A cell's identity in one run: its cellId (model and load level) and its repeat. */
+const runCellId = (key: CellKey): string => `${cellId(key)}\u0000${key.repeat ?? ''}`;
 
 /** The runs as one result: each run's cells accumulated from its shards' records; several runs merged as repeats. */
 export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): MergeOutcome {
@@ -126,13 +125,13 @@ export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): Merg
   const cells: { key: CellKey; accumulator: CellAccumulator; summary: CellSummary; lines: Record<string, unknown>[] }[] = [];
   for (const [r, run] of runs.entries()) {
     const repeat = asRepeats ? r + 1 : undefined;
+    const requestsOf = new Map(run.inputs.map((input) => [input, requestsByCell(input)]));
     for (const key of cellKeysOf(run)) {
       const accumulator = new CellAccumulator(repeat === undefined ? key : { ...key, repeat }, options);
       const lines: Record<string, unknown>[] = [];
       for (const input of run.inputs) {
-        const part = input.cells.find((cell) => cell.repeats === undefined && cellId(cell) === cellId(key));
-        for (const { line, record, edges } of input.requests) {
-          if (cellId(record) !== cellId(key)) continue;
+        const part = input.cells.find((cell) => cell.repeats === undefined && runCellId(cell) === runCellId(key));
+        for (const { line, record, edges } of requestsOf.get(input)!.get(runCellId(key)) ?? []) {
           accumulator.add(repeat === undefined ? record : { ...record, repeat }, edges);
           lines.push(repeat === undefined ? line : { ...line, repeat });
         }
@@ -145,12 +144,13 @@ export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): Merg
   const cellsInOrder: CellSummary[] = [];
   const lines: Record<string, unknown>[] = [];
   // As `run --repeat` yields them: each cell's repeats, then (after them all) the merged cells.
-  const seen = new Set<string>();
+  const repeatsOf = new Map<string, typeof cells>();
   for (const cell of cells) {
-    const id = cellId({ model: cell.key.model, load: cell.key.load });
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const repeats = cells.filter((other) => cellId({ model: other.key.model, load: other.key.load }) === id);
+    const repeats = repeatsOf.get(cellId(cell.key));
+    if (repeats) repeats.push(cell);
+    else repeatsOf.set(cellId(cell.key), [cell]);
+  }
+  for (const repeats of repeatsOf.values()) {
     for (const repeat of repeats) {
       cellsInOrder.push(repeat.summary);
       lines.push(...repeat.lines);
@@ -162,7 +162,6 @@ export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): Merg
   return {
     result: { cells: [...cellsInOrder, ...merged], completed, warnings: [...new Set(inputs.flatMap((input) => input.warnings))] },
     lines,
-    runs: [...runs],
   };
 }
 
@@ -173,7 +172,7 @@ function cellKeysOf(run: MergeRun): CellKey[] {
     for (const cell of input.cells) {
       if (cell.repeats !== undefined) continue;
       const key: CellKey = { model: cell.model, load: cell.load, ...(cell.repeat !== undefined ? { repeat: cell.repeat } : {}) };
-      if (!keys.has(cellId(key))) keys.set(cellId(key), key);
+      if (!keys.has(runCellId(key))) keys.set(runCellId(key), key);
     }
   }
   return [...keys.values()];
@@ -191,10 +190,22 @@ function processPart(label: string, cell: CellSummary): Parameters<CellAccumulat
   };
 }
 
-/** A record whose cell no summary lists: the folder's files are not of one run. */
+/** A folder's requests by their cell (runCellId), each cell's in file order; the cells in the order their first request comes. */
+function requestsByCell(input: MergeInput): Map<string, MergeInput['requests']> {
+  const groups = new Map<string, MergeInput['requests']>();
+  for (const request of input.requests) {
+    const id = runCellId(request.record);
+    const group = groups.get(id);
+    if (group) group.push(request);
+    else groups.set(id, [request]);
+  }
+  return groups;
+}
+
+/** A record whose cell no summary lists (the first of the first such group: the first such in the file): the folder's files are not of one run. */
 export function strayRecords(input: MergeInput): string | undefined {
-  const cells = new Set(input.cells.map((cell) => cellId(cell)));
-  const stray = input.requests.find(({ record }) => !cells.has(cellId(record)));
+  const cells = new Set(input.cells.map((cell) => runCellId(cell)));
+  const stray = [...requestsByCell(input)].find(([id]) => !cells.has(id))?.[1][0];
   return stray ? `${input.dir}/requests.jsonl has request ${stray.record.id} of ${stray.record.model} @ ${loadLabel(stray.record.load)}, a cell summary.json does not list` : undefined;
 }
 

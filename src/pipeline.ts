@@ -634,8 +634,12 @@ export function runInfoOf(scenario: Scenario, result: Pick<RunResult, 'completed
   };
 }
 
-/** Every output file of a results folder but requests.jsonl (written as the run goes): name → contents. */
-export async function renderResultFiles(scenario: Scenario, result: RunResult, context: RunContext): Promise<Record<string, string>> {
+/**
+ * Every output file of a results folder but requests.jsonl (written as the run goes): name → contents.
+ * `runJson: false` leaves run.json out, for a caller that renders it itself (the run command writes it
+ * last, with what it knows only once the other files are written).
+ */
+export async function renderResultFiles(scenario: Scenario, result: RunResult, context: RunContext, options: { runJson?: boolean } = {}): Promise<Record<string, string>> {
   const capacity = result.capacity ? { capacity: result.capacity } : {};
   const sweep = result.sweep ? { sweep: result.sweep } : {};
   const run = runInfoOf(scenario, result, context);
@@ -645,7 +649,7 @@ export async function renderResultFiles(scenario: Scenario, result: RunResult, c
     'summary.json': renderSummaryJson(result.cells, { ...capacity, ...sweep }),
     'histograms.csv': renderHistogramsCsv(result.cells),
     'histograms.json': renderHistogramsJson(result.cells),
-    'run.json': renderRunJson(run),
+    ...(options.runJson === false ? {} : { 'run.json': renderRunJson(run) }),
     'report.html': await renderReportHtml({
       title: scenario.name,
       ...(scenario.description !== undefined ? { description: scenario.description } : {}),

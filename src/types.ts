@@ -10,9 +10,12 @@ import type { CellValueSubject, MetricName } from './metrics/catalog.js';
 /** A distribution's name: one of METRIC_NAMES, which the metric catalog (metrics/catalog.ts) defines. */
 export type { MetricName };
 
+/** The roles a chat message may have (scenario prompts, prompt files, traces). */
+export const CHAT_ROLES = ['system', 'user', 'assistant', 'developer', 'tool'] as const;
+
 /** One chat message, as OpenAI's chat API takes it. */
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'developer' | 'tool';
+  role: (typeof CHAT_ROLES)[number];
   content: string;
 }
 

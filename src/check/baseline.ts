@@ -9,7 +9,7 @@ import { deriveSeed, seededRandom, type Random } from '../util/random.js';
 import { fieldName, HISTOGRAM_METRICS, type HistogramMetric } from '../metrics/catalog.js';
 import { parsePercentile } from '../scenario/slo.js';
 import type { CellKey } from '../types.js';
-import { loadKey, loadOfFields, type LoadFields } from '../util/load-level.js';
+import { cellId, loadOfFields, type LoadFields } from '../util/load-level.js';
 
 /** A compared metric: `ttft.p95=10%` → the p95 of per-request TTFT may worsen by up to 10%. */
 export interface RegressionRule {
@@ -221,6 +221,3 @@ export function samplesByCell(lines: readonly RequestLine[], rules: readonly Reg
 export function lineCell(line: RequestLine): CellKey {
   return { model: line.model, load: loadOfFields(line) ?? { kind: 'concurrency', value: 0 } };
 }
-
-/** A cell's identity (model and load level, any repeat left out): how check and compare match cells. */
-export const cellId = (cell: Pick<CellKey, 'model' | 'load'>): string => `${cell.model}\u0000${loadKey(cell.load)}`;

@@ -8,9 +8,9 @@
 import { CELL_VALUES_BY_NAME, fieldName, METRICS, type CellValueName, type MetricName } from '../metrics/catalog.js';
 import type { CellSummary } from '../metrics/cell-summary.js';
 import type { LoadLevel, SideBySide, SideBySideDiff, SideBySideTest, SideBySideValue } from '../types.js';
-import { cellId, compareSamples, samplesByCell, type CellSamples, type RegressionRule, type RequestLine } from './baseline.js';
+import { compareSamples, samplesByCell, type CellSamples, type RegressionRule, type RequestLine } from './baseline.js';
 import { hodgesLehmann, mannWhitney, newcombe } from './stats.js';
-import { loadKey } from '../util/load-level.js';
+import { cellId, loadKey } from '../util/load-level.js';
 
 /** One side of the comparison: a model's cells from one run, with that run's request lines. */
 export interface Contender {

@@ -25,7 +25,7 @@
  * the interval shown is both bounds, the two-sided (2·confidence − 1) interval.
  */
 import type { CellKey } from '../types.js';
-import { badCount, cellId, isProportionRule, percentileOf, samplesByCell, withoutSlo, type CellSamples, type Comparison, type RegressionRule, type RequestLine } from './baseline.js';
+import { badCount, isProportionRule, percentileOf, samplesByCell, withoutSlo, type CellSamples, type Comparison, type RegressionRule, type RequestLine } from './baseline.js';
 import { fewestSamplesToBound, hodgesLehmann, logQuantileError, newcombe, normalQuantile, studentQuantile } from './stats.js';
 
 export type Outcome = 'regression' | 'ok' | 'inconclusive';
@@ -272,6 +272,3 @@ export function judgeRuns(
     repeated: { baseline: baselineRepeats !== undefined, current: currentRepeats !== undefined },
   };
 }
-
-/** A cell's key as judgeRuns keys flaws. */
-export const flawKey = (cell: CellKey): string => cellId(cell);

@@ -98,7 +98,7 @@ function parseOpenAiChat(file: string, text: string, conversations: boolean): Om
 }
 
 /** One OpenAI chat line → an entry, or the problem with it. */
-export function parseOpenAiChatLine(line: string): DatasetEntry | string {
+function parseOpenAiChatLine(line: string): DatasetEntry | string {
   const prompt = parsePromptLine(line);
   if (typeof prompt === 'string') return prompt;
   const last = prompt.messages.at(-1)!;
@@ -108,7 +108,7 @@ export function parseOpenAiChatLine(line: string): DatasetEntry | string {
 }
 
 /** One OpenAI chat line as a conversation of turns (conversationOf), or the problem with it. */
-export function parseOpenAiChatConversation(line: string): DatasetEntry | string {
+function parseOpenAiChatConversation(line: string): DatasetEntry | string {
   const prompt = parsePromptLine(line);
   if (typeof prompt === 'string') return prompt;
   return conversationOf(prompt.messages) ?? 'has no user message with text: nothing to send';
@@ -143,7 +143,7 @@ function parseShareGpt(file: string, text: string, conversations: boolean): Omit
  * `conversation`, its later turns too: conversationOf); undefined when
  * it has no human turn with text; or its problems.
  */
-export function parseShareGptEntry(item: unknown, conversation = false): DatasetEntry | undefined | string[] {
+function parseShareGptEntry(item: unknown, conversation = false): DatasetEntry | undefined | string[] {
   const conversations = (item as { conversations?: unknown } | null)?.conversations;
   if (item === null || typeof item !== 'object' || Array.isArray(item) || !Array.isArray(conversations)) {
     return ['must be an object with conversations (a list of {from, value})'];

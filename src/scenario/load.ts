@@ -141,8 +141,9 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
       // Otherwise it is already reported as a missing variable.
     }
   }
+  // The threads reading the load (shards × workers, the option's or the scenario's): the soft limits scale with them.
+  const readers = (options.shards ?? 1) * (options.workers ?? parsed.data?.load.workers ?? 1);
   if (parsed.success) {
-    const readers = (options.shards ?? 1) * (options.workers ?? parsed.data.load.workers ?? 1);
     for (const problem of softLimitProblems(parsed.data.load, readers)) problems.push(at(['load', ...problem.path], problem.message));
     // The sweep's throughput probe holds its streams as a concurrency level does.
     const sweepLoad = { concurrency: parsed.data.sweep?.maxConcurrency, allowLargeLoad: parsed.data.load.allowLargeLoad };
@@ -178,7 +179,6 @@ export function validateScenario(raw: Record<string, unknown>, file: string, env
     scenario.target.api === 'chat'
       ? []
       : paramSets.filter(({ params }) => params.stream === false).map(({ where }) => at([...where, 'stream'], 'false is supported with api: chat only'));
-  const readers = (options.shards ?? 1) * (options.workers ?? parsed.data.load.workers ?? 1);
   const more = [...unreadable, ...unsupported, ...traceRateProblems(parsed.data.load, scenario, readers, at), ...traceSpanProblems(parsed.data.load, scenario, at), ...warmupProblems(scenario, at), ...thresholdProblems(scenario).map((problem) => `${file}: ${problem}`)];
   if (more.length > 0) throw new ScenarioError(file, more);
   if (overrides.length > 0) scenario.overrides = overrides.map(redactOverride);

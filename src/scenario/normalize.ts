@@ -93,6 +93,8 @@ function normalizeSweep(raw: RawScenario): SweepSpec {
 interface ScenarioTrace {
   file: string;
   trace: Trace;
+  /** Its arrivals' times from the trace's start, ms, in order. */
+  offsetsMs: number[];
   speedups: number[];
   prompts: TracePrompts;
 }
@@ -101,12 +103,12 @@ function readScenarioTrace(raw: NonNullable<RawScenario['load']['trace']>, file:
   const spec = typeof raw === 'string' ? { file: raw } : raw;
   const resolved = path.resolve(path.dirname(file), spec.file);
   const trace = readTrace(resolved);
-  const offsets = trace.arrivals.map((arrival) => arrival.offsetMs);
-  if (offsets[offsets.length - 1]! <= offsets[0]!) {
+  const offsetsMs = trace.arrivals.map((arrival) => arrival.offsetMs);
+  if (offsetsMs[offsetsMs.length - 1]! <= offsetsMs[0]!) {
     throw new TraceFileError([`${resolved}: needs arrivals at two or more different times (a cell's rate is its arrivals over the trace's span)`]);
   }
   const lines = trace.arrivals.map(({ offsetMs: _, ...line }) => line);
-  return { file: resolved, trace, speedups: [spec.speedup ?? 1].flat(), prompts: { trace: true, file: resolved, lines } };
+  return { file: resolved, trace, offsetsMs, speedups: [spec.speedup ?? 1].flat(), prompts: { trace: true, file: resolved, lines } };
 }
 
 /**
@@ -122,7 +124,7 @@ function normalizeLoad(raw: RawScenario['load'], trace: ScenarioTrace | undefine
   const rate = raw.rate;
   const ramp = typeof rate === 'object' && !Array.isArray(rate) ? rate : undefined;
   const levels = trace
-    ? trace.speedups.map((speedup) => traceRatePerS(trace.trace.arrivals.map((arrival) => arrival.offsetMs), speedup))
+    ? trace.speedups.map((speedup) => traceRatePerS(trace.offsetsMs, speedup))
     : ramp
       ? [ramp.from]
       : ((raw.concurrency ?? rate) as number | number[]);
@@ -137,7 +139,7 @@ function normalizeLoad(raw: RawScenario['load'], trace: ScenarioTrace | undefine
   };
   if (ramp) load.ramp = { toRate: ramp.to, overMs: durationMs(ramp.over) };
   if (trace) {
-    load.trace = { file: trace.file, sha256: trace.trace.sha256, speedups: trace.speedups, offsetsMs: trace.trace.arrivals.map((arrival) => arrival.offsetMs) };
+    load.trace = { file: trace.file, sha256: trace.trace.sha256, speedups: trace.speedups, offsetsMs: trace.offsetsMs };
   }
   if (raw.burstiness !== undefined) load.burstiness = raw.burstiness;
   if (raw.maxClientUtilization !== undefined) load.maxClientUtilization = raw.maxClientUtilization;

@@ -5,9 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ChatMessage, Prompt } from '../types.js';
-
-const ROLES = new Set(['system', 'user', 'assistant', 'developer', 'tool']);
+import { CHAT_ROLES, type ChatMessage, type Prompt } from '../types.js';
 
 /** A prompt file's text (`file` names it in problems) → its prompts; throws a list of problems ("prompts.jsonl:3: …") if any line is bad. */
 export function parsePromptFile(file: string, text: string): Prompt[] {
@@ -70,8 +68,8 @@ export function parsePromptLine(line: string): Prompt | string {
   }
   for (const [i, message] of messages.entries()) {
     const m = message as Partial<ChatMessage> | null;
-    if (!m || typeof m !== 'object' || !ROLES.has(m.role as string) || typeof m.content !== 'string') {
-      return `messages[${i}] must be {role: system|user|assistant|developer|tool, content: string}`;
+    if (!m || typeof m !== 'object' || !CHAT_ROLES.includes(m.role as ChatMessage['role']) || typeof m.content !== 'string') {
+      return `messages[${i}] must be {role: ${CHAT_ROLES.join('|')}, content: string}`;
     }
   }
   return withMaxTokens({ messages: (messages as ChatMessage[]).map(({ role, content }) => ({ role, content })) });

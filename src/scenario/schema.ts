@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   API_NAMES,
   ARRIVAL_NAMES,
+  CHAT_ROLES,
   DATASET_FORMATS,
   DEFAULT_SWEEP_MAX_CONCURRENCY,
   DEFAULT_SWEEP_RATES,
@@ -212,9 +213,7 @@ const paramsSchema = z
   .describe('Request body parameters, passed through as written.');
 
 const messageSchema = z.strictObject({
-  role: z.enum(['system', 'user', 'assistant', 'developer', 'tool'], {
-    error: 'must be one of system, user, assistant, developer, tool',
-  }),
+  role: z.enum(CHAT_ROLES, { error: `must be one of ${CHAT_ROLES.join(', ')}` }),
   content: z.string({ error: 'must be a string' }),
 });
 
@@ -274,7 +273,7 @@ const thinkDuration = z
   .refine((value) => !isDuration(value) || durationMs(value) <= LIMITS.durationMs, "must be at most 24 days (Node's timers cannot wait longer)");
 
 /** Most turns of one session: each turn's request carries the whole history, held in memory. */
-export const MAX_TURNS = 10_000;
+const MAX_TURNS = 10_000;
 
 const thinkTimeSchema = z
   .union(
@@ -471,7 +470,7 @@ export const DEFAULT_SYNTHETIC_PROMPTS = 100;
  * Most shared-prefix groups: each group's prefix starts with its own one-token word, so no two
  * groups share a first token, and the built-in tokenizers have about 550 such words.
  */
-export const MAX_PREFIX_GROUPS = 500;
+const MAX_PREFIX_GROUPS = 500;
 
 const sharedPrefixSchema = z
   .strictObject({
@@ -645,7 +644,7 @@ export function promptsProblem(raw: unknown): string | undefined {
 export type RawScenario = z.infer<typeof scenarioSchema>;
 
 /** Whether the scenario's prompts are multi-turn sessions (`turns` set). */
-export function hasTurns(prompts: RawScenario['prompts']): boolean {
+function hasTurns(prompts: RawScenario['prompts']): boolean {
   if (prompts === undefined || Array.isArray(prompts)) return false;
   return 'synthetic' in prompts ? prompts.synthetic.turns !== undefined : prompts.turns !== undefined;
 }

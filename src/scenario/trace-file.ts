@@ -7,7 +7,7 @@
  * ignored (traces carry ids, hashes and the like). Every bad line is
  * reported, with its line number.
  */
-import type { ChatMessage, TraceLine } from '../types.js';
+import { CHAT_ROLES, type ChatMessage, type TraceLine } from '../types.js';
 import { PromptFileError, readPromptText, type PromptFileText } from './prompt-file.js';
 import { LIMITS } from './schema.js';
 
@@ -22,8 +22,6 @@ export interface Trace {
   arrivals: TraceArrival[];
   sha256: string;
 }
-
-const ROLES: readonly ChatMessage['role'][] = ['system', 'user', 'assistant', 'developer', 'tool'];
 
 /** Reads a trace, replayed `speedup` times faster than recorded; throws a list of problems ("trace.jsonl:3: …") if any line is bad. */
 export function readTraceFile(file: string, speedup = 1): TraceArrival[] {
@@ -65,7 +63,7 @@ export function readTrace(file: string): Trace {
 }
 
 /** One line → its timestamp (s) and what it sends, or the problem with it. */
-export function parseTraceLine(line: string): { seconds: number; line: TraceLine } | string {
+function parseTraceLine(line: string): { seconds: number; line: TraceLine } | string {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -108,7 +106,7 @@ function messagesLine(entry: Record<string, unknown>): TraceLine | string {
   for (const [i, message] of messages.entries()) {
     const { role, content } = (message ?? {}) as Record<string, unknown>;
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return `messages[${i}] must be an object {role, content}`;
-    if (!ROLES.includes(role as ChatMessage['role'])) return `messages[${i}].role must be one of ${ROLES.join(', ')}`;
+    if (!CHAT_ROLES.includes(role as ChatMessage['role'])) return `messages[${i}].role must be one of ${CHAT_ROLES.join(', ')}`;
     if (typeof content !== 'string') return `messages[${i}].content must be a string`;
     sent.push({ role: role as ChatMessage['role'], content });
   }

@@ -20,6 +20,9 @@ export function loadKey(load: { kind: string; value: number; ramp?: LoadIdentity
   return `${load.kind}\u0000${load.value}${ramp}${trace}`;
 }
 
+/** A cell's identity (model and load level, any repeat left out): how check, compare and merge match cells. */
+export const cellId = (cell: { model: string; load: Parameters<typeof loadKey>[0] }): string => `${cell.model}\u0000${loadKey(cell.load)}`;
+
 /** A load level's fields in requests.jsonl and histograms.json (report/json.ts loadFields). */
 export interface LoadFields {
   concurrency?: number | undefined;

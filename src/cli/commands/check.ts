@@ -11,9 +11,10 @@ import { DEFAULT_MAX_REGRESSION, parseRegressionRules, type RegressionRule } fro
 import { renderJunit } from '../../check/junit.js';
 import { planSizes } from '../../check/plan.js';
 import { comparisonCases, renderComparisonLines, renderComparisonMarkdown, renderPlanLines } from '../../check/render.js';
-import { flawKey, judgeRuns, type CellFlaws } from '../../check/verdict.js';
+import { judgeRuns, type CellFlaws } from '../../check/verdict.js';
 import { scenarioDifferences } from '../../merge.js';
 import { loadLabel } from '../../util/format.js';
+import { cellId } from '../../util/load-level.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import { readResultsFolder, type ResultsFolder } from '../results-folder.js';
 import { writeCiOutputs, type Io } from './run.js';
@@ -122,7 +123,7 @@ function flawsOf(baseline: ResultsFolder, current: ResultsFolder): CellFlaws {
     for (const cell of folder.cells) {
       const flaw = cell.invalid !== undefined ? `invalid in ${side}: ${cell.invalid}` : cell.short !== undefined ? `short in ${side}: ${cell.short}` : undefined;
       if (flaw === undefined) continue;
-      const key = flawKey({ model: cell.model, load: cell.load });
+      const key = cellId(cell);
       flaws.set(key, flaws.has(key) ? `${flaws.get(key)}; ${flaw}` : flaw);
     }
   }

@@ -11,7 +11,7 @@ import { renderSummaryTable } from '../../report/console.js';
 import type { MergedFolder } from '../../report/json.js';
 import type { Scenario } from '../../types.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import { createOutputDir, writeFileAtomic } from '../files.js';
+import { AtomicFile, createOutputDir, writeFileAtomic } from '../files.js';
 import { recordOfLine } from '../request-records.js';
 import { readResultsFolder, type ResultsFolder } from '../results-folder.js';
 import { TOKENMETER_VERSION } from '../version.js';
@@ -69,7 +69,10 @@ export async function mergeCommand(args: MergeArgs, io: Io): Promise<number> {
     mergedFrom,
     incompleteReason: incompleteReasonOf(runs),
   };
-  await writeFileAtomic(path.join(outDir, 'requests.jsonl'), lines.map((line) => `${JSON.stringify(line)}\n`).join(''), io.fs);
+  // Line by line, as `run` writes it: the lines joined as one string could pass Node's string limit.
+  const requestsFile = await AtomicFile.open(path.join(outDir, 'requests.jsonl'), io.fs);
+  for (const line of lines) await requestsFile.write(`${JSON.stringify(line)}\n`);
+  await requestsFile.commit();
   const files = await renderResultFiles(scenario, result, context);
   // run.json last, as `run` writes it: a folder with a run.json is whole.
   const { 'run.json': runJson, ...rest } = files;

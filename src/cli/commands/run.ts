@@ -209,7 +209,7 @@ export async function withResultsFolder(
   const endedAt = new Date();
 
   const context: RunContext = { startedAt, endedAt, baseURL, argv: args.argv ?? [], tokenmeterVersion: TOKENMETER_VERSION, workers, ...(shard ? { shard } : {}) };
-  const { 'run.json': _, ...files } = writeFailure ? {} : await renderResultFiles(scenario, result, { ...context, incompleteReason: INTERRUPTED });
+  const files = writeFailure ? {} : await renderResultFiles(scenario, result, { ...context, incompleteReason: INTERRUPTED }, { runJson: false });
   // run.json last: a folder with a run.json is whole, or its run.json says why not.
   for (const [name, text] of Object.entries(files)) await keep(() => writeFileAtomic(path.join(outDir, name), io.scrubber.scrub(text), fs));
   const completed = result.completed && !writeFailure;
