@@ -153,7 +153,8 @@ export function mergeRuns(runs: readonly MergeRun[], options: CellOptions): Merg
   for (const repeats of repeatsOf.values()) {
     for (const repeat of repeats) {
       cellsInOrder.push(repeat.summary);
-      lines.push(...repeat.lines);
+      // Not push(...lines): spread arguments overflow the stack past ~10⁵ items (a large cell's requests).
+      for (const line of repeat.lines) lines.push(line);
     }
     if (repeats.some((repeat) => repeat.key.repeat !== undefined)) merged.push(mergeRepeats(repeats, options));
   }

@@ -336,10 +336,10 @@ export class CellAccumulator {
       addCounts(merged.errorsByClass, part.errorsByClass);
       for (const [name, example] of Object.entries(part.errorExamples) as [ErrorClass, ErrorExample][]) merged.errorExamples[name] ??= example;
       addCounts(merged.tokenSources, part.tokenSources);
-      merged.serverTtft.push(...part.serverTtft);
-      merged.ttftMinusServer.push(...part.ttftMinusServer);
-      merged.serverE2e.push(...part.serverE2e);
-      merged.e2eMinusServer.push(...part.e2eMinusServer);
+      // Not push(...values): spread arguments overflow the stack past ~10⁵ items (a large cell's requests).
+      for (const key of ['serverTtft', 'ttftMinusServer', 'serverE2e', 'e2eMinusServer'] as const) {
+        for (const value of part[key]) merged[key].push(value);
+      }
       merged.turns.addAll(part.turns);
       merged.clientActiveMs += part.clientActiveMs;
       merged.clientElapsedMs += part.clientElapsedMs;
